@@ -1,0 +1,19 @@
+//! Pure impact analysis: what a proposed edit does to the code, and how risky that is.
+//!
+//! This crate knows nothing of LSP, JSON-RPC, async or the file system. The shell hands it
+//! texts (before and after) and workspace-relative paths; it answers with plain data.
+
+pub mod change;
+pub mod impact;
+pub mod level;
+pub mod paths;
+pub mod text;
+
+pub use change::{ChangeUnit, FileChange, Proposal, split};
+pub use impact::{
+    AnalysisContext, BlastRadius, ChangeKind, Domain, ImpactReport, SecretFinding, SymbolImpact,
+    SymbolIndex, Visibility, analyze,
+};
+pub use level::Level;
+pub use paths::ProtectedPaths;
+pub use text::{Encoding, TextDocument};

@@ -1,0 +1,2 @@
+//! The `autogate` binary: the language server and the command line.
+fn main() {}

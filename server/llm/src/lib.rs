@@ -1,0 +1,1 @@
+//! LLM providers over reqwest, prompts, reply parsing and secret redaction.
