@@ -152,7 +152,7 @@ mod tests {
     fn utf16_and_utf8_positions_count_differently() {
         // "é" is 1 UTF-16 unit and 2 UTF-8 bytes; "😀" is 2 UTF-16 units and 4 bytes.
         let rope = Rope::from_str("aé😀b\nnext");
-        let b = 4; // char index of 'b'
+        let b = 3; // char index of `b`
         assert_eq!(position(&rope, b, Encoding::Utf32), (0, 3));
         assert_eq!(position(&rope, b, Encoding::Utf16), (0, 4));
         assert_eq!(position(&rope, b, Encoding::Utf8), (0, 7));
