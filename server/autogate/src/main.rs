@@ -1,2 +1,5 @@
 //! The `autogate` binary: the language server and the command line.
-fn main() {}
+
+fn main() -> std::process::ExitCode {
+    autogate::cli::main()
+}

@@ -1,0 +1,11 @@
+//! autogate: auto mode for any editor. A language server that gates AI edits by structural risk.
+//!
+//! `lsp` is the only module that knows LSP; `gate` is the pipeline over plain data; `cli` is
+//! the command line. See ARCHITECTURE.md for the bird's-eye view.
+
+pub mod cli;
+pub mod gate;
+pub mod lsp;
+pub mod patch;
+pub mod protocol;
+pub mod workspace;

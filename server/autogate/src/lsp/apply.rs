@@ -1,0 +1,308 @@
+//! The one task that writes: applies batches in order, whole or not at all.
+//!
+//! Open documents are changed with `workspace/applyEdit` against the exact versions the change
+//! was analyzed on; files the editor does not have open are written on disk atomically. If the
+//! client refuses or does not answer in time, every file written on disk is restored.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use autogate_analysis::FileChange;
+use tokio::sync::{mpsc, oneshot};
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::{
+    ApplyWorkspaceEditParams, DocumentChanges, OneOf, OptionalVersionedTextDocumentIdentifier,
+    TextDocumentEdit, Uri, WorkspaceEdit,
+};
+
+use super::Shared;
+use super::to_proto::text_edits;
+use crate::gate::Base;
+use crate::protocol::Status;
+
+/// A batch to apply: the ids and who approved them.
+pub struct Job {
+    pub ids: Vec<String>,
+    pub approver: &'static str,
+    pub reply: oneshot::Sender<Outcome>,
+}
+
+/// What happened to a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Applied { checkpoint: Option<String> },
+    Failed { reason: String },
+}
+
+/// The handle used to send jobs to the applier task.
+#[derive(Clone)]
+pub struct Applier {
+    tx: mpsc::UnboundedSender<Job>,
+}
+
+impl Applier {
+    pub fn spawn(client: Client, shared: Arc<Shared>) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+        tokio::spawn(async move {
+            while let Some(job) = rx.recv().await {
+                let outcome = apply_batch(&client, &shared, &job.ids, job.approver).await;
+                let _ = job.reply.send(outcome);
+            }
+        });
+        Self { tx }
+    }
+
+    /// Applies a batch and waits for the outcome.
+    pub async fn apply(&self, ids: Vec<String>, approver: &'static str) -> Outcome {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Job {
+                ids,
+                approver,
+                reply,
+            })
+            .is_err()
+        {
+            return Outcome::Failed {
+                reason: "the server is shutting down".to_owned(),
+            };
+        }
+        rx.await.unwrap_or(Outcome::Failed {
+            reason: "the apply task stopped".to_owned(),
+        })
+    }
+}
+
+/// One planned write.
+#[derive(Debug)]
+enum Target {
+    Editor { uri: Uri, version: i32 },
+    Disk,
+}
+
+#[derive(Debug)]
+struct Write {
+    path: String,
+    before: Option<String>,
+    after: Option<String>,
+    target: Target,
+}
+
+/// Checks every file is still as analyzed and plans where each write goes.
+fn plan(
+    shared: &Shared,
+    files: &[(FileChange, BTreeMap<String, Base>)],
+) -> Result<Vec<Write>, String> {
+    let Some(workspace) = shared.workspace.get() else {
+        return Err("the server is not initialized".to_owned());
+    };
+    let docs = shared.docs();
+    let mut writes = Vec::new();
+    for (file, bases) in files {
+        let mut parts: Vec<(String, Option<String>, Option<String>)> =
+            vec![(file.path.clone(), file.before.clone(), file.after.clone())];
+        if let Some(old) = file.old_path.as_ref().filter(|old| **old != file.path) {
+            // A rename: the old path disappears, the new one must not exist yet.
+            parts[0].1 = None;
+            parts.push((old.clone(), file.before.clone(), None));
+        }
+        for (path, before, after) in parts {
+            let base = bases.get(&path).cloned().unwrap_or(Base::Disk);
+            match docs.get(&path) {
+                Some(open) => {
+                    if let Base::Open { version } = base
+                        && version != open.doc.version
+                    {
+                        return Err(format!(
+                            "{path} changed since the change was analyzed (version {version}, now {}); nothing was applied — propose it again",
+                            open.doc.version
+                        ));
+                    }
+                    if Some(open.doc.text()) != before {
+                        return Err(format!(
+                            "{path} changed since the change was analyzed; nothing was applied — propose it again"
+                        ));
+                    }
+                    if after.is_some() {
+                        writes.push(Write {
+                            path,
+                            before,
+                            after,
+                            target: Target::Editor {
+                                uri: open.uri.clone(),
+                                version: open.doc.version,
+                            },
+                        });
+                    } else {
+                        writes.push(Write {
+                            path,
+                            before,
+                            after,
+                            target: Target::Disk,
+                        });
+                    }
+                }
+                None => {
+                    let current = workspace.read(&path).map_err(|e| format!("{e:#}"))?;
+                    if current != before {
+                        return Err(format!(
+                            "{path} changed on disk since the change was analyzed; nothing was applied — propose it again"
+                        ));
+                    }
+                    writes.push(Write {
+                        path,
+                        before,
+                        after,
+                        target: Target::Disk,
+                    });
+                }
+            }
+        }
+    }
+    Ok(writes)
+}
+
+async fn apply_batch(
+    client: &Client,
+    shared: &Shared,
+    ids: &[String],
+    approver: &'static str,
+) -> Outcome {
+    let outcome = apply_batch_inner(client, shared, ids).await;
+    if let Some(mut gate) = shared.gate() {
+        match &outcome {
+            Outcome::Applied { checkpoint } => {
+                let status = if approver == "person" {
+                    Status::Approved
+                } else {
+                    Status::Applied
+                };
+                gate.settle(ids, status, None, checkpoint.as_deref());
+                for id in ids {
+                    if let Some(change) = gate.get_mut(id) {
+                        change.approver = Some(approver);
+                    }
+                }
+            }
+            Outcome::Failed { reason } => gate.settle(ids, Status::Failed, Some(reason), None),
+        }
+    }
+    outcome
+}
+
+async fn apply_batch_inner(client: &Client, shared: &Shared, ids: &[String]) -> Outcome {
+    let files: Vec<(FileChange, BTreeMap<String, Base>)> = match shared.gate() {
+        Some(gate) => ids
+            .iter()
+            .filter_map(|id| gate.get(id))
+            .flat_map(|c| c.unit.files.iter().map(|f| (f.clone(), c.bases.clone())))
+            .collect(),
+        None => {
+            return Outcome::Failed {
+                reason: "the server is not initialized".to_owned(),
+            };
+        }
+    };
+    let writes = match plan(shared, &files) {
+        Ok(writes) => writes,
+        Err(reason) => return Outcome::Failed { reason },
+    };
+    let Some(workspace) = shared.workspace.get() else {
+        return Outcome::Failed {
+            reason: "the server is not initialized".to_owned(),
+        };
+    };
+
+    // Disk first: it can be undone exactly from the pre-images we hold.
+    let mut written: Vec<&Write> = Vec::new();
+    for write in writes.iter().filter(|w| matches!(w.target, Target::Disk)) {
+        if let Err(e) = workspace.write(&write.path, write.after.as_deref()) {
+            let restore = restore(workspace, &written);
+            return Outcome::Failed {
+                reason: format!("{e:#}{restore}"),
+            };
+        }
+        written.push(write);
+    }
+
+    let encoding = shared.encoding();
+    let edits: Vec<TextDocumentEdit> = writes
+        .iter()
+        .filter_map(|w| match &w.target {
+            Target::Editor { uri, version } => Some(TextDocumentEdit {
+                text_document: OptionalVersionedTextDocumentIdentifier {
+                    uri: uri.clone(),
+                    version: Some(*version),
+                },
+                edits: text_edits(
+                    w.before.as_deref().unwrap_or(""),
+                    w.after.as_deref().unwrap_or(""),
+                    encoding,
+                )
+                .into_iter()
+                .map(OneOf::Left)
+                .collect(),
+            }),
+            Target::Disk => None,
+        })
+        .collect();
+    if !edits.is_empty() {
+        let label = format!("autogate: change {}", ids.join(", "));
+        let params = ApplyWorkspaceEditParams {
+            label: Some(label),
+            edit: WorkspaceEdit {
+                document_changes: Some(DocumentChanges::Edits(edits)),
+                ..Default::default()
+            },
+        };
+        let timeout = shared.apply_timeout();
+        let answer = tokio::time::timeout(
+            timeout,
+            client.send_request::<tower_lsp_server::ls_types::request::ApplyWorkspaceEdit>(params),
+        )
+        .await;
+        let refusal = match answer {
+            Ok(Ok(response)) if response.applied => None,
+            Ok(Ok(response)) => Some(format!(
+                "the editor refused the edit{}",
+                response
+                    .failure_reason
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            )),
+            Ok(Err(e)) => Some(format!(
+                "the editor answered workspace/applyEdit with an error: {}",
+                e.message
+            )),
+            Err(_) => Some(format!(
+                "the editor did not answer workspace/applyEdit within {} ms",
+                timeout.as_millis()
+            )),
+        };
+        if let Some(refusal) = refusal {
+            let restore = restore(workspace, &written);
+            return Outcome::Failed {
+                reason: format!("{refusal}; nothing was applied{restore}"),
+            };
+        }
+    }
+    Outcome::Applied { checkpoint: None }
+}
+
+/// Restores files written on disk, newest first. Returns a note for the failure reason.
+fn restore(workspace: &crate::workspace::Workspace, written: &[&Write]) -> String {
+    let mut failures = Vec::new();
+    for write in written.iter().rev() {
+        if let Err(e) = workspace.write(&write.path, write.before.as_deref()) {
+            failures.push(format!("{}: {e:#}", write.path));
+        }
+    }
+    if written.is_empty() {
+        String::new()
+    } else if failures.is_empty() {
+        format!(" ({} file(s) written on disk were restored)", written.len())
+    } else {
+        format!(" (could not restore: {})", failures.join("; "))
+    }
+}

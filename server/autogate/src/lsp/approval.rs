@@ -1,0 +1,328 @@
+//! The approval UX (PRODUCT.md §5): prompts, diagnostics and code actions for pending changes.
+//!
+//! Clients that advertise `window.showMessage.messageActionItem` are asked with
+//! `window/showMessageRequest`, one change at a time, from a background task (never from a
+//! handler). A dismissed prompt leaves the change pending. Every pending change also shows as a
+//! diagnostic with Approve / Reject / Show diff code actions: that is the whole UX for clients
+//! without prompts (Helix 25.07), and a MethodNotFound answer switches to it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use tokio::sync::mpsc;
+use tower_lsp_server::Client;
+use tower_lsp_server::jsonrpc::ErrorCode;
+use tower_lsp_server::ls_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, Command, Diagnostic, MessageActionItem,
+    MessageType, ShowDocumentParams, Uri,
+};
+
+use super::Shared;
+use super::commands::{Context, approve, reject};
+use super::to_proto::{first_changed_range, pending_diagnostic};
+use crate::protocol::{self as p};
+
+const APPROVE: &str = "Approve";
+const REJECT: &str = "Reject";
+const SHOW_DIFF: &str = "Show diff";
+
+#[derive(Clone)]
+pub struct Approvals {
+    client: Client,
+    shared: Arc<Shared>,
+    tx: mpsc::UnboundedSender<Vec<String>>,
+    rx: Arc<Mutex<Option<mpsc::UnboundedReceiver<Vec<String>>>>>,
+    published: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Approvals {
+    pub fn new(client: Client, shared: Arc<Shared>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Self {
+            client,
+            shared,
+            tx,
+            rx: Arc::new(Mutex::new(Some(rx))),
+            published: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    /// Starts the prompt task. Called once the command context exists.
+    pub fn start(&self, ctx: Context) {
+        let Some(mut rx) = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        tokio::spawn(async move {
+            while let Some(ids) = rx.recv().await {
+                for id in ids {
+                    prompt(&ctx, &id).await;
+                }
+            }
+        });
+    }
+
+    /// New pending changes: show them, and ask if the client can be asked.
+    pub async fn request(&self, ids: Vec<String>) {
+        self.refresh_diagnostics().await;
+        let caps = self.shared.caps();
+        if caps.review {
+            let summary = self.shared.gate().map(|gate| {
+                let pending: Vec<String> = gate.pending().map(|c| c.id.clone()).collect();
+                gate.summary(&pending, None)
+            });
+            if let Some(summary) = summary {
+                self.client
+                    .send_notification::<PendingChanged>(
+                        serde_json::to_value(&summary).unwrap_or_default(),
+                    )
+                    .await;
+            }
+        } else if caps.message_actions && !self.shared.fallback.load(Ordering::Relaxed) {
+            let _ = self.tx.send(ids);
+        }
+    }
+
+    fn uri_of(&self, path: &str) -> Option<Uri> {
+        if let Some(open) = self.shared.docs().get(path) {
+            return Some(open.uri.clone());
+        }
+        let workspace = self.shared.workspace.get()?;
+        Uri::from_file_path(workspace.absolute(path))
+    }
+
+    /// Publishes a diagnostic per pending change on each file it touches; clears the others.
+    pub async fn refresh_diagnostics(&self) {
+        let encoding = self.shared.encoding();
+        let mut by_path: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
+        if let Some(gate) = self.shared.gate() {
+            for change in gate.pending() {
+                for file in &change.unit.files {
+                    let range = first_changed_range(
+                        file.before.as_deref().unwrap_or(""),
+                        file.after.as_deref().unwrap_or(""),
+                        encoding,
+                    );
+                    let range = if file.before.is_some() {
+                        range
+                    } else {
+                        Default::default()
+                    };
+                    by_path
+                        .entry(file.path.clone())
+                        .or_default()
+                        .push(pending_diagnostic(change, range));
+                }
+            }
+        }
+        let mut now = Vec::new();
+        for (path, diagnostics) in by_path {
+            if let Some(uri) = self.uri_of(&path) {
+                now.push((uri, diagnostics));
+            }
+        }
+        let stale: Vec<String> = {
+            let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
+            let current: HashSet<String> = now.iter().map(|(u, _)| u.as_str().to_owned()).collect();
+            let stale = published.difference(&current).cloned().collect();
+            *published = current;
+            stale
+        };
+        for uri in stale {
+            if let Ok(uri) = uri.parse::<Uri>() {
+                self.client.publish_diagnostics(uri, Vec::new(), None).await;
+            }
+        }
+        for (uri, diagnostics) in now {
+            self.client
+                .publish_diagnostics(uri, diagnostics, None)
+                .await;
+        }
+    }
+
+    /// Opens a change's diff in the editor with `window/showDocument`, where supported.
+    pub async fn show_diff(&self, id: &str, diff: &str) -> bool {
+        if !self.shared.caps().show_document {
+            return false;
+        }
+        let dir = std::env::temp_dir().join(format!("autogate-diffs-{}", std::process::id()));
+        let path = dir.join(format!("change-{id}.diff"));
+        if std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, diff))
+            .is_err()
+        {
+            return false;
+        }
+        let Some(uri) = Uri::from_file_path(&path) else {
+            return false;
+        };
+        let params = ShowDocumentParams {
+            uri,
+            external: None,
+            take_focus: Some(true),
+            selection: None,
+        };
+        matches!(self.client.show_document(params).await, Ok(true))
+    }
+
+    /// Approve / Reject / Show diff actions for the pending changes touching `uri`.
+    pub fn code_actions(&self, uri: &Uri) -> Vec<CodeActionOrCommand> {
+        let Some(path) = self
+            .shared
+            .docs()
+            .path_of(uri)
+            .map(str::to_owned)
+            .or_else(|| {
+                let workspace = self.shared.workspace.get()?;
+                match workspace.resolve(&uri.to_file_path()?) {
+                    crate::workspace::Resolved::Inside { relative, .. } => Some(relative),
+                    crate::workspace::Resolved::Forbidden { .. } => None,
+                }
+            })
+        else {
+            return Vec::new();
+        };
+        let Some(gate) = self.shared.gate() else {
+            return Vec::new();
+        };
+        let mut actions = Vec::new();
+        for change in gate.pending().filter(|c| {
+            c.unit
+                .files
+                .iter()
+                .any(|f| f.touched_paths().any(|p| p == path))
+        }) {
+            let args = vec![json!({ "id": change.id, "hash": change.hash })];
+            for (title, command) in [
+                (
+                    format!("Approve change {} ({})", change.id, change.level()),
+                    p::APPROVE,
+                ),
+                (format!("Reject change {}", change.id), p::REJECT),
+                (format!("Show diff of change {}", change.id), p::DIFF),
+            ] {
+                let arguments = if command == p::DIFF {
+                    vec![json!({ "id": change.id })]
+                } else {
+                    args.clone()
+                };
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title: title.clone(),
+                    kind: Some(CodeActionKind::QUICKFIX),
+                    command: Some(Command {
+                        title,
+                        command: command.to_owned(),
+                        arguments: Some(arguments),
+                    }),
+                    ..Default::default()
+                }));
+            }
+        }
+        actions
+    }
+}
+
+/// `autogate/pendingChanged`: the pending set, for clients with their own review UI.
+enum PendingChanged {}
+
+impl tower_lsp_server::ls_types::notification::Notification for PendingChanged {
+    type Params = serde_json::Value;
+    const METHOD: &'static str = p::PENDING_NOTIFICATION;
+}
+
+/// Asks the person about one change, until they approve, reject or dismiss.
+async fn prompt(ctx: &Context, id: &str) {
+    loop {
+        if ctx.shared.fallback.load(Ordering::Relaxed) {
+            return;
+        }
+        let (message, hash) = {
+            let Some(gate) = ctx.shared.gate() else {
+                return;
+            };
+            let Some(change) = gate.get(id) else { return };
+            if !gate.pending().any(|c| c.id == id) {
+                return;
+            }
+            let summary = change.summary();
+            (
+                format!(
+                    "autogate: change {id} ({}) to {} waits for approval: {}",
+                    change.level(),
+                    summary.files.join(", "),
+                    summary.reasons.join("; ")
+                ),
+                change.hash.clone(),
+            )
+        };
+        let actions = [APPROVE, REJECT, SHOW_DIFF]
+            .map(|title| MessageActionItem {
+                title: title.to_owned(),
+                properties: Default::default(),
+            })
+            .to_vec();
+        let answer = ctx
+            .client
+            .show_message_request(MessageType::WARNING, message, Some(actions))
+            .await;
+        match answer {
+            Ok(Some(item)) if item.title == APPROVE => {
+                match approve(ctx, id, Some(&hash)).await {
+                    Ok(summary) => {
+                        ctx.client
+                            .show_message(MessageType::INFO, summary.headline())
+                            .await
+                    }
+                    Err(e) => {
+                        ctx.client
+                            .show_message(MessageType::ERROR, format!("autogate: {e}"))
+                            .await
+                    }
+                }
+                return;
+            }
+            Ok(Some(item)) if item.title == REJECT => {
+                match reject(ctx, id).await {
+                    Ok(summary) => {
+                        ctx.client
+                            .show_message(MessageType::INFO, summary.headline())
+                            .await
+                    }
+                    Err(e) => {
+                        ctx.client
+                            .show_message(MessageType::ERROR, format!("autogate: {e}"))
+                            .await
+                    }
+                }
+                return;
+            }
+            Ok(Some(item)) if item.title == SHOW_DIFF => {
+                let diff = {
+                    let Some(gate) = ctx.shared.gate() else {
+                        return;
+                    };
+                    let Some(change) = gate.get(id) else { return };
+                    crate::gate::unified_diff(change)
+                };
+                if !ctx.approvals.show_diff(id, &diff).await {
+                    ctx.client
+                        .show_message(MessageType::INFO, format!("autogate change {id}:\n{diff}"))
+                        .await;
+                }
+            }
+            Ok(_) => return, // dismissed: stays pending, shown as a diagnostic
+            Err(e) if e.code == ErrorCode::MethodNotFound => {
+                tracing::info!(
+                    "the client cannot show message requests; using diagnostics and code actions"
+                );
+                ctx.shared.fallback.store(true, Ordering::Relaxed);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("showMessageRequest failed: {}", e.message);
+                return;
+            }
+        }
+    }
+}

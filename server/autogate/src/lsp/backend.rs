@@ -1,0 +1,224 @@
+//! The `LanguageServer` implementation: initialize, document sync hooks, commands, code actions.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use autogate_analysis::Encoding;
+use autogate_policy::{Mode, Policy};
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::{self, Result};
+use tower_lsp_server::ls_types::{
+    CodeActionParams, CodeActionProviderCapability, CodeActionResponse,
+    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    ExecuteCommandOptions, ExecuteCommandParams, InitializeParams, InitializeResult,
+    InitializedParams, MessageType, PositionEncodingKind, ServerCapabilities, ServerInfo,
+    TextDocumentSyncCapability, TextDocumentSyncKind,
+};
+use tower_lsp_server::{Client, LanguageServer};
+
+use super::apply::Applier;
+use super::approval::Approvals;
+use super::commands::{self, Context};
+use super::ordered::panic_message;
+use super::{ClientCaps, Shared};
+use crate::gate::Gate;
+use crate::protocol as p;
+use crate::workspace::Workspace;
+
+pub struct Backend {
+    client: Client,
+    shared: Arc<Shared>,
+    ctx: Context,
+}
+
+impl Backend {
+    pub fn new(client: Client, shared: Arc<Shared>) -> Self {
+        let applier = Applier::spawn(client.clone(), shared.clone());
+        let approvals = Approvals::new(client.clone(), shared.clone());
+        let ctx = Context {
+            client: client.clone(),
+            shared: shared.clone(),
+            applier,
+            approvals,
+        };
+        ctx.approvals.start(ctx.clone());
+        Self {
+            client,
+            shared,
+            ctx,
+        }
+    }
+
+    /// Answers a malformed message the input guard replaced (see `guard`).
+    pub async fn malformed(&self, params: Value) -> Result<Value> {
+        Err(super::guard::answer(params))
+    }
+}
+
+/// The workspace root the client named: the first workspace folder, else `rootUri`, else cwd.
+fn workspace_root(params: &InitializeParams) -> PathBuf {
+    if let Some(folder) = params.workspace_folders.as_ref().and_then(|f| f.first())
+        && let Some(path) = folder.uri.to_file_path()
+    {
+        return path.into_owned();
+    }
+    #[allow(deprecated)]
+    if let Some(path) = params.root_uri.as_ref().and_then(|u| u.to_file_path()) {
+        return path.into_owned();
+    }
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// The current branch, or `None` without git (detached HEAD is reported as `None` for now).
+pub fn current_branch(root: &std::path::Path) -> Option<String> {
+    let repo = git2::Repository::discover(root).ok()?;
+    let head = repo.head().ok()?;
+    if !head.is_branch() {
+        return None;
+    }
+    head.shorthand().ok().map(str::to_owned)
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let root = workspace_root(&params);
+        let workspace = Workspace::new(&root).map_err(|e| jsonrpc::Error {
+            code: jsonrpc::ErrorCode::InvalidParams,
+            message: format!("{e:#}").into(),
+            data: None,
+        })?;
+
+        let offered = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.clone())
+            .unwrap_or_default();
+        let (encoding, kind) = if offered.contains(&PositionEncodingKind::UTF8) {
+            (Encoding::Utf8, PositionEncodingKind::UTF8)
+        } else {
+            (Encoding::Utf16, PositionEncodingKind::UTF16)
+        };
+        self.shared.set_encoding(encoding);
+
+        let window = params.capabilities.window.as_ref();
+        let caps = ClientCaps {
+            message_actions: window
+                .and_then(|w| w.show_message.as_ref())
+                .and_then(|m| m.message_action_item.as_ref())
+                .is_some(),
+            show_document: window
+                .and_then(|w| w.show_document.as_ref())
+                .is_some_and(|d| d.support),
+            work_done_progress: window.and_then(|w| w.work_done_progress).unwrap_or(false),
+            review: params
+                .capabilities
+                .experimental
+                .as_ref()
+                .and_then(|e| e.get("autogate"))
+                .and_then(|a| a.get(p::REVIEW_CAPABILITY))
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        };
+        let _ = self.shared.caps.set(caps);
+
+        let policy = Policy::default();
+        let branch = current_branch(workspace.root());
+        let env_var = std::env::var("AUTOGATE_ENV").ok();
+        let environment = policy.environment(branch.as_deref(), env_var.as_deref());
+        let mut gate = Gate::new(policy, environment);
+        let options = params.initialization_options.unwrap_or(Value::Null);
+        if let Some(mode) = options.get("mode").and_then(Value::as_str) {
+            match mode.parse::<Mode>().and_then(|m| gate.set_mode(m)) {
+                Ok(_) => {}
+                Err(e) => tracing::warn!("initializationOptions.mode refused: {e}"),
+            }
+        }
+        if let Some(ms) = options.get("applyTimeoutMs").and_then(Value::as_u64) {
+            self.shared
+                .apply_timeout_ms
+                .store(ms.max(1), std::sync::atomic::Ordering::Relaxed);
+        }
+        tracing::info!(root = %workspace.root().display(), environment = %gate.environment.name, mode = %gate.mode(), "initialized");
+        let _ = self.shared.gate.set(std::sync::Mutex::new(gate));
+        let _ = self.shared.workspace.set(workspace);
+
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(kind),
+                text_document_sync: Some(TextDocumentSyncCapability::Kind(
+                    TextDocumentSyncKind::INCREMENTAL,
+                )),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: p::COMMANDS.iter().map(|c| (*c).to_owned()).collect(),
+                    work_done_progress_options: Default::default(),
+                }),
+                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                ..Default::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "autogate".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let summary = self.shared.gate().map(|g| {
+            format!(
+                "autogate: {} mode, {} ({})",
+                g.mode(),
+                g.environment.name,
+                g.environment.reason
+            )
+        });
+        if let Some(summary) = summary {
+            self.client.log_message(MessageType::INFO, summary).await;
+        }
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    // Document state changes in `ordered`, in wire order; nothing more to do here.
+    async fn did_open(&self, _: DidOpenTextDocumentParams) {}
+    async fn did_change(&self, _: DidChangeTextDocumentParams) {}
+    async fn did_close(&self, _: DidCloseTextDocumentParams) {}
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
+        let ctx = self.ctx.clone();
+        let command = params.command;
+        let name = command.clone();
+        // Spawned: a panic is contained, and a cancelled request never leaves a half-applied batch.
+        let task =
+            tokio::spawn(async move { commands::execute(&ctx, &command, params.arguments).await });
+        match task.await {
+            Ok(Ok(value)) => Ok(Some(value)),
+            Ok(Err(error)) => Err(commands::to_jsonrpc(error)),
+            Err(join) => {
+                let why = if join.is_panic() {
+                    panic_message(&join.into_panic())
+                } else {
+                    "cancelled".to_owned()
+                };
+                tracing::error!(command = %name, "command failed unexpectedly: {why}");
+                Err(jsonrpc::Error {
+                    code: jsonrpc::ErrorCode::InternalError,
+                    message: format!("{name} failed unexpectedly: {why}").into(),
+                    data: None,
+                })
+            }
+        }
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let actions = self.ctx.approvals.code_actions(&params.text_document.uri);
+        Ok(if actions.is_empty() {
+            None
+        } else {
+            Some(actions)
+        })
+    }
+}

@@ -1,0 +1,287 @@
+//! `workspace/executeCommand`: the `autogate.*` commands, and errors mapped to JSON-RPC here only.
+
+use std::sync::Arc;
+
+use autogate_analysis::Level;
+use autogate_policy::{Decision, Mode};
+use serde_json::{Value, json};
+use tower_lsp_server::Client;
+use tower_lsp_server::jsonrpc;
+use tower_lsp_server::ls_types::MessageType;
+
+use super::Shared;
+use super::apply::{Applier, Outcome};
+use super::approval::Approvals;
+use super::from_proto::{self, Intake};
+use crate::gate::{Origin, unified_diff};
+use crate::protocol::{self as p, Status, Summary};
+
+/// Why a command failed. Mapped to JSON-RPC in [`to_jsonrpc`], and nowhere else.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The arguments are wrong: the message says what to fix.
+    #[error("{0}")]
+    InvalidParams(String),
+    /// The command is not one of ours.
+    #[error("unknown command `{0}`: autogate offers {list}", list = p::COMMANDS.join(", "))]
+    UnknownCommand(String),
+    /// The request came before `initialize`.
+    #[error("the server is not initialized")]
+    NotInitialized,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The one place where errors become JSON-RPC errors.
+pub fn to_jsonrpc(error: CommandError) -> jsonrpc::Error {
+    match error {
+        CommandError::InvalidParams(message) => jsonrpc::Error::invalid_params(message),
+        CommandError::UnknownCommand(_) => jsonrpc::Error {
+            code: jsonrpc::ErrorCode::InvalidParams,
+            message: error.to_string().into(),
+            data: None,
+        },
+        CommandError::NotInitialized => jsonrpc::Error {
+            code: jsonrpc::ErrorCode::ServerError(-32002),
+            message: error.to_string().into(),
+            data: None,
+        },
+        CommandError::Internal(e) => jsonrpc::Error {
+            code: jsonrpc::ErrorCode::InternalError,
+            message: format!("{e:#}").into(),
+            data: None,
+        },
+    }
+}
+
+/// Everything a command needs.
+#[derive(Clone)]
+pub struct Context {
+    pub client: Client,
+    pub shared: Arc<Shared>,
+    pub applier: Applier,
+    pub approvals: Approvals,
+}
+
+fn args<T: serde::de::DeserializeOwned>(
+    command: &str,
+    arguments: &[Value],
+) -> Result<T, CommandError> {
+    p::parse_args(command, arguments).map_err(CommandError::InvalidParams)
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, CommandError> {
+    serde_json::to_value(value).map_err(|e| CommandError::Internal(e.into()))
+}
+
+/// Runs one command.
+pub async fn execute(
+    ctx: &Context,
+    command: &str,
+    arguments: Vec<Value>,
+) -> Result<Value, CommandError> {
+    match command {
+        p::PROPOSE_EDIT => {
+            let a: p::ProposeEditArgs = args(command, &arguments)?;
+            let intake = {
+                let workspace = ctx.shared.workspace.get().ok_or(CommandError::NotInitialized)?;
+                let docs = ctx.shared.docs();
+                from_proto::workspace_edit(workspace, &docs, ctx.shared.encoding(), a.edit)
+                    .map_err(|e| CommandError::InvalidParams(e.0))?
+            };
+            let summary = gate_intake(ctx, intake, Origin { intent: a.intent, source: a.source }).await?;
+            to_value(&summary)
+        }
+        p::APPLY_PATCH => {
+            let a: p::ApplyPatchArgs = args(command, &arguments)?;
+            let intake = {
+                let workspace = ctx.shared.workspace.get().ok_or(CommandError::NotInitialized)?;
+                let docs = ctx.shared.docs();
+                from_proto::unified_patch(workspace, &docs, &a.patch).map_err(|e| CommandError::InvalidParams(e.0))?
+            };
+            let summary = gate_intake(ctx, intake, Origin { intent: a.intent, source: a.source }).await?;
+            to_value(&summary)
+        }
+        p::PENDING => {
+            let _: p::EmptyArgs = args(command, &arguments)?;
+            let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+            let ids: Vec<String> = gate.pending().map(|c| c.id.clone()).collect();
+            to_value(&gate.summary(&ids, None))
+        }
+        p::APPROVE => {
+            let a: p::IdArgs = args(command, &arguments)?;
+            to_value(&approve(ctx, &a.id, a.hash.as_deref()).await?)
+        }
+        p::REJECT => {
+            let a: p::IdArgs = args(command, &arguments)?;
+            to_value(&reject(ctx, &a.id).await?)
+        }
+        p::EXPLAIN => {
+            let a: p::IdArgs = args(command, &arguments)?;
+            let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+            let change = gate.get(&a.id).ok_or_else(|| unknown_change(&a.id))?;
+            Ok(json!({
+                "id": change.id,
+                "status": change.status,
+                "decision": change.verdict.decision,
+                "rule": change.verdict.rule,
+                "hash": change.hash,
+                "intent": change.intent,
+                "source": change.source,
+                "environment": gate.environment,
+                "mode": gate.mode().as_str(),
+                "notes": change.notes,
+                "report": change.report,
+                "diff": unified_diff(change),
+            }))
+        }
+        p::DIFF => {
+            let a: p::IdArgs = args(command, &arguments)?;
+            let diff = {
+                let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+                let change = gate.get(&a.id).ok_or_else(|| unknown_change(&a.id))?;
+                unified_diff(change)
+            };
+            let shown = ctx.approvals.show_diff(&a.id, &diff).await;
+            Ok(json!({ "id": a.id, "diff": diff, "shown": shown }))
+        }
+        p::SET_MODE => {
+            let a: p::SetModeArgs = args(command, &arguments)?;
+            let mode: Mode = a.mode.parse().map_err(CommandError::InvalidParams)?;
+            let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+            let mode = gate.set_mode(mode).map_err(CommandError::InvalidParams)?;
+            Ok(json!({ "mode": mode.as_str() }))
+        }
+        p::ROLLBACK => {
+            let _: p::RollbackArgs = args(command, &arguments)?;
+            Err(CommandError::InvalidParams(
+                "rollback is not available yet: checkpoints land with the safety-net work".to_owned(),
+            ))
+        }
+        p::RUN => Err(CommandError::InvalidParams(
+            "autogate.run is not available yet: the task runner lands with the runner work; use autogate.proposeEdit or autogate.applyPatch".to_owned(),
+        )),
+        other => Err(CommandError::UnknownCommand(other.to_owned())),
+    }
+}
+
+fn unknown_change(id: &str) -> CommandError {
+    CommandError::InvalidParams(format!(
+        "no change with id `{id}`; `autogate.pending` lists the pending ones"
+    ))
+}
+
+/// Gates an intake: admit, apply the auto changes as one batch, hold the rest.
+async fn gate_intake(
+    ctx: &Context,
+    intake: Intake,
+    origin: Origin,
+) -> Result<Summary, CommandError> {
+    let Intake {
+        proposal,
+        bases,
+        forbidden,
+        stale,
+    } = intake;
+    let (all, auto, pending) = {
+        let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+        let mut all = Vec::new();
+        for (display, why) in forbidden {
+            all.push(gate.admit_refused(
+                &display,
+                Level::Critical,
+                Status::Denied,
+                format!("`{display}`: {why}"),
+                &origin,
+            ));
+        }
+        for (path, reason) in stale {
+            all.push(gate.admit_refused(&path, Level::Medium, Status::Failed, reason, &origin));
+        }
+        all.extend(gate.admit(&proposal, &bases, &origin));
+        let auto: Vec<String> = all
+            .iter()
+            .filter(|id| {
+                gate.get(id).is_some_and(|c| {
+                    c.status == Status::Pending && c.verdict.decision == Decision::Auto
+                })
+            })
+            .cloned()
+            .collect();
+        let pending: Vec<String> = all
+            .iter()
+            .filter(|id| {
+                gate.get(id).is_some_and(|c| {
+                    c.status == Status::Pending && c.verdict.decision == Decision::Ask
+                })
+            })
+            .cloned()
+            .collect();
+        (all, auto, pending)
+    };
+    let mut checkpoint = None;
+    if !auto.is_empty()
+        && let Outcome::Applied { checkpoint: c } = ctx.applier.apply(auto, "policy").await
+    {
+        checkpoint = c;
+    }
+    if !pending.is_empty() {
+        ctx.approvals.request(pending).await;
+    }
+    let summary = ctx
+        .shared
+        .gate()
+        .ok_or(CommandError::NotInitialized)?
+        .summary(&all, checkpoint);
+    ctx.client
+        .show_message(MessageType::INFO, summary.headline())
+        .await;
+    Ok(summary)
+}
+
+/// Approves a pending change and applies it. The approval is void if the content changed.
+pub async fn approve(ctx: &Context, id: &str, hash: Option<&str>) -> Result<Summary, CommandError> {
+    {
+        let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+        let change = gate.get(id).ok_or_else(|| unknown_change(id))?;
+        if change.status != Status::Pending || change.verdict.decision != Decision::Ask {
+            return Err(CommandError::InvalidParams(format!(
+                "change {id} is {}, not pending; only pending changes can be approved",
+                change.status.as_str().replace('_', " ")
+            )));
+        }
+        if let Some(hash) = hash
+            && hash != change.hash
+        {
+            return Err(CommandError::InvalidParams(format!(
+                "change {id} differs from the one that was approved (content hash mismatch); the approval is void"
+            )));
+        }
+    }
+    let outcome = ctx.applier.apply(vec![id.to_owned()], "person").await;
+    ctx.approvals.refresh_diagnostics().await;
+    let checkpoint = match outcome {
+        Outcome::Applied { checkpoint } => checkpoint,
+        Outcome::Failed { .. } => None,
+    };
+    let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+    Ok(gate.summary(&[id.to_owned()], checkpoint))
+}
+
+/// Rejects a pending change: nothing is written.
+pub async fn reject(ctx: &Context, id: &str) -> Result<Summary, CommandError> {
+    let summary = {
+        let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+        let change = gate.get(id).ok_or_else(|| unknown_change(id))?;
+        if change.status != Status::Pending || change.verdict.decision != Decision::Ask {
+            return Err(CommandError::InvalidParams(format!(
+                "change {id} is {}, not pending; only pending changes can be rejected",
+                change.status.as_str().replace('_', " ")
+            )));
+        }
+        gate.settle(&[id.to_owned()], Status::Rejected, None, None);
+        gate.summary(&[id.to_owned()], None)
+    };
+    ctx.approvals.refresh_diagnostics().await;
+    Ok(summary)
+}

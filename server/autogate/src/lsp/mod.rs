@@ -1,0 +1,133 @@
+//! The language server: the only module that knows LSP and JSON-RPC.
+//!
+//! `serve` wires tower-lsp-server to the gate. Document sync happens in wire order in
+//! [`ordered`]; commands run in [`commands`]; every write goes through the single [`apply`]
+//! task; approvals reach the person through [`approval`].
+
+pub mod apply;
+pub mod approval;
+pub mod backend;
+pub mod commands;
+pub mod documents;
+pub mod from_proto;
+pub mod guard;
+pub mod ordered;
+pub mod to_proto;
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use autogate_analysis::Encoding;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_lsp_server::{LspService, Server};
+
+use crate::gate::Gate;
+use crate::workspace::Workspace;
+
+/// How many requests tower-lsp-server runs at once. Its default (4) lets four handlers that
+/// await the client block the reader, which then cannot read the client's answers: a deadlock.
+/// Handlers that wait on the person are spawned; this bound is only for the rest.
+const MAX_CONCURRENCY: usize = 256;
+
+/// What the client can do, from `initialize`.
+#[derive(Clone, Debug, Default)]
+pub struct ClientCaps {
+    pub message_actions: bool,
+    pub show_document: bool,
+    pub review: bool,
+    pub work_done_progress: bool,
+}
+
+/// State shared by the handlers, the wire-order layer and the background tasks.
+pub struct Shared {
+    pub workspace: OnceLock<Workspace>,
+    encoding: AtomicU8,
+    pub documents: Mutex<Documents>,
+    pub gate: OnceLock<Mutex<Gate>>,
+    pub caps: OnceLock<ClientCaps>,
+    /// Set when the client answered showMessageRequest with MethodNotFound (Helix 25.07).
+    pub fallback: AtomicBool,
+    apply_timeout_ms: std::sync::atomic::AtomicU64,
+}
+
+pub use documents::Documents;
+
+impl Shared {
+    fn new() -> Self {
+        Self {
+            workspace: OnceLock::new(),
+            encoding: AtomicU8::new(1),
+            documents: Mutex::new(Documents::default()),
+            gate: OnceLock::new(),
+            caps: OnceLock::new(),
+            fallback: AtomicBool::new(false),
+            apply_timeout_ms: std::sync::atomic::AtomicU64::new(30_000),
+        }
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        match self.encoding.load(Ordering::Relaxed) {
+            0 => Encoding::Utf8,
+            2 => Encoding::Utf32,
+            _ => Encoding::Utf16,
+        }
+    }
+
+    fn set_encoding(&self, encoding: Encoding) {
+        let v = match encoding {
+            Encoding::Utf8 => 0,
+            Encoding::Utf16 => 1,
+            Encoding::Utf32 => 2,
+        };
+        self.encoding.store(v, Ordering::Relaxed);
+    }
+
+    pub fn apply_timeout(&self) -> Duration {
+        Duration::from_millis(self.apply_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn docs(&self) -> MutexGuard<'_, Documents> {
+        self.documents.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The gate. `None` before `initialize`.
+    pub fn gate(&self) -> Option<MutexGuard<'_, Gate>> {
+        self.gate
+            .get()
+            .map(|g| g.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn caps(&self) -> ClientCaps {
+        self.caps.get().cloned().unwrap_or_default()
+    }
+}
+
+/// Serves LSP on the given streams until `exit`.
+pub async fn serve<I, O>(input: I, output: O)
+where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite,
+    I: Send + 'static,
+{
+    let shared = Arc::new(Shared::new());
+    let (service, socket) = {
+        let shared = shared.clone();
+        LspService::build(move |client| backend::Backend::new(client, shared))
+            .custom_method(guard::MALFORMED_METHOD, backend::Backend::malformed)
+            .finish()
+    };
+    let service = ordered::Ordered::new(service, shared);
+    // Malformed frames are repaired before tower-lsp-server's reader, which would stop on them.
+    let (guarded, guard_out) = tokio::io::duplex(1 << 16);
+    tokio::spawn(guard::run(input, guard_out));
+    Server::new(guarded, output, socket)
+        .concurrency_level(MAX_CONCURRENCY)
+        .serve(service)
+        .await;
+}
+
+/// Serves LSP over stdin and stdout.
+pub async fn run_stdio() {
+    serve(tokio::io::stdin(), tokio::io::stdout()).await;
+}

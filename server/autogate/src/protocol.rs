@@ -1,0 +1,227 @@
+//! The custom protocol in one place: `autogate.*` command names, their arguments and results.
+//!
+//! Mirrored in `docs/protocol.md`, `editors/vscode` and `editors/neovim`. Change them together.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const PROPOSE_EDIT: &str = "autogate.proposeEdit";
+pub const APPLY_PATCH: &str = "autogate.applyPatch";
+pub const RUN: &str = "autogate.run";
+pub const PENDING: &str = "autogate.pending";
+pub const APPROVE: &str = "autogate.approve";
+pub const REJECT: &str = "autogate.reject";
+pub const EXPLAIN: &str = "autogate.explain";
+pub const DIFF: &str = "autogate.diff";
+pub const ROLLBACK: &str = "autogate.rollback";
+pub const SET_MODE: &str = "autogate.setMode";
+
+/// Every command, as advertised in `executeCommandProvider`.
+pub const COMMANDS: &[&str] = &[
+    PROPOSE_EDIT,
+    APPLY_PATCH,
+    RUN,
+    PENDING,
+    APPROVE,
+    REJECT,
+    EXPLAIN,
+    DIFF,
+    ROLLBACK,
+    SET_MODE,
+];
+
+/// The client capability (`experimental.autogate.review`) of clients with their own review UI.
+pub const REVIEW_CAPABILITY: &str = "review";
+
+/// Notification sent to review-capable clients whenever the pending set changes.
+pub const PENDING_NOTIFICATION: &str = "autogate/pendingChanged";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeEditArgs {
+    pub edit: Value,
+    pub intent: Option<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyPatchArgs {
+    pub patch: String,
+    pub intent: Option<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdArgs {
+    pub id: String,
+    /// The content hash the person saw; if given and it differs, the approval is void.
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackArgs {
+    pub checkpoint: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetModeArgs {
+    pub mode: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyArgs {}
+
+/// Where a change stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Applied,
+    Pending,
+    Approved,
+    Rejected,
+    Denied,
+    Failed,
+    RolledBack,
+    /// Plan mode: reported with its decision, never applied.
+    Planned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Denied => "denied",
+            Status::Failed => "failed",
+            Status::RolledBack => "rolled_back",
+            Status::Planned => "planned",
+        }
+    }
+}
+
+/// One change in a Summary (PRODUCT.md §4.1), exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSummary {
+    pub id: String,
+    pub files: Vec<String>,
+    pub level: autogate_analysis::Level,
+    pub decision: autogate_policy::Decision,
+    pub status: Status,
+    pub reasons: Vec<String>,
+}
+
+/// The result of most commands (PRODUCT.md §4.1), exactly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub checkpoint: Option<String>,
+    pub changes: Vec<ChangeSummary>,
+}
+
+impl Summary {
+    /// One line for a person: "autogate: 1 applied, 1 waiting for approval, 1 denied".
+    pub fn headline(&self) -> String {
+        let mut counts: Vec<(Status, usize)> = Vec::new();
+        for change in &self.changes {
+            match counts.iter_mut().find(|(s, _)| *s == change.status) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((change.status, 1)),
+            }
+        }
+        if counts.is_empty() {
+            return "autogate: no changes".to_owned();
+        }
+        let parts: Vec<String> = counts
+            .into_iter()
+            .map(|(status, n)| match status {
+                Status::Pending => format!("{n} waiting for approval"),
+                other => format!("{n} {}", other.as_str().replace('_', " ")),
+            })
+            .collect();
+        format!("autogate: {}", parts.join(", "))
+    }
+}
+
+/// Parses the single argument object of a command, with a message a person can act on.
+pub fn parse_args<T: serde::de::DeserializeOwned>(
+    command: &str,
+    arguments: &[Value],
+) -> Result<T, String> {
+    let value = match arguments {
+        [] => Value::Object(Default::default()),
+        [one] => one.clone(),
+        more => {
+            return Err(format!(
+                "{command} takes one argument object, got {} arguments",
+                more.len()
+            ));
+        }
+    };
+    if !value.is_object() {
+        return Err(format!(
+            "{command} takes one argument object, got {}",
+            kind_of(&value)
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| format!("{command}: invalid arguments: {e}"))
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn args_errors_say_what_is_wrong() {
+        let err = parse_args::<IdArgs>(APPROVE, &[json!({})]).unwrap_err();
+        assert!(err.contains("missing field `id`"), "{err}");
+        let err = parse_args::<IdArgs>(APPROVE, &[json!("3")]).unwrap_err();
+        assert_eq!(
+            err,
+            "autogate.approve takes one argument object, got a string"
+        );
+        let err = parse_args::<IdArgs>(APPROVE, &[json!({"id": "1", "idd": 2})]).unwrap_err();
+        assert!(err.contains("unknown field `idd`"), "{err}");
+    }
+
+    #[test]
+    fn headline_counts_statuses() {
+        let change = |status| ChangeSummary {
+            id: "1".into(),
+            files: vec![],
+            level: autogate_analysis::Level::Low,
+            decision: autogate_policy::Decision::Auto,
+            status,
+            reasons: vec![],
+        };
+        let summary = Summary {
+            checkpoint: None,
+            changes: vec![
+                change(Status::Applied),
+                change(Status::Pending),
+                change(Status::Applied),
+            ],
+        };
+        assert_eq!(
+            summary.headline(),
+            "autogate: 2 applied, 1 waiting for approval"
+        );
+    }
+}
