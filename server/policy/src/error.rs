@@ -83,28 +83,36 @@ pub(crate) fn did_you_mean<'a>(
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
-        .filter(|&(d, c)| d <= 2.max(c.len() / 3))
+        .filter(|&(d, c)| d <= 1.max(c.chars().count() / 3))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
 }
 
+/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions
+/// of neighbours each cost 1.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(row[j + 1])
-            };
-            previous = current;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -128,6 +136,8 @@ mod tests {
     #[test]
     fn typos_find_their_word() {
         assert_eq!(did_you_mean("mdoe", ["mode", "rules"]), Some("mode"));
+        assert_eq!(did_you_mean("hihg", ["low", "high"]), Some("high"));
+        assert_eq!(did_you_mean("fast", ["auto", "ask", "plan"]), None);
         assert_eq!(did_you_mean("zzzzzz", ["mode", "rules"]), None);
     }
 

@@ -131,6 +131,18 @@ fn serde_error(source: &Source<'_>, error: &toml::de::Error) -> PolicyError {
     let span = error.span().unwrap_or(0..0);
     let message = error.message().trim().to_owned();
     let hint = serde_hint(&message);
+    let message = if message == "duplicate key" {
+        let key: String = source
+            .text
+            .get(span.clone())
+            .unwrap_or_default()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"'))
+            .collect();
+        format!("duplicate key `{}`", key.trim_matches('"'))
+    } else {
+        message
+    };
     // Serde's messages for wrong types quote the value; the value could be a key pasted in the
     // wrong place, so only the part after "expected" is kept.
     let message = match message.split_once(", expected ") {
@@ -140,9 +152,15 @@ fn serde_error(source: &Source<'_>, error: &toml::de::Error) -> PolicyError {
                 .split_whitespace()
                 .next()
                 .unwrap_or("value");
-            format!("wrong type: found {found}, expected {expected}")
+            format!(
+                "wrong type: found {found}, expected {}",
+                expected_type(expected)
+            )
         }
-        _ => message,
+        _ => match message.strip_prefix("unknown field `") {
+            Some(rest) => format!("unknown key `{}`", rest.split('`').next().unwrap_or(rest)),
+            None => message,
+        },
     };
     source.error(&span, message, hint)
 }
@@ -174,10 +192,10 @@ fn serde_hint(message: &str) -> String {
             Some((_, "a sequence")) => "write a list, e.g. [\"docs/**\"]".to_owned(),
             Some((_, "a string")) => "write a quoted string".to_owned(),
             Some((_, "a boolean")) => "write true or false".to_owned(),
-            Some((_, expected)) if expected.contains("integer") => {
-                "write a whole number, e.g. 120".to_owned()
+            Some((_, expected)) if expected_type(expected) == "an integer" => {
+                "write a whole number without quotes, e.g. 120".to_owned()
             }
-            Some((_, expected)) => format!("write {expected}"),
+            Some((_, expected)) => format!("write {}", expected_type(expected)),
             None => "check the type of this value".to_owned(),
         };
     }
@@ -189,6 +207,15 @@ fn serde_hint(message: &str) -> String {
         return "each key may appear once per table".to_owned();
     }
     "check the TOML syntax here: quotes, brackets, commas and `key = value`".to_owned()
+}
+
+/// Serde's name of an expected type, for a person.
+fn expected_type(expected: &str) -> &str {
+    match expected {
+        "i64" | "u64" | "i32" | "u32" | "usize" => "an integer",
+        "a sequence" => "a list",
+        other => other,
+    }
 }
 
 struct Validator<'a> {
