@@ -146,18 +146,18 @@ impl Policy {
         }
 
         // 5. Self-protection.
-        if verdict.decision == Decision::Auto {
-            if let Some((path, pattern)) = self.touched_config(report) {
-                verdict.decision = Decision::Ask;
-                verdict.rule = "protected.config".to_owned();
-                verdict.reasons.insert(
-                    0,
-                    format!(
-                        "`{path}` is agent, editor or CI configuration (`{pattern}`): a person \
-                         approves every change to it"
-                    ),
-                );
-            }
+        if verdict.decision == Decision::Auto
+            && let Some((path, pattern)) = self.touched_config(report)
+        {
+            verdict.decision = Decision::Ask;
+            verdict.rule = "protected.config".to_owned();
+            verdict.reasons.insert(
+                0,
+                format!(
+                    "`{path}` is agent, editor or CI configuration (`{pattern}`): a person \
+                     approves every change to it"
+                ),
+            );
         }
 
         // 6. The mode.

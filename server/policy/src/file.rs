@@ -234,10 +234,8 @@ impl Validator<'_> {
             source: self.source.file.to_owned(),
             ..Policy::default()
         };
-        if let Some(mode) = &raw.mode {
-            if let Some(mode) = self.mode(mode) {
-                policy.mode = mode;
-            }
+        if let Some(mode) = raw.mode.as_ref().and_then(|m| self.mode(m)) {
+            policy.mode = mode;
         }
         self.environments(&raw.environments, &mut policy);
         let known: Vec<String> = policy.environments.iter().map(|e| e.name.clone()).collect();
@@ -653,14 +651,14 @@ impl Validator<'_> {
                 );
             }
         }
-        if let Some(model) = &raw.model {
-            if model.get_ref().trim().is_empty() {
-                self.error(
-                    &model.span(),
-                    "`model` is empty",
-                    "name the model, or remove the key",
-                );
-            }
+        if let Some(model) = &raw.model
+            && model.get_ref().trim().is_empty()
+        {
+            self.error(
+                &model.span(),
+                "`model` is empty",
+                "name the model, or remove the key",
+            );
         }
         let api_key_env = raw.api_key_env.as_ref().and_then(|env| {
             let name = env.get_ref();
