@@ -394,3 +394,23 @@ fn an_empty_file_is_the_default_policy() {
     assert_eq!(errors(""), Vec::<String>::new());
     assert_eq!(errors("# only a comment\n"), Vec::<String>::new());
 }
+
+#[test]
+fn bad_environment_name() {
+    check(
+        "[environments.\"Prod EU\"]\nauto_up_to = \"low\"\n",
+        &[
+            ".autogate.toml:1:15: environment name `Prod EU` is not a plain name (hint: use lowercase letters, digits, `-` and `_`, e.g. `staging`)",
+        ],
+    );
+}
+
+#[test]
+fn auto_up_to_not_below_inherited_deny_from() {
+    check(
+        "[environments.staging]\nauto_up_to = \"critical\"\n",
+        &[
+            ".autogate.toml:2:14: in `environments.staging`, deny_from (critical) must be above auto_up_to (critical) (hint: levels between the two ask; lower `auto_up_to` or raise `deny_from`)",
+        ],
+    );
+}
