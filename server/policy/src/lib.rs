@@ -284,6 +284,16 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// What to run with while the policy file is broken: the defaults in mode `ask`, so that
+    /// nothing applies on its own until the file is fixed.
+    pub fn fail_closed() -> Policy {
+        Policy {
+            mode: Mode::Ask,
+            source: "defaults, mode ask: the policy file has errors".to_owned(),
+            ..Policy::default()
+        }
+    }
+
     /// The mode the policy file (or the editor) set.
     pub fn mode(&self) -> Mode {
         self.mode

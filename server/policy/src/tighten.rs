@@ -12,8 +12,11 @@ use serde::Deserialize;
 use crate::{Mode, Policy, Thresholds, path_set};
 
 /// What an editor may set. Every field is optional; absent means "as the policy says".
+///
+/// Unknown fields are ignored, so that the shell can deserialize the editor's whole `autogate`
+/// settings section (which holds other settings too); bad values of these fields are errors.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct EditorOverrides {
     /// `ask` or `plan` (stricter than the policy's mode), or the policy's own mode.
     pub mode: Option<Mode>,

@@ -622,3 +622,15 @@ fn an_unknown_environment_gets_production_thresholds() {
         d(Decision::Ask, "environments.production.auto_up_to")
     );
 }
+
+#[test]
+fn a_broken_file_fails_closed() {
+    let policy = Policy::fail_closed();
+    assert_eq!(policy.mode(), Mode::Ask);
+    let r = report(&["src/lib.rs"], BODY, Level::Low);
+    let verdict = policy.decide(&r, &development(), policy.mode());
+    assert_eq!(
+        (verdict.decision, verdict.rule.as_str()),
+        (Decision::Ask, "mode.ask")
+    );
+}

@@ -180,5 +180,8 @@ protected = ["infra/**"]
             protected: vec!["infra/**".to_owned()],
         }
     );
-    assert!(toml::from_str::<EditorOverrides>("loosen = true").is_err());
+    // Other settings of the editor's section are not this struct's business...
+    assert!(toml::from_str::<EditorOverrides>("trace = \"verbose\"").is_ok());
+    // ...but a bad value of one of its own is an error.
+    assert!(toml::from_str::<EditorOverrides>("mode = \"yolo\"").is_err());
 }
