@@ -3,7 +3,7 @@
 //! Pure: the shell reads `.autogate.toml`, the branch and `AUTOGATE_ENV`, and hands them in as
 //! text and plain values. Nothing here touches the file system, the environment or git.
 //!
-//! - [`Policy::from_toml`] parses and validates the policy file ([`file`]).
+//! - [`Policy::from_toml`] parses and validates the policy file ([`mod@file`]).
 //! - [`Policy::environment_for`] says which environment a checkout is in ([`decide`]).
 //! - [`Policy::decide`] turns an impact report into a [`Verdict`] ([`decide`]).
 //! - [`Policy::tighten`] applies editor settings, which may only make it stricter ([`tighten`]).
