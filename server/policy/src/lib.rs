@@ -1,14 +1,36 @@
 //! The policy: which changes may apply on their own, which ask, which are denied.
 //!
-//! Pure: the shell reads `.autogate.toml`, the branch and `AUTOGATE_ENV`, and hands them in.
+//! Pure: the shell reads `.autogate.toml`, the branch and `AUTOGATE_ENV`, and hands them in as
+//! text and plain values. Nothing here touches the file system, the environment or git.
+//!
+//! - [`Policy::from_toml`] parses and validates the policy file ([`mod@file`]).
+//! - [`Policy::environment_for`] says which environment a checkout is in ([`decide`]).
+//! - [`Policy::decide`] turns an impact report into a [`Verdict`] ([`decide`]).
+//! - [`Policy::tighten`] applies editor settings, which may only make it stricter ([`tighten`]).
+//! - [`Policy::explain`] prints the effective policy ([`explain`]).
 
 use std::fmt;
 use std::str::FromStr;
 
-use autogate_analysis::{ImpactReport, Level, ProtectedPaths};
+use autogate_analysis::{Level, ProtectedPaths};
 use serde::{Deserialize, Serialize};
 
-/// What happens to a change.
+pub mod decide;
+pub mod error;
+pub mod explain;
+pub mod file;
+pub mod names;
+pub mod settings;
+pub mod tighten;
+
+pub use decide::Head;
+pub use error::PolicyError;
+pub use settings::{
+    CommitBranch, CommitSettings, LlmProvider, LlmSettings, VerifyCommand, VerifySettings,
+};
+pub use tighten::EditorOverrides;
+
+/// What happens to a change. Ordered: `Auto < Ask < Deny` (deny beats ask beats auto).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
@@ -18,6 +40,8 @@ pub enum Decision {
 }
 
 impl Decision {
+    pub const ALL: [Decision; 3] = [Decision::Auto, Decision::Ask, Decision::Deny];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Auto => "auto",
@@ -33,8 +57,23 @@ impl fmt::Display for Decision {
     }
 }
 
+impl FromStr for Decision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Decision::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| format!("unknown decision `{s}`: expected auto, ask or deny"))
+    }
+}
+
 /// How the gate runs: the policy decides, everything asks, or nothing is applied.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Ordered from the loosest to the strictest: `Auto < Ask < Plan`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     #[default]
@@ -44,6 +83,8 @@ pub enum Mode {
 }
 
 impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Auto, Mode::Ask, Mode::Plan];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Auto => "auto",
@@ -63,14 +104,10 @@ impl FromStr for Mode {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auto" => Ok(Mode::Auto),
-            "ask" => Ok(Mode::Ask),
-            "plan" => Ok(Mode::Plan),
-            other => Err(format!(
-                "unknown mode `{other}`: expected auto, ask or plan"
-            )),
-        }
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| format!("unknown mode `{s}`: expected auto, ask or plan"))
     }
 }
 
@@ -84,6 +121,8 @@ pub struct Environment {
 }
 
 /// Thresholds of one environment: `auto` up to `auto_up_to`, `deny` from `deny_from`.
+///
+/// Always `auto_up_to < deny_from`; levels in between ask.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Thresholds {
     pub auto_up_to: Level,
@@ -94,8 +133,10 @@ pub struct Thresholds {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     pub decision: Decision,
-    /// Which rule decided: `environment.production.thresholds`, `mode.ask`, ...
+    /// Which rule decided: `rules[2]`, `environments.production.auto_up_to`, `mode.ask`,
+    /// `protected.config`, `level.critical`.
     pub rule: String,
+    /// Why, for a person. When a `[[rules]]` entry decided, its `reason` comes first.
     pub reasons: Vec<String>,
 }
 
@@ -138,120 +179,170 @@ pub const DEFAULT_PROTECTED: &[&str] = &[
     "*.tfvars",
 ];
 
+/// Agent, editor and CI configuration: a change touching one of these always asks at least,
+/// whatever the policy file says (the self-protection invariant). Not affected by `unprotect`.
+pub const PROTECTED_CONFIG: &[&str] = &[
+    ".autogate.toml",
+    "**/.vscode/**",
+    "**/.github/**",
+    ".gitlab-ci.yml",
+    "**/.claude/**",
+    "**/.helix/**",
+];
+
+/// The file that can never be unprotected.
+pub const POLICY_FILE: &str = ".autogate.toml";
+
+/// One environment of the policy: its branches and thresholds.
+#[derive(Clone, Debug)]
+pub struct EnvironmentPolicy {
+    pub name: String,
+    /// Branch globs (`release/*`). Empty: reachable only through `AUTOGATE_ENV` (or, for
+    /// `development`, as the fallback).
+    pub branches: Vec<String>,
+    pub thresholds: Thresholds,
+}
+
+/// One `[[rules]]` entry, compiled.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Position in the `rules` array, from 0: the rule is named `rules[index]`.
+    pub index: usize,
+    /// Line of the rule in the policy file (1-based), 0 when built in code.
+    pub line: usize,
+    pub paths: Vec<String>,
+    pub languages: Vec<String>,
+    pub domains: Vec<String>,
+    pub kinds: Vec<String>,
+    pub symbols: Vec<String>,
+    /// Environments the rule applies in; empty: all.
+    pub environments: Vec<String>,
+    pub min_level: Option<Level>,
+    pub decision: Option<Decision>,
+    pub reason: Option<String>,
+    pub(crate) path_set: ProtectedPaths,
+    pub(crate) symbol_set: globset::GlobSet,
+}
+
 /// The effective policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
+    /// The mode; readable directly or through [`Policy::mode`].
     pub mode: Mode,
-    pub development: Thresholds,
-    pub production: Thresholds,
-    pub production_branches: Vec<String>,
-    pub protected: ProtectedPaths,
+    /// `development` and `production` first, then the environments the file adds.
+    pub(crate) environments: Vec<EnvironmentPolicy>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) protected: ProtectedPaths,
+    pub(crate) config: ProtectedPaths,
+    pub(crate) verify: VerifySettings,
+    pub(crate) llm: Option<LlmSettings>,
+    pub(crate) commit: CommitSettings,
+    /// Where the policy came from, for `explain`: `defaults` or the file name.
+    pub(crate) source: String,
+}
+
+/// Compiles path globs with the analyzer's semantics, falling back to nothing on a bad glob.
+///
+/// Only used on patterns that were validated already (or are built in).
+pub(crate) fn path_set<S: AsRef<str>>(patterns: &[S]) -> ProtectedPaths {
+    ProtectedPaths::new(patterns).unwrap_or_else(|_| ProtectedPaths::empty())
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        let protected =
-            ProtectedPaths::new(DEFAULT_PROTECTED).unwrap_or_else(|_| ProtectedPaths::empty());
         Self {
             mode: Mode::Auto,
-            development: Thresholds {
-                auto_up_to: Level::Medium,
-                deny_from: Level::Critical,
-            },
-            production: Thresholds {
-                auto_up_to: Level::Low,
-                deny_from: Level::Critical,
-            },
-            production_branches: ["main", "master", "release/*", "prod*"]
-                .map(String::from)
-                .to_vec(),
-            protected,
+            environments: vec![
+                EnvironmentPolicy {
+                    name: "development".to_owned(),
+                    branches: Vec::new(),
+                    thresholds: Thresholds {
+                        auto_up_to: Level::Medium,
+                        deny_from: Level::Critical,
+                    },
+                },
+                EnvironmentPolicy {
+                    name: "production".to_owned(),
+                    branches: ["main", "master", "release/*", "prod*"]
+                        .map(String::from)
+                        .to_vec(),
+                    thresholds: Thresholds {
+                        auto_up_to: Level::Low,
+                        deny_from: Level::Critical,
+                    },
+                },
+            ],
+            rules: Vec::new(),
+            protected: path_set(DEFAULT_PROTECTED),
+            config: path_set(PROTECTED_CONFIG),
+            verify: VerifySettings::default(),
+            llm: None,
+            commit: CommitSettings::default(),
+            source: "defaults".to_owned(),
         }
     }
 }
 
 impl Policy {
-    /// Which environment a branch (or no git: `None`) and `AUTOGATE_ENV` put the workspace in.
-    pub fn environment(&self, branch: Option<&str>, env_var: Option<&str>) -> Environment {
-        if let Some(name) = env_var.filter(|v| !v.is_empty()) {
-            return Environment {
-                name: name.to_owned(),
-                reason: format!("AUTOGATE_ENV={name}"),
-            };
-        }
-        match branch {
-            Some(branch) => {
-                for pattern in &self.production_branches {
-                    let matches = globset::Glob::new(pattern)
-                        .map(|g| g.compile_matcher().is_match(branch))
-                        .unwrap_or(false);
-                    if matches {
-                        return Environment {
-                            name: "production".to_owned(),
-                            reason: format!("branch `{branch}` matches `{pattern}`"),
-                        };
-                    }
-                }
-                Environment {
-                    name: "development".to_owned(),
-                    reason: format!("branch `{branch}` matches no production pattern"),
-                }
-            }
-            None => Environment {
-                name: "development".to_owned(),
-                reason: "no git branch".to_owned(),
-            },
+    /// What to run with while the policy file is broken: the defaults in mode `ask`, so that
+    /// nothing applies on its own until the file is fixed.
+    pub fn fail_closed() -> Policy {
+        Policy {
+            mode: Mode::Ask,
+            source: "defaults, mode ask: the policy file has errors".to_owned(),
+            ..Policy::default()
         }
     }
 
-    fn thresholds(&self, environment: &Environment) -> &Thresholds {
-        if environment.name == "production" {
-            &self.production
-        } else {
-            &self.development
-        }
+    /// The mode the policy file (or the editor) set.
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
-    /// Turns an impact report into a decision under `mode` in `environment`.
-    pub fn decide(&self, report: &ImpactReport, environment: &Environment, mode: Mode) -> Verdict {
-        let thresholds = self.thresholds(environment);
-        let env = &environment.name;
-        let level = report.level;
-        if level >= thresholds.deny_from {
-            return Verdict {
-                decision: Decision::Deny,
-                rule: format!("environment.{env}.deny_from"),
-                reasons: vec![format!(
-                    "{level} is at or above `deny from {}` in {env}",
-                    thresholds.deny_from
-                )],
-            };
-        }
-        if mode == Mode::Ask {
-            return Verdict {
-                decision: Decision::Ask,
-                rule: "mode.ask".to_owned(),
-                reasons: vec!["mode is `ask`: every change asks".to_owned()],
-            };
-        }
-        if level <= thresholds.auto_up_to {
-            Verdict {
-                decision: Decision::Auto,
-                rule: format!("environment.{env}.auto_up_to"),
-                reasons: vec![format!(
-                    "{level} is within `auto up to {}` in {env}",
-                    thresholds.auto_up_to
-                )],
-            }
-        } else {
-            Verdict {
-                decision: Decision::Ask,
-                rule: format!("environment.{env}.auto_up_to"),
-                reasons: vec![format!(
-                    "{level} is above `auto up to {}` in {env}",
-                    thresholds.auto_up_to
-                )],
-            }
-        }
+    /// Protected paths: the defaults, minus `unprotect`, plus `protected` and editor additions.
+    /// Hand these to the analyzer.
+    pub fn protected(&self) -> &ProtectedPaths {
+        &self.protected
+    }
+
+    /// Every environment: `development`, `production`, then the ones the file adds.
+    pub fn environments(&self) -> &[EnvironmentPolicy] {
+        &self.environments
+    }
+
+    /// The `[[rules]]`, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// `[verify]`: the commands to run after each applied batch.
+    pub fn verify(&self) -> &VerifySettings {
+        &self.verify
+    }
+
+    /// `[llm]`, if the file configures a provider.
+    pub fn llm(&self) -> Option<&LlmSettings> {
+        self.llm.as_ref()
+    }
+
+    /// `[commit]`.
+    pub fn commit(&self) -> &CommitSettings {
+        &self.commit
+    }
+
+    /// The thresholds that hold in `environment`. An environment the policy does not know gets
+    /// the production thresholds (fail closed).
+    pub fn thresholds(&self, environment: &Environment) -> Thresholds {
+        self.environment_policy(&environment.name)
+            .or_else(|| self.environment_policy("production"))
+            .map(|e| e.thresholds.clone())
+            .unwrap_or(Thresholds {
+                auto_up_to: Level::Low,
+                deny_from: Level::Critical,
+            })
+    }
+
+    pub(crate) fn environment_policy(&self, name: &str) -> Option<&EnvironmentPolicy> {
+        self.environments.iter().find(|e| e.name == name)
     }
 }
