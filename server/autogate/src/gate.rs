@@ -135,7 +135,7 @@ impl Gate {
         let mut ids = Vec::new();
         for unit in split(proposal) {
             let ctx = AnalysisContext {
-                protected: &self.policy.protected,
+                protected: self.policy.protected(),
                 index: Some(&self.index),
             };
             let report = analyze(&unit, &ctx);
