@@ -396,7 +396,7 @@ mod tests {
             &Origin::default(),
         );
         assert_eq!(gate.get(&ids[0]).expect("admitted").status, Status::Planned);
-        let strict = Policy { mode: Mode::Ask, ..Policy::default() };
+        let strict = Policy::from_toml("mode = \"ask\"\n", ".autogate.toml").expect("valid policy");
         let mut gate = Gate::new(strict, env("development"));
         assert!(
             gate.set_mode(Mode::Auto)
