@@ -5,6 +5,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// How the API key variable is looked up: `std::env::var` in production, a map in tests
+/// (edition 2024 makes `set_var` unsafe, and the workspace forbids unsafe code).
+pub type EnvLookup = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The process environment.
+pub fn process_env() -> EnvLookup {
+    std::sync::Arc::new(|name: &str| std::env::var(name).ok())
+}
+
 /// Which wire format the provider speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,12 +73,15 @@ impl ProviderConfig {
     ///
     /// `Ok(None)` when no variable is configured; an error when it is configured but unset or
     /// empty, so that the person learns which variable to export.
-    pub(crate) fn read_api_key(&self) -> Result<Option<ApiKey>, crate::LlmError> {
+    pub(crate) fn read_api_key(
+        &self,
+        lookup: &EnvLookup,
+    ) -> Result<Option<ApiKey>, crate::LlmError> {
         let Some(name) = &self.api_key_env else {
             return Ok(None);
         };
-        match std::env::var(name) {
-            Ok(value) if !value.trim().is_empty() => Ok(Some(ApiKey(value.trim().to_owned()))),
+        match lookup(name) {
+            Some(value) if !value.trim().is_empty() => Ok(Some(ApiKey(value.trim().to_owned()))),
             _ => Err(crate::LlmError::MissingApiKey {
                 env_var: name.clone(),
             }),

@@ -37,7 +37,7 @@ mod sse;
 
 pub use anthropic::ANTHROPIC_VERSION;
 pub use chat::{ChatRequest, Completion, Message, Role};
-pub use config::{ProviderConfig, ProviderKind};
+pub use config::{EnvLookup, ProviderConfig, ProviderKind, process_env};
 pub use error::LlmError;
 pub use prompt::{ContextFile, PromptLimits, SYSTEM_PROMPT, Selection, build_prompt};
 pub use provider::Provider;

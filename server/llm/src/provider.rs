@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
 
-use crate::config::{ApiKey, ProviderConfig, ProviderKind};
+use crate::config::{ApiKey, EnvLookup, ProviderConfig, ProviderKind, process_env};
 use crate::redact::{REDACTED, Redactor, redact_secrets};
 use crate::sse::{SseEvent, SseParser};
 use crate::{ChatRequest, Completion, LlmError, anthropic, openai};
@@ -35,6 +35,7 @@ pub struct Provider {
     config: ProviderConfig,
     client: reqwest::Client,
     redactor: Redactor,
+    env: EnvLookup,
     initial_backoff: Duration,
 }
 
@@ -80,6 +81,7 @@ impl Provider {
             config,
             client,
             redactor,
+            env: process_env(),
             initial_backoff: DEFAULT_INITIAL_BACKOFF,
         })
     }
@@ -88,6 +90,12 @@ impl Provider {
     /// doubles per retry, capped at 8 s).
     pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
         self.initial_backoff = backoff;
+        self
+    }
+
+    /// Where the API key variable is read from (default: the process environment).
+    pub fn with_env_lookup(mut self, env: EnvLookup) -> Self {
+        self.env = env;
         self
     }
 
@@ -115,7 +123,7 @@ impl Provider {
         mut on_delta: impl FnMut(&str),
     ) -> Result<Completion, LlmError> {
         let url = self.config.endpoint();
-        let key = self.config.read_api_key()?;
+        let key = self.config.read_api_key(&self.env)?;
         let req = self.redacted(req);
         let body = match self.config.kind {
             ProviderKind::OpenAi => openai::body(&self.config.model, &req),
