@@ -361,7 +361,7 @@ async fn secrets_are_redacted_before_sending() {
     let mut req = request(&format!(
         "config.py\n```\nAWS_KEY = \"{aws}\"\npassword = \"hunter2\"\n{pem}\n```\nsk-ant-api03-abcdefghijklmnop"
     ));
-    req.system = format!("ghp_0123456789abcdefghijABCDEFGHIJ in the system prompt");
+    req.system = "ghp_0123456789abcdefghijABCDEFGHIJ in the system prompt".to_owned();
     let c = server
         .provider(KIND)
         .complete(&req, |_| {})
