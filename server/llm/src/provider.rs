@@ -120,7 +120,7 @@ impl Provider {
     pub async fn complete(
         &self,
         req: &ChatRequest,
-        mut on_delta: impl FnMut(&str),
+        mut on_delta: impl FnMut(&str) + Send,
     ) -> Result<Completion, LlmError> {
         let url = self.config.endpoint();
         let key = self.config.read_api_key(&self.env)?;
@@ -163,7 +163,7 @@ impl Provider {
         url: &str,
         key: Option<&ApiKey>,
         body: &Value,
-        on_delta: &mut dyn FnMut(&str),
+        on_delta: &mut (dyn FnMut(&str) + Send),
         started: Instant,
     ) -> Result<Completion, LlmError> {
         let mut attempt: u32 = 0;
@@ -255,7 +255,7 @@ impl Provider {
         &self,
         resp: reqwest::Response,
         key: Option<&ApiKey>,
-        on_delta: &mut dyn FnMut(&str),
+        on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Completion, LlmError> {
         let is_sse = resp
             .headers()
@@ -293,7 +293,7 @@ impl Provider {
         &self,
         resp: reqwest::Response,
         key: Option<&ApiKey>,
-        on_delta: &mut dyn FnMut(&str),
+        on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Completion, LlmError> {
         let mut parser = SseParser::default();
         let mut completion = Completion {
@@ -339,7 +339,7 @@ impl Provider {
         &self,
         events: &[SseEvent],
         completion: &mut Completion,
-        on_delta: &mut dyn FnMut(&str),
+        on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<bool, LlmError> {
         for ev in events {
             let d = match self.config.kind {

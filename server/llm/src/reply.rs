@@ -276,6 +276,12 @@ pub fn apply_blocks(
             (before.clone(), before, Vec::new())
         });
         let (_, current, notes) = entry;
+        if b.replace.contains(crate::REDACTED) {
+            notes.push(format!(
+                "block {block}: the new text contains {}: a redacted secret would be written literally",
+                crate::REDACTED
+            ));
+        }
         if b.search.trim().is_empty() {
             match current {
                 Some(c) if !c.trim().is_empty() => {
@@ -685,6 +691,15 @@ mod tests {
         }
         .to_string();
         assert!(msg.contains("block 3") && msg.contains("src/x.rs"));
+    }
+
+    #[test]
+    fn redaction_marker_in_replacement_is_noted() {
+        let out = apply_blocks(
+            &|_: &str| None,
+            &[one("n.py", "", "KEY = \"[REDACTED]\"\n")],
+        );
+        assert!(out.is_ok_and(|v| v[0].notes[0].contains("[REDACTED]")));
     }
 
     #[test]

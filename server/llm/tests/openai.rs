@@ -459,3 +459,20 @@ async fn logs_never_contain_the_key() {
     assert!(!text.contains(KEY), "the key leaked into the logs: {text}");
     assert!(!text.contains("SECRETKEY"), "{text}");
 }
+
+#[tokio::test]
+async fn the_call_can_be_spawned() {
+    let server = MockServer::start(vec![Reply::json(200, openai_json("ok"))]).await;
+    let provider = server.provider(KIND);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let task = tokio::spawn(async move {
+        provider
+            .complete(&request("task"), move |d| {
+                let _ = tx.send(d.to_owned());
+            })
+            .await
+    });
+    let c = task.await.expect("joined").expect("completion");
+    assert_eq!(c.text, "ok");
+    assert_eq!(rx.recv().await.as_deref(), Some("ok"));
+}
