@@ -62,10 +62,11 @@ pub(crate) fn decode_event(ev: &SseEvent) -> Result<Decoded, LlmError> {
         .and_then(|c| c.get("finish_reason"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    if choice.is_none() && v.get("usage").is_none() {
+    // Chunks without choices (usage, timings) are fine; a JSON that is not an object is not.
+    if !v.is_object() {
         return Err(LlmError::MalformedResponse {
             detail: format!(
-                "stream chunk has no \"choices\": {}",
+                "stream chunk is not a JSON object: {}",
                 crate::provider::snippet(data)
             ),
         });
