@@ -33,7 +33,8 @@ pub enum ProviderKind {
 pub struct ProviderConfig {
     pub kind: ProviderKind,
     /// For OpenAI-compatible servers, the URL up to and including `/v1`
-    /// (`http://127.0.0.1:8080/v1`). For Anthropic, the origin (`https://api.anthropic.com`).
+    /// (`http://127.0.0.1:8080/v1`). For Anthropic, the origin (`https://api.anthropic.com`;
+    /// a trailing `/v1` is accepted too).
     pub base_url: String,
     pub model: String,
     /// Name of the environment variable holding the API key. `None`: send no key (local servers).
@@ -65,7 +66,11 @@ impl ProviderConfig {
         let base = self.base_url.trim_end_matches('/');
         match self.kind {
             ProviderKind::OpenAi => format!("{base}/chat/completions"),
-            ProviderKind::Anthropic => format!("{base}/v1/messages"),
+            // Accept both `https://api.anthropic.com` and `https://api.anthropic.com/v1`.
+            ProviderKind::Anthropic => {
+                let origin = base.strip_suffix("/v1").unwrap_or(base);
+                format!("{origin}/v1/messages")
+            }
         }
     }
 
@@ -116,5 +121,45 @@ impl ApiKey {
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey(<hidden>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        let c = ProviderConfig::new(ProviderKind::OpenAi, "http://127.0.0.1:8080/v1/", "m");
+        assert_eq!(c.endpoint(), "http://127.0.0.1:8080/v1/chat/completions");
+        for base in ["https://api.anthropic.com", "https://api.anthropic.com/v1/"] {
+            let c = ProviderConfig::new(ProviderKind::Anthropic, base, "m");
+            assert_eq!(c.endpoint(), "https://api.anthropic.com/v1/messages");
+        }
+    }
+
+    #[test]
+    fn key_lookup_and_debug() {
+        let mut c = ProviderConfig::new(ProviderKind::OpenAi, "http://x/v1", "m");
+        let env: EnvLookup = std::sync::Arc::new(|n: &str| (n == "K").then(|| "sk-secret".into()));
+        assert!(matches!(c.read_api_key(&env), Ok(None)));
+        c.api_key_env = Some("K".into());
+        let key = c.read_api_key(&env);
+        assert!(matches!(&key, Ok(Some(k)) if k.expose() == "sk-secret"));
+        assert!(!format!("{key:?} {c:?}").contains("sk-secret"));
+        c.api_key_env = Some("UNSET".into());
+        assert!(matches!(
+            c.read_api_key(&env),
+            Err(crate::LlmError::MissingApiKey { env_var }) if env_var == "UNSET"
+        ));
+    }
+
+    #[test]
+    fn kinds_deserialize_lowercase() {
+        let k: Result<Vec<ProviderKind>, _> = serde_json::from_str(r#"["openai","anthropic"]"#);
+        assert_eq!(
+            k.ok(),
+            Some(vec![ProviderKind::OpenAi, ProviderKind::Anthropic])
+        );
     }
 }

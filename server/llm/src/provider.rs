@@ -116,7 +116,8 @@ impl Provider {
     /// Sends the request and returns the whole reply, calling `on_delta` with each piece of
     /// text as it streams in (once with the whole text for a non-streamed response).
     ///
-    /// The whole call, retries and streaming included, is bounded by `total_timeout`.
+    /// The whole call, retries and streaming included, is bounded by `total_timeout`. The
+    /// future is `Send`: spawn it, and cancel by dropping it (or aborting the task).
     pub async fn complete(
         &self,
         req: &ChatRequest,
@@ -499,6 +500,37 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_configs_are_refused() {
+        let bad = |base: &str, model: &str| {
+            Provider::new(
+                ProviderConfig::new(ProviderKind::OpenAi, base, model),
+                crate::default_redactor(),
+            )
+            .err()
+            .map(|e| e.to_string())
+        };
+        assert!(bad("not a url", "m").is_some_and(|e| e.contains("base_url")));
+        assert!(bad("ftp://x/v1", "m").is_some_and(|e| e.contains("http")));
+        assert!(bad("http://x/v1", " ").is_some_and(|e| e.contains("model")));
+        assert_eq!(bad("http://127.0.0.1:1/v1", "m"), None);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = Provider::new(
+            ProviderConfig::new(ProviderKind::OpenAi, "http://x/v1", "m"),
+            crate::default_redactor(),
+        )
+        .map(|p| p.with_initial_backoff(Duration::from_secs(1)));
+        let Ok(p) = p else {
+            panic!("provider");
+        };
+        assert_eq!(p.backoff(1), Duration::from_secs(1));
+        assert_eq!(p.backoff(3), Duration::from_secs(4));
+        assert_eq!(p.backoff(30), MAX_BACKOFF);
+    }
 
     #[test]
     fn context_errors_are_recognised() {
