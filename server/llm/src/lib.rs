@@ -22,7 +22,33 @@
 //!
 //! An empty SEARCH with a path that does not exist creates the file. A SEARCH must match exactly
 //! one place in the file; a match ignoring indentation and trailing whitespace is accepted only
-//! when unique, and adds the note "matched ignoring whitespace".
+//! when unique, and adds the note "matched ignoring whitespace". Errors are listed in
+//! `REPLY_FORMAT.md`; every one means nothing is applied.
+//!
+//! # Use from the shell
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use autogate_llm::*;
+//!
+//! # async fn run(read: &dyn Fn(&str) -> Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = ProviderConfig::new(ProviderKind::OpenAi, "http://127.0.0.1:8080/v1", "gemma");
+//! config.api_key_env = Some("OPENAI_API_KEY".into());
+//! config.total_timeout = Duration::from_secs(120);
+//! // The analyzer's redactor in production; this crate's default otherwise.
+//! let provider = Provider::new(config, default_redactor())?;
+//!
+//! let files = [ContextFile { path: "src/lib.rs".into(), content: read("src/lib.rs").unwrap_or_default() }];
+//! let request = build_prompt("Make answer() return 42", &files, None, &PromptLimits::default());
+//! let completion = provider.complete(&request, |delta| tracing::trace!(delta)).await?;
+//! let blocks = parse_reply(&completion.text)?;
+//! for file in apply_blocks(read, &blocks)? {
+//!     // file.path, file.before (None: created), file.after, file.notes → split → analyze → decide
+//!     let _ = file;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod anthropic;
 mod chat;

@@ -406,7 +406,7 @@ impl Provider {
         if let Some(k) = key {
             out = out.replace(k.expose(), REDACTED);
         }
-        redact_secrets(&out)
+        redact_secrets(&(self.redactor)(&out))
     }
 }
 
