@@ -77,6 +77,8 @@ pub struct Gate {
     pub policy: Policy,
     pub environment: Environment,
     mode: Mode,
+    /// The mode the person or editor asked for, if any: it survives policy reloads.
+    requested_mode: Option<Mode>,
     changes: BTreeMap<u64, ChangeRecord>,
     next_id: u64,
     pub index: SymbolIndex,
@@ -89,6 +91,7 @@ impl Gate {
             policy,
             environment,
             mode,
+            requested_mode: None,
             changes: BTreeMap::new(),
             next_id: 1,
             index: SymbolIndex::new(),
@@ -99,19 +102,24 @@ impl Gate {
         self.mode
     }
 
+    /// Replaces the policy (after a reload); the requested mode still applies if stricter.
+    pub fn set_policy(&mut self, policy: Policy, environment: Environment) {
+        self.mode = self
+            .requested_mode
+            .map_or(policy.mode, |m| m.max(policy.mode));
+        self.policy = policy;
+        self.environment = environment;
+    }
+
     /// Sets the mode. An editor may only make the team's mode stricter (auto < ask < plan).
     pub fn set_mode(&mut self, mode: Mode) -> Result<Mode, String> {
-        let rank = |m: Mode| match m {
-            Mode::Auto => 0,
-            Mode::Ask => 1,
-            Mode::Plan => 2,
-        };
-        if rank(mode) < rank(self.policy.mode) {
+        if mode < self.policy.mode {
             return Err(format!(
                 "the team policy sets mode `{}`; an editor can only make it stricter, not `{mode}`",
                 self.policy.mode
             ));
         }
+        self.requested_mode = Some(mode);
         self.mode = mode;
         Ok(mode)
     }

@@ -4,6 +4,7 @@
 //! the command line. See ARCHITECTURE.md for the bird's-eye view.
 
 pub mod cli;
+pub mod config;
 pub mod gate;
 pub mod lsp;
 pub mod patch;

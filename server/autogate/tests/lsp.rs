@@ -35,7 +35,8 @@ async fn initialize_advertises_every_command_code_actions_and_incremental_sync()
         assert!(commands.contains(&command), "{command} is advertised");
     }
     assert_eq!(caps["codeActionProvider"], json!(true));
-    assert_eq!(caps["textDocumentSync"], json!(2));
+    assert_eq!(caps["textDocumentSync"]["change"], json!(2));
+    assert_eq!(caps["textDocumentSync"]["openClose"], json!(true));
     assert_eq!(caps["positionEncoding"], json!("utf-16"));
     assert_eq!(
         client.initialize_result["serverInfo"]["name"],

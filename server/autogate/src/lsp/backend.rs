@@ -4,15 +4,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use autogate_analysis::Encoding;
-use autogate_policy::{Mode, Policy};
+use autogate_policy::{Environment, Policy};
 use serde_json::Value;
 use tower_lsp_server::jsonrpc::{self, Result};
 use tower_lsp_server::ls_types::{
     CodeActionParams, CodeActionProviderCapability, CodeActionResponse,
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    ExecuteCommandOptions, ExecuteCommandParams, InitializeParams, InitializeResult,
-    InitializedParams, MessageType, PositionEncodingKind, ServerCapabilities, ServerInfo,
-    TextDocumentSyncCapability, TextDocumentSyncKind,
+    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, DidSaveTextDocumentParams, ExecuteCommandOptions,
+    ExecuteCommandParams, FileSystemWatcher, GlobPattern, InitializeParams, InitializeResult,
+    InitializedParams, MessageType, PositionEncodingKind, Registration, SaveOptions,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
 };
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -69,16 +72,6 @@ fn workspace_root(params: &InitializeParams) -> PathBuf {
     std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }
 
-/// The current branch, or `None` without git (detached HEAD is reported as `None` for now).
-pub fn current_branch(root: &std::path::Path) -> Option<String> {
-    let repo = git2::Repository::discover(root).ok()?;
-    let head = repo.head().ok()?;
-    if !head.is_branch() {
-        return None;
-    }
-    head.shorthand().ok().map(str::to_owned)
-}
-
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let root = workspace_root(&params);
@@ -111,6 +104,13 @@ impl LanguageServer for Backend {
                 .and_then(|w| w.show_document.as_ref())
                 .is_some_and(|d| d.support),
             work_done_progress: window.and_then(|w| w.work_done_progress).unwrap_or(false),
+            watch_files: params
+                .capabilities
+                .workspace
+                .as_ref()
+                .and_then(|w| w.did_change_watched_files.as_ref())
+                .and_then(|d| d.dynamic_registration)
+                .unwrap_or(false),
             review: params
                 .capabilities
                 .experimental
@@ -122,32 +122,54 @@ impl LanguageServer for Backend {
         };
         let _ = self.shared.caps.set(caps);
 
-        let policy = Policy::default();
-        let branch = current_branch(workspace.root());
-        let env_var = std::env::var("AUTOGATE_ENV").ok();
-        let environment = policy.environment(branch.as_deref(), env_var.as_deref());
-        let mut gate = Gate::new(policy, environment);
         let options = params.initialization_options.unwrap_or(Value::Null);
-        if let Some(mode) = options.get("mode").and_then(Value::as_str) {
-            match mode.parse::<Mode>().and_then(|m| gate.set_mode(m)) {
-                Ok(_) => {}
-                Err(e) => tracing::warn!("initializationOptions.mode refused: {e}"),
+        let mut startup_messages = Vec::new();
+        match super::policy::overrides_from(&options) {
+            Ok(overrides) => {
+                *self
+                    .shared
+                    .overrides
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = overrides
             }
+            Err(e) => startup_messages.push((MessageType::WARNING, e)),
         }
         if let Some(ms) = options.get("applyTimeoutMs").and_then(Value::as_u64) {
             self.shared
                 .apply_timeout_ms
                 .store(ms.max(1), std::sync::atomic::Ordering::Relaxed);
         }
-        tracing::info!(root = %workspace.root().display(), environment = %gate.environment.name, mode = %gate.mode(), "initialized");
-        let _ = self.shared.gate.set(std::sync::Mutex::new(gate));
         let _ = self.shared.workspace.set(workspace);
+        let _ = self.shared.gate.set(std::sync::Mutex::new(Gate::new(
+            Policy::fail_closed(),
+            Environment {
+                name: "production".to_owned(),
+                reason: "not loaded yet".to_owned(),
+            },
+        )));
+        let mut report = super::policy::reload(&self.shared);
+        report.messages.extend(startup_messages);
+        if let Some(gate) = self.shared.gate() {
+            tracing::info!(root = %root.display(), environment = %gate.environment.name, mode = %gate.mode(), "initialized");
+        }
+        *self
+            .shared
+            .startup_report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(report);
 
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 position_encoding: Some(kind),
-                text_document_sync: Some(TextDocumentSyncCapability::Kind(
-                    TextDocumentSyncKind::INCREMENTAL,
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                            include_text: Some(false),
+                        })),
+                        ..Default::default()
+                    },
                 )),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: p::COMMANDS.iter().map(|c| (*c).to_owned()).collect(),
@@ -164,7 +186,17 @@ impl LanguageServer for Backend {
         })
     }
 
-    async fn initialized(&self, _: InitializedParams) {
+    async fn initialized(&self, params: InitializedParams) {
+        let _ = params;
+        let report = self
+            .shared
+            .startup_report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(report) = report {
+            super::policy::publish(&self.client, report).await;
+        }
         let summary = self.shared.gate().map(|g| {
             format!(
                 "autogate: {} mode, {} ({})",
@@ -175,6 +207,64 @@ impl LanguageServer for Backend {
         });
         if let Some(summary) = summary {
             self.client.log_message(MessageType::INFO, summary).await;
+        }
+        if self.shared.caps().watch_files {
+            let watch = DidChangeWatchedFilesRegistrationOptions {
+                watchers: vec![FileSystemWatcher {
+                    glob_pattern: GlobPattern::String(format!("**/{}", crate::config::POLICY_FILE)),
+                    kind: None,
+                }],
+            };
+            let registration = Registration {
+                id: "autogate-policy-watch".to_owned(),
+                method: "workspace/didChangeWatchedFiles".to_owned(),
+                register_options: serde_json::to_value(watch).ok(),
+            };
+            let client = self.client.clone();
+            // Spawned: never await the client inside a handler.
+            tokio::spawn(async move {
+                if let Err(e) = client.register_capability(vec![registration]).await {
+                    tracing::warn!("could not register the policy file watcher: {}", e.message);
+                }
+            });
+        }
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        if super::policy::is_policy_file(&self.shared, &params.text_document.uri) {
+            let report = super::policy::reload(&self.shared);
+            super::policy::publish(&self.client, report).await;
+        }
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        if params
+            .changes
+            .iter()
+            .any(|c| super::policy::is_policy_file(&self.shared, &c.uri))
+        {
+            let report = super::policy::reload(&self.shared);
+            super::policy::publish(&self.client, report).await;
+        }
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let section = params
+            .settings
+            .get("autogate")
+            .cloned()
+            .unwrap_or(Value::Null);
+        match super::policy::overrides_from(&section) {
+            Ok(overrides) => {
+                *self
+                    .shared
+                    .overrides
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = overrides;
+                let report = super::policy::reload(&self.shared);
+                super::policy::publish(&self.client, report).await;
+            }
+            Err(e) => self.client.show_message(MessageType::WARNING, e).await,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod documents;
 pub mod from_proto;
 pub mod guard;
 pub mod ordered;
+pub mod policy;
 pub mod to_proto;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -37,6 +38,7 @@ pub struct ClientCaps {
     pub show_document: bool,
     pub review: bool,
     pub work_done_progress: bool,
+    pub watch_files: bool,
 }
 
 /// State shared by the handlers, the wire-order layer and the background tasks.
@@ -49,6 +51,12 @@ pub struct Shared {
     /// Set when the client answered showMessageRequest with MethodNotFound (Helix 25.07).
     pub fallback: AtomicBool,
     apply_timeout_ms: std::sync::atomic::AtomicU64,
+    /// The editor's overrides (tighten only), re-applied at every reload.
+    pub overrides: Mutex<autogate_policy::EditorOverrides>,
+    /// The last valid team policy: it stays in force while the file has errors.
+    pub last_valid_policy: Mutex<Option<autogate_policy::Policy>>,
+    /// What the first policy load has to tell the person, sent once `initialized` arrives.
+    pub startup_report: Mutex<Option<policy::Report>>,
 }
 
 pub use documents::Documents;
@@ -63,6 +71,9 @@ impl Shared {
             caps: OnceLock::new(),
             fallback: AtomicBool::new(false),
             apply_timeout_ms: std::sync::atomic::AtomicU64::new(30_000),
+            overrides: Mutex::new(Default::default()),
+            last_valid_policy: Mutex::new(None),
+            startup_report: Mutex::new(None),
         }
     }
 
