@@ -191,7 +191,7 @@ fn secret_env_values() -> Vec<(String, String)> {
             v.len() >= 8 && SECRET_NAME_PARTS.iter().any(|p| upper.contains(p))
         })
         .collect();
-    out.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    out.sort_by_key(|e| std::cmp::Reverse(e.1.len()));
     out
 }
 
