@@ -178,8 +178,6 @@ const SECRET_NAME_PARTS: &[&str] = &[
     "CREDENTIAL",
     "AUTH",
     "PRIVATE",
-    "SESSION",
-    "COOKIE",
 ];
 
 /// Values of environment variables whose names look secret, longest first.
@@ -188,7 +186,9 @@ fn secret_env_values() -> Vec<(String, String)> {
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .filter(|(k, v)| {
             let upper = k.to_ascii_uppercase();
-            v.len() >= 8 && SECRET_NAME_PARTS.iter().any(|p| upper.contains(p))
+            v.len() >= 8
+                && !upper.ends_with("_SOCK")
+                && SECRET_NAME_PARTS.iter().any(|p| upper.contains(p))
         })
         .collect();
     out.sort_by_key(|e| std::cmp::Reverse(e.1.len()));
