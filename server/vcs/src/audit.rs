@@ -278,7 +278,7 @@ impl AuditLog {
             .open(&self.path)
             .at(&self.path)?;
         FileExt::lock_exclusive(&file).at(&self.path)?;
-        let result = (|| -> Result<()> {
+        let result = (|| -> Result<AuditRecord> {
             let (prev, needs_newline) = last_hash(&mut file).at(&self.path)?;
             if let Value::Object(map) = &mut value {
                 map.insert("prev".into(), prev.map_or(Value::Null, Value::String));
@@ -287,6 +287,9 @@ impl AuditLog {
                     map.insert("hash".into(), Value::String(hash));
                 }
             }
+            // Decode before writing, so a redactor that breaks a field fails without a write.
+            let written: AuditRecord = serde_json::from_value(value.clone())
+                .map_err(|e| VcsError::Corrupt(format!("audit record after redaction: {e}")))?;
             let mut line = String::new();
             if needs_newline {
                 // Keep a torn line on a line of its own; verify reports it.
@@ -296,12 +299,10 @@ impl AuditLog {
             line.push('\n');
             file.write_all(line.as_bytes()).at(&self.path)?;
             file.sync_data().at(&self.path)?;
-            Ok(())
+            Ok(written)
         })();
         let _ = FileExt::unlock(&file);
-        result?;
-        serde_json::from_value(value)
-            .map_err(|e| VcsError::Corrupt(format!("cannot decode audit record: {e}")))
+        result
     }
 
     /// Reads every record that parses, in file order. Lines that do not parse (a torn write) are

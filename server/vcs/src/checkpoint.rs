@@ -563,10 +563,52 @@ fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) 
         manifest.id, manifest.label
     );
     let commit = repo.commit(None, &sig, &sig, &message, &tree, &[])?;
+    sync_objects(repo, &tree, commit);
     match repo.reference(&name, commit, false, "autogate: checkpoint") {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            sync_ref(repo, &name);
+            Ok(true)
+        }
         Err(e) if e.code() == git2::ErrorCode::Exists => Ok(false),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Best-effort fsync of the loose objects of a checkpoint (libgit2 does not fsync by default), so
+/// that after a power loss the ref never points at missing objects. A `kill -9` needs none of this.
+fn sync_objects(repo: &git2::Repository, tree: &git2::Tree<'_>, commit: git2::Oid) {
+    let objects = repo.commondir().join("objects");
+    let mut oids = vec![commit, tree.id()];
+    let _ = tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+        oids.push(entry.id());
+        git2::TreeWalkResult::Ok
+    });
+    let mut dirs = std::collections::BTreeSet::new();
+    for oid in oids {
+        let hex = oid.to_string();
+        let dir = objects.join(&hex[..2]);
+        if let Ok(f) = fs::File::open(dir.join(&hex[2..])) {
+            let _ = f.sync_all();
+            dirs.insert(dir);
+        }
+    }
+    for dir in dirs {
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// Best-effort fsync of a loose ref file and its folder.
+fn sync_ref(repo: &git2::Repository, name: &str) {
+    let path = repo.commondir().join(name);
+    if let Ok(f) = fs::File::open(&path) {
+        let _ = f.sync_all();
+    }
+    if let Some(dir) = path.parent()
+        && let Ok(d) = fs::File::open(dir)
+    {
+        let _ = d.sync_all();
     }
 }
 
@@ -581,7 +623,9 @@ fn git_update_manifest(repo: &git2::Repository, manifest: &Manifest) -> Result<(
     let sig = signature(manifest)?;
     let message = format!("autogate checkpoint {}: written\n", manifest.id);
     let commit = repo.commit(None, &sig, &sig, &message, &tree, &[&old])?;
+    sync_objects(repo, &tree, commit);
     repo.reference_matching(&name, commit, true, old.id(), "autogate: record written")?;
+    sync_ref(repo, &name);
     Ok(())
 }
 

@@ -30,7 +30,8 @@ fn invalid(path: &str, reason: &'static str) -> VcsError {
 
 /// Checks a workspace-relative, `/`-separated path and joins it to the root.
 ///
-/// Refuses absolute paths, `..`, empty or `.` components, backslashes, NUL and anything in `.git/`.
+/// Refuses absolute paths, `..`, empty or `.` components, backslashes, NUL, anything in `.git/` and
+/// autogate's own `.autogate/` folder (checkpoints and audit trail).
 pub(crate) fn resolve(root: &Path, rel: &str) -> Result<PathBuf> {
     if rel.is_empty() {
         return Err(invalid(rel, "empty path"));
@@ -40,6 +41,9 @@ pub(crate) fn resolve(root: &Path, rel: &str) -> Result<PathBuf> {
     }
     if rel.starts_with('/') {
         return Err(invalid(rel, "absolute path"));
+    }
+    if rel == ".autogate" || rel.starts_with(".autogate/") {
+        return Err(invalid(rel, "inside autogate's own store"));
     }
     let mut out = root.to_path_buf();
     for part in rel.split('/') {

@@ -334,6 +334,7 @@ fn bad_paths_and_ids_are_refused() {
         "a//b",
         "",
         "a\\b",
+        ".autogate/checkpoints/manifests/x.json",
     ] {
         let pre = [autogate_vcs::PreImage {
             path: bad.into(),
