@@ -381,3 +381,84 @@ fn record_written_refuses_files_outside_the_checkpoint() {
         Err(VcsError::InvalidPath { .. })
     ));
 }
+
+const CHILD_ROOT: &str = "AUTOGATE_VCS_TEST_CHILD_ROOT";
+
+/// Not a test on its own: a child process that checkpoints, writes half a batch and hangs until killed.
+#[test]
+fn child_batch_then_hang() {
+    let Some(root) = std::env::var_os(CHILD_ROOT) else {
+        return;
+    };
+    let root = std::path::PathBuf::from(root);
+    let store = CheckpointStore::open(&root).unwrap();
+    let pre = store.capture(&["src/lib.rs", "crlf.txt"]).unwrap();
+    store.create(&pre, &CheckpointMeta::now("killed")).unwrap();
+    write(&root, "src/lib.rs", b"first file written\n");
+    write(&root, "ready", b"");
+    std::thread::sleep(std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn kill_9_mid_batch_leaves_a_restorable_checkpoint() {
+    let dir = common::repo();
+    let root = dir.path();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["child_batch_then_hang", "--exact", "--test-threads=1"])
+        .env(CHILD_ROOT, root)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !root.join("ready").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "child never got ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on unix
+    child.wait().unwrap();
+    std::fs::remove_file(root.join("ready")).unwrap();
+
+    let store = CheckpointStore::open(root).unwrap();
+    let info = store.list().unwrap().remove(0);
+    assert_eq!(info.label, "killed");
+    let plan = store.plan_restore(&info.id).unwrap();
+    let report = store.restore(&plan, ConflictPolicy::Overwrite).unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(read(root, "src/lib.rs").unwrap(), b"pub fn a() {}\n");
+    assert_eq!(read(root, "crlf.txt").unwrap(), b"one\r\ntwo\r\n");
+}
+
+#[test]
+fn works_from_a_linked_worktree() {
+    let dir = common::repo();
+    let parent = tempfile::tempdir().unwrap();
+    let wt = parent.path().join("wt");
+    common::git(
+        dir.path(),
+        &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+    );
+    let state = common::git_text(&wt, &["status", "--porcelain"]);
+    let head = common::git_text(&wt, &["rev-parse", "HEAD"]);
+    let store = CheckpointStore::open(&wt).unwrap();
+    assert!(store.is_git());
+    let id = store
+        .create(
+            &store.capture(&["src/lib.rs"]).unwrap(),
+            &CheckpointMeta::now("wt"),
+        )
+        .unwrap();
+    write(&wt, "src/lib.rs", b"x\n");
+    store
+        .record_written(&id, &[PostImage::written("src/lib.rs", b"x\n", false)])
+        .unwrap();
+    let report = store
+        .restore(&store.plan_restore(&id).unwrap(), ConflictPolicy::KeepMine)
+        .unwrap();
+    assert!(report.is_complete());
+    assert_eq!(read(&wt, "src/lib.rs").unwrap(), b"pub fn a() {}\n");
+    assert_eq!(common::git_text(&wt, &["status", "--porcelain"]), state);
+    assert_eq!(common::git_text(&wt, &["rev-parse", "HEAD"]), head);
+}
