@@ -13,7 +13,7 @@ const BATCH: usize = 10;
 
 fn git(dir: &Path, args: &[&str]) -> bool {
     Command::new("git")
-        .args(["-c", "commit.gpgsign=false", "-c", "core.autocrlf=false"])
+        .args(["-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", "-c", "gc.auto=0"])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -25,7 +25,12 @@ fn git(dir: &Path, args: &[&str]) -> bool {
         .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
         .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .map_or(false, |o| {
+            if !o.status.success() {
+                report(&format!("git {args:?}: {}", String::from_utf8_lossy(&o.stderr)));
+            }
+            o.status.success()
+        })
 }
 
 fn rel(i: usize) -> String {
@@ -88,8 +93,11 @@ fn bench(c: &mut Criterion) {
         return;
     };
     let root = dir.path();
-    if generate(root).is_err()
-        || !git(root, &["init", "-q", "-b", "main"])
+    if let Err(e) = generate(root) {
+        report(&format!("generate: {e}"));
+        return;
+    }
+    if !git(root, &["init", "-q", "-b", "main"])
         || !git(root, &["add", "-A"])
         || !git(root, &["commit", "-q", "-m", "generated"])
         || !git(root, &["gc", "-q"])
