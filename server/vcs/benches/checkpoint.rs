@@ -13,7 +13,14 @@ const BATCH: usize = 10;
 
 fn git(dir: &Path, args: &[&str]) -> bool {
     Command::new("git")
-        .args(["-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", "-c", "gc.auto=0"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "core.autocrlf=false",
+            "-c",
+            "gc.auto=0",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -25,9 +32,12 @@ fn git(dir: &Path, args: &[&str]) -> bool {
         .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
         .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
         .output()
-        .map_or(false, |o| {
+        .is_ok_and(|o| {
             if !o.status.success() {
-                report(&format!("git {args:?}: {}", String::from_utf8_lossy(&o.stderr)));
+                report(&format!(
+                    "git {args:?}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                ));
             }
             o.status.success()
         })

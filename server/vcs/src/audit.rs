@@ -199,7 +199,7 @@ impl AuditLog {
     /// The audit trail of the workspace at `root`: `<git dir>/autogate/audit.jsonl` in a git repository
     /// (the worktree's own git dir for a linked worktree), else `<root>/.autogate/audit.jsonl`.
     pub fn open(root: &Path) -> Result<Self> {
-        let path = match discover_repo(root) {
+        let path = match discover_repo(root)? {
             Some(repo) => repo.path().join("autogate").join("audit.jsonl"),
             None => root.join(".autogate").join("audit.jsonl"),
         };
@@ -247,7 +247,13 @@ impl AuditLog {
         match v {
             Value::String(s) => *s = self.redact(s),
             Value::Array(items) => items.iter_mut().for_each(|i| self.redact_value(i)),
-            Value::Object(map) => map.values_mut().for_each(|i| self.redact_value(i)),
+            Value::Object(map) => {
+                let old = std::mem::take(map);
+                for (k, mut val) in old {
+                    self.redact_value(&mut val);
+                    map.insert(self.redact(&k), val);
+                }
+            }
             _ => {}
         }
     }

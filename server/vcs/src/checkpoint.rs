@@ -229,9 +229,14 @@ impl fmt::Debug for CheckpointStore {
     }
 }
 
-/// Finds the git repository holding `root`, if any.
-pub(crate) fn discover_repo(root: &Path) -> Option<git2::Repository> {
-    git2::Repository::discover(root).ok()
+/// Finds the git repository holding `root`, if any. A repository that exists but cannot be opened
+/// (for example one owned by another user) is an error, never a silent fallback to `.autogate/`.
+pub(crate) fn discover_repo(root: &Path) -> Result<Option<git2::Repository>> {
+    match git2::Repository::discover(root) {
+        Ok(repo) => Ok(Some(repo)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl CheckpointStore {
@@ -239,7 +244,7 @@ impl CheckpointStore {
     /// `<root>/.autogate/checkpoints/`.
     pub fn open(root: &Path) -> Result<Self> {
         let root = fs::canonicalize(root).at(root)?;
-        let backend = match discover_repo(&root) {
+        let backend = match discover_repo(&root)? {
             Some(repo) => Backend::Git(Mutex::new(repo)),
             None => Backend::Fs(root.join(".autogate").join("checkpoints")),
         };

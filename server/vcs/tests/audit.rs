@@ -347,3 +347,10 @@ fn open_uses_the_git_dir_in_a_repo_and_dot_autogate_outside() {
     log.append(record(1)).unwrap();
     assert!(plain.path().join(".autogate/audit.jsonl").is_file());
 }
+
+#[test]
+fn log_and_store_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<AuditLog>();
+    check::<autogate_vcs::CheckpointStore>();
+}
