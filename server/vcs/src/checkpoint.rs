@@ -183,6 +183,8 @@ pub(crate) struct Manifest {
     pub files: Vec<ManifestFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written: Option<Vec<PostImage>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
 }
 
 impl Manifest {
@@ -218,6 +220,9 @@ enum Backend {
 pub struct CheckpointStore {
     pub(crate) root: PathBuf,
     backend: Backend,
+    /// In git, which worktree and folder of the repository this workspace is; refs are shared by
+    /// all worktrees, so checkpoints of other workspaces are skipped.
+    workspace: Option<String>,
 }
 
 impl fmt::Debug for CheckpointStore {
@@ -227,6 +232,23 @@ impl fmt::Debug for CheckpointStore {
             .field("git", &matches!(self.backend, Backend::Git(_)))
             .finish()
     }
+}
+
+/// `<worktree>|<root relative to the work tree>`: stable when the repository is moved.
+fn workspace_key(repo: &git2::Repository, root: &Path) -> String {
+    let canon = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let git_dir = canon(repo.path());
+    let common = canon(repo.commondir());
+    let worktree = git_dir
+        .strip_prefix(&common)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let rel = repo
+        .workdir()
+        .and_then(|w| root.strip_prefix(canon(w)).ok().map(Path::to_path_buf))
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    format!("{worktree}|{rel}")
 }
 
 /// Finds the git repository holding `root`, if any. A repository that exists but cannot be opened
@@ -244,11 +266,21 @@ impl CheckpointStore {
     /// `<root>/.autogate/checkpoints/`.
     pub fn open(root: &Path) -> Result<Self> {
         let root = fs::canonicalize(root).at(root)?;
-        let backend = match discover_repo(&root)? {
-            Some(repo) => Backend::Git(Mutex::new(repo)),
-            None => Backend::Fs(root.join(".autogate").join("checkpoints")),
+        let (backend, workspace) = match discover_repo(&root)? {
+            Some(repo) => {
+                let key = workspace_key(&repo, &root);
+                (Backend::Git(Mutex::new(repo)), Some(key))
+            }
+            None => (
+                Backend::Fs(root.join(".autogate").join("checkpoints")),
+                None,
+            ),
         };
-        Ok(Self { root, backend })
+        Ok(Self {
+            root,
+            backend,
+            workspace,
+        })
     }
 
     /// The canonical workspace root.
@@ -313,6 +345,7 @@ impl CheckpointStore {
                 label: meta.label.clone(),
                 files: manifest_files.clone(),
                 written: None,
+                workspace: self.workspace.clone(),
             };
             let stored = match &self.backend {
                 Backend::Git(repo) => {
@@ -368,6 +401,7 @@ impl CheckpointStore {
         for id in ids {
             match self.load(&id, false).and_then(|l| l.manifest.info()) {
                 Ok(info) => out.push(info),
+                Err(VcsError::CheckpointNotFound(_)) => {}
                 Err(e) => {
                     tracing::warn!(checkpoint = %id, error = %e, "skipping unreadable checkpoint")
                 }
@@ -464,6 +498,12 @@ impl CheckpointStore {
             Backend::Git(repo) => git_load(&*lock(repo)?, id, contents)?,
             Backend::Fs(dir) => fs_load(dir, id, contents)?,
         };
+        if let (Some(mine), Some(theirs)) = (&self.workspace, &loaded.manifest.workspace)
+            && mine != theirs
+        {
+            // Made in another worktree or folder of the same repository.
+            return Err(VcsError::CheckpointNotFound(id.to_string()));
+        }
         if loaded.manifest.id != *id || loaded.manifest.version != MANIFEST_VERSION {
             return Err(VcsError::Corrupt(format!(
                 "checkpoint {id}: manifest id or version mismatch"

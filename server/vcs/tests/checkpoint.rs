@@ -461,4 +461,15 @@ fn works_from_a_linked_worktree() {
     assert_eq!(read(&wt, "src/lib.rs").unwrap(), b"pub fn a() {}\n");
     assert_eq!(common::git_text(&wt, &["status", "--porcelain"]), state);
     assert_eq!(common::git_text(&wt, &["rev-parse", "HEAD"]), head);
+
+    // Refs are shared by worktrees, but a checkpoint belongs to the workspace that made it.
+    let main = CheckpointStore::open(dir.path()).unwrap();
+    assert!(main.list().unwrap().is_empty());
+    assert!(matches!(
+        main.plan_restore(&id),
+        Err(VcsError::CheckpointNotFound(_))
+    ));
+    let sub = CheckpointStore::open(&wt.join("src")).unwrap();
+    assert!(sub.list().unwrap().is_empty());
+    assert_eq!(store.list().unwrap().len(), 1);
 }
