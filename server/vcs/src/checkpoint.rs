@@ -172,6 +172,9 @@ pub(crate) struct ManifestFile {
     pub executable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// For a file that did not exist: its parent folders that did not exist either, deepest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_dirs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -334,6 +337,11 @@ impl CheckpointStore {
                 existed: f.content.is_some(),
                 executable: f.executable,
                 sha256: f.content.as_deref().map(sha256_hex),
+                missing_dirs: if f.content.is_none() {
+                    missing_dirs(&self.root, &f.path)
+                } else {
+                    Vec::new()
+                },
             })
             .collect();
         for attempt in 0u32..64 {
@@ -531,6 +539,20 @@ impl CheckpointStore {
 fn lock(m: &Mutex<git2::Repository>) -> Result<std::sync::MutexGuard<'_, git2::Repository>> {
     m.lock()
         .map_err(|_| VcsError::Corrupt("repository lock poisoned".into()))
+}
+
+/// The parent folders of `rel` that do not exist under `root`, deepest first.
+fn missing_dirs(root: &Path, rel: &str) -> Vec<String> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let mut out = Vec::new();
+    for depth in 1..parts.len() {
+        let dir = parts[..depth].join("/");
+        if fs::symlink_metadata(root.join(&dir)).is_err() {
+            out.push(dir);
+        }
+    }
+    out.reverse();
+    out
 }
 
 static ID_COUNTER: AtomicU64 = AtomicU64::new(0);

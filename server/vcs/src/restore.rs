@@ -51,6 +51,9 @@ pub struct FileRestore {
     pub current_executable: bool,
     /// If autogate created this file by renaming another, the old path.
     pub renamed_from: Option<String>,
+    /// For a file the batch created: parent folders that did not exist before, deepest first.
+    /// Restoring removes those that are empty after the file is deleted.
+    pub created_dirs: Vec<String>,
 }
 
 /// What a rollback to a checkpoint would do, file by file.
@@ -200,6 +203,7 @@ impl CheckpointStore {
                 current_executable: current.as_ref().is_some_and(|c| c.executable),
                 current: current.map(|c| c.content),
                 renamed_from: post.flatten().and_then(|p| p.renamed_from.clone()),
+                created_dirs: f.missing_dirs.clone(),
             });
         }
         Ok(RestorePlan {
@@ -254,6 +258,12 @@ impl CheckpointStore {
             match (f.action, &f.before) {
                 (RestoreAction::Delete, _) => {
                     fsutil::remove(&path)?;
+                    for dir in &f.created_dirs {
+                        // Only empty folders go; anything the person put there keeps its folder.
+                        if let Ok(p) = fsutil::resolve(&self.root, dir) {
+                            let _ = std::fs::remove_dir(p);
+                        }
+                    }
                     Ok(RestoreOutcome::Deleted)
                 }
                 (RestoreAction::Restore | RestoreAction::Recreate, Some(before)) => {

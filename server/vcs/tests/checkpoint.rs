@@ -92,6 +92,10 @@ fn checkpoint_apply_restore(root: &Path) -> CheckpointStore {
     let report = store.restore(&plan, ConflictPolicy::KeepMine).unwrap();
     assert!(report.is_complete(), "{report:#?}");
     assert_eq!(snapshot(root), before, "byte-identical restore");
+    assert!(
+        !root.join("new").exists(),
+        "folders made by the batch are gone"
+    );
     assert_eq!(read(root, "crlf.txt").unwrap(), b"one\r\ntwo\r\n");
     assert_eq!(
         read(root, "bin.dat").unwrap(),
@@ -472,4 +476,35 @@ fn works_from_a_linked_worktree() {
     let sub = CheckpointStore::open(&wt.join("src")).unwrap();
     assert!(sub.list().unwrap().is_empty());
     assert_eq!(store.list().unwrap().len(), 1);
+}
+
+#[test]
+fn a_folder_the_person_used_is_kept_after_deleting_a_created_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    let id = store
+        .create(
+            &store.capture(&["pkg/sub/new.rs"]).unwrap(),
+            &CheckpointMeta::now("n"),
+        )
+        .unwrap();
+    write(root, "pkg/sub/new.rs", b"new\n");
+    store
+        .record_written(
+            &id,
+            &[PostImage::written("pkg/sub/new.rs", b"new\n", false)],
+        )
+        .unwrap();
+    write(root, "pkg/mine.txt", b"mine\n");
+    let plan = store.plan_restore(&id).unwrap();
+    assert_eq!(plan.files[0].created_dirs, ["pkg/sub", "pkg"]);
+    assert!(
+        store
+            .restore(&plan, ConflictPolicy::KeepMine)
+            .unwrap()
+            .is_complete()
+    );
+    assert!(!root.join("pkg/sub").exists());
+    assert_eq!(read(root, "pkg/mine.txt").unwrap(), b"mine\n");
 }
