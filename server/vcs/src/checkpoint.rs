@@ -419,6 +419,11 @@ impl CheckpointStore {
         Ok(out)
     }
 
+    /// The newest checkpoint of this workspace, if any (the default of `autogate rollback`).
+    pub fn latest(&self) -> Result<Option<CheckpointInfo>> {
+        Ok(self.list()?.into_iter().next())
+    }
+
     /// Removes checkpoints older than `max_age` and all but the newest `max_count`. Returns the
     /// removed ids. In git the objects stay until `git gc` expires them.
     pub fn prune(

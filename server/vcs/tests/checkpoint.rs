@@ -308,6 +308,7 @@ fn list_is_newest_first_and_prune_keeps_the_newest() {
         assert_eq!(listed, [ids[2].clone(), ids[1].clone(), ids[0].clone()]);
         assert!(ids[0] < ids[1] && ids[1] < ids[2], "ids sort by time");
         assert_eq!(store.list().unwrap()[0].label, "n2");
+        assert_eq!(store.latest().unwrap().unwrap().id, ids[2]);
         assert_eq!(store.list().unwrap()[0].files, ["a.txt"]);
 
         let removed = store.prune(None, Some(1)).unwrap();
