@@ -509,3 +509,68 @@ fn a_folder_the_person_used_is_kept_after_deleting_a_created_file() {
     assert!(!root.join("pkg/sub").exists());
     assert_eq!(read(root, "pkg/mine.txt").unwrap(), b"mine\n");
 }
+
+fn count_files(dir: &Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn a_checkpoint_stores_only_the_touched_files() {
+    let dir = common::repo();
+    let root = dir.path();
+    for i in 0..200 {
+        write(
+            root,
+            &format!("many/f{i}.rs"),
+            format!("fn f{i}() {{}}\n").as_bytes(),
+        );
+    }
+    common::git(root, &["add", "-A"]);
+    common::git(root, &["commit", "-q", "-m", "many"]);
+    let objects = root.join(".git/objects");
+    let before = count_files(&objects);
+    let store = CheckpointStore::open(root).unwrap();
+    let pre = store.capture(&["many/f7.rs", "brand/new.rs"]).unwrap();
+    store.create(&pre, &CheckpointMeta::now("small")).unwrap();
+    // At most: 1 new blob (f7's exists already), manifest, 3 trees (root, files/, files/many), the
+    // empty tree and the commit.
+    let added = count_files(&objects) - before;
+    assert!(added <= 7, "{added} objects for a one-file checkpoint");
+}
+
+#[test]
+fn prune_in_a_plain_folder_drops_unreferenced_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    write(root, "a.txt", b"one\n");
+    let first = store
+        .create(
+            &store.capture(&["a.txt"]).unwrap(),
+            &CheckpointMeta::now("1"),
+        )
+        .unwrap();
+    write(root, "a.txt", b"two\n");
+    store
+        .create(
+            &store.capture(&["a.txt"]).unwrap(),
+            &CheckpointMeta::now("2"),
+        )
+        .unwrap();
+    let objects = root.join(".autogate/checkpoints/objects");
+    assert_eq!(count_files(&objects), 2);
+    let removed = store.prune(None, Some(1)).unwrap();
+    assert_eq!(removed, [first]);
+    assert_eq!(count_files(&objects), 1);
+}
