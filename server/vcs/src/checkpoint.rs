@@ -172,6 +172,9 @@ pub(crate) struct ManifestFile {
     pub executable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// Unix permission bits on disk when the checkpoint was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
     /// For a file that did not exist: its parent folders that did not exist either, deepest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_dirs: Vec<String>,
@@ -337,6 +340,11 @@ impl CheckpointStore {
                 existed: f.content.is_some(),
                 executable: f.executable,
                 sha256: f.content.as_deref().map(sha256_hex),
+                mode: f
+                    .content
+                    .as_ref()
+                    .and_then(|_| fsutil::resolve(&self.root, &f.path).ok())
+                    .and_then(|p| fsutil::mode_of(&p)),
                 missing_dirs: if f.content.is_none() {
                     missing_dirs(&self.root, &f.path)
                 } else {
@@ -749,7 +757,7 @@ fn fs_create(dir: &Path, manifest: &Manifest, files: &[PreImage]) -> Result<bool
         if let Some(content) = &f.content {
             let opath = object_path(dir, &sha256_hex(content));
             if !opath.exists() {
-                fsutil::write_atomic(&opath, content, false)?;
+                fsutil::write_atomic(&opath, content, false, None)?;
             }
         }
     }
@@ -774,6 +782,7 @@ fn fs_write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
         &manifest_path(dir, &manifest.id),
         &to_json(manifest)?,
         false,
+        None,
     )
 }
 

@@ -120,10 +120,34 @@ fn is_executable(_meta: &fs::Metadata) -> bool {
     false
 }
 
+/// Unix permission bits of a file (`None` elsewhere or if it does not exist).
+pub(crate) fn mode_of(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.permissions().mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 #[cfg(unix)]
-fn permissions_for(existing: Option<&fs::Metadata>, executable: bool) -> fs::Permissions {
+fn permissions_for(
+    existing: Option<&fs::Metadata>,
+    mode: Option<u32>,
+    executable: bool,
+) -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
-    let base = existing.map_or(0o644, |m| m.permissions().mode() & 0o777);
+    let base = mode
+        .map(|m| m & 0o777)
+        .or_else(|| existing.map(|m| m.permissions().mode() & 0o777))
+        .unwrap_or(0o644);
     let mode = if executable {
         base | ((base & 0o444) >> 2)
     } else {
@@ -146,8 +170,14 @@ fn temp_sibling(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically: a temp file in the same folder, fsync, then rename.
 ///
-/// Creates missing parent folders. On unix the exec bit is set as asked, other mode bits are kept.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+/// Creates missing parent folders. On unix the permission bits are `mode` if given, else those of the
+/// file being replaced (0o644 for a new file), with the exec bit set as asked.
+pub(crate) fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    executable: bool,
+    mode: Option<u32>,
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).at(dir)?;
     let tmp = temp_sibling(path);
@@ -161,11 +191,11 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], executable: bool) -> Resul
         #[cfg(unix)]
         {
             let existing = fs::metadata(path).ok();
-            f.set_permissions(permissions_for(existing.as_ref(), executable))
+            f.set_permissions(permissions_for(existing.as_ref(), mode, executable))
                 .at(&tmp)?;
         }
         #[cfg(not(unix))]
-        let _ = executable;
+        let _ = (executable, mode);
         f.sync_all().at(&tmp)?;
         drop(f);
         fs::rename(&tmp, path).at(path)?;

@@ -45,6 +45,8 @@ pub struct FileRestore {
     pub before: Option<Vec<u8>>,
     /// The exec bit before the batch.
     pub before_executable: bool,
+    /// Unix permission bits before the batch, if known; restored along with the content.
+    pub before_mode: Option<u32>,
     /// The content on disk when the plan was made (`None`: it does not exist).
     pub current: Option<Vec<u8>>,
     /// The exec bit on disk when the plan was made.
@@ -200,6 +202,7 @@ impl CheckpointStore {
                 conflict,
                 before,
                 before_executable: f.executable,
+                before_mode: f.mode,
                 current_executable: current.as_ref().is_some_and(|c| c.executable),
                 current: current.map(|c| c.content),
                 renamed_from: post.flatten().and_then(|p| p.renamed_from.clone()),
@@ -267,7 +270,7 @@ impl CheckpointStore {
                     Ok(RestoreOutcome::Deleted)
                 }
                 (RestoreAction::Restore | RestoreAction::Recreate, Some(before)) => {
-                    fsutil::write_atomic(&path, before, f.before_executable)?;
+                    fsutil::write_atomic(&path, before, f.before_executable, f.before_mode)?;
                     Ok(if f.action == RestoreAction::Recreate {
                         RestoreOutcome::Recreated
                     } else {

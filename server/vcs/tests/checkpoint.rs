@@ -574,3 +574,41 @@ fn prune_in_a_plain_folder_drops_unreferenced_objects() {
     assert_eq!(removed, [first]);
     assert_eq!(count_files(&objects), 1);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_private_file_is_recreated_with_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, ".env.local", b"TOKEN=x\n");
+    std::fs::set_permissions(
+        root.join(".env.local"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let store = CheckpointStore::open(root).unwrap();
+    let id = store
+        .create(
+            &store.capture(&[".env.local"]).unwrap(),
+            &CheckpointMeta::now("d"),
+        )
+        .unwrap();
+    std::fs::remove_file(root.join(".env.local")).unwrap();
+    store
+        .record_written(&id, &[PostImage::deleted(".env.local")])
+        .unwrap();
+    let plan = store.plan_restore(&id).unwrap();
+    assert_eq!(plan.files[0].before_mode, Some(0o600));
+    assert!(
+        store
+            .restore(&plan, ConflictPolicy::KeepMine)
+            .unwrap()
+            .is_complete()
+    );
+    let mode = std::fs::metadata(root.join(".env.local"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
