@@ -156,12 +156,12 @@ fn same(state: Option<&OnDisk>, content: Option<&[u8]>, executable: bool) -> boo
     }
 }
 
+/// Whether the file on disk is what autogate wrote. Content only: editors keep a file's mode when they
+/// save an applied edit, so a mismatched exec bit must not turn into a conflict that blocks rollback.
 fn matches_written(state: Option<&OnDisk>, written: &PostImage) -> bool {
     match (state, &written.sha256) {
         (None, None) => true,
-        (Some(s), Some(h)) => {
-            sha256_hex(&s.content) == *h && (s.executable == written.executable || !cfg!(unix))
-        }
+        (Some(s), Some(h)) => sha256_hex(&s.content) == *h,
         _ => false,
     }
 }
