@@ -1,0 +1,489 @@
+//! The audit trail: one hash-chained JSON record per line, appended under an exclusive lock.
+//!
+//! Each record's `hash` is the SHA-256 of the canonical JSON (keys sorted, no spaces) of the record
+//! without `hash`; `prev` is the hash of the record before it (`null` for the first). Every string
+//! goes through the redactor, and the values of secret-looking environment variables are masked,
+//! before anything is written.
+
+use std::fmt;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use fs4::fs_std::FileExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::checkpoint::discover_repo;
+use crate::error::{IoContext, Result, VcsError};
+use crate::fsutil::sha256_hex;
+
+/// What an audit record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEvent {
+    /// The policy decided (auto, ask or deny).
+    #[default]
+    Decided,
+    /// The change was written.
+    Applied,
+    /// The person approved a pending change.
+    Approved,
+    /// The person rejected a pending change.
+    Rejected,
+    /// The policy denied the change.
+    Denied,
+    /// Applying or verifying failed.
+    Failed,
+    /// The batch was rolled back to its checkpoint.
+    RolledBack,
+}
+
+/// Who approved a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approver {
+    /// The policy allowed it automatically.
+    Policy,
+    /// The person approved it.
+    Person,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AuditRecord {
+    /// RFC 3339 time; filled with the current time on append if empty.
+    pub time: String,
+    /// What happened.
+    pub event: AuditEvent,
+    /// Where the proposal came from (`llm`, `agent`, `transform`...).
+    pub source: Option<String>,
+    /// The stated intent of the proposal.
+    pub intent: Option<String>,
+    /// The change id.
+    pub change: Option<String>,
+    /// Workspace-relative paths.
+    pub files: Vec<String>,
+    /// Symbols touched.
+    pub symbols: Vec<String>,
+    /// `low|medium|high|critical`.
+    pub level: Option<String>,
+    /// `auto|ask|deny`.
+    pub decision: Option<String>,
+    /// The policy rule that decided.
+    pub rule: Option<String>,
+    /// Who approved, if anyone.
+    pub approver: Option<Approver>,
+    /// Hash of the exact content decided on or applied.
+    pub content_hash: Option<String>,
+    /// The checkpoint id.
+    pub checkpoint: Option<String>,
+    /// The verification result, as the caller shapes it.
+    pub verification: Option<Value>,
+    /// The attributed commit, if one was made.
+    pub commit: Option<String>,
+    /// Human-readable reasons.
+    pub reasons: Vec<String>,
+    /// The branch at the time.
+    pub branch: Option<String>,
+    /// Hash of the previous record; set by [`AuditLog::append`].
+    pub prev: Option<String>,
+    /// Hash of this record; set by [`AuditLog::append`].
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// A record of `event` stamped now, other fields empty.
+    pub fn new(event: AuditEvent) -> Self {
+        Self {
+            time: now_rfc3339(),
+            event,
+            ..Self::default()
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// What [`AuditLog::verify`] found wrong on a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyIssueKind {
+    /// The line is not a JSON record.
+    Malformed,
+    /// The last line has no newline: a torn write or a truncation.
+    Truncated,
+    /// The stored `hash` is not the hash of the record (the record or its hash was edited).
+    HashMismatch,
+    /// `prev` is not the hash of the record before (a record was deleted, inserted or reordered).
+    BrokenLink,
+}
+
+/// One problem found by [`AuditLog::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyIssue {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// What is wrong.
+    pub kind: VerifyIssueKind,
+}
+
+/// The result of checking the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VerifyReport {
+    /// Number of lines read.
+    pub lines: usize,
+    /// Problems found, in line order. Empty means the chain is intact.
+    pub issues: Vec<VerifyIssue>,
+}
+
+impl VerifyReport {
+    /// True if no problem was found.
+    pub fn is_ok(&self) -> bool {
+        self.issues.is_empty()
+    }
+}
+
+type Redactor = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// The audit trail of one workspace.
+#[derive(Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+    redactor: Option<Redactor>,
+    env_secrets: Vec<(String, String)>,
+}
+
+impl fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+const SECRET_NAME_PARTS: &[&str] = &[
+    "KEY",
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "CREDENTIAL",
+    "AUTH",
+    "PRIVATE",
+];
+
+/// Values of environment variables whose names look secret, longest first.
+fn secret_env_values() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, v)| {
+            let upper = k.to_ascii_uppercase();
+            v.len() >= 8
+                && !upper.ends_with("_SOCK")
+                && SECRET_NAME_PARTS.iter().any(|p| upper.contains(p))
+        })
+        .collect();
+    out.sort_by_key(|e| std::cmp::Reverse(e.1.len()));
+    out
+}
+
+impl AuditLog {
+    /// The audit trail of the workspace at `root`: `<git dir>/autogate/audit.jsonl` in a git repository
+    /// (the worktree's own git dir for a linked worktree), else `<root>/.autogate/audit.jsonl`.
+    pub fn open(root: &Path) -> Result<Self> {
+        let path = match discover_repo(root)? {
+            Some(repo) => repo.path().join("autogate").join("audit.jsonl"),
+            None => root.join(".autogate").join("audit.jsonl"),
+        };
+        Ok(Self::at_path(path))
+    }
+
+    /// An audit trail at an explicit file path.
+    pub fn at_path(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            redactor: None,
+            env_secrets: secret_env_values(),
+        }
+    }
+
+    /// Runs every string field through `redactor` before writing (for example the analyzer's secret
+    /// redactor). Values of secret-looking environment variables are masked in any case.
+    pub fn with_redactor(
+        mut self,
+        redactor: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.redactor = Some(Arc::new(redactor));
+        self
+    }
+
+    /// The file the trail is kept in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn redact(&self, s: &str) -> String {
+        let mut out = match &self.redactor {
+            Some(r) => r(s),
+            None => s.to_owned(),
+        };
+        for (name, value) in &self.env_secrets {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), &format!("[REDACTED:{name}]"));
+            }
+        }
+        out
+    }
+
+    fn redact_value(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.redact(s),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.redact_value(i)),
+            Value::Object(map) => {
+                let old = std::mem::take(map);
+                for (k, mut val) in old {
+                    self.redact_value(&mut val);
+                    map.insert(self.redact(&k), val);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Appends a record: redacts it, links it to the last record, hashes it, and writes it as one
+    /// line with fsync, holding an exclusive lock on the file. Returns the record as written.
+    pub fn append(&self, record: AuditRecord) -> Result<AuditRecord> {
+        let mut record = record;
+        if record.time.is_empty() {
+            record.time = now_rfc3339();
+        }
+        let mut value = serde_json::to_value(&record)
+            .map_err(|e| VcsError::Corrupt(format!("cannot encode audit record: {e}")))?;
+        let Value::Object(map) = &mut value else {
+            return Err(VcsError::Corrupt("audit record is not an object".into()));
+        };
+        map.remove("hash");
+        map.remove("prev");
+        self.redact_value(&mut value);
+
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir).at(dir)?;
+        }
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&self.path)
+            .at(&self.path)?;
+        FileExt::lock_exclusive(&file).at(&self.path)?;
+        let result = (|| -> Result<AuditRecord> {
+            let (prev, needs_newline) = last_hash(&mut file).at(&self.path)?;
+            if let Value::Object(map) = &mut value {
+                map.insert("prev".into(), prev.map_or(Value::Null, Value::String));
+                let hash = sha256_hex(canonical(&value).as_bytes());
+                if let Value::Object(map) = &mut value {
+                    map.insert("hash".into(), Value::String(hash));
+                }
+            }
+            // Decode before writing, so a redactor that breaks a field fails without a write.
+            let written: AuditRecord = serde_json::from_value(value.clone())
+                .map_err(|e| VcsError::Corrupt(format!("audit record after redaction: {e}")))?;
+            let mut line = String::new();
+            if needs_newline {
+                // Keep a torn line on a line of its own; verify reports it.
+                line.push('\n');
+            }
+            line.push_str(&canonical(&value));
+            line.push('\n');
+            file.write_all(line.as_bytes()).at(&self.path)?;
+            file.sync_data().at(&self.path)?;
+            Ok(written)
+        })();
+        let _ = FileExt::unlock(&file);
+        result
+    }
+
+    /// Reads every record that parses, in file order. Lines that do not parse (a torn write) are
+    /// skipped; [`AuditLog::verify`] reports them.
+    pub fn read(&self) -> Result<Vec<AuditRecord>> {
+        let text = match fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).at(&self.path),
+        };
+        Ok(text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .collect())
+    }
+
+    /// Checks the whole chain and reports every edited, deleted, reordered, forged or torn record by
+    /// line number.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(VerifyReport::default());
+            }
+            Err(e) => return Err(e).at(&self.path),
+        };
+        Ok(verify_bytes(&bytes))
+    }
+}
+
+/// Verifies the content of an audit file.
+fn verify_bytes(bytes: &[u8]) -> VerifyReport {
+    let mut report = VerifyReport::default();
+    let torn_tail = !bytes.is_empty() && !bytes.ends_with(b"\n");
+    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    if !torn_tail {
+        lines.pop(); // the empty piece after the final newline
+    }
+    report.lines = lines.len();
+    let mut expected_prev: Option<String> = None;
+    let last = lines.len();
+    for (i, line) in lines.into_iter().enumerate() {
+        let n = i + 1;
+        if torn_tail && n == last {
+            report.issues.push(VerifyIssue {
+                line: n,
+                kind: VerifyIssueKind::Truncated,
+            });
+            break;
+        }
+        let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(line) else {
+            report.issues.push(VerifyIssue {
+                line: n,
+                kind: VerifyIssueKind::Malformed,
+            });
+            continue;
+        };
+        let stored = match map.remove("hash") {
+            Some(Value::String(h)) => Some(h),
+            _ => None,
+        };
+        let prev = match map.get("prev") {
+            Some(Value::String(p)) => Some(p.clone()),
+            _ => None,
+        };
+        let computed = sha256_hex(canonical(&Value::Object(map)).as_bytes());
+        if stored.as_deref() != Some(computed.as_str()) {
+            report.issues.push(VerifyIssue {
+                line: n,
+                kind: VerifyIssueKind::HashMismatch,
+            });
+        }
+        if prev != expected_prev {
+            report.issues.push(VerifyIssue {
+                line: n,
+                kind: VerifyIssueKind::BrokenLink,
+            });
+        }
+        // Follow the chain from what this line claims, so one bad record is reported once.
+        expected_prev = stored.or(Some(computed));
+    }
+    report
+}
+
+/// The hash of the last complete record, and whether the file ends without a newline.
+fn last_hash(file: &mut fs::File) -> std::io::Result<(Option<String>, bool)> {
+    let len = file.seek(SeekFrom::End(0))?;
+    if len == 0 {
+        return Ok((None, false));
+    }
+    let mut window: u64 = 64 * 1024;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity((len - start) as usize);
+        Read::by_ref(file).take(len - start).read_to_end(&mut buf)?;
+        let needs_newline = !buf.ends_with(b"\n");
+        // Complete lines in the window: drop a possibly cut first line unless we read from 0.
+        let mut lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').collect();
+        if needs_newline {
+            lines.pop(); // torn tail
+        } else {
+            lines.pop(); // empty piece after the final newline
+        }
+        let first_is_whole = start == 0;
+        let usable = if first_is_whole {
+            &lines[..]
+        } else {
+            lines.get(1..).unwrap_or(&[])
+        };
+        for line in usable.iter().rev() {
+            if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(line)
+                && let Some(Value::String(h)) = map.get("hash")
+            {
+                return Ok((Some(h.clone()), needs_newline));
+            }
+        }
+        if start == 0 {
+            return Ok((None, needs_newline));
+        }
+        window = window.saturating_mul(4);
+    }
+}
+
+/// Canonical JSON: object keys sorted, no whitespace, serde_json's escaping of strings and numbers.
+pub(crate) fn canonical(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                if let Some(val) = map.get(k) {
+                    write_canonical(val, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_sorts_keys_recursively() {
+        let v: Value = serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":null,"y":"x"}],"c":true}}"#)
+            .unwrap_or(Value::Null);
+        assert_eq!(
+            canonical(&v),
+            r#"{"a":{"c":true,"d":[1,{"y":"x","z":null}]},"b":1}"#
+        );
+    }
+}

@@ -1,0 +1,851 @@
+//! Checkpoints: the pre-images of a batch, stored before anything is written, plus what autogate wrote.
+//!
+//! In a git repository a checkpoint is a commit object (no parent, never on a branch) whose tree holds
+//! `files/<path>` blobs and an `autogate-manifest.json`; the private ref
+//! `refs/autogate/checkpoints/<id>` points at it. Outside git the same lives under
+//! `<root>/.autogate/checkpoints/` as content-addressed objects and one manifest per checkpoint.
+//! Neither touches the index, HEAD, branches or any workspace file.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::{IoContext, Result, VcsError};
+use crate::fsutil::{self, sha256_hex};
+
+/// Where checkpoint refs live in a git repository.
+pub const CHECKPOINT_REF_PREFIX: &str = "refs/autogate/checkpoints/";
+const MANIFEST_NAME: &str = "autogate-manifest.json";
+const FILES_DIR: &str = "files";
+const MANIFEST_VERSION: u32 = 1;
+
+/// A checkpoint id such as `20261124T050102Z-3f2a`: sortable by time, short, safe in a ref or file name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CheckpointId(String);
+
+impl CheckpointId {
+    /// Checks an id given from outside (the CLI, an LSP argument).
+    pub fn parse(s: &str) -> Result<Self> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !s.starts_with('-');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(VcsError::CheckpointNotFound(s.to_owned()))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CheckpointId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for CheckpointId {
+    type Error = VcsError;
+    fn try_from(s: String) -> Result<Self> {
+        Self::parse(&s)
+    }
+}
+
+impl From<CheckpointId> for String {
+    fn from(id: CheckpointId) -> Self {
+        id.0
+    }
+}
+
+/// The state of one file before the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreImage {
+    /// Workspace-relative path with `/` separators.
+    pub path: String,
+    /// The bytes before the batch; `None` if the file did not exist.
+    pub content: Option<Vec<u8>>,
+    /// Whether the file had the exec bit.
+    pub executable: bool,
+}
+
+/// What autogate wrote to one file, recorded after the batch was applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostImage {
+    /// Workspace-relative path with `/` separators.
+    pub path: String,
+    /// Hex SHA-256 of the bytes written; `None` if autogate deleted the file.
+    pub sha256: Option<String>,
+    /// Whether autogate left the exec bit set.
+    pub executable: bool,
+    /// If this file was created by renaming another, the old path (which has its own `deleted` entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+}
+
+impl PostImage {
+    /// autogate wrote `content` to `path`.
+    pub fn written(path: impl Into<String>, content: &[u8], executable: bool) -> Self {
+        Self {
+            path: path.into(),
+            sha256: Some(sha256_hex(content)),
+            executable,
+            renamed_from: None,
+        }
+    }
+
+    /// autogate deleted `path`.
+    pub fn deleted(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            sha256: None,
+            executable: false,
+            renamed_from: None,
+        }
+    }
+
+    /// autogate renamed `from` to `to` and `to` now holds `content`. Returns the two entries.
+    pub fn renamed(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        content: &[u8],
+        executable: bool,
+    ) -> [Self; 2] {
+        let from = from.into();
+        let mut created = Self::written(to, content, executable);
+        created.renamed_from = Some(from.clone());
+        [Self::deleted(from), created]
+    }
+}
+
+/// Why a checkpoint was made, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointMeta {
+    /// A short label or the intent of the batch.
+    pub label: String,
+    /// When the checkpoint was made.
+    pub created: SystemTime,
+}
+
+impl CheckpointMeta {
+    /// A label, stamped now.
+    pub fn now(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            created: SystemTime::now(),
+        }
+    }
+}
+
+/// One entry of [`CheckpointStore::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    /// The checkpoint id.
+    pub id: CheckpointId,
+    /// When it was made.
+    pub created: SystemTime,
+    /// Its label or intent.
+    pub label: String,
+    /// The workspace-relative paths it covers.
+    pub files: Vec<String>,
+    /// Whether [`CheckpointStore::record_written`] was called (false after a crash mid-batch).
+    pub written_recorded: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ManifestFile {
+    pub path: String,
+    pub existed: bool,
+    pub executable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Unix permission bits on disk when the checkpoint was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+    /// For a file that did not exist: its parent folders that did not exist either, deepest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_dirs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    pub version: u32,
+    pub id: CheckpointId,
+    pub created: String,
+    pub label: String,
+    pub files: Vec<ManifestFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written: Option<Vec<PostImage>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+}
+
+impl Manifest {
+    fn created_time(&self) -> Result<SystemTime> {
+        OffsetDateTime::parse(&self.created, &Rfc3339)
+            .map(SystemTime::from)
+            .map_err(|e| VcsError::Corrupt(format!("checkpoint {}: bad time: {e}", self.id)))
+    }
+
+    fn info(&self) -> Result<CheckpointInfo> {
+        Ok(CheckpointInfo {
+            id: self.id.clone(),
+            created: self.created_time()?,
+            label: self.label.clone(),
+            files: self.files.iter().map(|f| f.path.clone()).collect(),
+            written_recorded: self.written.is_some(),
+        })
+    }
+}
+
+/// A checkpoint read back: its manifest and the pre-image bytes by path.
+pub(crate) struct Loaded {
+    pub manifest: Manifest,
+    pub contents: HashMap<String, Vec<u8>>,
+}
+
+enum Backend {
+    Git(Mutex<git2::Repository>),
+    Fs(PathBuf),
+}
+
+/// Stores checkpoints for one workspace root and restores them.
+pub struct CheckpointStore {
+    pub(crate) root: PathBuf,
+    backend: Backend,
+    /// In git, which worktree and folder of the repository this workspace is; refs are shared by
+    /// all worktrees, so checkpoints of other workspaces are skipped.
+    workspace: Option<String>,
+}
+
+impl fmt::Debug for CheckpointStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckpointStore")
+            .field("root", &self.root)
+            .field("git", &matches!(self.backend, Backend::Git(_)))
+            .finish()
+    }
+}
+
+/// `<worktree>|<root relative to the work tree>`: stable when the repository is moved.
+fn workspace_key(repo: &git2::Repository, root: &Path) -> String {
+    let canon = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let git_dir = canon(repo.path());
+    let common = canon(repo.commondir());
+    let worktree = git_dir
+        .strip_prefix(&common)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let rel = repo
+        .workdir()
+        .and_then(|w| root.strip_prefix(canon(w)).ok().map(Path::to_path_buf))
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    format!("{worktree}|{rel}")
+}
+
+/// Finds the git repository holding `root`, if any. A repository that exists but cannot be opened
+/// (for example one owned by another user) is an error, never a silent fallback to `.autogate/`.
+pub(crate) fn discover_repo(root: &Path) -> Result<Option<git2::Repository>> {
+    match git2::Repository::discover(root) {
+        Ok(repo) => Ok(Some(repo)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl CheckpointStore {
+    /// Opens the store of a workspace: git objects if `root` is inside a git repository, else
+    /// `<root>/.autogate/checkpoints/`.
+    pub fn open(root: &Path) -> Result<Self> {
+        let root = fs::canonicalize(root).at(root)?;
+        let (backend, workspace) = match discover_repo(&root)? {
+            Some(repo) => {
+                let key = workspace_key(&repo, &root);
+                (Backend::Git(Mutex::new(repo)), Some(key))
+            }
+            None => (
+                Backend::Fs(root.join(".autogate").join("checkpoints")),
+                None,
+            ),
+        };
+        Ok(Self {
+            root,
+            backend,
+            workspace,
+        })
+    }
+
+    /// The canonical workspace root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether checkpoints are kept as git objects.
+    pub fn is_git(&self) -> bool {
+        matches!(self.backend, Backend::Git(_))
+    }
+
+    /// Reads the current on-disk state of `paths` as pre-images (a missing file gives `content: None`).
+    pub fn capture(&self, paths: &[&str]) -> Result<Vec<PreImage>> {
+        paths
+            .iter()
+            .map(|p| {
+                let state = fsutil::read_state(&self.root, p)?;
+                Ok(PreImage {
+                    path: (*p).to_owned(),
+                    executable: state.as_ref().is_some_and(|s| s.executable),
+                    content: state.map(|s| s.content),
+                })
+            })
+            .collect()
+    }
+
+    /// Stores the pre-images of a batch and returns the checkpoint id.
+    ///
+    /// When this returns, the checkpoint is durable (the ref or manifest is written), so the caller
+    /// may start writing files. The cost is the bytes of the given files, never a copy of the tree.
+    pub fn create(&self, files: &[PreImage], meta: &CheckpointMeta) -> Result<CheckpointId> {
+        let mut seen = std::collections::HashSet::new();
+        for f in files {
+            fsutil::resolve(&self.root, &f.path)?;
+            if !seen.insert(f.path.as_str()) {
+                return Err(VcsError::InvalidPath {
+                    path: f.path.clone(),
+                    reason: "listed twice in one checkpoint",
+                });
+            }
+        }
+        let created = OffsetDateTime::from(meta.created);
+        let created_text = created
+            .format(&Rfc3339)
+            .map_err(|e| VcsError::Corrupt(format!("cannot format time: {e}")))?;
+        let manifest_files: Vec<ManifestFile> = files
+            .iter()
+            .map(|f| ManifestFile {
+                path: f.path.clone(),
+                existed: f.content.is_some(),
+                executable: f.executable,
+                sha256: f.content.as_deref().map(sha256_hex),
+                mode: f
+                    .content
+                    .as_ref()
+                    .and_then(|_| fsutil::resolve(&self.root, &f.path).ok())
+                    .and_then(|p| fsutil::mode_of(&p)),
+                missing_dirs: if f.content.is_none() {
+                    missing_dirs(&self.root, &f.path)
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect();
+        for attempt in 0u32..64 {
+            let id = new_id(created, attempt)?;
+            let manifest = Manifest {
+                version: MANIFEST_VERSION,
+                id: id.clone(),
+                created: created_text.clone(),
+                label: meta.label.clone(),
+                files: manifest_files.clone(),
+                written: None,
+                workspace: self.workspace.clone(),
+            };
+            let stored = match &self.backend {
+                Backend::Git(repo) => {
+                    let repo = lock(repo)?;
+                    git_create(&repo, &manifest, files)?
+                }
+                Backend::Fs(dir) => fs_create(dir, &manifest, files)?,
+            };
+            if stored {
+                tracing::debug!(checkpoint = %id, files = files.len(), "checkpoint created");
+                return Ok(id);
+            }
+        }
+        Err(VcsError::Corrupt(
+            "could not find a free checkpoint id".into(),
+        ))
+    }
+
+    /// Records what autogate wrote after applying the batch, so a later rollback can tell whether the
+    /// person changed a file since. Later calls for the same path replace earlier ones.
+    pub fn record_written(&self, id: &CheckpointId, files: &[PostImage]) -> Result<()> {
+        let mut loaded = self.load(id, false)?;
+        let covered: std::collections::HashSet<&str> = loaded
+            .manifest
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
+        for f in files {
+            if !covered.contains(f.path.as_str()) {
+                return Err(VcsError::InvalidPath {
+                    path: f.path.clone(),
+                    reason: "written but not in the checkpoint",
+                });
+            }
+        }
+        let mut written = loaded.manifest.written.take().unwrap_or_default();
+        for f in files {
+            written.retain(|w| w.path != f.path);
+            written.push(f.clone());
+        }
+        loaded.manifest.written = Some(written);
+        match &self.backend {
+            Backend::Git(repo) => git_update_manifest(&*lock(repo)?, &loaded.manifest),
+            Backend::Fs(dir) => fs_write_manifest(dir, &loaded.manifest),
+        }
+    }
+
+    /// All checkpoints, newest first.
+    pub fn list(&self) -> Result<Vec<CheckpointInfo>> {
+        let ids = self.ids()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.load(&id, false).and_then(|l| l.manifest.info()) {
+                Ok(info) => out.push(info),
+                Err(VcsError::CheckpointNotFound(_)) => {}
+                Err(e) => {
+                    tracing::warn!(checkpoint = %id, error = %e, "skipping unreadable checkpoint")
+                }
+            }
+        }
+        out.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    /// The newest checkpoint of this workspace, if any (the default of `autogate rollback`).
+    pub fn latest(&self) -> Result<Option<CheckpointInfo>> {
+        Ok(self.list()?.into_iter().next())
+    }
+
+    /// Removes checkpoints older than `max_age` and all but the newest `max_count`. Returns the
+    /// removed ids. In git the objects stay until `git gc` expires them.
+    pub fn prune(
+        &self,
+        max_age: Option<Duration>,
+        max_count: Option<usize>,
+    ) -> Result<Vec<CheckpointId>> {
+        let now = SystemTime::now();
+        let mut removed = Vec::new();
+        for (i, info) in self.list()?.into_iter().enumerate() {
+            let too_old = max_age.is_some_and(|age| {
+                now.duration_since(info.created)
+                    .is_ok_and(|elapsed| elapsed > age)
+            });
+            let too_many = max_count.is_some_and(|n| i >= n);
+            if too_old || too_many {
+                self.delete(&info.id)?;
+                removed.push(info.id);
+            }
+        }
+        if let Backend::Fs(dir) = &self.backend
+            && !removed.is_empty()
+        {
+            fs_gc(dir)?;
+        }
+        Ok(removed)
+    }
+
+    fn ids(&self) -> Result<Vec<CheckpointId>> {
+        match &self.backend {
+            Backend::Git(repo) => {
+                let repo = lock(repo)?;
+                let mut ids = Vec::new();
+                for r in repo.references_glob(&format!("{CHECKPOINT_REF_PREFIX}*"))? {
+                    let r = r?;
+                    if let Ok(name) = r.name()
+                        && let Some(rest) = name.strip_prefix(CHECKPOINT_REF_PREFIX)
+                        && let Ok(id) = CheckpointId::parse(rest)
+                    {
+                        ids.push(id);
+                    }
+                }
+                Ok(ids)
+            }
+            Backend::Fs(dir) => {
+                let mdir = dir.join("manifests");
+                let entries = match fs::read_dir(&mdir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(e) => return Err(e).at(&mdir),
+                };
+                let mut ids = Vec::new();
+                for e in entries {
+                    let e = e.at(&mdir)?;
+                    let name = e.file_name();
+                    if let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json"))
+                        && let Ok(id) = CheckpointId::parse(stem)
+                    {
+                        ids.push(id);
+                    }
+                }
+                Ok(ids)
+            }
+        }
+    }
+
+    fn delete(&self, id: &CheckpointId) -> Result<()> {
+        match &self.backend {
+            Backend::Git(repo) => {
+                let repo = lock(repo)?;
+                match repo.find_reference(&ref_name(id)) {
+                    Ok(mut r) => r.delete()?,
+                    Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+                Ok(())
+            }
+            Backend::Fs(dir) => fsutil::remove(&manifest_path(dir, id)),
+        }
+    }
+
+    /// Reads a checkpoint; with `contents`, also the pre-image bytes (checked against their hashes).
+    pub(crate) fn load(&self, id: &CheckpointId, contents: bool) -> Result<Loaded> {
+        let loaded = match &self.backend {
+            Backend::Git(repo) => git_load(&*lock(repo)?, id, contents)?,
+            Backend::Fs(dir) => fs_load(dir, id, contents)?,
+        };
+        if let (Some(mine), Some(theirs)) = (&self.workspace, &loaded.manifest.workspace)
+            && mine != theirs
+        {
+            // Made in another worktree or folder of the same repository.
+            return Err(VcsError::CheckpointNotFound(id.to_string()));
+        }
+        if loaded.manifest.id != *id || loaded.manifest.version != MANIFEST_VERSION {
+            return Err(VcsError::Corrupt(format!(
+                "checkpoint {id}: manifest id or version mismatch"
+            )));
+        }
+        if contents {
+            for f in &loaded.manifest.files {
+                let ok = match (&f.sha256, loaded.contents.get(&f.path)) {
+                    (Some(h), Some(bytes)) => f.existed && sha256_hex(bytes) == *h,
+                    (None, None) => !f.existed,
+                    _ => false,
+                };
+                if !ok {
+                    return Err(VcsError::Corrupt(format!(
+                        "checkpoint {id}: content of {} does not match its hash",
+                        f.path
+                    )));
+                }
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+fn lock(m: &Mutex<git2::Repository>) -> Result<std::sync::MutexGuard<'_, git2::Repository>> {
+    m.lock()
+        .map_err(|_| VcsError::Corrupt("repository lock poisoned".into()))
+}
+
+/// The parent folders of `rel` that do not exist under `root`, deepest first.
+fn missing_dirs(root: &Path, rel: &str) -> Vec<String> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let mut out = Vec::new();
+    for depth in 1..parts.len() {
+        let dir = parts[..depth].join("/");
+        if fs::symlink_metadata(root.join(&dir)).is_err() {
+            out.push(dir);
+        }
+    }
+    out.reverse();
+    out
+}
+
+static ID_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn new_id(created: OffsetDateTime, attempt: u32) -> Result<CheckpointId> {
+    let stamp = created
+        .to_offset(time::UtcOffset::UTC)
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .map_err(|e| VcsError::Corrupt(format!("cannot format time: {e}")))?;
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!(
+        "{nanos}:{}:{}:{attempt}",
+        std::process::id(),
+        ID_COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let hash = sha256_hex(seed.as_bytes());
+    let len = if attempt < 32 { 4 } else { 8 };
+    Ok(CheckpointId(format!("{stamp}-{}", &hash[..len])))
+}
+
+fn ref_name(id: &CheckpointId) -> String {
+    format!("{CHECKPOINT_REF_PREFIX}{id}")
+}
+
+fn to_json(manifest: &Manifest) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(manifest)
+        .map_err(|e| VcsError::Corrupt(format!("cannot encode manifest: {e}")))
+}
+
+fn from_json(id: &CheckpointId, bytes: &[u8]) -> Result<Manifest> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| VcsError::Corrupt(format!("checkpoint {id}: bad manifest: {e}")))
+}
+
+fn signature(manifest: &Manifest) -> Result<git2::Signature<'static>> {
+    let secs = OffsetDateTime::parse(&manifest.created, &Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0);
+    Ok(git2::Signature::new(
+        "autogate",
+        "autogate@localhost",
+        &git2::Time::new(secs, 0),
+    )?)
+}
+
+/// Writes blobs, tree and commit, then creates the ref. Returns false if the id is already taken.
+fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) -> Result<bool> {
+    let name = ref_name(&manifest.id);
+    if repo.find_reference(&name).is_ok() {
+        return Ok(false);
+    }
+    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+    let mut update = git2::build::TreeUpdateBuilder::new();
+    for f in files {
+        if let Some(content) = &f.content {
+            let oid = repo.blob(content)?;
+            let mode = if f.executable {
+                git2::FileMode::BlobExecutable
+            } else {
+                git2::FileMode::Blob
+            };
+            update.upsert(format!("{FILES_DIR}/{}", f.path), oid, mode);
+        }
+    }
+    let manifest_oid = repo.blob(&to_json(manifest)?)?;
+    update.upsert(MANIFEST_NAME, manifest_oid, git2::FileMode::Blob);
+    let tree = repo.find_tree(update.create_updated(repo, &empty)?)?;
+    let sig = signature(manifest)?;
+    let message = format!(
+        "autogate checkpoint {}\n\n{}\n",
+        manifest.id, manifest.label
+    );
+    let commit = repo.commit(None, &sig, &sig, &message, &tree, &[])?;
+    sync_objects(repo, &tree, commit);
+    match repo.reference(&name, commit, false, "autogate: checkpoint") {
+        Ok(_) => {
+            sync_ref(repo, &name);
+            Ok(true)
+        }
+        Err(e) if e.code() == git2::ErrorCode::Exists => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Best-effort fsync of the loose objects of a checkpoint (libgit2 does not fsync by default), so
+/// that after a power loss the ref never points at missing objects. A `kill -9` needs none of this.
+fn sync_objects(repo: &git2::Repository, tree: &git2::Tree<'_>, commit: git2::Oid) {
+    let objects = repo.commondir().join("objects");
+    let mut oids = vec![commit, tree.id()];
+    let _ = tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+        oids.push(entry.id());
+        git2::TreeWalkResult::Ok
+    });
+    let mut dirs = std::collections::BTreeSet::new();
+    for oid in oids {
+        let hex = oid.to_string();
+        let dir = objects.join(&hex[..2]);
+        if let Ok(f) = fs::File::open(dir.join(&hex[2..])) {
+            let _ = f.sync_all();
+            dirs.insert(dir);
+        }
+    }
+    for dir in dirs {
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// Best-effort fsync of a loose ref file and its folder.
+fn sync_ref(repo: &git2::Repository, name: &str) {
+    let path = repo.commondir().join(name);
+    if let Ok(f) = fs::File::open(&path) {
+        let _ = f.sync_all();
+    }
+    if let Some(dir) = path.parent()
+        && let Ok(d) = fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+}
+
+fn git_update_manifest(repo: &git2::Repository, manifest: &Manifest) -> Result<()> {
+    let name = ref_name(&manifest.id);
+    let reference = find_ref(repo, &manifest.id)?;
+    let old = reference.peel_to_commit()?;
+    let manifest_oid = repo.blob(&to_json(manifest)?)?;
+    let mut update = git2::build::TreeUpdateBuilder::new();
+    update.upsert(MANIFEST_NAME, manifest_oid, git2::FileMode::Blob);
+    let tree = repo.find_tree(update.create_updated(repo, &old.tree()?)?)?;
+    let sig = signature(manifest)?;
+    let message = format!("autogate checkpoint {}: written\n", manifest.id);
+    let commit = repo.commit(None, &sig, &sig, &message, &tree, &[&old])?;
+    sync_objects(repo, &tree, commit);
+    repo.reference_matching(&name, commit, true, old.id(), "autogate: record written")?;
+    sync_ref(repo, &name);
+    Ok(())
+}
+
+fn find_ref<'r>(repo: &'r git2::Repository, id: &CheckpointId) -> Result<git2::Reference<'r>> {
+    match repo.find_reference(&ref_name(id)) {
+        Ok(r) => Ok(r),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => {
+            Err(VcsError::CheckpointNotFound(id.to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn git_load(repo: &git2::Repository, id: &CheckpointId, contents: bool) -> Result<Loaded> {
+    let tree = find_ref(repo, id)?.peel_to_commit()?.tree()?;
+    let blob_at = |path: &str| -> Result<Vec<u8>> {
+        let entry = tree
+            .get_path(Path::new(path))
+            .map_err(|_| VcsError::Corrupt(format!("checkpoint {id}: {path} missing")))?;
+        Ok(repo.find_blob(entry.id())?.content().to_vec())
+    };
+    let manifest = from_json(id, &blob_at(MANIFEST_NAME)?)?;
+    let mut map = HashMap::new();
+    if contents {
+        for f in manifest.files.iter().filter(|f| f.existed) {
+            map.insert(f.path.clone(), blob_at(&format!("{FILES_DIR}/{}", f.path))?);
+        }
+    }
+    Ok(Loaded {
+        manifest,
+        contents: map,
+    })
+}
+
+fn manifest_path(dir: &Path, id: &CheckpointId) -> PathBuf {
+    dir.join("manifests").join(format!("{id}.json"))
+}
+
+fn object_path(dir: &Path, hash: &str) -> PathBuf {
+    dir.join("objects").join(hash)
+}
+
+fn fs_create(dir: &Path, manifest: &Manifest, files: &[PreImage]) -> Result<bool> {
+    let mpath = manifest_path(dir, &manifest.id);
+    if mpath.exists() {
+        return Ok(false);
+    }
+    for f in files {
+        if let Some(content) = &f.content {
+            let opath = object_path(dir, &sha256_hex(content));
+            if !opath.exists() {
+                fsutil::write_atomic(&opath, content, false, None)?;
+            }
+        }
+    }
+    // create_new on the manifest makes two writers choosing the same id collide safely.
+    let mdir = dir.join("manifests");
+    fs::create_dir_all(&mdir).at(&mdir)?;
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&mpath)
+    {
+        Ok(f) => drop(f),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(e).at(&mpath),
+    }
+    fs_write_manifest(dir, manifest)?;
+    Ok(true)
+}
+
+fn fs_write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+    fsutil::write_atomic(
+        &manifest_path(dir, &manifest.id),
+        &to_json(manifest)?,
+        false,
+        None,
+    )
+}
+
+fn fs_load(dir: &Path, id: &CheckpointId, contents: bool) -> Result<Loaded> {
+    let mpath = manifest_path(dir, id);
+    let bytes = match fs::read(&mpath) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(VcsError::CheckpointNotFound(id.to_string()));
+        }
+        Err(e) => return Err(e).at(&mpath),
+    };
+    if bytes.is_empty() {
+        // Created by create_new but the manifest write never finished.
+        return Err(VcsError::Corrupt(format!(
+            "checkpoint {id}: empty manifest"
+        )));
+    }
+    let manifest = from_json(id, &bytes)?;
+    let mut map = HashMap::new();
+    if contents {
+        for f in &manifest.files {
+            if let Some(h) = &f.sha256 {
+                if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(VcsError::Corrupt(format!("checkpoint {id}: bad hash")));
+                }
+                let opath = object_path(dir, h);
+                map.insert(f.path.clone(), fs::read(&opath).at(&opath)?);
+            }
+        }
+    }
+    Ok(Loaded {
+        manifest,
+        contents: map,
+    })
+}
+
+/// Removes objects no manifest refers to.
+fn fs_gc(dir: &Path) -> Result<()> {
+    let mut live = std::collections::HashSet::new();
+    let mdir = dir.join("manifests");
+    if let Ok(entries) = fs::read_dir(&mdir) {
+        for e in entries {
+            let path = e.at(&mdir)?.path();
+            let bytes = fs::read(&path).at(&path)?;
+            let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) else {
+                // Unreadable manifest: keep everything rather than lose its objects.
+                return Ok(());
+            };
+            live.extend(m.files.into_iter().filter_map(|f| f.sha256));
+        }
+    }
+    let odir = dir.join("objects");
+    if let Ok(entries) = fs::read_dir(&odir) {
+        for e in entries {
+            let e = e.at(&odir)?;
+            if let Some(name) = e.file_name().to_str()
+                && name.len() == 64
+                && !live.contains(name)
+            {
+                fsutil::remove(&e.path())?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! Workspace file access: path validation, reads, atomic writes and the exec bit.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{IoContext, Result, VcsError};
+
+/// Hex SHA-256 of some bytes.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The current state of a workspace file: `None` if it does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OnDisk {
+    pub content: Vec<u8>,
+    pub executable: bool,
+}
+
+fn invalid(path: &str, reason: &'static str) -> VcsError {
+    VcsError::InvalidPath {
+        path: path.to_owned(),
+        reason,
+    }
+}
+
+/// Checks a workspace-relative, `/`-separated path and joins it to the root.
+///
+/// Refuses absolute paths, `..`, empty or `.` components, backslashes, NUL, anything in `.git/` and
+/// autogate's own `.autogate/` folder (checkpoints and audit trail).
+pub(crate) fn resolve(root: &Path, rel: &str) -> Result<PathBuf> {
+    if rel.is_empty() {
+        return Err(invalid(rel, "empty path"));
+    }
+    if rel.contains('\\') || rel.contains('\0') {
+        return Err(invalid(rel, "backslash or NUL in path"));
+    }
+    if rel.starts_with('/') {
+        return Err(invalid(rel, "absolute path"));
+    }
+    if rel == ".autogate" || rel.starts_with(".autogate/") {
+        return Err(invalid(rel, "inside autogate's own store"));
+    }
+    let mut out = root.to_path_buf();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => return Err(invalid(rel, "empty or '.' component")),
+            ".." => return Err(invalid(rel, "'..' component")),
+            _ if part.eq_ignore_ascii_case(".git") => {
+                return Err(invalid(rel, "inside .git"));
+            }
+            _ => {}
+        }
+        let comp = Path::new(part);
+        if !matches!(comp.components().next(), Some(Component::Normal(_)))
+            || comp.components().count() != 1
+        {
+            return Err(invalid(rel, "not a plain path component"));
+        }
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// Refuses a path whose existing parent folders include a symlink (which could lead out of the root).
+pub(crate) fn check_no_symlinked_parent(root: &Path, rel: &str) -> Result<()> {
+    let mut cur = root.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for part in parts.iter().take(parts.len().saturating_sub(1)) {
+        cur.push(part);
+        match fs::symlink_metadata(&cur) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(invalid(rel, "a parent folder is a symlink"));
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(invalid(rel, "a parent is not a folder"));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).at(&cur),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a workspace file without following a final symlink into its target's content.
+pub(crate) fn read_state(root: &Path, rel: &str) -> Result<Option<OnDisk>> {
+    let path = resolve(root, rel)?;
+    check_no_symlinked_parent(root, rel)?;
+    let meta = match fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).at(&path),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(invalid(rel, "the file is a symlink"));
+    }
+    if !meta.is_file() {
+        return Err(invalid(rel, "not a regular file"));
+    }
+    let content = fs::read(&path).at(&path)?;
+    Ok(Some(OnDisk {
+        content,
+        executable: is_executable(&meta),
+    }))
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &fs::Metadata) -> bool {
+    false
+}
+
+/// Unix permission bits of a file (`None` elsewhere or if it does not exist).
+pub(crate) fn mode_of(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.permissions().mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+#[cfg(unix)]
+fn permissions_for(
+    existing: Option<&fs::Metadata>,
+    mode: Option<u32>,
+    executable: bool,
+) -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    let base = mode
+        .map(|m| m & 0o777)
+        .or_else(|| existing.map(|m| m.permissions().mode() & 0o777))
+        .unwrap_or(0o644);
+    let mode = if executable {
+        base | ((base & 0o444) >> 2)
+    } else {
+        base & !0o111
+    };
+    fs::Permissions::from_mode(mode)
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A temp file name next to `path`, unique within this process and across processes.
+fn temp_sibling(path: &Path) -> PathBuf {
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.autogate-tmp-{}-{n}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically: a temp file in the same folder, fsync, then rename.
+///
+/// Creates missing parent folders. On unix the permission bits are `mode` if given, else those of the
+/// file being replaced (0o644 for a new file), with the exec bit set as asked.
+pub(crate) fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    executable: bool,
+    mode: Option<u32>,
+) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).at(dir)?;
+    let tmp = temp_sibling(path);
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .at(&tmp)?;
+        f.write_all(bytes).at(&tmp)?;
+        #[cfg(unix)]
+        {
+            let existing = fs::metadata(path).ok();
+            f.set_permissions(permissions_for(existing.as_ref(), mode, executable))
+                .at(&tmp)?;
+        }
+        #[cfg(not(unix))]
+        let _ = (executable, mode);
+        f.sync_all().at(&tmp)?;
+        drop(f);
+        fs::rename(&tmp, path).at(path)?;
+        sync_dir(dir);
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Removes a file and syncs its folder.
+pub(crate) fn remove(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).at(path),
+    }
+    if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+/// Best-effort fsync of a folder so a rename or removal survives a crash.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}

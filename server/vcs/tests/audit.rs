@@ -1,0 +1,356 @@
+//! Audit trail tests: the hash chain, tamper detection by line, concurrent writers, redaction.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use autogate_vcs::{
+    Approver, AuditEvent, AuditLog, AuditRecord, VerifyIssue, VerifyIssueKind, VerifyReport,
+};
+
+fn record(i: usize) -> AuditRecord {
+    AuditRecord {
+        time: format!("2026-01-01T00:00:{i:02}Z"),
+        event: AuditEvent::Applied,
+        source: Some("agent".into()),
+        intent: Some(format!("change number {i}")),
+        change: Some(format!("c{i}")),
+        files: vec!["src/lib.rs".into()],
+        symbols: vec!["a".into()],
+        level: Some("low".into()),
+        decision: Some("auto".into()),
+        rule: Some("default".into()),
+        approver: Some(Approver::Policy),
+        content_hash: Some("abc".into()),
+        checkpoint: Some("20260101T000000Z-0000".into()),
+        verification: Some(serde_json::json!({"command": "cargo check", "ok": true})),
+        commit: None,
+        reasons: vec!["format-only".into()],
+        branch: Some("main".into()),
+        ..AuditRecord::default()
+    }
+}
+
+fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::at_path(dir.path().join("audit.jsonl"));
+    for i in 1..=n {
+        log.append(record(i)).unwrap();
+    }
+    (dir, log)
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn put_lines(path: &Path, lines: &[String]) {
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+fn issue(line: usize, kind: VerifyIssueKind) -> VerifyIssue {
+    VerifyIssue { line, kind }
+}
+
+#[test]
+fn chain_links_and_verifies() {
+    let (_dir, log) = log_with(5);
+    let recs = log.read().unwrap();
+    assert_eq!(recs.len(), 5);
+    assert_eq!(recs[0].prev, None);
+    for w in recs.windows(2) {
+        assert_eq!(w[1].prev.as_deref(), Some(w[0].hash.as_str()));
+    }
+    assert_eq!(recs[2].intent.as_deref(), Some("change number 3"));
+    assert_eq!(recs[2].event, AuditEvent::Applied);
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.lines, 5);
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(text.contains(r#""event":"applied""#));
+    assert!(text.contains(r#""approver":"policy""#));
+}
+
+#[test]
+fn append_returns_the_record_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::at_path(dir.path().join("a/b/audit.jsonl"));
+    let first = log
+        .append(AuditRecord::new(AuditEvent::RolledBack))
+        .unwrap();
+    assert!(!first.time.is_empty());
+    assert_eq!(first.hash.len(), 64);
+    let second = log.append(record(2)).unwrap();
+    assert_eq!(second.prev.as_deref(), Some(first.hash.as_str()));
+    assert_eq!(log.read().unwrap(), [first, second]);
+    assert!(
+        std::fs::read_to_string(log.path())
+            .unwrap()
+            .contains(r#""event":"rolled_back""#)
+    );
+}
+
+#[test]
+fn edited_record_is_detected_on_its_line() {
+    let (_dir, log) = log_with(5);
+    let mut l = lines(log.path());
+    l[2] = l[2].replace("change number 3", "change number 9");
+    put_lines(log.path(), &l);
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(3, VerifyIssueKind::HashMismatch)]
+    );
+}
+
+#[test]
+fn deleted_record_is_detected_on_the_next_line() {
+    let (_dir, log) = log_with(5);
+    let mut l = lines(log.path());
+    l.remove(2);
+    put_lines(log.path(), &l);
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(3, VerifyIssueKind::BrokenLink)]
+    );
+    // Deleting the first record breaks line 1.
+    let (_dir, log) = log_with(3);
+    let mut l = lines(log.path());
+    l.remove(0);
+    put_lines(log.path(), &l);
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(1, VerifyIssueKind::BrokenLink)]
+    );
+}
+
+#[test]
+fn reordered_records_are_detected() {
+    let (_dir, log) = log_with(5);
+    let mut l = lines(log.path());
+    l.swap(1, 2);
+    put_lines(log.path(), &l);
+    let report = log.verify().unwrap();
+    assert_eq!(report.issues[0], issue(2, VerifyIssueKind::BrokenLink));
+    assert!(
+        report
+            .issues
+            .iter()
+            .all(|i| i.kind == VerifyIssueKind::BrokenLink)
+    );
+}
+
+#[test]
+fn truncation_is_detected_and_later_appends_still_chain() {
+    let (_dir, log) = log_with(5);
+    let bytes = std::fs::read(log.path()).unwrap();
+    std::fs::write(log.path(), &bytes[..bytes.len() - 20]).unwrap();
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(5, VerifyIssueKind::Truncated)]
+    );
+    // A writer after the torn line keeps it on its own line and links to the last whole record.
+    let appended = log.append(record(6)).unwrap();
+    let recs = log.read().unwrap();
+    assert_eq!(recs.len(), 5);
+    assert_eq!(appended.prev.as_deref(), Some(recs[3].hash.as_str()));
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(5, VerifyIssueKind::Malformed)]
+    );
+}
+
+#[test]
+fn forged_hash_is_detected() {
+    // A hash replaced by an invented one.
+    let (_dir, log) = log_with(5);
+    let mut l = lines(log.path());
+    let recs = log.read().unwrap();
+    l[2] = l[2].replace(&recs[2].hash, &"0".repeat(64));
+    put_lines(log.path(), &l);
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [
+            issue(3, VerifyIssueKind::HashMismatch),
+            issue(4, VerifyIssueKind::BrokenLink)
+        ]
+    );
+
+    // An edited record whose hash was recomputed correctly: the next record's link breaks.
+    let (_dir, log) = log_with(5);
+    let forge_dir = tempfile::tempdir().unwrap();
+    let forger = AuditLog::at_path(forge_dir.path().join("forged.jsonl"));
+    forger.append(record(1)).unwrap();
+    forger.append(record(2)).unwrap();
+    let mut evil = record(3);
+    evil.decision = Some("deny".into());
+    forger.append(evil).unwrap();
+    let forged_line = lines(forger.path())[2].clone();
+    let mut l = lines(log.path());
+    assert_eq!(
+        lines(forger.path())[..2],
+        l[..2],
+        "hashing is deterministic"
+    );
+    l[2] = forged_line;
+    put_lines(log.path(), &l);
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(4, VerifyIssueKind::BrokenLink)]
+    );
+}
+
+#[test]
+fn a_missing_log_verifies_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::at_path(dir.path().join("none.jsonl"));
+    assert_eq!(log.verify().unwrap(), VerifyReport::default());
+    assert!(log.read().unwrap().is_empty());
+}
+
+#[test]
+fn concurrent_threads_produce_a_valid_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let threads: Vec<_> = (0..6)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let log = AuditLog::at_path(path);
+                for i in 0..30 {
+                    let mut r = record(i % 60);
+                    r.change = Some(format!("t{t}-{i}"));
+                    log.append(r).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let log = AuditLog::at_path(&path);
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.lines, 180);
+}
+
+const CHILD_LOG: &str = "AUTOGATE_VCS_TEST_CHILD_LOG";
+
+/// Not a test on its own: the body of a child process spawned by the tests below.
+#[test]
+fn child_appender() {
+    let Some(path) = std::env::var_os(CHILD_LOG) else {
+        return;
+    };
+    let log = AuditLog::at_path(PathBuf::from(path));
+    let secret = std::env::var("AUTOGATE_TEST_API_KEY").unwrap_or_default();
+    for i in 0..40 {
+        let mut r = record(i % 60);
+        r.reasons = vec![format!("child {} wrote {i} {secret}", std::process::id())];
+        log.append(r).unwrap();
+    }
+}
+
+fn spawn_children(path: &Path, n: usize, env: &[(&str, &str)]) {
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["child_appender", "--exact", "--test-threads=1"])
+                .env(CHILD_LOG, path)
+                .envs(env.iter().copied())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+}
+
+#[test]
+fn concurrent_processes_produce_a_valid_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    spawn_children(&path, 4, &[]);
+    let report = AuditLog::at_path(&path).verify().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.lines, 160);
+}
+
+#[test]
+fn secrets_never_reach_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::at_path(dir.path().join("audit.jsonl"))
+        .with_redactor(|s: &str| s.replace("sk-live-0123456789abcdef", "[REDACTED]"));
+    let mut r = record(1);
+    r.intent = Some("use key sk-live-0123456789abcdef please".into());
+    r.reasons = vec!["secret added: sk-live-0123456789abcdef".into()];
+    r.symbols = vec!["sk-live-0123456789abcdef".into()];
+    r.verification = Some(serde_json::json!({"output": ["token sk-live-0123456789abcdef"]}));
+    let written = log.append(r).unwrap();
+    assert_eq!(written.intent.as_deref(), Some("use key [REDACTED] please"));
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(!text.contains("sk-live-0123456789abcdef"));
+    assert!(text.contains("[REDACTED]"));
+    assert!(log.verify().unwrap().is_ok());
+}
+
+#[test]
+fn env_var_values_never_reach_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    spawn_children(
+        &path,
+        1,
+        &[("AUTOGATE_TEST_API_KEY", "envsecret-9f8e7d6c5b")],
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("envsecret-9f8e7d6c5b"));
+    assert!(text.contains("[REDACTED:AUTOGATE_TEST_API_KEY]"));
+}
+
+#[test]
+fn open_uses_the_git_dir_in_a_repo_and_dot_autogate_outside() {
+    let repo = common::repo();
+    let log = AuditLog::open(repo.path()).unwrap();
+    log.append(record(1)).unwrap();
+    assert!(repo.path().join(".git/autogate/audit.jsonl").is_file());
+    // Not visible to git status: it lives inside .git.
+    let status = common::git_text(repo.path(), &["status", "--porcelain"]);
+    assert!(!status.contains("autogate"), "{status}");
+
+    // A linked worktree keeps its own trail in its own git dir.
+    let wt_parent = tempfile::tempdir().unwrap();
+    let wt = wt_parent.path().join("wt");
+    common::git(
+        repo.path(),
+        &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+    );
+    let wlog = AuditLog::open(&wt).unwrap();
+    assert!(
+        wlog.path()
+            .starts_with(std::fs::canonicalize(repo.path().join(".git/worktrees")).unwrap())
+            || wlog.path().starts_with(repo.path().join(".git/worktrees")),
+        "{:?}",
+        wlog.path()
+    );
+
+    let plain = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(plain.path()).unwrap();
+    log.append(record(1)).unwrap();
+    assert!(plain.path().join(".autogate/audit.jsonl").is_file());
+}
+
+#[test]
+fn log_and_store_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<AuditLog>();
+    check::<autogate_vcs::CheckpointStore>();
+}

@@ -1,0 +1,614 @@
+//! Checkpoint and exact-restore tests on real temp git repos and a plain temp folder.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+use autogate_vcs::{
+    CheckpointId, CheckpointMeta, CheckpointStore, Conflict, ConflictPolicy, PostImage,
+    RestoreAction, RestoreOutcome, VcsError,
+};
+use common::{git_text, read, write};
+
+const BATCH: &[&str] = &[
+    "src/lib.rs",
+    "crlf.txt",
+    "bin.dat",
+    "run.sh",
+    "gone.txt",
+    "old_name.rs",
+    "new_name.rs",
+    "new/dir/created.rs",
+];
+
+/// Applies a batch touching every kind of file and returns what it wrote.
+fn apply_batch(root: &Path) -> Vec<PostImage> {
+    let mut post = Vec::new();
+    let mut put = |rel: &str, bytes: &[u8], exec: bool| {
+        write(root, rel, bytes);
+        #[cfg(unix)]
+        common::set_exec(root, rel, exec);
+        post.push(PostImage::written(rel, bytes, exec));
+    };
+    put("src/lib.rs", b"pub fn a() { b() }\n", false);
+    put("crlf.txt", b"one\ntwo\n", false);
+    put("bin.dat", &[0x00, 0x01, 0xfe], false);
+    put("run.sh", b"#!/bin/sh\necho changed\n", false);
+    put("new/dir/created.rs", b"fn created() {}\n", false);
+    std::fs::remove_file(root.join("gone.txt")).unwrap();
+    post.push(PostImage::deleted("gone.txt"));
+    let old = read(root, "old_name.rs").unwrap();
+    std::fs::rename(root.join("old_name.rs"), root.join("new_name.rs")).unwrap();
+    post.extend(PostImage::renamed(
+        "old_name.rs",
+        "new_name.rs",
+        &old,
+        false,
+    ));
+    post
+}
+
+fn snapshot(root: &Path) -> Vec<(String, Option<Vec<u8>>, bool)> {
+    BATCH
+        .iter()
+        .map(|p| {
+            let bytes = read(root, p);
+            #[cfg(unix)]
+            let exec = bytes.is_some() && common::is_exec(root, p);
+            #[cfg(not(unix))]
+            let exec = false;
+            ((*p).to_owned(), bytes, exec)
+        })
+        .collect()
+}
+
+fn checkpoint_apply_restore(root: &Path) -> CheckpointStore {
+    let before = snapshot(root);
+    let store = CheckpointStore::open(root).unwrap();
+    let pre = store.capture(BATCH).unwrap();
+    let id = store
+        .create(&pre, &CheckpointMeta::now("test batch"))
+        .unwrap();
+    let post = apply_batch(root);
+    store.record_written(&id, &post).unwrap();
+    assert_ne!(snapshot(root), before);
+
+    let plan = store.plan_restore(&id).unwrap();
+    assert_eq!(plan.conflicts().count(), 0, "{plan:#?}");
+    let action = |p: &str| plan.files.iter().find(|f| f.path == p).unwrap().action;
+    assert_eq!(action("src/lib.rs"), RestoreAction::Restore);
+    assert_eq!(action("gone.txt"), RestoreAction::Recreate);
+    assert_eq!(action("old_name.rs"), RestoreAction::Recreate);
+    assert_eq!(action("new_name.rs"), RestoreAction::Delete);
+    assert_eq!(action("new/dir/created.rs"), RestoreAction::Delete);
+    let renamed = plan.files.iter().find(|f| f.path == "new_name.rs").unwrap();
+    assert_eq!(renamed.renamed_from.as_deref(), Some("old_name.rs"));
+    assert_eq!(renamed.current.as_deref(), Some(&b"fn old() {}\n"[..]));
+    let crlf = plan.files.iter().find(|f| f.path == "crlf.txt").unwrap();
+    assert_eq!(crlf.before.as_deref(), Some(&b"one\r\ntwo\r\n"[..]));
+
+    let report = store.restore(&plan, ConflictPolicy::KeepMine).unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(snapshot(root), before, "byte-identical restore");
+    assert!(
+        !root.join("new").exists(),
+        "folders made by the batch are gone"
+    );
+    assert_eq!(read(root, "crlf.txt").unwrap(), b"one\r\ntwo\r\n");
+    assert_eq!(
+        read(root, "bin.dat").unwrap(),
+        [0xff, 0xfe, 0x00, 0x80, b'\n', 0xc3]
+    );
+    #[cfg(unix)]
+    assert!(common::is_exec(root, "run.sh"));
+
+    // Restoring again is a no-op.
+    let again = store.plan_restore(&id).unwrap();
+    assert!(
+        again
+            .files
+            .iter()
+            .all(|f| f.action == RestoreAction::Unchanged)
+    );
+    store
+}
+
+#[test]
+fn git_restore_is_byte_identical_and_leaves_git_state_alone() {
+    let dir = common::repo();
+    let root = dir.path();
+    let state = common::git_state(root);
+    let store = checkpoint_apply_restore(root);
+    assert!(store.is_git());
+    assert_eq!(common::git_state(root), state);
+    // The checkpoint is readable with plain git from the CLI.
+    let refs = git_text(
+        root,
+        &["for-each-ref", "--format=%(refname)", "refs/autogate"],
+    );
+    let refname = refs.lines().next().unwrap().to_owned();
+    assert!(refname.starts_with("refs/autogate/checkpoints/"));
+    let shown = git_text(root, &["show", &format!("{refname}:files/src/lib.rs")]);
+    assert_eq!(shown, "pub fn a() {}\n");
+    assert!(!root.join(".autogate").exists());
+}
+
+#[test]
+fn git_state_identical_after_checkpoint_alone() {
+    let dir = common::repo();
+    let root = dir.path();
+    let state = common::git_state(root);
+    let store = CheckpointStore::open(root).unwrap();
+    let pre = store.capture(&["src/lib.rs", "nope.rs"]).unwrap();
+    store.create(&pre, &CheckpointMeta::now("x")).unwrap();
+    assert_eq!(common::git_state(root), state);
+}
+
+#[test]
+fn plain_folder_restore_is_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "src/lib.rs", b"pub fn a() {}\n");
+    write(root, "crlf.txt", b"one\r\ntwo\r\n");
+    write(root, "bin.dat", &[0xff, 0xfe, 0x00, 0x80, b'\n', 0xc3]);
+    write(root, "run.sh", b"#!/bin/sh\necho hi\n");
+    #[cfg(unix)]
+    common::set_exec(root, "run.sh", true);
+    write(root, "old_name.rs", b"fn old() {}\n");
+    write(root, "gone.txt", b"to be deleted\n");
+    write(root, "untouched.txt", b"keep\n");
+    let store = checkpoint_apply_restore(root);
+    assert!(!store.is_git());
+    assert!(root.join(".autogate/checkpoints/manifests").is_dir());
+    assert_eq!(read(root, "untouched.txt").unwrap(), b"keep\n");
+}
+
+fn conflict_case(root: &Path) {
+    let store = CheckpointStore::open(root).unwrap();
+    let pre = store
+        .capture(&["src/lib.rs", "made.rs", "crlf.txt"])
+        .unwrap();
+    let id = store.create(&pre, &CheckpointMeta::now("c")).unwrap();
+    write(root, "src/lib.rs", b"by autogate\n");
+    write(root, "made.rs", b"made by autogate\n");
+    write(root, "crlf.txt", b"by autogate\n");
+    store
+        .record_written(
+            &id,
+            &[
+                PostImage::written("src/lib.rs", b"by autogate\n", false),
+                PostImage::written("made.rs", b"made by autogate\n", false),
+                PostImage::written("crlf.txt", b"by autogate\n", false),
+            ],
+        )
+        .unwrap();
+    // The person edits two of the files afterwards.
+    write(root, "src/lib.rs", b"by the person\n");
+    write(root, "made.rs", b"the person kept working here\n");
+
+    let plan = store.plan_restore(&id).unwrap();
+    let conflicts: Vec<&str> = plan.conflicts().map(|f| f.path.as_str()).collect();
+    assert_eq!(conflicts, ["src/lib.rs", "made.rs"]);
+    let lib = &plan.files[0];
+    assert_eq!(lib.conflict, Some(Conflict::ChangedSinceWritten));
+    assert_eq!(lib.current.as_deref(), Some(&b"by the person\n"[..]));
+    assert_eq!(lib.before.as_deref(), Some(&b"pub fn a() {}\n"[..]));
+
+    let report = store.restore(&plan, ConflictPolicy::default()).unwrap();
+    let kept: Vec<&str> = report.kept().map(|f| f.path.as_str()).collect();
+    assert_eq!(kept, ["src/lib.rs", "made.rs"]);
+    assert_eq!(read(root, "src/lib.rs").unwrap(), b"by the person\n");
+    assert_eq!(
+        read(root, "made.rs").unwrap(),
+        b"the person kept working here\n"
+    );
+    assert_eq!(read(root, "crlf.txt").unwrap(), b"one\r\ntwo\r\n");
+
+    // Asked and agreed: overwrite.
+    let plan = store.plan_restore(&id).unwrap();
+    let report = store.restore(&plan, ConflictPolicy::Overwrite).unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(read(root, "src/lib.rs").unwrap(), b"pub fn a() {}\n");
+    assert!(read(root, "made.rs").is_none());
+}
+
+#[test]
+fn person_edit_after_batch_is_kept_and_reported_git() {
+    let dir = common::repo();
+    let state = common::git_state(dir.path());
+    conflict_case(dir.path());
+    assert_eq!(common::git_state(dir.path()), state);
+}
+
+#[test]
+fn person_edit_after_batch_is_kept_and_reported_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/lib.rs", b"pub fn a() {}\n");
+    write(dir.path(), "crlf.txt", b"one\r\ntwo\r\n");
+    conflict_case(dir.path());
+}
+
+#[test]
+fn crash_before_record_written_is_restorable_from_a_new_process() {
+    let dir = common::repo();
+    let root = dir.path();
+    let id = {
+        let store = CheckpointStore::open(root).unwrap();
+        let pre = store.capture(&["src/lib.rs", "fresh.rs"]).unwrap();
+        let id = store.create(&pre, &CheckpointMeta::now("crash")).unwrap();
+        write(root, "src/lib.rs", b"half");
+        id
+        // "killed" here: no record_written, store dropped.
+    };
+    let store = CheckpointStore::open(root).unwrap();
+    let listed = store.list().unwrap();
+    assert_eq!(listed[0].id, id);
+    assert!(!listed[0].written_recorded);
+    let plan = store.plan_restore(&id).unwrap();
+    assert_eq!(plan.files[0].conflict, Some(Conflict::NotRecorded));
+    assert_eq!(plan.files[1].action, RestoreAction::Unchanged);
+    let report = store.restore(&plan, ConflictPolicy::KeepMine).unwrap();
+    assert_eq!(
+        report.files[0].outcome,
+        RestoreOutcome::KeptMine(Conflict::NotRecorded)
+    );
+    let report = store.restore(&plan, ConflictPolicy::Overwrite).unwrap();
+    assert!(report.is_complete());
+    assert_eq!(read(root, "src/lib.rs").unwrap(), b"pub fn a() {}\n");
+}
+
+#[test]
+fn a_change_between_plan_and_restore_is_left_alone() {
+    let dir = common::repo();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    let pre = store.capture(&["src/lib.rs"]).unwrap();
+    let id = store.create(&pre, &CheckpointMeta::now("s")).unwrap();
+    write(root, "src/lib.rs", b"autogate\n");
+    store
+        .record_written(
+            &id,
+            &[PostImage::written("src/lib.rs", b"autogate\n", false)],
+        )
+        .unwrap();
+    let plan = store.plan_restore(&id).unwrap();
+    write(root, "src/lib.rs", b"typed meanwhile\n");
+    let report = store.restore(&plan, ConflictPolicy::Overwrite).unwrap();
+    assert_eq!(report.files[0].outcome, RestoreOutcome::Stale);
+    assert_eq!(read(root, "src/lib.rs").unwrap(), b"typed meanwhile\n");
+}
+
+#[test]
+fn list_is_newest_first_and_prune_keeps_the_newest() {
+    for git in [true, false] {
+        let dir = if git {
+            common::repo()
+        } else {
+            tempfile::tempdir().unwrap()
+        };
+        let root = dir.path();
+        write(root, "a.txt", b"a\n");
+        let store = CheckpointStore::open(root).unwrap();
+        let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let mut ids = Vec::new();
+        for i in 0..3u64 {
+            let meta = CheckpointMeta {
+                label: format!("n{i}"),
+                created: base + std::time::Duration::from_secs(i * 60),
+            };
+            ids.push(
+                store
+                    .create(&store.capture(&["a.txt"]).unwrap(), &meta)
+                    .unwrap(),
+            );
+        }
+        let listed: Vec<CheckpointId> = store.list().unwrap().into_iter().map(|i| i.id).collect();
+        assert_eq!(listed, [ids[2].clone(), ids[1].clone(), ids[0].clone()]);
+        assert!(ids[0] < ids[1] && ids[1] < ids[2], "ids sort by time");
+        assert_eq!(store.list().unwrap()[0].label, "n2");
+        assert_eq!(store.latest().unwrap().unwrap().id, ids[2]);
+        assert_eq!(store.list().unwrap()[0].files, ["a.txt"]);
+
+        let removed = store.prune(None, Some(1)).unwrap();
+        assert_eq!(removed, [ids[1].clone(), ids[0].clone()]);
+        assert!(matches!(
+            store.plan_restore(&ids[0]),
+            Err(VcsError::CheckpointNotFound(_))
+        ));
+        assert!(store.plan_restore(&ids[2]).is_ok());
+        let removed = store
+            .prune(Some(std::time::Duration::from_secs(60)), None)
+            .unwrap();
+        assert_eq!(removed, [ids[2].clone()]);
+        assert!(store.list().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn bad_paths_and_ids_are_refused() {
+    let dir = common::repo();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    for bad in [
+        "../x",
+        "/etc/passwd",
+        ".git/config",
+        "a/../../b",
+        "a//b",
+        "",
+        "a\\b",
+        ".autogate/checkpoints/manifests/x.json",
+    ] {
+        let pre = [autogate_vcs::PreImage {
+            path: bad.into(),
+            content: None,
+            executable: false,
+        }];
+        assert!(
+            matches!(
+                store.create(&pre, &CheckpointMeta::now("bad")),
+                Err(VcsError::InvalidPath { .. })
+            ),
+            "{bad}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+        assert!(matches!(
+            store.capture(&["link/x.txt"]),
+            Err(VcsError::InvalidPath { .. })
+        ));
+    }
+    assert!(CheckpointId::parse("../../HEAD").is_err());
+    assert!(CheckpointId::parse("20261124T050102Z-3f2a").is_ok());
+    assert!(matches!(
+        store.plan_restore(&CheckpointId::parse("20200101T000000Z-0000").unwrap()),
+        Err(VcsError::CheckpointNotFound(_))
+    ));
+}
+
+#[test]
+fn record_written_refuses_files_outside_the_checkpoint() {
+    let dir = common::repo();
+    let store = CheckpointStore::open(dir.path()).unwrap();
+    let id = store
+        .create(
+            &store.capture(&["src/lib.rs"]).unwrap(),
+            &CheckpointMeta::now("x"),
+        )
+        .unwrap();
+    assert!(matches!(
+        store.record_written(&id, &[PostImage::written("other.rs", b"x", false)]),
+        Err(VcsError::InvalidPath { .. })
+    ));
+}
+
+const CHILD_ROOT: &str = "AUTOGATE_VCS_TEST_CHILD_ROOT";
+
+/// Not a test on its own: a child process that checkpoints, writes half a batch and hangs until killed.
+#[test]
+fn child_batch_then_hang() {
+    let Some(root) = std::env::var_os(CHILD_ROOT) else {
+        return;
+    };
+    let root = std::path::PathBuf::from(root);
+    let store = CheckpointStore::open(&root).unwrap();
+    let pre = store.capture(&["src/lib.rs", "crlf.txt"]).unwrap();
+    store.create(&pre, &CheckpointMeta::now("killed")).unwrap();
+    write(&root, "src/lib.rs", b"first file written\n");
+    write(&root, "ready", b"");
+    std::thread::sleep(std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn kill_9_mid_batch_leaves_a_restorable_checkpoint() {
+    let dir = common::repo();
+    let root = dir.path();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["child_batch_then_hang", "--exact", "--test-threads=1"])
+        .env(CHILD_ROOT, root)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !root.join("ready").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "child never got ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on unix
+    child.wait().unwrap();
+    std::fs::remove_file(root.join("ready")).unwrap();
+
+    let store = CheckpointStore::open(root).unwrap();
+    let info = store.list().unwrap().remove(0);
+    assert_eq!(info.label, "killed");
+    let plan = store.plan_restore(&info.id).unwrap();
+    let report = store.restore(&plan, ConflictPolicy::Overwrite).unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(read(root, "src/lib.rs").unwrap(), b"pub fn a() {}\n");
+    assert_eq!(read(root, "crlf.txt").unwrap(), b"one\r\ntwo\r\n");
+}
+
+#[test]
+fn works_from_a_linked_worktree() {
+    let dir = common::repo();
+    let parent = tempfile::tempdir().unwrap();
+    let wt = parent.path().join("wt");
+    common::git(
+        dir.path(),
+        &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+    );
+    let state = common::git_text(&wt, &["status", "--porcelain"]);
+    let head = common::git_text(&wt, &["rev-parse", "HEAD"]);
+    let store = CheckpointStore::open(&wt).unwrap();
+    assert!(store.is_git());
+    let id = store
+        .create(
+            &store.capture(&["src/lib.rs"]).unwrap(),
+            &CheckpointMeta::now("wt"),
+        )
+        .unwrap();
+    write(&wt, "src/lib.rs", b"x\n");
+    store
+        .record_written(&id, &[PostImage::written("src/lib.rs", b"x\n", false)])
+        .unwrap();
+    let report = store
+        .restore(&store.plan_restore(&id).unwrap(), ConflictPolicy::KeepMine)
+        .unwrap();
+    assert!(report.is_complete());
+    assert_eq!(read(&wt, "src/lib.rs").unwrap(), b"pub fn a() {}\n");
+    assert_eq!(common::git_text(&wt, &["status", "--porcelain"]), state);
+    assert_eq!(common::git_text(&wt, &["rev-parse", "HEAD"]), head);
+
+    // Refs are shared by worktrees, but a checkpoint belongs to the workspace that made it.
+    let main = CheckpointStore::open(dir.path()).unwrap();
+    assert!(main.list().unwrap().is_empty());
+    assert!(matches!(
+        main.plan_restore(&id),
+        Err(VcsError::CheckpointNotFound(_))
+    ));
+    let sub = CheckpointStore::open(&wt.join("src")).unwrap();
+    assert!(sub.list().unwrap().is_empty());
+    assert_eq!(store.list().unwrap().len(), 1);
+}
+
+#[test]
+fn a_folder_the_person_used_is_kept_after_deleting_a_created_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    let id = store
+        .create(
+            &store.capture(&["pkg/sub/new.rs"]).unwrap(),
+            &CheckpointMeta::now("n"),
+        )
+        .unwrap();
+    write(root, "pkg/sub/new.rs", b"new\n");
+    store
+        .record_written(
+            &id,
+            &[PostImage::written("pkg/sub/new.rs", b"new\n", false)],
+        )
+        .unwrap();
+    write(root, "pkg/mine.txt", b"mine\n");
+    let plan = store.plan_restore(&id).unwrap();
+    assert_eq!(plan.files[0].created_dirs, ["pkg/sub", "pkg"]);
+    assert!(
+        store
+            .restore(&plan, ConflictPolicy::KeepMine)
+            .unwrap()
+            .is_complete()
+    );
+    assert!(!root.join("pkg/sub").exists());
+    assert_eq!(read(root, "pkg/mine.txt").unwrap(), b"mine\n");
+}
+
+fn count_files(dir: &Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn a_checkpoint_stores_only_the_touched_files() {
+    let dir = common::repo();
+    let root = dir.path();
+    for i in 0..200 {
+        write(
+            root,
+            &format!("many/f{i}.rs"),
+            format!("fn f{i}() {{}}\n").as_bytes(),
+        );
+    }
+    common::git(root, &["add", "-A"]);
+    common::git(root, &["commit", "-q", "-m", "many"]);
+    let objects = root.join(".git/objects");
+    let before = count_files(&objects);
+    let store = CheckpointStore::open(root).unwrap();
+    let pre = store.capture(&["many/f7.rs", "brand/new.rs"]).unwrap();
+    store.create(&pre, &CheckpointMeta::now("small")).unwrap();
+    // At most: 1 new blob (f7's exists already), manifest, 3 trees (root, files/, files/many), the
+    // empty tree and the commit.
+    let added = count_files(&objects) - before;
+    assert!(added <= 7, "{added} objects for a one-file checkpoint");
+}
+
+#[test]
+fn prune_in_a_plain_folder_drops_unreferenced_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    write(root, "a.txt", b"one\n");
+    let first = store
+        .create(
+            &store.capture(&["a.txt"]).unwrap(),
+            &CheckpointMeta::now("1"),
+        )
+        .unwrap();
+    write(root, "a.txt", b"two\n");
+    store
+        .create(
+            &store.capture(&["a.txt"]).unwrap(),
+            &CheckpointMeta::now("2"),
+        )
+        .unwrap();
+    let objects = root.join(".autogate/checkpoints/objects");
+    assert_eq!(count_files(&objects), 2);
+    let removed = store.prune(None, Some(1)).unwrap();
+    assert_eq!(removed, [first]);
+    assert_eq!(count_files(&objects), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_private_file_is_recreated_with_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, ".env.local", b"TOKEN=x\n");
+    std::fs::set_permissions(
+        root.join(".env.local"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let store = CheckpointStore::open(root).unwrap();
+    let id = store
+        .create(
+            &store.capture(&[".env.local"]).unwrap(),
+            &CheckpointMeta::now("d"),
+        )
+        .unwrap();
+    std::fs::remove_file(root.join(".env.local")).unwrap();
+    store
+        .record_written(&id, &[PostImage::deleted(".env.local")])
+        .unwrap();
+    let plan = store.plan_restore(&id).unwrap();
+    assert_eq!(plan.files[0].before_mode, Some(0o600));
+    assert!(
+        store
+            .restore(&plan, ConflictPolicy::KeepMine)
+            .unwrap()
+            .is_complete()
+    );
+    let mode = std::fs::metadata(root.join(".env.local"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
