@@ -5,9 +5,12 @@
 
 pub mod change;
 pub mod impact;
+pub mod languages;
 pub mod level;
 pub mod paths;
+pub mod symbols;
 pub mod text;
+pub mod tokens;
 
 pub use change::{ChangeUnit, FileChange, Proposal, split};
 pub use impact::{
