@@ -4,13 +4,18 @@
 //! texts (before and after) and workspace-relative paths; it answers with plain data.
 
 pub mod change;
+pub mod domains;
 pub mod impact;
+pub mod index;
 pub mod languages;
 pub mod level;
 pub mod paths;
+pub mod risk;
+pub mod secrets;
 pub mod symbols;
 pub mod text;
 pub mod tokens;
+pub mod verification;
 
 pub use change::{ChangeUnit, FileChange, Proposal, split};
 pub use impact::{
@@ -19,4 +24,5 @@ pub use impact::{
 };
 pub use level::Level;
 pub use paths::ProtectedPaths;
+pub use secrets::redact;
 pub use text::{Encoding, TextDocument};
