@@ -44,10 +44,12 @@ pub(crate) fn identifiers(path: &str, text: &str) -> BTreeMap<String, usize> {
             let node = cursor.node();
             let kind = node.kind();
             let descend = !is_comment_kind(kind);
-            if descend && node.child_count() == 0 && is_identifier_kind(kind) {
-                if let Some(t) = text.get(node.byte_range()) {
-                    *out.entry(t.to_owned()).or_insert(0) += 1;
-                }
+            if descend
+                && node.child_count() == 0
+                && is_identifier_kind(kind)
+                && let Some(t) = text.get(node.byte_range())
+            {
+                *out.entry(t.to_owned()).or_insert(0) += 1;
             }
             if descend && cursor.goto_first_child() {
                 continue;

@@ -224,7 +224,7 @@ pub fn analyze(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactReport {
                 _ => None,
             })
             .collect();
-        tokens::renames(&pairs).filter(|m| !m.is_empty())
+        tokens::renames(&pairs).filter(|m| !m.is_empty() && renames_bindings(&states, m))
     } else {
         None
     };
@@ -299,6 +299,18 @@ fn scan_secrets(b: &mut Builder<'_>, st: &FileState<'_>) {
             );
         }
     }
+}
+
+/// Whether every renamed name is bound (declared) in the before side of the unit.
+fn renames_bindings(states: &[FileState<'_>], mapping: &[(String, String)]) -> bool {
+    mapping.iter().all(|(old, _)| {
+        states
+            .iter()
+            .any(|st| match (&st.before, st.file.before.as_deref()) {
+                (Some(p), Some(text)) => tokens::binds(p.tree.root_node(), text, old),
+                _ => false,
+            })
+    })
 }
 
 fn rename_outcome(b: &mut Builder<'_>, states: &[FileState<'_>], mapping: &[(String, String)]) {
@@ -473,6 +485,7 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>) {
     }
     if let Some(mapping) = tokens::renames(&[(&before.toks_no_comments, &after.toks_no_comments)])
         && !mapping.is_empty()
+        && renames_bindings(std::slice::from_ref(st), &mapping)
     {
         rename_outcome(b, std::slice::from_ref(st), &mapping);
         return;

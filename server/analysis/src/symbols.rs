@@ -231,7 +231,7 @@ impl<'s> Extractor<'s> {
                 }
                 Language::Go => self.go_item(child, ctx),
                 Language::Java => self.java_item(child, ctx, depth),
-                Language::C => self.c_item(child, ctx),
+                Language::C => self.c_item(child, ctx, depth),
             }
         }
     }
@@ -386,6 +386,9 @@ impl<'s> Extractor<'s> {
         attrs: String,
         depth: usize,
     ) {
+        if depth > 8 {
+            return;
+        }
         match node.kind() {
             "decorated_definition" => {
                 let mut decorators = String::new();
@@ -490,6 +493,9 @@ impl<'s> Extractor<'s> {
         exported: bool,
         depth: usize,
     ) {
+        if depth > 8 {
+            return;
+        }
         let public = exported || ctx.public_default;
         match node.kind() {
             "export_statement" => {
@@ -883,13 +889,16 @@ impl<'s> Extractor<'s> {
         None
     }
 
-    fn c_item(&mut self, node: Node<'_>, ctx: &Ctx) {
+    fn c_item(&mut self, node: Node<'_>, ctx: &Ctx, depth: usize) {
         let is_static = {
             let mut c = node.walk();
             node.children(&mut c)
                 .any(|ch| ch.kind() == "storage_class_specifier" && self.text(ch) == "static")
         };
         match node.kind() {
+            "preproc_ifdef" | "preproc_if" | "preproc_else" | "preproc_elif" => {
+                self.items(node, ctx, depth + 1);
+            }
             "function_definition" => {
                 let Some((name, params)) = node
                     .child_by_field_name("declarator")

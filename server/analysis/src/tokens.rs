@@ -194,6 +194,81 @@ pub fn directive(comment: &str) -> Option<String> {
     re.find(comment.trim()).map(|m| m.as_str().to_owned())
 }
 
+/// Whether `node`'s tree binds `name` somewhere: a declaration, parameter, pattern or
+/// assignment target, not merely a use. A rename must rename a binding in the change; a
+/// changed call (`put` → `putIfAbsent`) is not a rename.
+pub fn binds(node: Node<'_>, src: &str, name: &str) -> bool {
+    let mut cursor = node.walk();
+    loop {
+        let current = cursor.node();
+        if current.child_count() == 0
+            && is_identifier_kind(current.kind())
+            && src.get(current.byte_range()) == Some(name)
+            && is_binding_site(current)
+        {
+            return true;
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.node() == node {
+                return false;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return false;
+            }
+        }
+    }
+}
+
+fn is_binding_kind(kind: &str) -> bool {
+    kind.contains("declarator")
+        || kind.contains("parameter")
+        || kind.contains("declaration")
+        || kind.contains("definition")
+        || kind.contains("pattern")
+        || kind.ends_with("_item")
+        || kind.ends_with("_spec")
+        || matches!(
+            kind,
+            "assignment"
+                | "augmented_assignment"
+                | "for_statement"
+                | "for_in_statement"
+                | "for_expression"
+                | "range_clause"
+                | "let_condition"
+                | "closure_parameters"
+                | "catch_clause"
+                | "except_clause"
+                | "with_item"
+                | "as_pattern"
+                | "import_specifier"
+                | "aliased_import"
+                | "enum_variant"
+                | "field_declaration"
+        )
+}
+
+fn is_binding_site(leaf: Node<'_>) -> bool {
+    let Some(parent) = leaf.parent() else {
+        return false;
+    };
+    let pk = parent.kind();
+    if pk.contains("call") || pk.contains("invocation") || pk.contains("member") {
+        return false;
+    }
+    if is_binding_kind(pk) {
+        return true;
+    }
+    matches!(pk, "expression_list" | "tuple" | "identifier_list")
+        && parent.parent().is_some_and(|g| is_binding_kind(g.kind()))
+}
+
 /// Leaf texts joined by single spaces: a layout-free display form of a stream.
 pub fn display(toks: &[Tok]) -> String {
     let mut out = String::new();
