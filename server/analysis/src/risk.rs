@@ -231,7 +231,7 @@ pub fn analyze(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactReport {
     if let Some(mapping) = &unit_rename {
         rename_outcome(&mut b, &states, mapping);
         for st in &states {
-            check_directives(&mut b, st);
+            let _ = check_directives(&mut b, st);
         }
     } else {
         for st in &states {
@@ -354,10 +354,12 @@ fn rename_outcome(b: &mut Builder<'_>, states: &[FileState<'_>], mapping: &[(Str
     }
 }
 
-fn check_directives(b: &mut Builder<'_>, st: &FileState<'_>) {
+/// Raises for comments the change adds that hold a tool directive; whether there was one.
+fn check_directives(b: &mut Builder<'_>, st: &FileState<'_>) -> bool {
     let (Some(lang), Some(before), Some(after)) = (st.lang, &st.before, &st.after) else {
-        return;
+        return false;
     };
+    let mut found = false;
     let before_text = st.file.before.as_deref().unwrap_or("");
     let after_text = st.file.after.as_deref().unwrap_or("");
     let mut old: BTreeMap<String, usize> = BTreeMap::new();
@@ -370,6 +372,7 @@ fn check_directives(b: &mut Builder<'_>, st: &FileState<'_>) {
             _ => {
                 for line in c.lines() {
                     if let Some(d) = tokens::directive(line) {
+                        found = true;
                         b.raise(
                             Level::Medium,
                             format!("`{}`: a comment adds the tool directive `{d}`", st.path()),
@@ -379,6 +382,7 @@ fn check_directives(b: &mut Builder<'_>, st: &FileState<'_>) {
             }
         }
     }
+    found
 }
 
 fn classify_file(b: &mut Builder<'_>, st: &FileState<'_>) {
@@ -477,10 +481,18 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>) {
         b.note(format!("`{path}`: format-only (token streams equal)"));
         return;
     }
-    check_directives(b, st);
+    let directives = check_directives(b, st);
     if before.toks_no_comments == after.toks_no_comments {
-        b.kind(ChangeKind::CommentOnly);
-        b.note(format!("`{path}`: comment/doc-only change"));
+        if directives {
+            b.kind(ChangeKind::Other);
+            b.note(format!(
+                "`{path}`: only comments changed, but a tool directive makes it more than \
+                 comment-only"
+            ));
+        } else {
+            b.kind(ChangeKind::CommentOnly);
+            b.note(format!("`{path}`: comment/doc-only change"));
+        }
         return;
     }
     if let Some(mapping) = tokens::renames(&[(&before.toks_no_comments, &after.toks_no_comments)])

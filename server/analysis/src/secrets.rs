@@ -143,7 +143,9 @@ pub fn scan_line(line: &str) -> Vec<&'static str> {
             if is_placeholder(whole) {
                 continue;
             }
-            if *name == "generic_secret" && (value.chars().count() < 20 || entropy(value) < 3.5) {
+            if *name == "generic_secret"
+                && (!found.is_empty() || value.chars().count() < 20 || entropy(value) < 3.5)
+            {
                 continue;
             }
             if !found.contains(name) {

@@ -174,7 +174,7 @@ impl<'s> Extractor<'s> {
             exclude.push(r.clone());
         }
         let mut signature = self.toks(outer, &exclude);
-        if !attrs.is_empty() {
+        if attrs_start.is_some() && !attrs.is_empty() {
             signature.insert(
                 0,
                 Tok::Gap(attrs.split_whitespace().collect::<Vec<_>>().join(" ")),

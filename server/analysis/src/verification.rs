@@ -72,7 +72,10 @@ fn skip_re() -> &'static Regex {
 
 fn test_case_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"(?m)^\s*(?:it|test)(?:\.each\([^)]*\))?\s*\(")
+    re(
+        &R,
+        r"(?m)^\s*(?:it|test)(?:\.(?:only|skip|todo|concurrent|failing|each\([^)]*\)))*\s*\(",
+    )
 }
 
 fn assertion_re() -> &'static Regex {
