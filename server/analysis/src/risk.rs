@@ -347,14 +347,56 @@ fn rename_outcome(b: &mut Builder<'_>, states: &[FileState<'_>], mapping: &[(Str
                 ));
                 b.blast.insert(old.clone(), true);
             }
-            None => b.note(format!(
-                "local `{old}` renamed to `{new}` with every reference in the change updated"
-            )),
+            None => match public_signature_using(states, old) {
+                Some((file, lang, sym)) => {
+                    b.symbol(&sym, &file, "signature");
+                    let callers_see_names = matches!(lang, Language::Python)
+                        || lang.is_js_family()
+                        || !matches!(
+                            sym.kind,
+                            "function" | "method" | "constructor" | "prototype"
+                        );
+                    let level = if callers_see_names {
+                        Level::High
+                    } else {
+                        Level::Medium
+                    };
+                    b.raise(
+                        level,
+                        format!(
+                            "`{old}` renamed to `{new}` in the signature of {} `{}`",
+                            sym.describe(lang),
+                            sym.key()
+                        ),
+                    );
+                    b.blast.insert(sym.name.clone(), callers_see_names);
+                }
+                None => b.note(format!(
+                    "local `{old}` renamed to `{new}` with every reference in the change updated"
+                )),
+            },
         }
     }
 }
 
 /// Raises for comments the change adds that hold a tool directive; whether there was one.
+/// The first public symbol whose signature mentions `name` (a parameter, a field).
+fn public_signature_using(
+    states: &[FileState<'_>],
+    name: &str,
+) -> Option<(String, Language, Symbol)> {
+    states.iter().find_map(|st| {
+        let lang = st.lang?;
+        let sym = st.before.as_ref()?.symbols.iter().find(|s| {
+            s.visibility == Visibility::Public
+                && s.signature
+                    .iter()
+                    .any(|t| matches!(t, Tok::Leaf { ident: true, text, .. } if text == name))
+        })?;
+        Some((st.path().to_owned(), lang, sym.clone()))
+    })
+}
+
 fn check_directives(b: &mut Builder<'_>, st: &FileState<'_>) -> bool {
     let (Some(lang), Some(before), Some(after)) = (st.lang, &st.before, &st.after) else {
         return false;

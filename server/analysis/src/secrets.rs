@@ -59,6 +59,24 @@ const RULES: &[Rule] = &[
     },
 ];
 
+/// The redaction variant of the rules: no word boundaries, so a key glued to other text is
+/// still redacted (over-redaction is the safe failure).
+fn compiled_for_redaction() -> &'static [(&'static str, Regex)] {
+    static COMPILED: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        RULES
+            .iter()
+            .map(|r| {
+                (
+                    r.name,
+                    Regex::new(&r.pattern.replace(r"\b", ""))
+                        .expect("secret patterns are constants"),
+                )
+            })
+            .collect()
+    })
+}
+
 fn compiled() -> &'static [(&'static str, Regex)] {
     static COMPILED: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
     COMPILED.get_or_init(|| {
@@ -163,7 +181,7 @@ pub fn scan_line(line: &str) -> Vec<&'static str> {
 /// replaced; its name stays readable.
 pub fn redact(text: &str) -> String {
     let mut out = text.to_owned();
-    for (name, re) in compiled() {
+    for (name, re) in compiled_for_redaction() {
         let replacement = format!("[REDACTED:{name}]");
         out = if *name == "generic_secret" {
             re.replace_all(&out, |caps: &regex::Captures<'_>| {
