@@ -83,7 +83,11 @@ impl<'a> FileState<'a> {
         let mut added = Vec::new();
         let mut removed = Vec::new();
         if !binary && before_text != after_text {
-            let diff = TextDiff::from_lines(before_text, after_text);
+            // A deadline keeps pathological inputs from hanging the server; past it the diff
+            // is still correct, only not minimal.
+            let diff = TextDiff::configure()
+                .timeout(std::time::Duration::from_secs(2))
+                .diff_lines(before_text, after_text);
             for change in diff.iter_all_changes() {
                 let text = change.value().trim_end_matches(['\n', '\r']).to_owned();
                 match change.tag() {

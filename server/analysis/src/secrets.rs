@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-/// One detection rule: its name and pattern. For `generic_secret` the value is group 2.
+/// One detection rule: its name and pattern. For `generic_secret` the value is group 2: a
+/// quoted value anywhere, or an unquoted one on a whole `KEY=value` line (`.env`, YAML), which
+/// must also mix letters and digits.
 struct Rule {
     name: &'static str,
     pattern: &'static str,
@@ -56,6 +58,10 @@ const RULES: &[Rule] = &[
     Rule {
         name: "generic_secret",
         pattern: r#"(?i)\b([a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret)[a-z0-9_.-]*)["']?\s*(?::=|=>|[:=])\s*[bru]?["'`]([^"'`\s]{8,})["'`]"#,
+    },
+    Rule {
+        name: "generic_secret",
+        pattern: r#"(?i)^\s*(?:export\s+)?([a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|client[_-]?secret)[a-z0-9_.-]*)\s*[:=]\s*([^\s"'`#(){}\[\],;]{8,})\s*$"#,
     },
 ];
 
@@ -161,8 +167,14 @@ pub fn scan_line(line: &str) -> Vec<&'static str> {
             if is_placeholder(whole) {
                 continue;
             }
+            let quoted = whole.ends_with(['"', '\'', '`']);
+            let mixed = value.chars().any(|c| c.is_ascii_digit())
+                && value.chars().any(|c| c.is_ascii_alphabetic());
             if *name == "generic_secret"
-                && (!found.is_empty() || value.chars().count() < 20 || entropy(value) < 3.5)
+                && (!found.is_empty()
+                    || value.chars().count() < 20
+                    || entropy(value) < 3.5
+                    || (!quoted && !mixed))
             {
                 continue;
             }
@@ -180,7 +192,14 @@ pub fn scan_line(line: &str) -> Vec<&'static str> {
 /// assignment is redacted from 8 characters on. Only the value of a generic assignment is
 /// replaced; its name stays readable.
 pub fn redact(text: &str) -> String {
-    let mut out = text.to_owned();
+    static PEM: OnceLock<Regex> = OnceLock::new();
+    let pem = PEM.get_or_init(|| {
+        Regex::new(
+            r"(?s)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\z)",
+        )
+        .expect("the PEM pattern is a constant")
+    });
+    let mut out = pem.replace_all(text, "[REDACTED:private_key]").into_owned();
     for (name, re) in compiled_for_redaction() {
         let replacement = format!("[REDACTED:{name}]");
         out = if *name == "generic_secret" {
@@ -244,6 +263,15 @@ mod tests {
             "token = \"[REDACTED:generic_secret]\"\nk = [REDACTED:openai_api_key]\n"
         );
         assert_eq!(redact(&red), red);
+        assert_eq!(
+            redact("a\n-----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY-----\nb"),
+            "a\n[REDACTED:private_key]\nb"
+        );
+        assert_eq!(
+            scan_line("DB_PASSWORD=Zq8r2Lm9vT4kW7pN3sB6"),
+            vec!["generic_secret"]
+        );
+        assert!(scan_line("token = generate_token_for_user").is_empty());
         assert!(is_fixture_path("crate/tests/fixtures/a.py"));
     }
 }

@@ -87,6 +87,8 @@ struct Ctx {
 
 struct Extractor<'s> {
     src: &'s str,
+    /// Byte offsets where lines start, for line numbers.
+    line_starts: Vec<usize>,
     lang: Language,
     out: Vec<Symbol>,
 }
@@ -95,6 +97,9 @@ struct Extractor<'s> {
 pub fn extract(root: Node<'_>, src: &str, lang: Language) -> Vec<Symbol> {
     let mut ex = Extractor {
         src,
+        line_starts: std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect(),
         lang,
         out: Vec::new(),
     };
@@ -184,7 +189,7 @@ impl<'s> Extractor<'s> {
         let start = attrs_start
             .unwrap_or(outer.start_byte())
             .min(outer.start_byte());
-        let start_line = self.src.get(..start).map_or(0, |s| s.matches('\n').count()) + 1;
+        let start_line = self.line_starts.partition_point(|&l| l <= start);
         self.out.push(Symbol {
             name,
             kind,
