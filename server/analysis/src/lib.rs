@@ -22,6 +22,7 @@ pub use impact::{
     AnalysisContext, BlastRadius, ChangeKind, Domain, ImpactReport, SecretFinding, SymbolImpact,
     SymbolIndex, Visibility, analyze,
 };
+pub use languages::Language;
 pub use level::Level;
 pub use paths::ProtectedPaths;
 pub use secrets::redact;

@@ -43,6 +43,11 @@ struct Frame<'t> {
 
 /// Flattens `node` (iteratively: deep trees cannot overflow the stack).
 pub fn flatten(node: Node<'_>, src: &str, lang: Language, opts: Options<'_>) -> Vec<Tok> {
+    let merged = merge(opts.exclude);
+    let opts = Options {
+        drop_comments: opts.drop_comments,
+        exclude: &merged,
+    };
     let mut out = Vec::new();
     if skipped(node, lang, opts) {
         return out;
@@ -71,6 +76,21 @@ pub fn flatten(node: Node<'_>, src: &str, lang: Language, opts: Options<'_>) -> 
             push_gap(src, frame.pos, frame.node.end_byte(), &mut out);
             out.push(Tok::Close);
             stack.pop();
+        }
+    }
+    out
+}
+
+/// Sorts ranges and merges overlapping or nested ones.
+fn merge(ranges: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut sorted: Vec<Range<usize>> =
+        ranges.iter().filter(|r| r.start < r.end).cloned().collect();
+    sorted.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match out.last_mut() {
+            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
         }
     }
     out
@@ -110,10 +130,15 @@ fn push_gap(src: &str, from: usize, to: usize, out: &mut Vec<Tok>) {
 
 fn skipped(node: Node<'_>, lang: Language, opts: Options<'_>) -> bool {
     let range = node.byte_range();
-    if opts
-        .exclude
-        .iter()
-        .any(|ex| ex.start <= range.start && range.end <= ex.end && range.start < range.end)
+    // `exclude` is sorted and disjoint (see `merge`): the only candidate is the last range
+    // starting at or before the node.
+    let i = opts.exclude.partition_point(|ex| ex.start <= range.start);
+    if i > 0
+        && range.start < range.end
+        && opts
+            .exclude
+            .get(i - 1)
+            .is_some_and(|ex| range.end <= ex.end)
     {
         return true;
     }

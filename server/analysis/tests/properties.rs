@@ -150,3 +150,30 @@ proptest! {
         prop_assert!(secrets::scan_line(&red).is_empty(), "{red}");
     }
 }
+
+#[test]
+fn large_and_deep_inputs_finish() {
+    let before: String = (0..3000)
+        .map(|i| format!("pub fn f{i}(x: u32) -> u32 {{\n    x + {i}\n}}\n\n"))
+        .collect();
+    let after = before.replace("x + 1500\n", "x + 1501\n");
+    let deep = format!(
+        "fn f() {{ let x = {}1{}; }}\n",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    let protected = ProtectedPaths::empty();
+    let index = SymbolIndex::new();
+    for (before, after) in [(before.clone(), after), (before, deep)] {
+        let unit = ChangeUnit {
+            files: vec![FileChange {
+                path: "src/big.rs".to_owned(),
+                old_path: None,
+                before: Some(before),
+                after: Some(after),
+            }],
+        };
+        let report = analyze(&unit, &ctx(&protected, &index));
+        assert!(report.level >= Level::Medium, "{:?}", report.reasons);
+    }
+}
