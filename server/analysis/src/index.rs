@@ -130,9 +130,24 @@ impl SymbolIndex {
 
     /// References to `name` outside the files in `exclude` (the files of the change itself).
     pub fn references_outside(&self, name: &str, exclude: &[&str]) -> BlastRadius {
+        self.references_in_context(name, None, exclude)
+    }
+
+    /// Like [`references_outside`](Self::references_outside), for a member: with a
+    /// `container` (`Parser` for `Parser::new`), only files that also mention the container
+    /// count, so that common method names (`new`, `get`) do not count every file.
+    pub fn references_in_context(
+        &self,
+        name: &str,
+        container: Option<&str>,
+        exclude: &[&str],
+    ) -> BlastRadius {
         let mut radius = BlastRadius::default();
         for (path, entry) in &self.files {
             if exclude.contains(&path.as_str()) {
+                continue;
+            }
+            if container.is_some_and(|c| !entry.identifiers.contains_key(c)) {
                 continue;
             }
             let n = entry.references(name);

@@ -141,7 +141,8 @@ struct Builder<'c> {
     ctx: &'c AnalysisContext<'c>,
     unit_paths: Vec<String>,
     /// Names whose references outside the change matter, with whether the change breaks them.
-    blast: BTreeMap<String, bool>,
+    /// `(name, container)` of changed symbols → whether the change breaks their callers.
+    blast: BTreeMap<(String, Option<String>), bool>,
     private_small: Vec<String>,
 }
 
@@ -163,6 +164,16 @@ impl Builder<'_> {
         if !self.report.kinds.contains(&kind) {
             self.report.kinds.push(kind);
         }
+    }
+
+    fn blast_for(&mut self, sym: &Symbol, breaking: bool) {
+        let name = sym.name.split('#').next().unwrap_or_default().to_owned();
+        let container = sym
+            .container
+            .as_deref()
+            .map(|c| c.rsplit([':', '.']).next().unwrap_or(c))
+            .map(|c| c.split('<').next().unwrap_or(c).to_owned());
+        *self.blast.entry((name, container)).or_insert(false) |= breaking;
     }
 
     fn symbol(&mut self, sym: &Symbol, file: &str, change: &str) {
@@ -239,7 +250,7 @@ pub fn analyze(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactReport {
         }
     } else {
         for st in &states {
-            classify_file(&mut b, st);
+            classify_file(&mut b, st, &states);
         }
     }
 
@@ -341,7 +352,7 @@ fn rename_outcome(b: &mut Builder<'_>, states: &[FileState<'_>], mapping: &[(Str
                         sym.describe(lang)
                     ),
                 );
-                b.blast.insert(old.clone(), true);
+                b.blast_for(&sym, true);
             }
             Some((file, lang, sym)) => {
                 b.symbol(&sym, &file, "renamed");
@@ -349,7 +360,7 @@ fn rename_outcome(b: &mut Builder<'_>, states: &[FileState<'_>], mapping: &[(Str
                     "{} `{old}` renamed to `{new}` with every reference in the change updated",
                     sym.describe(lang)
                 ));
-                b.blast.insert(old.clone(), true);
+                b.blast_for(&sym, true);
             }
             None => match public_signature_using(states, old) {
                 Some((file, lang, sym)) => {
@@ -373,7 +384,7 @@ fn rename_outcome(b: &mut Builder<'_>, states: &[FileState<'_>], mapping: &[(Str
                             sym.key()
                         ),
                     );
-                    b.blast.insert(sym.name.clone(), callers_see_names);
+                    b.blast_for(&sym, callers_see_names);
                 }
                 None => b.note(format!(
                     "local `{old}` renamed to `{new}` with every reference in the change updated"
@@ -431,7 +442,7 @@ fn check_directives(b: &mut Builder<'_>, st: &FileState<'_>) -> bool {
     found
 }
 
-fn classify_file(b: &mut Builder<'_>, st: &FileState<'_>) {
+fn classify_file(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileState<'_>]) {
     let path = st.path().to_owned();
     if st.binary {
         b.kind(ChangeKind::Other);
@@ -471,7 +482,7 @@ fn classify_file(b: &mut Builder<'_>, st: &FileState<'_>) {
                 for sym in &before.symbols {
                     b.symbol(sym, &path, "removed");
                     if sym.visibility == Visibility::Public {
-                        b.blast.insert(sym.name.clone(), true);
+                        b.blast_for(sym, true);
                     }
                 }
             }
@@ -492,12 +503,13 @@ fn classify_file(b: &mut Builder<'_>, st: &FileState<'_>) {
             if before_text == after_text {
                 return;
             }
-            classify_modification(b, st);
+            classify_modification(b, st, unit);
         }
     }
 }
 
-fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>) {
+/// `unit` is every file of the change unit: a rename in this file may bind its name in another.
+fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileState<'_>]) {
     let path = st.path().to_owned();
     let Some(lang) = st.lang else {
         b.kind(ChangeKind::Other);
@@ -543,9 +555,9 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>) {
     }
     if let Some(mapping) = tokens::renames(&[(&before.toks_no_comments, &after.toks_no_comments)])
         && !mapping.is_empty()
-        && renames_bindings(std::slice::from_ref(st), &mapping)
+        && renames_bindings(unit, &mapping)
     {
-        rename_outcome(b, std::slice::from_ref(st), &mapping);
+        rename_outcome(b, unit, &mapping);
         return;
     }
 
@@ -630,7 +642,7 @@ fn symbol_change(b: &mut Builder<'_>, lang: Language, path: &str, change: &Symbo
                 Level::High,
                 format!("`{path}`: {} `{}` removed", s.describe(lang), s.key()),
             );
-            b.blast.insert(s.name.clone(), true);
+            b.blast_for(s, true);
         }
         SymbolChange::Signature(old, new) => {
             b.kind(ChangeKind::SignatureChange);
@@ -649,7 +661,7 @@ fn symbol_change(b: &mut Builder<'_>, lang: Language, path: &str, change: &Symbo
                     params_text(old, new)
                 ),
             );
-            b.blast.insert(old.name.clone(), true);
+            b.blast_for(old, true);
         }
         SymbolChange::Visibility(old, new) => {
             b.kind(ChangeKind::VisibilityChange);
@@ -663,7 +675,7 @@ fn symbol_change(b: &mut Builder<'_>, lang: Language, path: &str, change: &Symbo
                         old.key()
                     ),
                 );
-                b.blast.insert(old.name.clone(), true);
+                b.blast_for(old, true);
             } else {
                 b.raise(
                     Level::Medium,
@@ -683,7 +695,7 @@ fn symbol_change(b: &mut Builder<'_>, lang: Language, path: &str, change: &Symbo
                         old.key()
                     ),
                 );
-                b.blast.entry(old.name.clone()).or_insert(false);
+                b.blast_for(old, false);
             } else {
                 b.private_small.push(format!("body of `{}`", old.key()));
             }
@@ -724,17 +736,20 @@ fn blast_radius(b: &mut Builder<'_>) {
     let exclude: Vec<&str> = b.unit_paths.iter().map(String::as_str).collect();
     let mut total = BlastRadius::default();
     let mut reasons = Vec::new();
-    for (name, breaking) in &b.blast {
-        let name = name.split('#').next().unwrap_or_default();
-        let r = index.references_outside(name, &exclude);
+    for ((name, container), breaking) in &b.blast {
+        let r = index.references_in_context(name, container.as_deref(), &exclude);
         if r.references == 0 {
             continue;
         }
         let large = r.references >= LARGE_BLAST_REFERENCES || r.files.len() >= LARGE_BLAST_FILES;
         if *breaking || large {
             let what = if large { "large blast radius: " } else { "" };
+            let shown = match container {
+                Some(c) => format!("{c}::{name}"),
+                None => name.clone(),
+            };
             reasons.push(format!(
-                "{what}`{name}` has {} references in {} files outside this change",
+                "{what}`{shown}` has {} references in {} files outside this change",
                 r.references,
                 r.files.len()
             ));
