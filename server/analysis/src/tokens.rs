@@ -212,7 +212,7 @@ pub fn directive(comment: &str) -> Option<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
-            r"(?i)@ts-(?:ignore|nocheck|expect-error)|eslint-disable|\bnoqa\b|type:\s*ignore|\bpragma\b|\bnolint\b|^//\s*go:|^//\s*\+build|fmt:\s*(?:off|skip)|istanbul\s+ignore|c8\s+ignore|prettier-ignore|pylint:\s*disable|mypy:|^#!|coding[:=]|@SuppressWarnings|rubocop:|SAFETY:|clippy::|jshint|jscs:|tslint:",
+            r"(?i)@ts-(?:ignore|nocheck|expect-error)|eslint-disable|\bnoqa\b|type:\s*ignore|\bpragma\b|\bnolint\b|^//\s*go:|^//\s*\+build|fmt:\s*(?:off|skip)|istanbul\s+ignore|c8\s+ignore|prettier-ignore|pylint:\s*disable|mypy:|^#!|coding[:=]|@SuppressWarnings|rubocop:|jshint|jscs:|tslint:",
         )
         .expect("the directive pattern is a constant")
     });
