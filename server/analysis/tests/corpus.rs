@@ -177,5 +177,20 @@ fn fixture_corpus() {
             }
         });
     }
+    let names: BTreeSet<String> = cases
+        .iter()
+        .filter_map(|d| d.file_name().and_then(|n| n.to_str()).map(str::to_owned))
+        .collect();
+    for snap in fs::read_dir(root.join("../snapshots"))
+        .expect("tests/snapshots exists")
+        .flatten()
+    {
+        let file = snap.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = file.strip_suffix(".snap")
+            && !names.contains(stem)
+        {
+            failures.push(format!("orphan snapshot {file}: no fixture `{stem}`"));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
