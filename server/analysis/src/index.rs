@@ -35,9 +35,9 @@ pub struct SymbolIndex {
 }
 
 /// Identifier leaves of a text, counted by name.
-pub(crate) fn identifiers(path: &str, text: &str) -> BTreeMap<String, usize> {
+fn identifiers(tree: Option<&tree_sitter::Tree>, text: &str) -> BTreeMap<String, usize> {
     let mut out: BTreeMap<String, usize> = BTreeMap::new();
-    if let Some(tree) = Language::from_path(path).and_then(|l| l.parse(text)) {
+    if let Some(tree) = tree {
         let root = tree.root_node();
         let mut cursor = root.walk();
         loop {
@@ -85,13 +85,13 @@ impl SymbolIndex {
             self.files.remove(path);
             return;
         }
+        let lang = Language::from_path(path);
+        let tree = lang.and_then(|l| l.parse(text));
         let mut entry = FileEntry {
             definitions: BTreeMap::new(),
-            identifiers: identifiers(path, text),
+            identifiers: identifiers(tree.as_ref(), text),
         };
-        if let Some(lang) = Language::from_path(path)
-            && let Some(tree) = lang.parse(text)
-        {
+        if let (Some(lang), Some(tree)) = (lang, &tree) {
             for sym in symbols::extract(tree.root_node(), text, lang) {
                 let name = sym.name.split('#').next().unwrap_or_default().to_owned();
                 *entry.definitions.entry(name).or_insert(0) += 1;

@@ -68,6 +68,8 @@ struct FileState<'a> {
     /// `(after line number, text)`.
     added: Vec<(usize, String)>,
     removed: Vec<String>,
+    /// Before line numbers of `removed`, 1-based.
+    removed_lines: Vec<usize>,
     before: Option<Parsed>,
     after: Option<Parsed>,
     /// A side that exists but did not parse cleanly.
@@ -82,6 +84,7 @@ impl<'a> FileState<'a> {
         let lang = Language::from_path(&file.path);
         let mut added = Vec::new();
         let mut removed = Vec::new();
+        let mut removed_lines = Vec::new();
         if !binary && before_text != after_text {
             // A deadline keeps pathological inputs from hanging the server; past it the diff
             // is still correct, only not minimal.
@@ -94,7 +97,10 @@ impl<'a> FileState<'a> {
                     ChangeTag::Insert => {
                         added.push((change.new_index().map_or(0, |i| i + 1), text));
                     }
-                    ChangeTag::Delete => removed.push(text),
+                    ChangeTag::Delete => {
+                        removed_lines.push(change.old_index().map_or(0, |i| i + 1));
+                        removed.push(text);
+                    }
                     ChangeTag::Equal => {}
                 }
             }
@@ -116,6 +122,7 @@ impl<'a> FileState<'a> {
             binary,
             added,
             removed,
+            removed_lines,
             before,
             after,
             parse_failed,
@@ -551,6 +558,30 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileSt
             b.kind(ChangeKind::CommentOnly);
             b.note(format!("`{path}`: comment/doc-only change"));
         }
+        let after_text = st.file.after.as_deref().unwrap_or("");
+        let before_text = st.file.before.as_deref().unwrap_or("");
+        let mut documented: Vec<Symbol> = Vec::new();
+        let sides = [
+            (
+                &after.symbols,
+                after_text,
+                st.added.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+            ),
+            (&before.symbols, before_text, st.removed_lines.clone()),
+        ];
+        for (symbols, text, lines) in sides {
+            let text_lines: Vec<&str> = text.lines().collect();
+            for line in lines {
+                if let Some(sym) = symbol_at(symbols, &text_lines, line)
+                    && !documented.iter().any(|d| d.key() == sym.key())
+                {
+                    documented.push(sym.clone());
+                }
+            }
+        }
+        for sym in &documented {
+            b.symbol(sym, &path, "doc");
+        }
         return;
     }
     if let Some(mapping) = tokens::renames(&[(&before.toks_no_comments, &after.toks_no_comments)])
@@ -595,6 +626,29 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileSt
     }
     scan_domains(b, st);
     scan_verification(b, st, &before.symbols, &after.symbols);
+}
+
+/// The symbol a changed comment line belongs to: the innermost symbol holding it, or the
+/// symbol right below a comment/attribute block holding it (a doc comment).
+fn symbol_at<'s>(symbols: &'s [Symbol], lines: &[&str], line: usize) -> Option<&'s Symbol> {
+    let below = symbols
+        .iter()
+        .filter(|s| s.lines.0 > line)
+        .min_by_key(|s| s.lines.0)
+        .filter(|next| {
+            (line + 1..next.lines.0).all(|l| {
+                lines.get(l.wrapping_sub(1)).is_some_and(|t| {
+                    let t = t.trim_start();
+                    ["//", "/*", "*", "#", "@"].iter().any(|p| t.starts_with(p))
+                })
+            })
+        });
+    below.or_else(|| {
+        symbols
+            .iter()
+            .filter(|s| s.lines.0 <= line && line <= s.lines.1)
+            .min_by_key(|s| s.lines.1 - s.lines.0)
+    })
 }
 
 fn params_text(old: &Symbol, new: &Symbol) -> String {
