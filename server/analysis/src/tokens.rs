@@ -212,7 +212,7 @@ pub fn directive(comment: &str) -> Option<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
-            r"(?i)@ts-(?:ignore|nocheck|expect-error)|eslint-disable|\bnoqa\b|type:\s*ignore|\bpragma\b|\bnolint\b|^//\s*go:|^//\s*\+build|fmt:\s*(?:off|skip)|istanbul\s+ignore|c8\s+ignore|prettier-ignore|pylint:\s*disable|mypy:|^#!|coding[:=]|@SuppressWarnings|rubocop:|jshint|jscs:|tslint:",
+            r"(?i)@ts-(?:ignore|nocheck|expect-error)|\beslint(?:-disable(?:-next-line|-line)?|-enable)?\b|^/\*\s*globals?\s|@flow\b|@jsx\w*\b|biome-ignore|deno-lint-ignore|^//(?:line|export)\s|#cgo\b|#include\b|\bnoqa\b|type:\s*ignore|\bpragma\b|\bnolint\b|^//\s*go:|^//\s*\+build|fmt:\s*(?:off|skip)|istanbul\s+ignore|c8\s+ignore|prettier-ignore|pylint:\s*disable|mypy:|^#!|coding[:=]|@SuppressWarnings|rubocop:|jshint|jscs:|tslint:",
         )
         .expect("the directive pattern is a constant")
     });
@@ -438,5 +438,8 @@ mod tests {
         assert!(directive("// @ts-ignore").is_some());
         assert!(directive("# noqa: E501").is_some());
         assert!(directive("// fixes the bug").is_none());
+        assert!(directive("/* eslint no-console: off */").is_some());
+        assert!(directive("//export Add").is_some());
+        assert!(directive("// export the config as JSON").is_none());
     }
 }
