@@ -481,6 +481,9 @@ fn classify_file(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileState<'_>]
                 }
             }
             scan_domains(b, st);
+            if verification::is_test_config_path(&path) {
+                scan_verification(b, st, &[], &[]);
+            }
         }
         (Some(_), None) => {
             b.kind(ChangeKind::FileDeleted);

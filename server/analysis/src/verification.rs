@@ -28,6 +28,45 @@ pub fn is_test_path(path: &str) -> bool {
         || name == "conftest.py"
 }
 
+/// Whether a path configures the test runner or coverage (`pytest.ini`, `jest.config.js`, …).
+pub fn is_test_config_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "pytest.ini"
+            | "tox.ini"
+            | "setup.cfg"
+            | "conftest.py"
+            | ".coveragerc"
+            | "codecov.yml"
+            | ".codecov.yml"
+            | "noxfile.py"
+            | ".nycrc"
+            | ".nycrc.json"
+            | ".mocharc.json"
+            | ".mocharc.yml"
+            | ".mocharc.js"
+            | "nextest.toml"
+            | "tarpaulin.toml"
+    ) || [
+        "jest.config.",
+        "vitest.config.",
+        "karma.conf.",
+        "playwright.config.",
+        "cypress.config.",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+}
+
+fn test_config_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(
+        &R,
+        r"(?i)ignore|skip|exclude|omit|deselect|xfail|only|fail_under|threshold|--no-cov|\s-k\s|bail|testPathIgnorePatterns|passWithNoTests",
+    )
+}
+
 /// Whether a symbol is a test function or test class.
 pub fn is_test_symbol(sym: &Symbol, lang: Language, path: &str) -> bool {
     let attrs = sym.attrs.as_str();
@@ -136,6 +175,17 @@ pub fn weakened(
                     "`{path}`: `{}` is no longer marked as a test",
                     sym.name
                 ));
+            }
+        }
+    }
+    if is_test_config_path(path) {
+        for line in added {
+            if let Some(m) = test_config_re().find(line) {
+                out.push(format!(
+                    "`{path}`: test configuration adds `{}`",
+                    m.as_str().trim()
+                ));
+                break;
             }
         }
     }
