@@ -132,6 +132,37 @@ proptest! {
     }
 
     #[test]
+    fn extra_blank_lines_are_low(
+        sample in prop::sample::select(vec![0usize, 1, 4, 5, 6, 7, 8, 9]),
+        picks in prop::collection::vec(0.0f64..1.0, 1..6),
+    ) {
+        let (path, before) = SAMPLES[sample];
+        let newlines: Vec<usize> = before.match_indices('\n').map(|(i, _)| i).collect();
+        let mut at: Vec<usize> = picks
+            .iter()
+            .map(|p| newlines[((newlines.len() as f64) * p) as usize % newlines.len()])
+            .collect();
+        at.sort_unstable();
+        at.dedup();
+        let mut after = before.to_owned();
+        for i in at.into_iter().rev() {
+            after.insert(i, '\n');
+        }
+        let protected = ProtectedPaths::empty();
+        let index = SymbolIndex::new();
+        let unit = ChangeUnit {
+            files: vec![FileChange {
+                path: path.to_owned(),
+                old_path: None,
+                before: Some(before.to_owned()),
+                after: Some(after),
+            }],
+        };
+        let report = analyze(&unit, &ctx(&protected, &index));
+        prop_assert_eq!(report.level, Level::Low, "{:?}", report.reasons);
+    }
+
+    #[test]
     fn redaction_leaves_no_detectable_secret(
         prefix in "[a-z =:\"']{0,10}",
         suffix in "[a-z =:\"']{0,10}",
