@@ -207,7 +207,7 @@ pub const DOMAIN_RULES: &[DomainRule] = &[
     },
     DomainRule {
         languages: &[],
-        pattern: r"(?i)\b\w*(?:password|passwd|credential|secret)\w*|\bauth\w*|\w+_auth\w*|\b(?:login|logout|session_?(?:id|key|token)|access_?token|refresh_?token|api_?key|jwt|oauth2?|is_?admin|permissions?|roles?|acl|csrf|principal)\b",
+        pattern: r"(?i)\b\w*(?:password|passwd|credential|secret)\w*|\bauth(?:n|z|entic\w*|ori[sz]\w*|_\w*|token\w*|header\w*|provider\w*|service\w*|middleware\w*|guard\w*|config\w*|user\w*)?\b|\w+_auth\w*|(?-i:[a-z0-9]+Auth\w*)|\b(?:login|logout|session_?(?:id|key|token)|access_?token|refresh_?token|api_?key|jwt|oauth2?|is_?admin|permissions?|roles?|acl|csrf|principal)\b",
         domain: Domain::Auth,
         what: "authentication or authorization code",
     },
@@ -248,6 +248,15 @@ fn is_comment_line(line: &str, lang: Option<Language>) -> bool {
         Some(l) => l.line_comment_prefixes().iter().any(|p| t.starts_with(p)),
         None => t.starts_with('#') || t.starts_with("//"),
     }
+}
+
+/// Whether a path is prose (Markdown, reStructuredText, plain text): not scanned for domains,
+/// since nothing in it runs.
+pub fn is_documentation(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [".md", ".markdown", ".rst", ".txt", ".adoc"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
 }
 
 /// The domain hits of one added line: `(domain, what)`.
@@ -306,6 +315,9 @@ mod tests {
         assert!(hit("h = hashlib.sha256(data)", Language::Python).contains(&Domain::Crypto));
         assert!(hit("# subprocess.run(x)", Language::Python).is_empty());
         assert!(hit("    return a + b", Language::Python).is_empty());
+        assert!(hit("author = 'me'", Language::Python).is_empty());
+        assert!(hit("const x = getAuthToken();", Language::JavaScript).contains(&Domain::Auth));
+        assert!(hit("if authorize(user):", Language::Python).contains(&Domain::Auth));
         assert!(hit("let total = items.iter().sum();", Language::Rust).is_empty());
     }
 }

@@ -761,6 +761,9 @@ fn symbol_change(b: &mut Builder<'_>, lang: Language, path: &str, change: &Symbo
 }
 
 fn scan_domains(b: &mut Builder<'_>, st: &FileState<'_>) {
+    if domains::is_documentation(st.path()) {
+        return;
+    }
     let mut seen: BTreeSet<&'static str> = BTreeSet::new();
     for (line, text) in &st.added {
         for (domain, what) in domains::scan_line(text, st.lang) {
