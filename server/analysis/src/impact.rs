@@ -4,13 +4,13 @@
 //! at the before and after texts and the paths. What it cannot parse or understand raises the
 //! level; it never lowers it.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
-use crate::change::ChangeUnit;
 use crate::level::Level;
-use crate::paths::{ProtectedPaths, forbidden_path};
+use crate::paths::ProtectedPaths;
+
+pub use crate::index::SymbolIndex;
+pub use crate::risk::analyze;
 
 /// What kind of change a unit is. A unit can be several kinds at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -101,73 +101,9 @@ pub struct ImpactReport {
     pub reasons: Vec<String>,
 }
 
-/// Workspace-wide definitions and references, fed by the shell, used for the blast radius.
-#[derive(Clone, Debug, Default)]
-pub struct SymbolIndex {
-    references: BTreeMap<String, BTreeMap<String, usize>>,
-}
-
-impl SymbolIndex {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// References to `name`: total count and the files holding them.
-    pub fn references(&self, name: &str) -> BlastRadius {
-        self.references
-            .get(name)
-            .map(|files| BlastRadius {
-                references: files.values().sum(),
-                files: files.keys().cloned().collect(),
-            })
-            .unwrap_or_default()
-    }
-}
-
 /// What the analyzer needs beside the change itself.
 #[derive(Clone, Copy, Debug)]
 pub struct AnalysisContext<'a> {
     pub protected: &'a ProtectedPaths,
     pub index: Option<&'a SymbolIndex>,
-}
-
-/// Analyzes one change unit.
-pub fn analyze(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactReport {
-    let mut report = ImpactReport {
-        files: unit.files.iter().map(|f| f.path.clone()).collect(),
-        languages: Vec::new(),
-        kinds: Vec::new(),
-        symbols: Vec::new(),
-        blast_radius: BlastRadius::default(),
-        domains: Vec::new(),
-        verification_weakened: Vec::new(),
-        secrets: Vec::new(),
-        protected_paths: Vec::new(),
-        lines_added: 0,
-        lines_removed: 0,
-        level: Level::Low,
-        reasons: Vec::new(),
-    };
-    let mut level = Level::Medium;
-    for file in &unit.files {
-        for path in file.touched_paths() {
-            if let Some(why) = forbidden_path(path) {
-                level = level.max(Level::Critical);
-                report.reasons.push(format!("`{path}`: {why}"));
-            }
-            if let Some(pattern) = ctx.protected.matching(path) {
-                level = level.max(Level::High);
-                report.protected_paths.push(path.to_owned());
-                report
-                    .reasons
-                    .push(format!("`{path}` is protected (`{pattern}`)"));
-            }
-        }
-        report.kinds.push(ChangeKind::Other);
-    }
-    report
-        .reasons
-        .push("not classified structurally yet".to_owned());
-    report.level = level;
-    report
 }

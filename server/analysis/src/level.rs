@@ -60,7 +60,7 @@ mod tests {
         assert!(
             "severe"
                 .parse::<Level>()
-                .unwrap_err()
+                .expect_err("`severe` is not a level")
                 .contains("unknown level")
         );
     }

@@ -2,18 +2,41 @@
 //!
 //! This crate knows nothing of LSP, JSON-RPC, async or the file system. The shell hands it
 //! texts (before and after) and workspace-relative paths; it answers with plain data.
+//!
+//! Codemap:
+//! - [`change`]: proposals, change units and [`split`] (dependent files grouped).
+//! - [`risk`]: [`analyze`], from a unit to an [`ImpactReport`] with a level and reasons.
+//! - [`languages`]: the grammars by file extension; [`tokens`]: structural token streams
+//!   (format-only, comment-only, renames); [`symbols`]: per-language symbol tables and diffs.
+//! - [`secrets`] (detection and [`redact`]), [`domains`] (the sensitive-pattern table),
+//!   [`verification`] (tests weakened): line scanners over what a change adds or removes.
+//! - [`index`]: the workspace [`SymbolIndex`] behind the blast radius.
+//! - [`paths`], [`level`], [`impact`] (report types), [`text`] (documents and positions).
+//!
+//! Invariant: the level only rises. What cannot be parsed (ERROR/MISSING nodes, binary
+//! content, unknown languages) is never `low`.
 
 pub mod change;
+pub mod domains;
 pub mod impact;
+pub mod index;
+pub mod languages;
 pub mod level;
 pub mod paths;
+pub mod risk;
+pub mod secrets;
+pub mod symbols;
 pub mod text;
+pub mod tokens;
+pub mod verification;
 
 pub use change::{ChangeUnit, FileChange, Proposal, split};
 pub use impact::{
     AnalysisContext, BlastRadius, ChangeKind, Domain, ImpactReport, SecretFinding, SymbolImpact,
     SymbolIndex, Visibility, analyze,
 };
+pub use languages::Language;
 pub use level::Level;
 pub use paths::ProtectedPaths;
+pub use secrets::redact;
 pub use text::{Encoding, TextDocument};
