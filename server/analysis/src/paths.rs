@@ -72,6 +72,7 @@ pub fn forbidden_path(path: &str) -> Option<&'static str> {
                 }
             }
             ".git" => return Some("path is inside .git/"),
+            ".autogate" if depth == 0 => return Some("path is inside .autogate/"),
             _ => depth += 1,
         }
     }

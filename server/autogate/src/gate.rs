@@ -266,6 +266,16 @@ impl Gate {
             .filter(|c| c.status == Status::Pending && c.verdict.decision == Decision::Ask)
     }
 
+    /// The changes applied under a checkpoint.
+    pub fn with_checkpoint<'a>(
+        &'a self,
+        checkpoint: &'a str,
+    ) -> impl Iterator<Item = &'a ChangeRecord> + 'a {
+        self.changes
+            .values()
+            .filter(move |c| c.checkpoint.as_deref() == Some(checkpoint))
+    }
+
     /// Marks changes with their outcome.
     pub fn settle(
         &mut self,

@@ -9,4 +9,5 @@ pub mod gate;
 pub mod lsp;
 pub mod patch;
 pub mod protocol;
+pub mod safety;
 pub mod workspace;

@@ -64,6 +64,8 @@ pub struct IdArgs {
 #[serde(deny_unknown_fields)]
 pub struct RollbackArgs {
     pub checkpoint: Option<String>,
+    /// Overwrite files the person changed since autogate wrote them (default: keep theirs).
+    pub overwrite: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,7 @@
 //!
 //! Architecture invariant: every path autogate writes goes through [`Workspace::resolve`] first.
 //! Symlinks are resolved and `..` removed; anything that lands outside the root or inside
-//! `.git/` is [`Resolved::Forbidden`] and never written.
+//! `.git/` or `.autogate/` is [`Resolved::Forbidden`] and never written.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};

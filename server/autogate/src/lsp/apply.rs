@@ -19,12 +19,28 @@ use super::Shared;
 use super::to_proto::text_edits;
 use crate::gate::Base;
 use crate::protocol::Status;
+use crate::safety::FileState;
 
-/// A batch to apply: the ids and who approved them.
-pub struct Job {
+/// Work for the writer: a batch to apply, or a checkpoint to restore.
+pub enum Job {
+    Apply {
+        ids: Vec<String>,
+        approver: &'static str,
+        reply: oneshot::Sender<Outcome>,
+    },
+    Rollback {
+        checkpoint: Option<String>,
+        overwrite: bool,
+        reply: oneshot::Sender<Result<Rollback, String>>,
+    },
+}
+
+/// What a rollback restored and what it kept.
+#[derive(Clone, Debug, Default)]
+pub struct Rollback {
+    pub checkpoint: String,
     pub ids: Vec<String>,
-    pub approver: &'static str,
-    pub reply: oneshot::Sender<Outcome>,
+    pub notes: Vec<String>,
 }
 
 /// What happened to a batch.
@@ -45,8 +61,23 @@ impl Applier {
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         tokio::spawn(async move {
             while let Some(job) = rx.recv().await {
-                let outcome = apply_batch(&client, &shared, &job.ids, job.approver).await;
-                let _ = job.reply.send(outcome);
+                match job {
+                    Job::Apply {
+                        ids,
+                        approver,
+                        reply,
+                    } => {
+                        let outcome = apply_batch(&client, &shared, &ids, approver).await;
+                        let _ = reply.send(outcome);
+                    }
+                    Job::Rollback {
+                        checkpoint,
+                        overwrite,
+                        reply,
+                    } => {
+                        let _ = reply.send(rollback(&client, &shared, checkpoint, overwrite).await);
+                    }
+                }
             }
         });
         Self { tx }
@@ -57,7 +88,7 @@ impl Applier {
         let (reply, rx) = oneshot::channel();
         if self
             .tx
-            .send(Job {
+            .send(Job::Apply {
                 ids,
                 approver,
                 reply,
@@ -71,6 +102,28 @@ impl Applier {
         rx.await.unwrap_or(Outcome::Failed {
             reason: "the apply task stopped".to_owned(),
         })
+    }
+
+    /// Restores a checkpoint (default: the latest applied one) and waits for the result.
+    pub async fn rollback(
+        &self,
+        checkpoint: Option<String>,
+        overwrite: bool,
+    ) -> Result<Rollback, String> {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Job::Rollback {
+                checkpoint,
+                overwrite,
+                reply,
+            })
+            .is_err()
+        {
+            return Err("the server is shutting down".to_owned());
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the apply task stopped".to_owned()))
     }
 }
 
@@ -169,7 +222,21 @@ async fn apply_batch(
     ids: &[String],
     approver: &'static str,
 ) -> Outcome {
-    let outcome = apply_batch_inner(client, shared, ids).await;
+    let label = match shared.gate() {
+        Some(gate) => {
+            let intent = ids
+                .iter()
+                .filter_map(|id| gate.get(id))
+                .find_map(|c| c.intent.clone());
+            format!(
+                "change {}{}",
+                ids.join(", "),
+                intent.map(|i| format!(": {i}")).unwrap_or_default()
+            )
+        }
+        None => format!("change {}", ids.join(", ")),
+    };
+    let outcome = apply_batch_inner(client, shared, ids, &label).await;
     if let Some(mut gate) = shared.gate() {
         match &outcome {
             Outcome::Applied { checkpoint } => {
@@ -188,10 +255,21 @@ async fn apply_batch(
             Outcome::Failed { reason } => gate.settle(ids, Status::Failed, Some(reason), None),
         }
     }
+    let event = match (&outcome, approver) {
+        (Outcome::Applied { .. }, "person") => autogate_vcs::AuditEvent::Approved,
+        (Outcome::Applied { .. }, _) => autogate_vcs::AuditEvent::Applied,
+        (Outcome::Failed { .. }, _) => autogate_vcs::AuditEvent::Failed,
+    };
+    shared.audit(ids, event);
     outcome
 }
 
-async fn apply_batch_inner(client: &Client, shared: &Shared, ids: &[String]) -> Outcome {
+async fn apply_batch_inner(
+    client: &Client,
+    shared: &Shared,
+    ids: &[String],
+    label: &str,
+) -> Outcome {
     let files: Vec<(FileChange, BTreeMap<String, Base>)> = match shared.gate() {
         Some(gate) => ids
             .iter()
@@ -212,6 +290,32 @@ async fn apply_batch_inner(client: &Client, shared: &Shared, ids: &[String]) -> 
         return Outcome::Failed {
             reason: "the server is not initialized".to_owned(),
         };
+    };
+
+    // The checkpoint comes before any write: no checkpoint, no write (fail closed).
+    let net = match shared.safety() {
+        Ok(net) => net,
+        Err(e) => {
+            return Outcome::Failed {
+                reason: format!("cannot create a checkpoint ({e}); nothing was applied"),
+            };
+        }
+    };
+    let states: Vec<FileState<'_>> = writes
+        .iter()
+        .map(|w| FileState {
+            path: &w.path,
+            before: w.before.as_deref(),
+            after: w.after.as_deref(),
+        })
+        .collect();
+    let checkpoint = match net.checkpoint(&states, label) {
+        Ok(id) => id,
+        Err(e) => {
+            return Outcome::Failed {
+                reason: format!("{e:#}; nothing was applied"),
+            };
+        }
     };
 
     // Disk first: it can be undone exactly from the pre-images we hold.
@@ -287,7 +391,10 @@ async fn apply_batch_inner(client: &Client, shared: &Shared, ids: &[String]) -> 
             };
         }
     }
-    Outcome::Applied { checkpoint: None }
+    net.record_written(&checkpoint, &states);
+    Outcome::Applied {
+        checkpoint: Some(checkpoint.to_string()),
+    }
 }
 
 /// Restores files written on disk, newest first. Returns a note for the failure reason.
@@ -305,4 +412,138 @@ fn restore(workspace: &crate::workspace::Workspace, written: &[&Write]) -> Strin
     } else {
         format!(" (could not restore: {})", failures.join("; "))
     }
+}
+
+/// Restores a checkpoint. Open documents whose buffer still holds exactly what autogate wrote
+/// are restored with `workspace/applyEdit`; other files on disk by the checkpoint store. A file
+/// the person changed since is kept unless `overwrite` (PRODUCT.md §3.4).
+async fn rollback(
+    client: &Client,
+    shared: &Shared,
+    checkpoint: Option<String>,
+    overwrite: bool,
+) -> Result<Rollback, String> {
+    use autogate_vcs::{CheckpointId, ConflictPolicy, RestoreOutcome};
+    let net = shared.safety()?;
+    let id = match checkpoint {
+        Some(id) => CheckpointId::parse(&id).map_err(|e| format!("{e}"))?,
+        None => net
+            .store
+            .list()
+            .map_err(|e| format!("{e:#}"))?
+            .into_iter()
+            .find(|c| c.written_recorded)
+            .map(|c| c.id)
+            .ok_or_else(|| "there is no applied checkpoint to roll back to".to_owned())?,
+    };
+    let plan = net.store.plan_restore(&id).map_err(|e| format!("{e:#}"))?;
+    // What autogate wrote for each path of this checkpoint, from this session's records.
+    let (ids, written): (Vec<String>, BTreeMap<String, Option<String>>) = match shared.gate() {
+        Some(gate) => {
+            let changes: Vec<_> = gate.with_checkpoint(id.as_str()).collect();
+            let ids = changes.iter().map(|c| c.id.clone()).collect();
+            let written = changes
+                .iter()
+                .flat_map(|c| c.unit.files.iter())
+                .map(|f| (f.path.clone(), f.after.clone()))
+                .collect();
+            (ids, written)
+        }
+        None => (Vec::new(), BTreeMap::new()),
+    };
+    let encoding = shared.encoding();
+    let mut notes = Vec::new();
+    let mut edits = Vec::new();
+    let mut on_disk = plan.clone();
+    on_disk.files.clear();
+    {
+        let docs = shared.docs();
+        for file in &plan.files {
+            let before = file
+                .before
+                .as_deref()
+                .and_then(|b| std::str::from_utf8(b).ok());
+            match (docs.get(&file.path), before, written.get(&file.path)) {
+                (Some(open), Some(before), Some(Some(after))) => {
+                    let buffer = open.doc.text();
+                    if buffer == *after || overwrite {
+                        edits.push(TextDocumentEdit {
+                            text_document: OptionalVersionedTextDocumentIdentifier {
+                                uri: open.uri.clone(),
+                                version: Some(open.doc.version),
+                            },
+                            edits: text_edits(&buffer, before, encoding)
+                                .into_iter()
+                                .map(OneOf::Left)
+                                .collect(),
+                        });
+                    } else {
+                        notes.push(format!(
+                            "kept your version of {}: it changed since autogate wrote it",
+                            file.path
+                        ));
+                    }
+                }
+                _ => on_disk.files.push(file.clone()),
+            }
+        }
+    }
+    if !edits.is_empty() {
+        let params = ApplyWorkspaceEditParams {
+            label: Some(format!("autogate: roll back {id}")),
+            edit: WorkspaceEdit {
+                document_changes: Some(DocumentChanges::Edits(edits)),
+                ..Default::default()
+            },
+        };
+        let answer = tokio::time::timeout(
+            shared.apply_timeout(),
+            client.send_request::<tower_lsp_server::ls_types::request::ApplyWorkspaceEdit>(params),
+        )
+        .await;
+        if !matches!(answer, Ok(Ok(ref r)) if r.applied) {
+            return Err(format!(
+                "the editor did not apply the rollback of {id}; nothing was restored"
+            ));
+        }
+    }
+    let policy = if overwrite {
+        ConflictPolicy::Overwrite
+    } else {
+        ConflictPolicy::KeepMine
+    };
+    let report = net
+        .store
+        .restore(&on_disk, policy)
+        .map_err(|e| format!("{e:#}"))?;
+    for outcome in &report.files {
+        match &outcome.outcome {
+            RestoreOutcome::KeptMine(_) => notes.push(format!(
+                "kept your version of {}: it changed since autogate wrote it",
+                outcome.path
+            )),
+            RestoreOutcome::Stale => notes.push(format!(
+                "left {} alone: it changed during the rollback",
+                outcome.path
+            )),
+            RestoreOutcome::Failed(e) => {
+                notes.push(format!("could not restore {}: {e}", outcome.path))
+            }
+            _ => {}
+        }
+    }
+    if let Some(mut gate) = shared.gate() {
+        let note = if notes.is_empty() {
+            None
+        } else {
+            Some(notes.join("; "))
+        };
+        gate.settle(&ids, Status::RolledBack, note.as_deref(), None);
+    }
+    shared.audit(&ids, autogate_vcs::AuditEvent::RolledBack);
+    Ok(Rollback {
+        checkpoint: id.to_string(),
+        ids,
+        notes,
+    })
 }

@@ -139,6 +139,14 @@ impl LanguageServer for Backend {
                 .apply_timeout_ms
                 .store(ms.max(1), std::sync::atomic::Ordering::Relaxed);
         }
+        let safety = crate::safety::SafetyNet::open(workspace.root()).map_err(|e| format!("{e:#}"));
+        if let Err(e) = &safety {
+            startup_messages.push((
+                MessageType::ERROR,
+                format!("autogate: {e}; nothing will be applied until this is fixed"),
+            ));
+        }
+        let _ = self.shared.safety.set(safety);
         let _ = self.shared.workspace.set(workspace);
         let _ = self.shared.gate.set(std::sync::Mutex::new(Gate::new(
             Policy::fail_closed(),

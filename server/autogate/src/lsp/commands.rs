@@ -153,10 +153,25 @@ pub async fn execute(
             Ok(json!({ "mode": mode.as_str() }))
         }
         p::ROLLBACK => {
-            let _: p::RollbackArgs = args(command, &arguments)?;
-            Err(CommandError::InvalidParams(
-                "rollback is not available yet: checkpoints land with the safety-net work".to_owned(),
-            ))
+            let a: p::RollbackArgs = args(command, &arguments)?;
+            let done = ctx
+                .applier
+                .rollback(a.checkpoint, a.overwrite.unwrap_or(false))
+                .await
+                .map_err(CommandError::InvalidParams)?;
+            ctx.approvals.refresh_diagnostics().await;
+            let mut summary = ctx.shared.gate().ok_or(CommandError::NotInitialized)?.summary(&done.ids, Some(done.checkpoint.clone()));
+            if summary.changes.is_empty() {
+                // A checkpoint of another session: no change records, only what was restored.
+                summary.checkpoint = Some(done.checkpoint);
+            }
+            let headline = if done.notes.is_empty() {
+                format!("autogate: rolled back {}", summary.checkpoint.as_deref().unwrap_or(""))
+            } else {
+                format!("autogate: rolled back {} ({})", summary.checkpoint.as_deref().unwrap_or(""), done.notes.join("; "))
+            };
+            ctx.client.show_message(MessageType::INFO, headline).await;
+            to_value(&summary)
         }
         p::RUN => Err(CommandError::InvalidParams(
             "autogate.run is not available yet: the task runner lands with the runner work; use autogate.proposeEdit or autogate.applyPatch".to_owned(),
@@ -219,6 +234,15 @@ async fn gate_intake(
             .collect();
         (all, auto, pending)
     };
+    ctx.shared.audit(&all, autogate_vcs::AuditEvent::Decided);
+    let denied: Vec<String> = {
+        let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+        all.iter()
+            .filter(|id| gate.get(id).is_some_and(|c| c.status == Status::Denied))
+            .cloned()
+            .collect()
+    };
+    ctx.shared.audit(&denied, autogate_vcs::AuditEvent::Denied);
     let mut checkpoint = None;
     if !auto.is_empty()
         && let Outcome::Applied { checkpoint: c } = ctx.applier.apply(auto, "policy").await
@@ -282,6 +306,8 @@ pub async fn reject(ctx: &Context, id: &str) -> Result<Summary, CommandError> {
         gate.settle(&[id.to_owned()], Status::Rejected, None, None);
         gate.summary(&[id.to_owned()], None)
     };
+    ctx.shared
+        .audit(&[id.to_owned()], autogate_vcs::AuditEvent::Rejected);
     ctx.approvals.refresh_diagnostics().await;
     Ok(summary)
 }

@@ -55,6 +55,8 @@ pub struct Shared {
     pub overrides: Mutex<autogate_policy::EditorOverrides>,
     /// The last valid team policy: it stays in force while the file has errors.
     pub last_valid_policy: Mutex<Option<autogate_policy::Policy>>,
+    /// Checkpoints and the audit trail; an error here makes every apply fail closed.
+    pub safety: OnceLock<Result<crate::safety::SafetyNet, String>>,
     /// What the first policy load has to tell the person, sent once `initialized` arrives.
     pub startup_report: Mutex<Option<policy::Report>>,
 }
@@ -74,6 +76,7 @@ impl Shared {
             overrides: Mutex::new(Default::default()),
             last_valid_policy: Mutex::new(None),
             startup_report: Mutex::new(None),
+            safety: OnceLock::new(),
         }
     }
 
@@ -107,6 +110,34 @@ impl Shared {
         self.gate
             .get()
             .map(|g| g.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The safety net, or why it is unavailable.
+    pub fn safety(&self) -> Result<&crate::safety::SafetyNet, String> {
+        match self.safety.get() {
+            Some(Ok(net)) => Ok(net),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("the server is not initialized".to_owned()),
+        }
+    }
+
+    /// Appends an audit record for each change (logged, never fatal).
+    pub fn audit(&self, ids: &[String], event: autogate_vcs::AuditEvent) {
+        let Ok(net) = self.safety() else { return };
+        let branch = self
+            .workspace
+            .get()
+            .and_then(|w| match crate::config::head(w.root()) {
+                autogate_policy::Head::Branch(b) => Some(b),
+                _ => None,
+            });
+        if let Some(gate) = self.gate() {
+            for id in ids {
+                if let Some(change) = gate.get(id) {
+                    net.audit(change, event, branch.as_deref());
+                }
+            }
+        }
     }
 
     pub fn caps(&self) -> ClientCaps {

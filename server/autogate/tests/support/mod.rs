@@ -491,3 +491,41 @@ pub fn edit(uri: &str, version: Option<i32>, range: [u32; 4], text: &str) -> Val
     json!({ "documentChanges": [ { "textDocument": { "uri": uri, "version": version },
         "edits": [ { "range": { "start": { "line": sl, "character": sc }, "end": { "line": el, "character": ec } }, "newText": text } ] } ] })
 }
+
+/// Runs git with a fixed identity in `dir` (hermetic: no global config, no signing).
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A temp git repository on branch `feature/x` (development) with `files` committed.
+pub fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = workspace(files);
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "initial"]);
+    git(dir.path(), &["checkout", "-q", "-b", "feature/x"]);
+    dir
+}

@@ -1,0 +1,192 @@
+//! Checkpoints, rollback and the audit trail, through the server's real protocol.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{TestClient, edit, full_caps, git, read, repo, root, workspace};
+
+#[tokio::test]
+async fn every_applied_batch_has_a_checkpoint_and_rollback_restores_exactly() {
+    let dir = repo(&[("src/lib.rs", "pub fn a() {}\n"), ("notes.txt", "one\n")]);
+    let root = root(&dir);
+    std::fs::write(root.join("untracked.txt"), "mine\n").unwrap();
+    let status_before = git(&root, &["status", "--porcelain"]);
+    let head_before = git(&root, &["rev-parse", "HEAD"]);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    client.open("src/lib.rs", "pub fn a() {}\n").await;
+    let (lib, notes) = (client.uri("src/lib.rs"), client.uri("notes.txt"));
+    let both = json!({ "documentChanges": [
+        { "textDocument": { "uri": lib, "version": 1 }, "edits": [ { "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }, "newText": "/// Does a.\n" } ] },
+        { "textDocument": { "uri": notes, "version": null }, "edits": [ { "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 3 } }, "newText": "two" } ] } ] });
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": both, "intent": "docs" }),
+        )
+        .await
+        .unwrap();
+    let checkpoint = summary["checkpoint"].as_str().unwrap().to_owned();
+    assert!(
+        summary["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == json!("applied")),
+        "{summary:#}"
+    );
+    assert_eq!(
+        summary["changes"][1]["level"],
+        json!("low"),
+        "a doc comment is low: {summary:#}"
+    );
+    let refs = git(
+        &root,
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/autogate/checkpoints/",
+        ],
+    );
+    assert_eq!(
+        refs.trim(),
+        format!("refs/autogate/checkpoints/{checkpoint}")
+    );
+    assert_eq!(read(&root, "notes.txt").unwrap(), "two\n");
+    assert_eq!(
+        client.text("src/lib.rs").unwrap(),
+        "/// Does a.\npub fn a() {}\n"
+    );
+
+    let rolled = client
+        .command("autogate.rollback", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(rolled["checkpoint"], json!(checkpoint));
+    assert!(
+        rolled["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == json!("rolled_back")),
+        "{rolled:#}"
+    );
+    assert_eq!(read(&root, "notes.txt").unwrap(), "one\n");
+    assert_eq!(
+        client.text("src/lib.rs").unwrap(),
+        "pub fn a() {}\n",
+        "the open buffer follows through applyEdit"
+    );
+    assert_eq!(read(&root, "untracked.txt").unwrap(), "mine\n");
+    assert_eq!(git(&root, &["status", "--porcelain"]), status_before);
+    assert_eq!(git(&root, &["rev-parse", "HEAD"]), head_before);
+
+    // The audit trail recorded the decision, the application and the rollback, hash-chained.
+    let log = std::fs::read_to_string(root.join(".git/autogate/audit.jsonl")).unwrap();
+    let events: Vec<String> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "decided",
+            "decided",
+            "applied",
+            "applied",
+            "rolled_back",
+            "rolled_back"
+        ]
+    );
+    let first: Value = serde_json::from_str(log.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(first["approver"], json!("policy"));
+    assert_eq!(first["checkpoint"], json!(checkpoint));
+    assert_eq!(first["intent"], json!("docs"));
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn rollback_keeps_an_edit_the_person_made_afterwards() {
+    let dir = workspace(&[("a.txt", "a\n"), ("b.txt", "b\n")]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    let (a, b) = (client.uri("a.txt"), client.uri("b.txt"));
+    let both = json!({ "changes": {
+        a: [ { "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 1 } }, "newText": "A" } ],
+        b: [ { "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 1 } }, "newText": "B" } ] } });
+    let summary = client
+        .command("autogate.proposeEdit", json!({ "edit": both }))
+        .await
+        .unwrap();
+    assert!(summary["checkpoint"].is_string(), "{summary:#}");
+    assert!(
+        root.join(".autogate/checkpoints").is_dir(),
+        "without git, checkpoints live in .autogate/"
+    );
+    std::fs::write(root.join("b.txt"), "person's edit\n").unwrap();
+    let rolled = client
+        .command("autogate.rollback", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(read(&root, "a.txt").unwrap(), "a\n");
+    assert_eq!(read(&root, "b.txt").unwrap(), "person's edit\n");
+    assert!(
+        rolled.to_string().contains("kept your version of b.txt"),
+        "{rolled:#}"
+    );
+    // Overwrite on request.
+    let checkpoint = rolled["checkpoint"].as_str().unwrap();
+    client
+        .command(
+            "autogate.rollback",
+            json!({ "checkpoint": checkpoint, "overwrite": true }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read(&root, "b.txt").unwrap(), "b\n");
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn rollback_errors_are_clear_and_autogate_state_cannot_be_edited() {
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    let err = client
+        .command("autogate.rollback", json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("no applied checkpoint"),
+        "{err}"
+    );
+    let err = client
+        .command("autogate.rollback", json!({ "checkpoint": "../../etc" }))
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], json!(-32602), "{err}");
+    let uri = client.uri(".autogate/audit.jsonl");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": { "documentChanges": [ { "kind": "create", "uri": uri } ] } }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        summary["changes"][0]["status"],
+        json!("denied"),
+        "{summary:#}"
+    );
+    assert!(summary.to_string().contains("inside .autogate/"));
+    let _ = edit;
+    client.shutdown().await;
+}
