@@ -1,0 +1,219 @@
+//! `autogate assess`: the working tree against a revision, through the server's own gate.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use autogate_analysis::{FileChange, Level, Proposal};
+use autogate_policy::Policy;
+use clap::ValueEnum;
+use serde_json::json;
+
+use super::{LevelArg, out};
+use crate::config::{self, Loaded};
+use crate::gate::{Gate, Origin};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The revision to compare the working tree with.
+    #[arg(long, default_value = "HEAD", value_name = "REV")]
+    base: String,
+    /// Print JSON (same as `--format json`).
+    #[arg(long)]
+    json: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Exit 1 if any change reaches this level.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    fail_on: Option<LevelArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+/// The proposal "base → working tree": untracked but not ignored files included.
+pub fn working_tree_proposal(root: &Path, base: &str) -> Result<Proposal> {
+    let repo = git2::Repository::discover(root).with_context(|| {
+        format!(
+            "{} is not in a git repository; assess compares the working tree with a revision",
+            root.display()
+        )
+    })?;
+    let workdir = repo
+        .workdir()
+        .context("the repository has no working tree (bare)")?
+        .to_path_buf();
+    let tree = repo
+        .revparse_single(base)
+        .and_then(|o| o.peel_to_tree())
+        .with_context(|| format!("`{base}` is not a revision of this repository"))?;
+    let mut options = git2::DiffOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .show_untracked_content(true);
+    let mut diff = repo
+        .diff_tree_to_workdir(Some(&tree), Some(&mut options))
+        .context("cannot diff the working tree")?;
+    let mut find = git2::DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find))
+        .context("cannot detect renames")?;
+    let blob_text = |id: git2::Oid| -> Option<String> {
+        repo.find_blob(id)
+            .ok()
+            .map(|b| String::from_utf8_lossy(b.content()).into_owned())
+    };
+    let mut files = Vec::new();
+    for delta in diff.deltas() {
+        let path_of =
+            |f: git2::DiffFile<'_>| f.path().map(|p| p.to_string_lossy().replace('\\', "/"));
+        let old = path_of(delta.old_file());
+        let new = path_of(delta.new_file());
+        let read_work = |p: &str| {
+            std::fs::read(workdir.join(p))
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        let change = match delta.status() {
+            git2::Delta::Added | git2::Delta::Untracked => {
+                let Some(path) = new else { continue };
+                FileChange {
+                    after: read_work(&path),
+                    path,
+                    old_path: None,
+                    before: None,
+                }
+            }
+            git2::Delta::Deleted => {
+                let Some(path) = old else { continue };
+                FileChange {
+                    before: blob_text(delta.old_file().id()),
+                    path,
+                    old_path: None,
+                    after: None,
+                }
+            }
+            git2::Delta::Renamed => {
+                let (Some(old), Some(new)) = (old, new) else {
+                    continue;
+                };
+                FileChange {
+                    before: blob_text(delta.old_file().id()),
+                    after: read_work(&new),
+                    path: new,
+                    old_path: Some(old),
+                }
+            }
+            git2::Delta::Modified | git2::Delta::Typechange => {
+                let Some(path) = new else { continue };
+                FileChange {
+                    before: blob_text(delta.old_file().id()),
+                    after: read_work(&path),
+                    path,
+                    old_path: None,
+                }
+            }
+            _ => continue,
+        };
+        if change.before != change.after || change.old_path.is_some() {
+            files.push(change);
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Proposal { files })
+}
+
+pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
+    let policy = match config::read_policy(root) {
+        Loaded::Missing => Policy::default(),
+        Loaded::Valid(policy) => *policy,
+        Loaded::Invalid { errors, .. } => {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            bail!("the policy file has errors:\n{}", list.join("\n"));
+        }
+    };
+    let proposal = working_tree_proposal(root, &args.base)?;
+    let environment = config::environment(&policy, root);
+    let mut gate = Gate::new(policy, environment.clone());
+    let origin = Origin {
+        intent: None,
+        source: Some("assess".to_owned()),
+    };
+    let ids = gate.admit(&proposal, &BTreeMap::new(), &origin);
+    let changes: Vec<_> = ids.iter().filter_map(|id| gate.get(id)).collect();
+    let format = if args.json { Format::Json } else { args.format };
+    match format {
+        Format::Json => {
+            let json = json!({
+                "environment": environment,
+                "changes": changes.iter().map(|c| json!({
+                    "id": c.id,
+                    "files": c.unit.files.iter().map(|f| &f.path).collect::<Vec<_>>(),
+                    "level": c.report.level,
+                    "decision": c.verdict.decision,
+                    "reasons": c.summary().reasons,
+                    "symbols": c.report.symbols,
+                })).collect::<Vec<_>>(),
+            });
+            out(serde_json::to_string_pretty(&json)?);
+        }
+        Format::Text => {
+            out(format!(
+                "environment: {} ({})",
+                environment.name, environment.reason
+            ));
+            if changes.is_empty() {
+                out(format!("no changes against {}", args.base));
+            }
+            for c in &changes {
+                let files: Vec<&str> = c.unit.files.iter().map(|f| f.path.as_str()).collect();
+                out(format!(
+                    "{:>3}  {:<8} {:<5} {}",
+                    c.id,
+                    c.report.level,
+                    c.verdict.decision,
+                    files.join(", ")
+                ));
+                for reason in c.summary().reasons {
+                    out(format!("          - {reason}"));
+                }
+            }
+        }
+        Format::Github => {
+            for c in &changes {
+                let kind = match c.report.level {
+                    Level::Critical | Level::High => "error",
+                    Level::Medium => "warning",
+                    Level::Low => "notice",
+                };
+                for file in &c.unit.files {
+                    let message = c
+                        .summary()
+                        .reasons
+                        .join("; ")
+                        .replace('%', "%25")
+                        .replace('\n', "%0A");
+                    out(format!(
+                        "::{kind} file={},title=autogate {} ({})::{message}",
+                        file.path, c.report.level, c.verdict.decision
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(threshold) = args.fail_on.map(Level::from) {
+        if changes.iter().any(|c| c.report.level >= threshold) {
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,241 @@
+//! `autogate log`, `autogate checkpoints` and `autogate rollback`: the record and the undo.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use autogate_vcs::{
+    AuditEvent, AuditLog, AuditRecord, CheckpointId, CheckpointStore, Conflict, ConflictPolicy,
+    RestoreOutcome, VerifyIssueKind,
+};
+
+use super::{LevelArg, out};
+
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// Print the records as JSON (an array).
+    #[arg(long)]
+    json: bool,
+    /// Check the hash chain; exit 1 if it is broken.
+    #[arg(long)]
+    verify: bool,
+    /// Only records touching this workspace-relative path.
+    #[arg(long)]
+    file: Option<String>,
+    /// Only records touching this symbol.
+    #[arg(long)]
+    symbol: Option<String>,
+    /// Only records at this level.
+    #[arg(long, value_enum)]
+    level: Option<LevelArg>,
+    /// Only records with this decision (auto, ask, deny).
+    #[arg(long)]
+    decision: Option<String>,
+    /// Only records at or after this RFC 3339 time (a prefix such as 2026-11-24 works).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only records made on this branch.
+    #[arg(long)]
+    branch: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The checkpoint to restore (default: the latest).
+    id: Option<String>,
+    /// Overwrite files changed since autogate wrote them (default: keep them and say so).
+    #[arg(long)]
+    overwrite: bool,
+}
+
+fn matches(record: &AuditRecord, args: &LogArgs) -> bool {
+    let level = args
+        .level
+        .map(|l| autogate_analysis::Level::from(l).as_str().to_owned());
+    args.file
+        .as_ref()
+        .is_none_or(|f| record.files.iter().any(|x| x == f))
+        && args
+            .symbol
+            .as_ref()
+            .is_none_or(|s| record.symbols.iter().any(|x| x == s))
+        && level.is_none_or(|l| record.level.as_deref() == Some(l.as_str()))
+        && args
+            .decision
+            .as_ref()
+            .is_none_or(|d| record.decision.as_deref() == Some(d.as_str()))
+        && args
+            .since
+            .as_ref()
+            .is_none_or(|s| record.time.as_str() >= s.as_str())
+        && args
+            .branch
+            .as_ref()
+            .is_none_or(|b| record.branch.as_deref() == Some(b.as_str()))
+}
+
+pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
+    let audit = AuditLog::open(root).context("cannot open the audit trail")?;
+    if args.verify {
+        let report = audit.verify().context("cannot read the audit trail")?;
+        if report.is_ok() {
+            out(format!(
+                "{}: {} record(s), hash chain intact",
+                audit.path().display(),
+                report.lines
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
+        for issue in &report.issues {
+            let what = match issue.kind {
+                VerifyIssueKind::Malformed => "not a valid record",
+                VerifyIssueKind::Truncated => "truncated (a torn or cut-off write)",
+                VerifyIssueKind::HashMismatch => "edited: its hash does not match its content",
+                VerifyIssueKind::BrokenLink => {
+                    "out of chain: a record before it was deleted, inserted or reordered"
+                }
+            };
+            out(format!("{}:{}: {what}", audit.path().display(), issue.line));
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let records: Vec<AuditRecord> = audit
+        .read()
+        .context("cannot read the audit trail")?
+        .into_iter()
+        .filter(|r| matches(r, args))
+        .collect();
+    if args.json {
+        out(serde_json::to_string_pretty(&records)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if records.is_empty() {
+        out("no audit records".to_owned());
+    }
+    for r in &records {
+        let event = serde_json::to_value(r.event)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let approver = r
+            .approver
+            .map(|a| format!("{a:?}").to_lowercase())
+            .unwrap_or_else(|| "-".to_owned());
+        out(format!(
+            "{}  {:<11} change {:<4} {:<8} {:<5} by {:<7} {}",
+            r.time,
+            event,
+            r.change.as_deref().unwrap_or("-"),
+            r.level.as_deref().unwrap_or("-"),
+            r.decision.as_deref().unwrap_or("-"),
+            approver,
+            r.files.join(", ")
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn age(created: SystemTime) -> String {
+    let secs = SystemTime::now()
+        .duration_since(created)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    match secs {
+        0..60 => format!("{secs}s ago"),
+        60..3600 => format!("{}m ago", secs / 60),
+        3600..86400 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86400),
+    }
+}
+
+pub fn checkpoints(root: &Path) -> Result<ExitCode> {
+    let store = CheckpointStore::open(root).context("cannot open the checkpoint store")?;
+    let list = store.list()?;
+    if list.is_empty() {
+        out("no checkpoints".to_owned());
+    }
+    for c in list {
+        let state = if c.written_recorded {
+            ""
+        } else {
+            "  (batch never finished)"
+        };
+        let _ = UNIX_EPOCH;
+        out(format!(
+            "{}  {:<8}  {}  [{}]{state}",
+            c.id,
+            age(c.created),
+            c.label,
+            c.files.join(", ")
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rollback(root: &Path, args: &RollbackArgs) -> Result<ExitCode> {
+    let store = CheckpointStore::open(root).context("cannot open the checkpoint store")?;
+    let id = match &args.id {
+        Some(id) => CheckpointId::parse(id)?,
+        None => match store.latest()? {
+            Some(latest) => latest.id,
+            None => bail!("there are no checkpoints to roll back to"),
+        },
+    };
+    let plan = store.plan_restore(&id)?;
+    let policy = if args.overwrite {
+        ConflictPolicy::Overwrite
+    } else {
+        ConflictPolicy::KeepMine
+    };
+    let report = store.restore(&plan, policy)?;
+    let mut kept = 0;
+    for file in &report.files {
+        let line = match &file.outcome {
+            RestoreOutcome::Unchanged => format!("unchanged  {}", file.path),
+            RestoreOutcome::Restored => format!("restored   {}", file.path),
+            RestoreOutcome::Recreated => format!("recreated  {}", file.path),
+            RestoreOutcome::Deleted => format!("removed    {}", file.path),
+            RestoreOutcome::KeptMine(conflict) => {
+                kept += 1;
+                let why = match conflict {
+                    Conflict::ChangedSinceWritten => "it changed since autogate wrote it",
+                    Conflict::NotRecorded => {
+                        "the batch never finished, so a later edit cannot be ruled out"
+                    }
+                };
+                format!(
+                    "kept       {} ({why}; --overwrite restores it anyway)",
+                    file.path
+                )
+            }
+            RestoreOutcome::Stale => {
+                format!("left alone {} (it changed during the rollback)", file.path)
+            }
+            RestoreOutcome::Failed(e) => format!("FAILED     {}: {e}", file.path),
+        };
+        out(line);
+    }
+    let audit = AuditLog::open(root).context("cannot open the audit trail")?;
+    let mut record = AuditRecord::new(AuditEvent::RolledBack);
+    record.source = Some("cli".to_owned());
+    record.checkpoint = Some(id.to_string());
+    record.files = report.files.iter().map(|f| f.path.clone()).collect();
+    record.approver = Some(autogate_vcs::Approver::Person);
+    audit
+        .append(record)
+        .context("cannot append to the audit trail")?;
+    out(format!(
+        "rolled back {id}{}",
+        if kept > 0 {
+            format!(" ({kept} file(s) kept)")
+        } else {
+            String::new()
+        }
+    ));
+    Ok(if report.is_complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

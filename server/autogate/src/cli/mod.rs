@@ -1,0 +1,132 @@
+//! The command line (PRODUCT.md §4.2): `autogate [lsp]`, `assess`, `log`, `checkpoints`,
+//! `rollback`, `policy check|explain`, and `demo`.
+
+mod assess;
+mod demo;
+mod history;
+mod policy;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use autogate_analysis::Level;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "autogate",
+    version,
+    about = "Auto mode for any editor: a language server that gates AI edits by structural risk.",
+    long_about = "Auto mode for any editor: a language server that gates AI edits by structural risk.\n\n\
+        Without a subcommand, autogate serves the Language Server Protocol over stdio."
+)]
+struct Cli {
+    /// The workspace root (default: the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the language server over stdio (the default).
+    Lsp,
+    /// Assess the working tree against a revision with the server's analyzer and policy.
+    Assess(assess::Args),
+    /// Show the audit trail.
+    Log(history::LogArgs),
+    /// List the checkpoints.
+    Checkpoints,
+    /// Restore a checkpoint (default: the latest).
+    Rollback(history::RollbackArgs),
+    /// Validate or explain the policy file.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Run a scripted session through the real server on a temporary workspace.
+    Demo(demo::Args),
+}
+
+/// A level on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LevelArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<LevelArg> for Level {
+    fn from(level: LevelArg) -> Self {
+        match level {
+            LevelArg::Low => Level::Low,
+            LevelArg::Medium => Level::Medium,
+            LevelArg::High => Level::High,
+            LevelArg::Critical => Level::Critical,
+        }
+    }
+}
+
+/// Writes a line to stdout (stdout is ours outside `lsp`); a closed pipe is not an error.
+pub fn out(line: impl AsRef<str>) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", line.as_ref());
+}
+
+/// Writes a line to stderr.
+pub fn err(line: impl AsRef<str>) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{}", line.as_ref());
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,autogate=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let root = match cli.root.clone().map_or_else(std::env::current_dir, Ok) {
+        Ok(root) => root,
+        Err(e) => {
+            err(format!("autogate: cannot read the current directory: {e}"));
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            err(format!("autogate: cannot start the async runtime: {e}"));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Lsp) {
+        Command::Lsp => {
+            runtime.block_on(crate::lsp::run_stdio());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Assess(args) => assess::run(&root, &args),
+        Command::Log(args) => history::log(&root, &args),
+        Command::Checkpoints => history::checkpoints(&root),
+        Command::Rollback(args) => history::rollback(&root, &args),
+        Command::Policy(command) => policy::run(&root, &command),
+        Command::Demo(args) => runtime.block_on(demo::run(&args)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            err(format!("autogate: {e:#}"));
+            ExitCode::from(2)
+        }
+    }
+}
