@@ -210,10 +210,10 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
             }
         }
     }
-    if let Some(threshold) = args.fail_on.map(Level::from) {
-        if changes.iter().any(|c| c.report.level >= threshold) {
-            return Ok(ExitCode::from(1));
-        }
+    if let Some(threshold) = args.fail_on.map(Level::from)
+        && changes.iter().any(|c| c.report.level >= threshold)
+    {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -266,10 +266,10 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
             if reader.read_exact(&mut body).await.is_err() {
                 return;
             }
-            if let Ok(value) = serde_json::from_slice::<Value>(&body) {
-                if tx.send(value).is_err() {
-                    return;
-                }
+            if let Ok(value) = serde_json::from_slice::<Value>(&body)
+                && tx.send(value).is_err()
+            {
+                return;
             }
         }
     });
@@ -339,7 +339,6 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
         "@@ -21,6 +21,7 @@",
         &format!("@@ -{0},3 +{0},4 @@", line.saturating_sub(1)),
     );
-    let patch = patch.replace("     fn parses_pairs() {\n", "     fn parses_pairs() {\n");
     let s = editor
         .command(
             "autogate.applyPatch",

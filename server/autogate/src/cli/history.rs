@@ -111,7 +111,7 @@ pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if records.is_empty() {
-        out("no audit records".to_owned());
+        out("no audit records");
     }
     for r in &records {
         let event = serde_json::to_value(r.event)
@@ -153,7 +153,7 @@ pub fn checkpoints(root: &Path) -> Result<ExitCode> {
     let store = CheckpointStore::open(root).context("cannot open the checkpoint store")?;
     let list = store.list()?;
     if list.is_empty() {
-        out("no checkpoints".to_owned());
+        out("no checkpoints");
     }
     for c in list {
         let state = if c.written_recorded {

@@ -113,7 +113,10 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Lsp) {
         Command::Lsp => {
             runtime.block_on(crate::lsp::run_stdio());
-            Ok(ExitCode::SUCCESS)
+            // tokio reads stdin on a blocking thread; a client may keep the pipe open after
+            // `exit`, and waiting for that read would keep the process alive.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+            return ExitCode::SUCCESS;
         }
         Command::Assess(args) => assess::run(&root, &args),
         Command::Log(args) => history::log(&root, &args),

@@ -56,10 +56,7 @@ pub fn run(root: &Path, command: &PolicyCommand) -> Result<ExitCode> {
                     for error in &errors {
                         out(error.to_string());
                     }
-                    out(
-                        "the file has errors: showing the fail-closed policy (every change asks)"
-                            .to_owned(),
-                    );
+                    out("the file has errors: showing the fail-closed policy (every change asks)");
                     Policy::fail_closed()
                 }
             };

@@ -1,0 +1,273 @@
+//! The real `autogate` binary: LSP over stdio and the command line.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use support::{TestClient, edit, full_caps, git, read, repo, root, workspace};
+
+const BIN: &str = env!("CARGO_BIN_EXE_autogate");
+
+fn run(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("AUTOGATE_ENV")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn version_and_help() {
+    let dir = workspace(&[]);
+    let (code, stdout, _) = run(dir.path(), &["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout.trim(),
+        format!("autogate {}", env!("CARGO_PKG_VERSION"))
+    );
+    let (code, stdout, _) = run(dir.path(), &["--help"]);
+    assert_eq!(code, 0);
+    for word in [
+        "lsp",
+        "assess",
+        "log",
+        "checkpoints",
+        "rollback",
+        "policy",
+        "demo",
+    ] {
+        assert!(stdout.contains(word), "--help lists {word}: {stdout}");
+    }
+    let (code, _, stderr) = run(dir.path(), &["frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unrecognized subcommand"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_binary_serves_lsp_over_stdio_and_exits_cleanly() {
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let root = root(&dir);
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("lsp")
+        .current_dir(&root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut client = TestClient::connect(
+        &root,
+        Box::new(stdout),
+        Box::new(stdin),
+        None,
+        full_caps(),
+        Value::Null,
+    )
+    .await;
+    let uri = client.uri("a.txt");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [0, 0, 0, 1], "b") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary["changes"][0]["status"], json!("applied"));
+    assert_eq!(read(&root, "a.txt").unwrap(), "b\n");
+    client.shutdown().await;
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    assert!(
+        stderr.contains("initialized"),
+        "logs go to stderr: {stderr}"
+    );
+}
+
+#[test]
+fn demo_runs_offline_through_the_real_server() {
+    let dir = workspace(&[]);
+    let (code, stdout, stderr) = run(dir.path(), &["demo"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for expected in [
+        "low → auto → applied",
+        "high → ask → pending",
+        "is now approved",
+        "is now rejected",
+        "critical → deny → denied",
+        "rolled_back",
+        "hash chain intact",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "demo output has `{expected}`:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn assess_reports_json_and_fails_on_a_level() {
+    let dir = repo(&[
+        ("src/lib.rs", "pub fn parse(a: u8) -> u8 {\n    a\n}\n"),
+        ("Cargo.toml", "[package]\nname = \"x\"\n"),
+    ]);
+    let root = root(&dir);
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "/// Parses.\npub fn parse(a: u8) -> u8 {\n    a\n}\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("new.py"), "def f():\n    return 1\n").unwrap();
+    std::fs::write(root.join(".gitignore"), "ignored.txt\n").unwrap();
+    std::fs::write(
+        root.join("ignored.txt"),
+        "password = \"hunter2hunter2hunter2\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&root, &["assess", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["environment"]["name"], json!("development"));
+    let changes = report["changes"].as_array().unwrap();
+    let by_file = |f: &str| {
+        changes
+            .iter()
+            .find(|c| c["files"][0] == json!(f))
+            .unwrap_or_else(|| panic!("{f} in {stdout}"))
+    };
+    assert_eq!(by_file("src/lib.rs")["level"], json!("low"));
+    assert_eq!(
+        by_file("new.py")["level"],
+        json!("medium"),
+        "an untracked file is assessed"
+    );
+    assert!(
+        changes
+            .iter()
+            .all(|c| c["files"][0] != json!("ignored.txt")),
+        "ignored files are not"
+    );
+    for key in ["id", "files", "level", "decision", "reasons", "symbols"] {
+        assert!(by_file("new.py").get(key).is_some(), "{key}");
+    }
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"y\"\n").unwrap();
+    let (code, _, _) = run(&root, &["assess", "--fail-on", "high"]);
+    assert_eq!(code, 1);
+    let (code, stdout, _) = run(&root, &["assess", "--format", "github"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("::error file=Cargo.toml"), "{stdout}");
+    git(&root, &["checkout", "-q", "main"]);
+    let (_, stdout, _) = run(&root, &["assess"]);
+    assert!(
+        stdout.starts_with("environment: production (branch `main`"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(&root, &["assess", "--base", "nope"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("`nope` is not a revision"), "{stderr}");
+    let plain = workspace(&[]);
+    let (code, _, stderr) = run(plain.path(), &["assess"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not in a git repository"), "{stderr}");
+}
+
+#[test]
+fn policy_check_gives_file_line_col_and_exit_codes() {
+    let dir = workspace(&[(
+        ".autogate.toml",
+        "mode = \"auto\"\n\n[environments.production]\nauto_up_to = \"lowish\"\n",
+    )]);
+    let (code, stdout, _) = run(dir.path(), &["policy", "check"]);
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with(".autogate.toml:4:14:"), "{stdout}");
+    std::fs::write(dir.path().join(".autogate.toml"), "mode = \"ask\"\n").unwrap();
+    let (code, stdout, _) = run(dir.path(), &["policy", "check"]);
+    assert_eq!((code, stdout.trim()), (0, ".autogate.toml: ok"));
+    let (code, stdout, _) = run(dir.path(), &["policy", "explain", "--path", "Cargo.lock"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Cargo.lock is protected"), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_cli_rolls_back_after_the_server_is_killed_and_the_log_detects_tampering() {
+    let dir = repo(&[("a.txt", "a\n")]);
+    let root = root(&dir);
+    let mut child = tokio::process::Command::new(BIN)
+        .current_dir(&root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    let mut client = TestClient::connect(
+        &root,
+        Box::new(stdout),
+        Box::new(stdin),
+        None,
+        full_caps(),
+        Value::Null,
+    )
+    .await;
+    let uri = client.uri("a.txt");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [0, 0, 0, 1], "changed") }),
+        )
+        .await
+        .unwrap();
+    let checkpoint = summary["checkpoint"].as_str().unwrap().to_owned();
+    child.start_kill().unwrap(); // SIGKILL
+    let _ = child.wait().await;
+    std::mem::forget(client); // the server is gone; nothing left to consume
+    assert_eq!(read(&root, "a.txt").unwrap(), "changed\n");
+
+    let (code, stdout, _) = run(&root, &["checkpoints"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&checkpoint), "{stdout}");
+    let (code, stdout, stderr) = run(&root, &["rollback"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("restored   a.txt"), "{stdout}");
+    assert_eq!(read(&root, "a.txt").unwrap(), "a\n");
+
+    let (code, stdout, _) = run(&root, &["log", "--verify"]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = run(&root, &["log", "--json", "--file", "a.txt"]);
+    assert_eq!(code, 0);
+    let records: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let events: Vec<&str> = records
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["decided", "applied", "rolled_back"]);
+    // Tamper: edit the level of the applied record.
+    let path = root.join(".git/autogate/audit.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("\"level\":\"medium\"", "\"level\":\"low\"", 1),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&root, &["log", "--verify"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("audit.jsonl:1: edited"), "{stdout}");
+}
