@@ -1,0 +1,65 @@
+-- Messages and the diff float.
+
+local M = {}
+
+---@param msg string
+---@param level? integer
+function M.notify(msg, level)
+  vim.notify(msg, level or vim.log.levels.INFO, { title = 'autogate' })
+end
+
+---@param msg string
+function M.error(msg)
+  M.notify(msg, vim.log.levels.ERROR)
+end
+
+---@type integer?
+local diff_win
+
+--- Opens a change's unified diff in a floating window (`q` or `<Esc>` closes it).
+---@param id string
+---@param diff string
+---@return integer win
+---@return integer buf
+function M.open_diff(id, diff)
+  if diff_win and vim.api.nvim_win_is_valid(diff_win) then
+    vim.api.nvim_win_close(diff_win, true)
+  end
+  local lines = vim.split(diff, '\n', { plain = true })
+  if lines[#lines] == '' then
+    lines[#lines] = nil
+  end
+  if #lines == 0 then
+    lines = { '(empty diff)' }
+  end
+  local buf = vim.api.nvim_create_buf(false, true)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].filetype = 'diff'
+  pcall(vim.api.nvim_buf_set_name, buf, 'autogate://change/' .. id .. '.diff')
+
+  local width = 20
+  for _, l in ipairs(lines) do
+    width = math.max(width, vim.fn.strdisplaywidth(l))
+  end
+  width = math.min(width + 2, math.max(20, math.floor(vim.o.columns * 0.9)))
+  local height = math.min(#lines, math.max(3, math.floor(vim.o.lines * 0.8)))
+  diff_win = vim.api.nvim_open_win(buf, true, {
+    relative = 'editor',
+    width = width,
+    height = height,
+    row = math.max(0, math.floor((vim.o.lines - height) / 2) - 1),
+    col = math.max(0, math.floor((vim.o.columns - width) / 2)),
+    style = 'minimal',
+    border = 'rounded',
+    title = ' autogate change ' .. id .. ' ',
+    title_pos = 'center',
+  })
+  for _, key in ipairs({ 'q', '<Esc>' }) do
+    vim.keymap.set('n', key, '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'Close the diff' })
+  end
+  return diff_win, buf
+end
+
+return M
