@@ -30,6 +30,14 @@ vim.notify = function(msg, level)
   T.messages[#T.messages + 1] = { msg = tostring(msg), level = level or vim.log.levels.INFO }
 end
 
+-- Every use of a deprecated API, recorded: the last case of every file checks there was none.
+T.deprecated = {}
+local deprecate = vim.deprecate
+vim.deprecate = function(name, alternative, version, plugin, backtrace)
+  T.deprecated[#T.deprecated + 1] = name .. ' (' .. debug.traceback('', 2) .. ')'
+  return deprecate(name, alternative, version, plugin, backtrace)
+end
+
 -- Every vim.ui.select, queued: the test answers it with prompt:choose(title) / prompt:dismiss().
 vim.ui.select = function(items, opts, on_choice)
   local p = { items = items, opts = opts or {}, answered = false }
@@ -260,6 +268,9 @@ end
 _G.T = T
 local chunk = assert(loadfile(test_file))
 chunk()
+T.case('no deprecated API was used', function()
+  T.eq({}, T.deprecated, 'deprecated calls')
+end)
 
 local failed = 0
 for _, c in ipairs(cases) do

@@ -52,6 +52,8 @@ T.case(':Autogate diff 1 opens the diff in a float', function()
   end, 'a floating window')
   local buf = vim.api.nvim_win_get_buf(win)
   T.eq('diff', vim.bo[buf].filetype, 'filetype')
+  local title = vim.api.nvim_win_get_config(win).title
+  T.contains(vim.inspect(title), 'autogate change 1: high, pending, decision ask', 'title')
   local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
   T.truthy(vim.list_contains(lines, '-name = "x"'), 'a - line in ' .. vim.inspect(lines))
   T.truthy(vim.list_contains(lines, '+name = "y"'), 'a + line in ' .. vim.inspect(lines))

@@ -172,7 +172,9 @@ handlers.approve = {
       return ui.error('autogate: usage: :Autogate approve [id]')
     end
     with_id(args[1], 'approve', function(id)
-      exec('approve', { id = id }, function(summary)
+      local client = state.client()
+      local hash = client and state.seen(client.id, id) or nil
+      exec('approve', { id = id, hash = hash }, function(summary)
         show_summary('approve', summary)
       end)
     end)
@@ -200,8 +202,22 @@ handlers.diff = {
       return ui.error('autogate: usage: :Autogate diff [id]')
     end
     with_id(args[1], 'show', function(id)
-      exec('diff', { id = id }, function(result)
-        ui.open_diff(tostring(result.id or id), result.diff or '')
+      -- `explain` has the diff, the level and the content hash: an approval by command after
+      -- this is bound to the content shown (PRODUCT.md §3.8).
+      exec('explain', { id = id }, function(result, client)
+        local report = type(result.report) == 'table' and result.report or {}
+        if type(result.hash) == 'string' then
+          state.saw(client.id, id, result.hash)
+        end
+        if type(result.mode) == 'string' then
+          state.set_mode(client.id, result.mode)
+        end
+        ui.open_diff(tostring(result.id or id), result.diff or '', {
+          level = report.level,
+          status = result.status,
+          decision = result.decision,
+          reasons = report.reasons,
+        })
       end)
     end)
   end,

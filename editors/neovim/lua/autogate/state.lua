@@ -6,6 +6,7 @@ local M = {}
 ---@class autogate.ClientState
 ---@field mode string
 ---@field environment? string
+---@field hashes? table<string, string> content hash of each change whose diff was shown
 
 ---@type table<integer, autogate.ClientState>
 local clients = {}
@@ -40,6 +41,24 @@ end
 function M.set_mode(client_id, mode)
   M.get(client_id).mode = mode
   M.changed()
+end
+
+--- Remembers the content hash of a change whose diff the person saw.
+---@param client_id integer
+---@param id string
+---@param hash string
+function M.saw(client_id, id, hash)
+  local s = M.get(client_id)
+  s.hashes = s.hashes or {}
+  s.hashes[id] = hash
+end
+
+---@param client_id integer
+---@param id string
+---@return string?
+function M.seen(client_id, id)
+  local hashes = M.get(client_id).hashes
+  return hashes and hashes[id]
 end
 
 --- Reads `autogate: <mode> mode, <environment> (<why>)`, the server's first log message.

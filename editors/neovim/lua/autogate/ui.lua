@@ -19,9 +19,10 @@ local diff_win
 --- Opens a change's unified diff in a floating window (`q` or `<Esc>` closes it).
 ---@param id string
 ---@param diff string
+---@param info? {level?: string, status?: string, decision?: string, reasons?: string[]} from `autogate.explain`
 ---@return integer win
 ---@return integer buf
-function M.open_diff(id, diff)
+function M.open_diff(id, diff, info)
   if diff_win and vim.api.nvim_win_is_valid(diff_win) then
     vim.api.nvim_win_close(diff_win, true)
   end
@@ -45,6 +46,22 @@ function M.open_diff(id, diff)
   end
   width = math.min(width + 2, math.max(20, math.floor(vim.o.columns * 0.9)))
   local height = math.min(#lines, math.max(3, math.floor(vim.o.lines * 0.8)))
+  local title = ' autogate change ' .. id .. ' '
+  local footer ---@type string?
+  if info then
+    local parts = vim.tbl_filter(function(p)
+      return p ~= nil
+    end, { info.level, info.status, info.decision and ('decision ' .. info.decision) })
+    if #parts > 0 then
+      title = string.format(' autogate change %s: %s ', id, table.concat(parts, ', '))
+    end
+    if info.reasons and #info.reasons > 0 then
+      footer = ' ' .. table.concat(info.reasons, '; ') .. ' '
+      if vim.fn.strdisplaywidth(footer) > width - 2 then
+        footer = vim.fn.strcharpart(footer, 0, width - 4) .. '… '
+      end
+    end
+  end
   diff_win = vim.api.nvim_open_win(buf, true, {
     relative = 'editor',
     width = width,
@@ -53,8 +70,10 @@ function M.open_diff(id, diff)
     col = math.max(0, math.floor((vim.o.columns - width) / 2)),
     style = 'minimal',
     border = 'rounded',
-    title = ' autogate change ' .. id .. ' ',
+    title = title,
     title_pos = 'center',
+    footer = footer,
+    footer_pos = footer and 'center' or nil,
   })
   for _, key in ipairs({ 'q', '<Esc>' }) do
     vim.keymap.set('n', key, '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'Close the diff' })
