@@ -16,6 +16,7 @@ function M.setup(opts)
     return m == nil or vim.list_contains(config.modes, m)
   end, 'one of auto, ask, plan')
   config.options = vim.deepcopy(opts)
+  require('autogate.plugin').load()
   local lsp = {}
   if opts.cmd then
     lsp.cmd = config.cmd()
