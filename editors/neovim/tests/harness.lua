@@ -248,6 +248,21 @@ function T.message(needle, level, from)
   return found
 end
 
+--- Waits for a message (after index `from`) for which pred(message) holds; returns it.
+function T.message_where(pred, what, from)
+  local found
+  T.wait(function()
+    for i = (from or 0) + 1, #T.messages do
+      if pred(T.messages[i]) then
+        found = T.messages[i]
+        return true
+      end
+    end
+    return false
+  end, what .. '; got ' .. vim.inspect(T.messages))
+  return found
+end
+
 --- Waits until the statusline component shows `expected`.
 function T.statusline(expected)
   local got

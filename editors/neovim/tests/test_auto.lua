@@ -21,6 +21,7 @@ T.case('a low-risk edit is applied to the buffer without a prompt', function()
   T.truthy(c.level == 'low' or c.level == 'medium', 'level low or medium: ' .. vim.inspect(c))
   T.eq({ 'auto', 'applied' }, { c.decision, c.status }, 'decision/status')
   T.eq('// entry point\nfn main() {}\n', T.text(bufnr), 'buffer')
+  vim.wait(200) -- a prompt would come after the answer
   T.eq(0, #T.prompts, 'prompts')
   T.message('autogate: 1 applied')
 end)
@@ -31,5 +32,6 @@ T.case('a medium edit in the development environment is applied to a closed file
   T.eq('medium', c.level, 'level: ' .. vim.inspect(c))
   T.eq({ 'auto', 'applied' }, { c.decision, c.status }, 'decision/status')
   T.eq('pub fn one() -> u32 {\n    2\n}\n', T.read('src/util.rs'), 'file on disk')
+  vim.wait(200) -- a prompt would come after the answer
   T.eq(0, #T.prompts, 'prompts')
 end)

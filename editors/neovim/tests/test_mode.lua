@@ -13,6 +13,7 @@ T.case(':Autogate mode plan, then a proposal: nothing applied, status planned', 
   T.eq('planned', summary.changes[1].status, 'status')
   T.eq('fn main() {}\n', T.text(bufnr), 'buffer')
   T.eq('fn main() {}\n', T.read('src/lib.rs'), 'file')
+  vim.wait(200) -- a prompt would come after the answer
   T.eq(0, #T.prompts, 'prompts')
 end)
 
