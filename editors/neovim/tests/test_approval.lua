@@ -46,6 +46,16 @@ T.case('reject leaves the buffer and the file unchanged', function()
   T.statusline('autogate:auto')
 end)
 
+T.case('an approved insertion at the end of the buffer adds exactly its lines', function()
+  -- Neovim 0.11 alone would add an empty line after them (see lua/autogate/handlers.lua).
+  local bufnr = T.open('Cargo.toml')
+  local before = T.text(bufnr)
+  local n = vim.api.nvim_buf_line_count(bufnr)
+  T.propose(T.edit('Cargo.toml', n, 0, n, 0, '[dependencies]\nleft-pad = "1"\n'), 'add a dependency')
+  T.prompt('the approval prompt').choose('Approve')
+  T.wait_text(bufnr, before .. '[dependencies]\nleft-pad = "1"\n', 'the appended section')
+end)
+
 T.case('a dismissed prompt leaves the change pending', function()
   T.open('Cargo.toml')
   local summary = T.propose(T.edit('Cargo.toml', 1, 0, 2, 0, 'name = "y"\n'))
