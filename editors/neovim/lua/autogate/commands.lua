@@ -287,25 +287,42 @@ handlers.run = {
   end,
 }
 
+--- The audit trail: the server's `autogate.log` if it has one, else `autogate log` (the CLI) at
+--- the workspace root; while neither exists, a plain "not available yet".
 handlers.log = {
   run = function(args)
     if #args > 0 then
       return ui.error('autogate: `log` takes no arguments')
     end
     local client = state.client()
-    local provider = client and client.server_capabilities.executeCommandProvider
+    if not client then
+      return exec('log', {}) -- says how to start the server
+    end
+    local provider = client.server_capabilities.executeCommandProvider
     local commands = type(provider) == 'table' and provider.commands or {}
-    if client and vim.list_contains(commands, 'autogate.log') then
+    if vim.list_contains(commands, 'autogate.log') then
       exec('log', {}, function(result)
-        local text = type(result) == 'string' and result or vim.json.encode(result)
-        vim.cmd('botright new')
-        local buf = vim.api.nvim_get_current_buf()
-        vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(text, '\n', { plain = true }))
-        vim.bo[buf].buftype, vim.bo[buf].bufhidden, vim.bo[buf].modifiable = 'nofile', 'wipe', false
+        ui.scratch('autogate://log', type(result) == 'string' and result or vim.json.encode(result))
       end)
       return
     end
-    ui.notify('autogate: the audit log is not available yet', vim.log.levels.WARN)
+    local cmd = type(client.config.cmd) == 'table' and client.config.cmd or config.cmd()
+    local ok, proc = pcall(vim.system, { cmd[1], 'log' }, {
+      cwd = client.root_dir,
+      text = true,
+      timeout = 10000,
+    }, vim.schedule_wrap(function(out)
+      if out.code == 0 then
+        ui.scratch('autogate://log', out.stdout or '')
+      elseif (out.stderr or ''):find("unrecognized subcommand 'log'", 1, true) then
+        ui.notify('autogate: the audit log is not available yet', vim.log.levels.WARN)
+      else
+        ui.error('autogate log: ' .. vim.trim(out.stderr ~= '' and out.stderr or ('exit code ' .. out.code)))
+      end
+    end))
+    if not ok then
+      ui.error('autogate log: cannot run ' .. tostring(cmd[1]) .. ': ' .. tostring(proc))
+    end
   end,
 }
 

@@ -13,6 +13,21 @@ function M.error(msg)
   M.notify(msg, vim.log.levels.ERROR)
 end
 
+--- Shows text in a read-only scratch split.
+---@param name string
+---@param text string
+---@return integer buf
+function M.scratch(name, text)
+  vim.cmd('botright new')
+  local buf = vim.api.nvim_get_current_buf()
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(vim.trim(text), '\n', { plain = true }))
+  vim.bo[buf].buftype = 'nofile'
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].modifiable = false
+  pcall(vim.api.nvim_buf_set_name, buf, name)
+  return buf
+end
+
 ---@type integer?
 local diff_win
 
