@@ -8,6 +8,12 @@ local BIN = assert(vim.env.AUTOGATE_TEST_BIN, 'AUTOGATE_TEST_BIN')
 local PLUGIN = assert(vim.env.AUTOGATE_TEST_PLUGIN, 'AUTOGATE_TEST_PLUGIN')
 local WS = assert(vim.env.AUTOGATE_TEST_WORKSPACE, 'AUTOGATE_TEST_WORKSPACE')
 
+-- The globals before the plugin loads: the last case of every file checks it added none.
+local globals_before = {}
+for name in pairs(_G) do
+  globals_before[name] = true
+end
+
 vim.opt.runtimepath:prepend(PLUGIN)
 vim.o.swapfile = false
 vim.o.shortmess = vim.o.shortmess .. 'A'
@@ -283,8 +289,16 @@ end
 _G.T = T
 local chunk = assert(loadfile(test_file))
 chunk()
-T.case('no deprecated API was used', function()
+T.case('no deprecated API was used and no global leaked', function()
   T.eq({}, T.deprecated, 'deprecated calls')
+  local leaked = {}
+  for name in pairs(_G) do
+    if not globals_before[name] and name ~= 'T' then
+      leaked[#leaked + 1] = tostring(name)
+    end
+  end
+  table.sort(leaked)
+  T.eq({}, leaked, 'new globals')
 end)
 
 local failed = 0

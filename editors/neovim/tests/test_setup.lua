@@ -29,12 +29,3 @@ T.case('setup rejects a bad mode with a clear error', function()
   T.eq(false, ok, 'setup fails')
   T.contains(tostring(err), 'one of auto, ask, plan', 'error')
 end)
-
-T.case('the plugin leaks no globals', function()
-  local allowed = { T = true }
-  for name in pairs(_G) do
-    if type(name) == 'string' and name:lower():find('autogate') and not allowed[name] then
-      error('global leaked: ' .. name)
-    end
-  end
-end)
