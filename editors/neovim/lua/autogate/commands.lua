@@ -113,11 +113,12 @@ end
 ---@return integer lnum
 ---@return integer col
 local function position_of(path, id)
-  local bufnr = vim.fn.bufnr(path)
-  if bufnr > 0 then
-    for _, d in ipairs(vim.diagnostic.get(bufnr)) do
-      if d.source == 'autogate' and tostring(d.code) == 'change-' .. id then
-        return d.lnum + 1, d.col + 1
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(bufnr) == path then
+      for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+        if d.source == 'autogate' and tostring(d.code) == 'change-' .. id then
+          return d.lnum + 1, d.col + 1
+        end
       end
     end
   end
@@ -352,20 +353,19 @@ end
 ---@param cursorpos integer
 ---@return string[]
 function M.complete(arglead, cmdline, cursorpos)
-  local before = cmdline:sub(1, cursorpos)
-  local words = vim.split(vim.trim(before), '%s+')
-  -- words[1] is the command itself (perhaps with a range); count the finished words.
-  local n = #words - (arglead ~= '' and 1 or 0)
-  if n <= 1 then
-    return vim.tbl_filter(function(s)
-      return vim.startswith(s, arglead)
-    end, SUBCOMMANDS)
+  -- What follows the command name (after a range or modifiers such as `:silent`).
+  local rest = cmdline:sub(1, cursorpos):match('Autog%a*!?%s+(.*)$') or ''
+  local words = vim.split(rest, '%s+')
+  local finished = #words - 1 -- the last word is `arglead`, perhaps empty
+  local candidates = {}
+  if finished == 0 then
+    candidates = SUBCOMMANDS
+  elseif finished == 1 and handlers[words[1]] and handlers[words[1]].complete then
+    candidates = handlers[words[1]].complete(arglead)
   end
-  local handler = handlers[words[2]]
-  if n == 2 and handler and handler.complete then
-    return handler.complete(arglead)
-  end
-  return {}
+  return vim.tbl_filter(function(s)
+    return vim.startswith(s, arglead)
+  end, candidates)
 end
 
 M.subcommands = SUBCOMMANDS
