@@ -71,8 +71,10 @@ T.case('"Show diff" in the approval prompt opens the float too', function()
     return vim.bo[buf].filetype == 'diff'
       and vim.list_contains(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '+version = "0.2.0"')
   end, 'the diff float of change ' .. id)
+  -- The server asks again after showing the diff: the prompt waits until the diff is closed.
+  vim.wait(300)
+  T.eq(0, T.unanswered(), 'no prompt over the diff')
   T.cmd('close')
-  -- The server asks again after showing the diff.
   T.prompt('the prompt again').dismiss()
 end)
 

@@ -4,6 +4,8 @@
 -- `autogate-diffs-<pid>/change-<id>.diff`) opens in the diff float instead of a window.
 -- `window/logMessage` tells the mode and environment the server started in.
 -- `window/showMessage` goes to `vim.notify`.
+-- `window/showMessageRequest` (the approval prompt) waits while the diff float is open: after
+-- "Show diff" the server asks again, and the prompt comes back once the diff is closed.
 -- `workspace/applyEdit` works around an insertion at the end of a buffer (see below).
 
 local M = {}
@@ -21,6 +23,18 @@ M['window/showDocument'] = function(err, params, ctx, config)
     end
   end
   return vim.lsp.handlers['window/showDocument'](err, params, ctx, config)
+end
+
+M['window/showMessageRequest'] = function(err, params, ctx, config)
+  local co, is_main = coroutine.running()
+  local ui = require('autogate.ui')
+  if co and not is_main and ui.diff_open() then
+    ui.after_diff(function()
+      coroutine.resume(co)
+    end)
+    coroutine.yield()
+  end
+  return vim.lsp.handlers['window/showMessageRequest'](err, params, ctx, config)
 end
 
 M['window/logMessage'] = function(err, params, ctx, config)

@@ -96,4 +96,26 @@ function M.open_diff(id, diff, info)
   return diff_win, buf
 end
 
+--- Whether the diff float is open.
+---@return boolean
+function M.diff_open()
+  return diff_win ~= nil and vim.api.nvim_win_is_valid(diff_win)
+end
+
+--- Calls `fn` once the diff float has closed (at once if none is open).
+---@param fn fun()
+function M.after_diff(fn)
+  if not M.diff_open() then
+    return fn()
+  end
+  vim.api.nvim_create_autocmd('WinClosed', {
+    pattern = tostring(diff_win),
+    once = true,
+    desc = 'autogate: ask again once the diff is read',
+    callback = function()
+      vim.schedule(fn)
+    end,
+  })
+end
+
 return M
