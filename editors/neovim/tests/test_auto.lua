@@ -1,7 +1,11 @@
 -- A low-risk proposal is applied to the open buffer without a prompt; a dev-environment
 -- medium one to a closed file is written on disk.
 
-T.write({ ['src/lib.rs'] = 'fn main() {}\n', ['src/util.rs'] = 'pub fn one() -> u32 {\n    1\n}\n' })
+T.write({
+  ['src/lib.rs'] = 'fn main() {}\n',
+  ['src/util.rs'] = 'pub fn one() -> u32 {\n    1\n}\n',
+  ['NOTES'] = 'first\n',
+})
 require('autogate').setup({ cmd = { T.bin } })
 
 T.case('vim.lsp.enable starts autogate at the workspace root', function()
@@ -34,4 +38,14 @@ T.case('a medium edit in the development environment is applied to a closed file
   T.eq('pub fn one() -> u32 {\n    2\n}\n', T.read('src/util.rs'), 'file on disk')
   vim.wait(200) -- a prompt would come after the answer
   T.eq(0, #T.prompts, 'prompts')
+end)
+
+T.case('a file without a filetype is attached too, and gets its edit in the buffer', function()
+  local bufnr = T.open('NOTES')
+  T.eq('', vim.bo[bufnr].filetype, 'filetype')
+  T.eq(1, #vim.lsp.get_clients({ name = 'autogate' }), 'one client for the workspace')
+  local summary = T.propose(T.edit('NOTES', 1, 0, 1, 0, 'second\n'))
+  T.eq('applied', summary.changes[1].status, 'status')
+  T.wait_text(bufnr, 'first\nsecond\n', 'the edit in the buffer')
+  T.eq('first\n', T.read('NOTES'), 'the file is the buffer’s to save')
 end)
