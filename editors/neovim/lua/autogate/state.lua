@@ -76,7 +76,12 @@ end
 --- Recomputes the pending ids from the diagnostics.
 function M.refresh_pending()
   local seen, ids = {}, {}
-  for _, d in ipairs(vim.diagnostic.get(nil)) do
+  local diagnostics = {}
+  for _, client in ipairs(vim.lsp.get_clients({ name = 'autogate' })) do
+    local namespace = vim.lsp.diagnostic.get_namespace(client.id)
+    vim.list_extend(diagnostics, vim.diagnostic.get(nil, { namespace = namespace }))
+  end
+  for _, d in ipairs(diagnostics) do
     local code = d.code and tostring(d.code) or ''
     local id = d.source == 'autogate' and code:match('^change%-(.+)$') or nil
     if id and not seen[id] then
