@@ -272,10 +272,13 @@ end
 --- Waits until the statusline component shows `expected`.
 function T.statusline(expected)
   local got
-  T.wait(function()
+  local ok = vim.wait(10000, function()
     got = require('autogate').statusline()
     return got == expected
-  end, 'statusline ' .. vim.inspect(expected) .. ' (got ' .. vim.inspect(got) .. ')', 5000)
+  end, 10)
+  if not ok then
+    error('timed out waiting for statusline ' .. vim.inspect(expected) .. ' (last value ' .. vim.inspect(got) .. ')', 2)
+  end
 end
 
 -- A fresh development workspace (no git): the policy file marks the root.

@@ -1,6 +1,6 @@
 -- :checkhealth autogate reports the binary, the policy file and the environment.
 
-T.write({ ['src/lib.rs'] = 'fn main() {}\n', ['.autogate.toml'] = '[llm]\napi_key_env = "AUTOGATE_TEST_KEY"\n' })
+T.write({ ['src/lib.rs'] = 'fn main() {}\n', ['.autogate.toml'] = '[llm]\nprovider = "openai"\napi_key_env = "AUTOGATE_TEST_KEY"\n' })
 require('autogate').setup({ cmd = { T.bin } })
 
 local function health_lines()
@@ -50,6 +50,17 @@ T.case('the environment follows AUTOGATE_ENV and the git branch', function()
   T.contains(text, 'OK AUTOGATE_ENV=production', 'forced environment')
   T.contains(text, 'OK $AUTOGATE_TEST_KEY is set', 'key set')
   T.truthy(not text:find('sk-secret-value', 1, true), 'the key is never shown')
+  vim.cmd('tabclose')
+end)
+
+T.case('a broken policy file is reported with its line and column', function()
+  local policy = vim.fs.joinpath(T.ws, '.autogate.toml')
+  local keep = table.concat(vim.fn.readfile(policy), '\n') .. '\n'
+  vim.fn.writefile({ 'mode = "sometimes"' }, policy)
+  local text = health_lines()
+  T.contains(text, 'ERROR policy file has errors: ' .. policy, 'error')
+  T.contains(text, '.autogate.toml:1:8:', 'file:line:col')
+  vim.fn.writefile(vim.split(keep, '\n', { trimempty = true }), policy)
   vim.cmd('tabclose')
 end)
 

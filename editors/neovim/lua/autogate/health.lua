@@ -95,7 +95,17 @@ local function check_policy(root)
   health.start('autogate: policy')
   local policy = vim.fs.joinpath(root, '.autogate.toml')
   if vim.uv.fs_stat(policy) then
-    health.ok('policy file: ' .. policy)
+    -- Validate with the server's own checker: `autogate policy check` (exit 1 on errors).
+    local cmd = server_cmd()
+    local exe = type(cmd) == 'table' and cmd[1] and vim.fn.exepath(cmd[1]) or ''
+    local out = exe ~= '' and run({ exe, '--root', root, 'policy', 'check' }) or nil
+    if out and out.code == 1 then
+      health.error('policy file has errors: ' .. policy, vim.split(vim.trim(out.stdout or ''), '\n'))
+    elseif out and out.code ~= 0 then
+      health.warn('could not check the policy file: ' .. vim.trim(out.stderr or ''))
+    else
+      health.ok('policy file: ' .. policy)
+    end
     return policy
   end
   health.info('no policy file (' .. policy .. '): the default policy applies')
