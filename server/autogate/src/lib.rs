@@ -8,4 +8,5 @@ pub mod gate;
 pub mod lsp;
 pub mod patch;
 pub mod protocol;
+pub mod runner;
 pub mod workspace;

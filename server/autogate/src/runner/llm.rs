@@ -1,0 +1,90 @@
+//! LLM tasks: prompt → provider → SEARCH/REPLACE reply → proposal, all or nothing.
+
+use std::time::Duration;
+
+use autogate_llm::{
+    ContextFile, PromptLimits, Provider, ProviderConfig, ProviderKind, Selection, apply_blocks,
+    build_prompt, default_redactor, parse_reply,
+};
+use autogate_policy::{LlmProvider, LlmSettings};
+
+use super::{FileChange, Proposal, RunError};
+
+/// The model used when the policy's `[llm]` names none and the provider speaks OpenAI.
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
+/// The model used when the policy's `[llm]` names none and the provider is Anthropic.
+pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
+
+/// What an LLM task produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LlmOutcome {
+    /// The edits, for the gate. Never empty.
+    pub proposal: Proposal,
+    /// Things the person should know, e.g. "src/a.rs: block 2: matched ignoring whitespace".
+    pub notes: Vec<String>,
+}
+
+/// The provider described by the policy's `[llm]` section, with the llm crate's default
+/// redactor (independent of the analyzer). The API key is read from `api_key_env` at call time.
+pub fn provider_from_policy(settings: &LlmSettings) -> Result<Provider, RunError> {
+    let (kind, default_model) = match settings.provider {
+        LlmProvider::OpenAi => (ProviderKind::OpenAi, DEFAULT_OPENAI_MODEL),
+        LlmProvider::Anthropic => (ProviderKind::Anthropic, DEFAULT_ANTHROPIC_MODEL),
+    };
+    let model = settings.model.as_deref().unwrap_or(default_model);
+    let mut config = ProviderConfig::new(kind, settings.base_url.clone(), model);
+    config.api_key_env = Some(settings.api_key_env.clone());
+    config.total_timeout = Duration::from_secs(settings.timeout_secs.max(1));
+    Ok(Provider::new(config, default_redactor())?)
+}
+
+/// Runs a free-text task: builds the prompt from `task`, `files` and `selection`, calls the
+/// provider (streaming pieces of the reply to `on_delta`), parses the SEARCH/REPLACE blocks and
+/// applies them to the files `read_file` returns (`None`: the file does not exist).
+///
+/// Any failure is one [`RunError`] carrying the provider's or the parser's message; nothing is
+/// ever partly proposed. Cancel by dropping the future.
+pub async fn run_llm_task(
+    provider: &Provider,
+    task: &str,
+    files: &[ContextFile],
+    selection: Option<Selection>,
+    limits: &PromptLimits,
+    on_delta: impl FnMut(&str) + Send,
+    read_file: impl Fn(&str) -> Option<String>,
+) -> Result<LlmOutcome, RunError> {
+    let request = build_prompt(task, files, selection.as_ref(), limits);
+    let completion = provider.complete(&request, on_delta).await?;
+    let blocks = parse_reply(&completion.text)?;
+    let applied = apply_blocks(&read_file, &blocks)?;
+
+    let mut notes = Vec::new();
+    if completion.hit_token_limit() {
+        notes.push(
+            "the reply reached the token limit (max_tokens); some edits may be missing".to_owned(),
+        );
+    }
+    let mut changes = Vec::new();
+    for file in applied {
+        notes.extend(file.notes.iter().map(|n| format!("{}: {n}", file.path)));
+        if file.before.as_deref() == Some(file.after.as_str()) {
+            continue;
+        }
+        changes.push(FileChange {
+            path: file.path,
+            old_path: None,
+            before: file.before,
+            after: Some(file.after),
+        });
+    }
+    if changes.is_empty() {
+        return Err(RunError::NothingToChange {
+            operation: "the LLM task",
+            detail: "the model's edits leave every file as it was".to_owned(),
+        });
+    }
+    Ok(LlmOutcome {
+        proposal: Proposal { files: changes },
+        notes,
+    })
+}
