@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use autogate::runner::{
     Cursor, FormatCommand, FormatOptions, Lang, RenameTarget, RunError, SourceFile, Task, document,
-    format, parse_task, provider_from_policy, rename, run_llm_task, tidy,
+    format, parse_task, provider_from_policy, provider_from_policy_with_env, rename, run_llm_task,
+    tidy,
 };
 use autogate_analysis::{FileChange, Proposal};
-use autogate_llm::{ContextFile, PromptLimits, Selection};
+use autogate_llm::{ContextFile, EnvLookup, PromptLimits, Selection};
 use autogate_policy::{LlmProvider, LlmSettings};
 
 const LANGUAGE_FIXTURES: [&str; 7] = [
@@ -522,16 +523,18 @@ struct Scripted {
 impl LlmServer {
     async fn start(reply: Scripted) -> Self {
         use axum::body::{Body, Bytes};
-        use axum::http::StatusCode;
+        use axum::http::{HeaderMap, StatusCode};
         use axum::response::Response;
 
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
-        let app = axum::Router::new().fallback(move |body: Bytes| {
+        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
             let reply = reply.clone();
             let seen = seen.clone();
             async move {
-                let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                let mut json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+                json["test_authorization"] = serde_json::json!(auth);
                 seen.lock().expect("request log").push(json);
                 Response::builder()
                     .status(StatusCode::from_u16(reply.status).expect("a status"))
@@ -562,12 +565,12 @@ impl LlmServer {
             api_key_env: "AUTOGATE_RUNNER_TEST_KEY".into(),
             timeout_secs: 5,
         };
-        provider_from_policy(&settings)
+        let env: EnvLookup = Arc::new(|name: &str| {
+            (name == "AUTOGATE_RUNNER_TEST_KEY").then(|| "test-key".to_owned())
+        });
+        provider_from_policy_with_env(&settings, env)
             .expect("a valid provider")
             .with_initial_backoff(Duration::from_millis(5))
-            .with_env_lookup(Arc::new(|name: &str| {
-                (name == "AUTOGATE_RUNNER_TEST_KEY").then(|| "test-key".to_owned())
-            }))
     }
 }
 
@@ -663,6 +666,7 @@ async fn llm_task_turns_a_good_reply_into_a_proposal() {
     let requests = server.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["model"], "test-model");
+    assert_eq!(requests[0]["test_authorization"], "Bearer test-key");
     let user = requests[0]["messages"][1]["content"].as_str().unwrap();
     assert!(user.contains("Task: make answer return 42"), "{user}");
     assert!(user.contains("lines 2-2 of src/lib.rs"), "{user}");
@@ -727,6 +731,82 @@ async fn llm_task_reply_that_changes_nothing() {
     let server = LlmServer::start(openai_sse(reply)).await;
     let err = run(&server, &mut String::new()).await.unwrap_err();
     assert!(err.is_nothing_to_change(), "{err}");
+}
+
+#[tokio::test]
+async fn a_local_server_needs_no_key() {
+    let reply = "src/lib.rs\n<<<<<<< SEARCH\n    41\n=======\n    42\n>>>>>>> REPLACE\n";
+    let server = LlmServer::start(openai_sse(reply)).await;
+    let settings = LlmSettings {
+        provider: LlmProvider::OpenAi,
+        base_url: server.base_url.clone(),
+        model: None,
+        api_key_env: "OPENAI_API_KEY".into(),
+        timeout_secs: 5,
+    };
+    let provider = provider_from_policy_with_env(&settings, Arc::new(|_: &str| None)).unwrap();
+    assert_eq!(provider.config().api_key_env, None);
+    let outcome = run_llm_task(
+        &provider,
+        "make answer return 42",
+        &[],
+        None,
+        &PromptLimits::default(),
+        |_| {},
+        workspace,
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.proposal.files.len(), 1);
+    let requests = server.requests.lock().unwrap().clone();
+    assert_eq!(requests[0]["test_authorization"], serde_json::Value::Null);
+    assert_eq!(requests[0]["model"], autogate::runner::DEFAULT_OPENAI_MODEL);
+
+    // A remote server keeps the key requirement, so a missing key is a clear error.
+    let remote = LlmSettings {
+        base_url: "https://llm.example.invalid/v1".into(),
+        ..settings
+    };
+    let provider = provider_from_policy_with_env(&remote, Arc::new(|_: &str| None)).unwrap();
+    assert_eq!(
+        provider.config().api_key_env.as_deref(),
+        Some("OPENAI_API_KEY")
+    );
+    let err = run_llm_task(
+        &provider,
+        "task",
+        &[],
+        None,
+        &PromptLimits::default(),
+        |_| {},
+        workspace,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the API key env var OPENAI_API_KEY is not set"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_llm_task_future_can_be_spawned() {
+    fn assert_send<T: Send>(_: &T) {}
+    let provider = provider_from_policy_with_env(
+        &LlmSettings {
+            provider: LlmProvider::OpenAi,
+            base_url: "http://127.0.0.1:9/v1".into(),
+            model: None,
+            api_key_env: "K".into(),
+            timeout_secs: 1,
+        },
+        Arc::new(|_: &str| None),
+    )
+    .unwrap();
+    let limits = PromptLimits::default();
+    let future = run_llm_task(&provider, "t", &[], None, &limits, |_| {}, |_: &str| None);
+    assert_send(&future);
 }
 
 #[test]

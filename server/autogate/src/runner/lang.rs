@@ -50,8 +50,10 @@ impl Lang {
         }
     }
 
-    /// Languages whose files can refer to each other's symbols (JavaScript and TypeScript).
-    pub(crate) fn family(self) -> Lang {
+    /// Languages whose files can refer to each other's symbols: JavaScript and TypeScript are
+    /// one family (`Lang::JavaScript`). [`super::rename`] renames in every given file of the
+    /// target's family, so the shell passes the workspace files for which this matches.
+    pub fn family(self) -> Lang {
         match self {
             Lang::TypeScript | Lang::Tsx => Lang::JavaScript,
             other => other,

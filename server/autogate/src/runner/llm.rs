@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use autogate_llm::{
-    ContextFile, PromptLimits, Provider, ProviderConfig, ProviderKind, Selection, apply_blocks,
-    build_prompt, default_redactor, parse_reply,
+    ContextFile, EnvLookup, PromptLimits, Provider, ProviderConfig, ProviderKind, Selection,
+    apply_blocks, build_prompt, default_redactor, parse_reply, process_env,
 };
 use autogate_policy::{LlmProvider, LlmSettings};
 
@@ -25,17 +25,51 @@ pub struct LlmOutcome {
 }
 
 /// The provider described by the policy's `[llm]` section, with the llm crate's default
-/// redactor (independent of the analyzer). The API key is read from `api_key_env` at call time.
+/// redactor (independent of the analyzer). The API key is read from `api_key_env` at call time,
+/// from the process environment. See [`provider_from_policy_with_env`].
 pub fn provider_from_policy(settings: &LlmSettings) -> Result<Provider, RunError> {
+    provider_from_policy_with_env(settings, process_env())
+}
+
+/// [`provider_from_policy`] with the environment given (tests, or a shell with its own).
+///
+/// A server on the loopback interface (`localhost`, `127.0.0.1`, `[::1]`: llama.cpp, Ollama,
+/// vLLM) usually needs no key: there, when `api_key_env` is not set in `env` when the provider
+/// is built, no key is sent instead of failing with "API key env var not set".
+pub fn provider_from_policy_with_env(
+    settings: &LlmSettings,
+    env: EnvLookup,
+) -> Result<Provider, RunError> {
     let (kind, default_model) = match settings.provider {
         LlmProvider::OpenAi => (ProviderKind::OpenAi, DEFAULT_OPENAI_MODEL),
         LlmProvider::Anthropic => (ProviderKind::Anthropic, DEFAULT_ANTHROPIC_MODEL),
     };
     let model = settings.model.as_deref().unwrap_or(default_model);
     let mut config = ProviderConfig::new(kind, settings.base_url.clone(), model);
-    config.api_key_env = Some(settings.api_key_env.clone());
+    let key_optional = is_loopback(&settings.base_url)
+        && env(&settings.api_key_env).is_none_or(|v| v.trim().is_empty());
+    config.api_key_env = (!key_optional).then(|| settings.api_key_env.clone());
     config.total_timeout = Duration::from_secs(settings.timeout_secs.max(1));
-    Ok(Provider::new(config, default_redactor())?)
+    Ok(Provider::new(config, default_redactor())?.with_env_lookup(env))
+}
+
+/// Whether `url`'s host is the loopback interface.
+fn is_loopback(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Runs a free-text task: builds the prompt from `task`, `files` and `selection`, calls the
@@ -87,4 +121,31 @@ pub async fn run_llm_task(
         proposal: Proposal { files: changes },
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for url in [
+            "http://127.0.0.1:8080/v1",
+            "http://localhost/v1",
+            "https://LOCALHOST:1",
+            "http://[::1]:8080/v1",
+            "http://127.1.2.3",
+        ] {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in [
+            "https://api.openai.com/v1",
+            "http://10.0.0.1:8080",
+            "http://127.0.0.1.example.com",
+            "http://localhost.evil@example.com",
+            "ftp://localhost",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+        }
+    }
 }

@@ -33,7 +33,8 @@ pub use error::RunError;
 pub use format::{FormatCommand, FormatOptions, format};
 pub use lang::Lang;
 pub use llm::{
-    DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL, LlmOutcome, provider_from_policy, run_llm_task,
+    DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL, LlmOutcome, provider_from_policy,
+    provider_from_policy_with_env, run_llm_task,
 };
 pub use rename::{Cursor, RenameTarget, SourceFile, rename};
 pub use task::{BUILTIN_USAGE, Task, parse_task};
