@@ -15,7 +15,9 @@ use autogate::runner::{
     format, parse_task, provider_from_policy, provider_from_policy_with_env, rename, run_llm_task,
     tidy,
 };
-use autogate_analysis::{FileChange, Proposal};
+use autogate_analysis::{
+    AnalysisContext, ChangeKind, ChangeUnit, FileChange, Level, Proposal, ProtectedPaths, analyze,
+};
 use autogate_llm::{ContextFile, EnvLookup, PromptLimits, Selection};
 use autogate_policy::{LlmProvider, LlmSettings};
 
@@ -85,11 +87,30 @@ fn document_adds_stubs_in_each_language() {
         let after = only_after(&proposal);
         expect_file(&format!("document/{name}.expected"), after);
         assert_only_lines_added(name, &text, after);
+        if let Some((level, kinds)) = analyzer_verdict(file) {
+            assert_eq!(level, Level::Low, "{name}: {kinds:?}");
+            assert_eq!(kinds, vec![ChangeKind::CommentOnly], "{name}");
+        }
 
         // Idempotent: a second run has nothing to do.
         let again = document(&path, after).unwrap_err();
         assert!(again.is_nothing_to_change(), "{name}: {again}");
     }
+}
+
+/// The analyzer's level and kinds for one file change, when it knows the file's language (the
+/// placeholder analyzer knows none, and rates everything medium).
+fn analyzer_verdict(file: &FileChange) -> Option<(Level, Vec<ChangeKind>)> {
+    let unit = ChangeUnit {
+        files: vec![file.clone()],
+    };
+    let protected = ProtectedPaths::empty();
+    let ctx = AnalysisContext {
+        protected: &protected,
+        index: None,
+    };
+    let report = analyze(&unit, &ctx);
+    (!report.languages.is_empty()).then_some((report.level, report.kinds))
 }
 
 /// `after` is `before` with whole lines added, each a comment or docstring stub.

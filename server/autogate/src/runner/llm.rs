@@ -53,6 +53,22 @@ pub fn provider_from_policy_with_env(
     Ok(Provider::new(config, default_redactor())?.with_env_lookup(env))
 }
 
+/// The [`Selection`] of lines `first..=last` of `text`, 0-based as in LSP (clamped to the
+/// text; swapped if given backwards). The shell turns an LSP range into lines: a range ending
+/// at character 0 of a later line does not include that line.
+pub fn selection(path: &str, text: &str, first: u32, last: u32) -> Selection {
+    let (first, last) = (first.min(last), first.max(last));
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let end = (last as usize + 1).min(lines.len());
+    let start = (first as usize).min(end);
+    Selection {
+        path: path.to_owned(),
+        start_line: start as u32 + 1,
+        end_line: end.max(start + 1) as u32,
+        text: lines[start..end].concat(),
+    }
+}
+
 /// Whether `url`'s host is the loopback interface.
 fn is_loopback(url: &str) -> bool {
     let rest = url
@@ -126,6 +142,24 @@ pub async fn run_llm_task(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selections_are_whole_lines() {
+        let text = "a\nb\nc\n";
+        let s = selection("f.rs", text, 1, 2);
+        assert_eq!(
+            (s.start_line, s.end_line, s.text.as_str()),
+            (2, 3, "b\nc\n")
+        );
+        let s = selection("f.rs", text, 2, 0);
+        assert_eq!(
+            (s.start_line, s.end_line, s.text.as_str()),
+            (1, 3, "a\nb\nc\n")
+        );
+        let s = selection("f.rs", text, 7, 9);
+        assert_eq!((s.start_line, s.end_line, s.text.as_str()), (4, 4, ""));
+        assert_eq!(selection("f.rs", "", 0, 0).text, "");
+    }
 
     #[test]
     fn loopback_hosts() {

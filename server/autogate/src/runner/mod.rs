@@ -34,7 +34,7 @@ pub use format::{FormatCommand, FormatOptions, format};
 pub use lang::Lang;
 pub use llm::{
     DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL, LlmOutcome, provider_from_policy,
-    provider_from_policy_with_env, run_llm_task,
+    provider_from_policy_with_env, run_llm_task, selection,
 };
 pub use rename::{Cursor, RenameTarget, SourceFile, rename};
 pub use task::{BUILTIN_USAGE, Task, parse_task};

@@ -88,7 +88,7 @@ pub fn rename(
         let Some(f_lang) = Lang::from_path(&f.path) else {
             continue;
         };
-        if f_lang.family() != lang.family() {
+        if f_lang.family() != lang.family() || !f.text.contains(old_name.as_str()) {
             continue;
         }
         let tree = if f.path == path {
