@@ -857,6 +857,25 @@ fn provider_from_policy_uses_the_policy_settings() {
     );
 }
 
+#[tokio::test]
+async fn an_empty_task_is_refused_before_any_request() {
+    let server = LlmServer::start(openai_sse("unused")).await;
+    let err = run_llm_task(
+        &server.provider(),
+        "  ",
+        &[],
+        None,
+        &PromptLimits::default(),
+        |_| {},
+        workspace,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, RunError::EmptyTask), "{err}");
+    assert!(err.to_string().contains("`rename <new-name>`"), "{err}");
+    assert!(server.requests.lock().unwrap().is_empty());
+}
+
 #[test]
 fn no_provider_lists_the_builtins_and_shows_a_policy_example() {
     let msg = RunError::NoProvider.to_string();

@@ -15,7 +15,7 @@ use super::{Proposal, RunError, single_file};
 /// |---|---|---|
 /// | Rust | `pub` fn, struct, enum, trait (in modules and inherent impls) | ``/// TODO: document `name`.`` above the attributes |
 /// | Python | def and class whose name does not start with `_` (module level, methods of public classes) | `"""TODO: document name."""` as the first statement |
-/// | JavaScript, TypeScript | exported functions and classes | `/** TODO: document name. */` |
+/// | JavaScript, TypeScript | exported functions and classes (`export const f = () => ...` too) | `/** TODO: document name. */` |
 /// | Go | exported funcs, methods and types | `// Name TODO: document.` above any `//go:` directives |
 /// | Java | `public` classes, interfaces, enums, records, methods, constructors | `/** TODO: document name. */` above the annotations |
 /// | C | function definitions that are not `static` | `/** TODO: document name. */` |
@@ -237,10 +237,7 @@ fn javascript(program: Node<'_>, stubs: &mut Stubs<'_>) {
         if export.kind() != "export_statement" {
             continue;
         }
-        let Some(decl) = named_children(export)
-            .into_iter()
-            .find(|c| JS_DECLARATIONS.contains(&c.kind()))
-        else {
+        let Some(name) = js_exported_function_or_class(export, stubs) else {
             continue;
         };
         let documented = export
@@ -249,10 +246,36 @@ fn javascript(program: Node<'_>, stubs: &mut Stubs<'_>) {
         if documented {
             continue;
         }
-        let name = name_of(stubs, decl).unwrap_or("default");
         let stub = format!("/** TODO: document {name}. */");
         stubs.above(export, &stub);
     }
+}
+
+/// The name of the function or class an `export` statement declares: `export function f`,
+/// `export class C`, `export default function`, `export const f = () => ...`.
+fn js_exported_function_or_class<'a>(export: Node<'_>, stubs: &Stubs<'a>) -> Option<&'a str> {
+    for child in named_children(export) {
+        if JS_DECLARATIONS.contains(&child.kind()) {
+            return Some(name_of(stubs, child).unwrap_or("default"));
+        }
+        if matches!(child.kind(), "lexical_declaration" | "variable_declaration") {
+            let declarators: Vec<Node<'_>> = named_children(child)
+                .into_iter()
+                .filter(|d| d.kind() == "variable_declarator")
+                .collect();
+            if let [declarator] = declarators.as_slice()
+                && declarator.child_by_field_name("value").is_some_and(|v| {
+                    matches!(
+                        v.kind(),
+                        "arrow_function" | "function_expression" | "function" | "class"
+                    )
+                })
+            {
+                return name_of(stubs, *declarator);
+            }
+        }
+    }
+    None
 }
 
 // ---------------------------------------------------------------- Go

@@ -19,6 +19,12 @@ pub enum RunError {
     )]
     NoProvider,
 
+    /// `autogate.run` was given an empty task.
+    #[error(
+        "the task is empty: describe the change for the LLM, or use a built-in operation: {BUILTIN_USAGE}"
+    )]
+    EmptyTask,
+
     /// The operation needs a language it does not know for this file.
     #[error(
         "{operation}: {path} is not a file it can handle (supported: {}); open a supported file or describe the task in words for the LLM",

@@ -52,12 +52,17 @@ impl Default for FormatOptions {
 }
 
 /// The default formatters of a language, tried in order until one can be started.
-pub(crate) fn default_commands(lang: Lang, cwd: Option<&Path>) -> Vec<FormatCommand> {
+pub(crate) fn default_commands(lang: Lang, path: &str, cwd: Option<&Path>) -> Vec<FormatCommand> {
     match lang {
-        Lang::Rust => vec![FormatCommand::new(
-            "rustfmt",
-            &["--emit", "stdout", "--edition", "2024"],
-        )],
+        Lang::Rust => {
+            let edition = cwd
+                .and_then(|root| cargo_edition(root, path))
+                .unwrap_or_else(|| "2024".to_owned());
+            vec![FormatCommand::new(
+                "rustfmt",
+                &["--emit", "stdout", "--edition", &edition],
+            )]
+        }
         Lang::Python => vec![
             FormatCommand::new("ruff", &["format", "--stdin-filename", "{path}", "-"]),
             FormatCommand::new("black", &["-q", "--stdin-filename", "{path}", "-"]),
@@ -85,6 +90,30 @@ pub(crate) fn default_commands(lang: Lang, cwd: Option<&Path>) -> Vec<FormatComm
             &["--assume-filename={path}"],
         )],
     }
+}
+
+/// The Rust edition of the crate holding `path` (workspace-relative), as `cargo fmt` would pass
+/// it: the first `edition = "…"` in the nearest `Cargo.toml` that sets one, walking up to the
+/// workspace root (a member's `edition.workspace = true` defers to the root's
+/// `[workspace.package]`). `None` when no manifest says.
+fn cargo_edition(root: &Path, path: &str) -> Option<String> {
+    let mut dir = Path::new(path).parent();
+    while let Some(d) = dir {
+        if let Ok(manifest) = std::fs::read_to_string(root.join(d).join("Cargo.toml")) {
+            let edition = manifest.lines().find_map(|line| {
+                let value = line.trim().strip_prefix("edition")?.trim_start();
+                let value = value.strip_prefix('=')?.trim();
+                let value = value.strip_prefix('"')?.split('"').next()?;
+                (value.len() == 4 && value.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| value.to_owned())
+            });
+            if edition.is_some() {
+                return edition;
+            }
+        }
+        dir = d.parent();
+    }
+    None
 }
 
 fn install_hint(lang: Lang) -> &'static str {
@@ -115,7 +144,7 @@ pub async fn format(path: &str, text: &str, options: &FormatOptions) -> Result<P
             "check the configured formatter command".to_owned(),
         ),
         None => (
-            default_commands(lang, options.cwd.as_deref()),
+            default_commands(lang, path, options.cwd.as_deref()),
             install_hint(lang).to_owned(),
         ),
     };
@@ -216,5 +245,48 @@ fn excerpt(stderr: &str) -> String {
         text.chars().take(2000).collect::<String>() + "…"
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_edition_comes_from_the_nearest_manifest_that_sets_one() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let p = root.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"a\", \"b\"]\n\n[workspace.package]\nedition = \"2021\"\n",
+        );
+        write(
+            "a/Cargo.toml",
+            "[package]\nname = \"a\"\nedition.workspace = true\n",
+        );
+        write(
+            "b/Cargo.toml",
+            "[package]\nname = \"b\"\nedition = \"2018\"\n",
+        );
+        assert_eq!(
+            cargo_edition(root.path(), "a/src/lib.rs").as_deref(),
+            Some("2021")
+        );
+        assert_eq!(
+            cargo_edition(root.path(), "b/src/x/y.rs").as_deref(),
+            Some("2018")
+        );
+        assert_eq!(
+            cargo_edition(root.path(), "c/main.rs").as_deref(),
+            Some("2021")
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(cargo_edition(empty.path(), "src/lib.rs"), None);
+        let cmds = default_commands(Lang::Rust, "b/src/lib.rs", Some(root.path()));
+        assert_eq!(cmds[0].args, ["--emit", "stdout", "--edition", "2018"]);
     }
 }

@@ -103,6 +103,9 @@ pub async fn run_llm_task(
     on_delta: impl FnMut(&str) + Send,
     read_file: impl Fn(&str) -> Option<String>,
 ) -> Result<LlmOutcome, RunError> {
+    if task.trim().is_empty() {
+        return Err(RunError::EmptyTask);
+    }
     let request = build_prompt(task, files, selection.as_ref(), limits);
     let completion = provider.complete(&request, on_delta).await?;
     let blocks = parse_reply(&completion.text)?;

@@ -23,6 +23,8 @@ export function* range(n) {
 
 export const ORIGIN = new Point(0, 0);
 
+export const midpoint = (a, b) => new Point((a.x + b.x) / 2, (a.y + b.y) / 2);
+
 export default function () {
   return internal();
 }
