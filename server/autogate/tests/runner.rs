@@ -11,15 +11,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use autogate::runner::{
-    Cursor, FormatCommand, FormatOptions, Lang, RenameTarget, RunError, SourceFile, Task, document,
-    format, parse_task, provider_from_policy, provider_from_policy_with_env, rename, run_llm_task,
-    tidy,
+    Cursor, FormatCommand, FormatOptions, LLM_POLICY_EXAMPLE, Lang, RenameTarget, RunError,
+    SourceFile, Task, document, format, parse_task, provider_from_policy,
+    provider_from_policy_with_env, rename, run_llm_task, tidy,
 };
 use autogate_analysis::{
     AnalysisContext, ChangeKind, ChangeUnit, FileChange, Level, Proposal, ProtectedPaths, analyze,
 };
 use autogate_llm::{ContextFile, EnvLookup, PromptLimits, Selection};
-use autogate_policy::{LlmProvider, LlmSettings};
+use autogate_policy::{LlmProvider, LlmSettings, Policy};
 
 const LANGUAGE_FIXTURES: [&str; 7] = [
     "shapes.rs",
@@ -884,4 +884,13 @@ fn no_provider_lists_the_builtins_and_shows_a_policy_example() {
     }
     assert!(msg.contains("[llm]\nprovider = \"openai\""), "{msg}");
     assert!(msg.contains("api_key_env = \"OPENAI_API_KEY\""), "{msg}");
+    assert!(msg.ends_with(LLM_POLICY_EXAMPLE), "{msg}");
+
+    // The example is a valid policy file.
+    let policy = Policy::from_toml(LLM_POLICY_EXAMPLE, ".autogate.toml").unwrap();
+    let llm = policy.llm().unwrap();
+    assert_eq!(llm.provider, LlmProvider::OpenAi);
+    assert_eq!(llm.base_url, "http://127.0.0.1:8080/v1");
+    assert_eq!(llm.model.as_deref(), Some("qwen2.5-coder"));
+    provider_from_policy(llm).unwrap();
 }

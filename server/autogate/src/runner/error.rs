@@ -6,16 +6,21 @@ use autogate_llm::{LlmError, ReplyError};
 
 use super::task::BUILTIN_USAGE;
 
+/// The `[llm]` example shown when no provider is configured (a valid policy file).
+pub const LLM_POLICY_EXAMPLE: &str = r#"[llm]
+provider = "openai"                    # the wire format: "openai" (any OpenAI-compatible server) or "anthropic"
+base_url = "http://127.0.0.1:8080/v1"  # e.g. a local llama.cpp server; default https://api.openai.com/v1
+model = "qwen2.5-coder"
+api_key_env = "OPENAI_API_KEY"         # the NAME of the variable holding the key (a local server needs none)
+"#;
+
 /// Why an operation failed. Nothing is ever partly proposed: an error means no proposal.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A free-text task was asked for, but the policy has no `[llm]` section.
     #[error(
         "no LLM provider is configured, so only the built-in operations can run: {BUILTIN_USAGE}. \
-         To run free-text tasks, add an [llm] section to .autogate.toml, for example:\n\n\
-         [llm]\nprovider = \"openai\"            # or \"anthropic\"\n\
-         base_url = \"http://127.0.0.1:8080/v1\" # any OpenAI-compatible server\n\
-         model = \"qwen2.5-coder\"\napi_key_env = \"OPENAI_API_KEY\"  # the NAME of the variable holding the key\n"
+         To run free-text tasks, add an [llm] section to .autogate.toml, for example:\n\n{LLM_POLICY_EXAMPLE}"
     )]
     NoProvider,
 

@@ -29,7 +29,7 @@ mod tidy;
 pub use autogate_analysis::{FileChange, Proposal};
 
 pub use document::document;
-pub use error::RunError;
+pub use error::{LLM_POLICY_EXAMPLE, RunError};
 pub use format::{FormatCommand, FormatOptions, format};
 pub use lang::Lang;
 pub use llm::{
