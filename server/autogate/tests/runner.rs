@@ -463,6 +463,76 @@ fn rename_across_two_files() {
 }
 
 #[test]
+fn rename_spans_javascript_and_typescript() {
+    let ts = "import { parse } from \"./parse.js\";\nexport const n: number = parse(\"1\");\n";
+    let js = "export function parse(s) {\n  return Number(s);\n}\n";
+    let target = RenameTarget::Cursor {
+        path: "src/main.ts".into(),
+        cursor: cursor_at(ts, "parse(", 0),
+    };
+    let p = rename(
+        &[source("src/main.ts", ts), source("src/parse.js", js)],
+        &target,
+        "parseNumber",
+    )
+    .unwrap();
+    let afters: Vec<&str> = p
+        .files
+        .iter()
+        .map(|f| f.after.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        afters,
+        [
+            "import { parseNumber } from \"./parse.js\";\nexport const n: number = parseNumber(\"1\");\n",
+            "export function parseNumber(s) {\n  return Number(s);\n}\n",
+        ]
+    );
+}
+
+#[test]
+fn c_and_go_clashes_count_across_files_sharing_the_scope() {
+    let a = "int count(void) { return 1; }\n";
+    let b = "int total(void) { return 2; }\n";
+    let target = RenameTarget::Symbol {
+        path: "src/a.c".into(),
+        name: "count".into(),
+    };
+    let err = rename(
+        &[source("src/a.c", a), source("lib/b.c", b)],
+        &target,
+        "total",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, RunError::NameCollision { path, .. } if path == "lib/b.c"),
+        "{err}"
+    );
+
+    let a = "package p\n\nfunc Count() int { return 1 }\n";
+    let b = "package p\n\nfunc Total() int { return 2 }\n";
+    let target = RenameTarget::Symbol {
+        path: "p/a.go".into(),
+        name: "Count".into(),
+    };
+    let err = rename(
+        &[source("p/a.go", a), source("p/b.go", b)],
+        &target,
+        "Total",
+    )
+    .unwrap_err();
+    assert!(matches!(err, RunError::NameCollision { .. }), "{err}");
+    // Another package may use the name.
+    let p = rename(
+        &[source("p/a.go", a), source("q/b.go", b)],
+        &target,
+        "Total",
+    )
+    .unwrap();
+    assert_eq!(p.files.len(), 1);
+}
+
+#[test]
 fn rename_errors_are_clear() {
     let a = "def total(xs):\n    count = len(xs)\n    return sum(xs) / count\n";
     let files = [source("a.py", a)];
@@ -499,6 +569,18 @@ fn rename_errors_are_clear() {
         err.to_string(),
         "rename: there is no name at line 3, column 6 of a.py; put the cursor on the name of the symbol to rename"
     );
+
+    let in_comment = "x = 1  # the total\n";
+    let err = rename(
+        &[source("b.py", in_comment)],
+        &RenameTarget::Cursor {
+            path: "b.py".into(),
+            cursor: cursor_at(in_comment, "total", 1),
+        },
+        "y",
+    )
+    .unwrap_err();
+    assert!(matches!(err, RunError::NoIdentifier { .. }), "{err}");
 
     let missing = RenameTarget::Symbol {
         path: "a.py".into(),

@@ -88,7 +88,18 @@ pub fn rename(
         let Some(f_lang) = Lang::from_path(&f.path) else {
             continue;
         };
-        if f_lang.family() != lang.family() || !f.text.contains(old_name.as_str()) {
+        if f_lang.family() != lang.family() {
+            continue;
+        }
+        let has_old = f.text.contains(old_name.as_str());
+        // C has one global namespace, and a Go package spans its directory: there a clash in a
+        // file that does not change still merges two symbols.
+        let shares_scope = match lang {
+            Lang::C => true,
+            Lang::Go => parent_dir(&f.path) == parent_dir(path),
+            _ => false,
+        };
+        if !has_old && !(shares_scope && f.text.contains(new_name)) {
             continue;
         }
         let tree = if f.path == path {
@@ -109,9 +120,6 @@ pub fn rename(
                 clash = Some(node.start_position().row + 1);
             }
         });
-        if old_nodes.is_empty() {
-            continue;
-        }
         if let Some(line) = clash {
             return Err(RunError::NameCollision {
                 old: old_name,
@@ -119,6 +127,9 @@ pub fn rename(
                 path: f.path.clone(),
                 line,
             });
+        }
+        if old_nodes.is_empty() {
+            continue;
         }
         if let Some(line) = first_error_line(&tree) {
             return Err(RunError::SyntaxError {
@@ -144,6 +155,10 @@ pub fn rename(
         });
     }
     Ok(Proposal { files: changes })
+}
+
+fn parent_dir(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 fn parse_checked(lang: Lang, file: &SourceFile) -> Result<Tree, RunError> {
