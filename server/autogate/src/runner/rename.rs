@@ -99,7 +99,8 @@ pub fn rename(
             Lang::Go => parent_dir(&f.path) == parent_dir(path),
             _ => false,
         };
-        if !has_old && !(shares_scope && f.text.contains(new_name)) {
+        let may_clash = shares_scope && f.text.contains(new_name);
+        if !has_old && !may_clash {
             continue;
         }
         let tree = if f.path == path {
