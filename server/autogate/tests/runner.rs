@@ -341,6 +341,15 @@ async fn configured_formatter_commands() {
 }
 
 #[tokio::test]
+async fn a_typescript_override_covers_tsx() {
+    let opts = with_command(Lang::TypeScript, "tr", &["a-z", "A-Z"]);
+    let p = format("src/App.tsx", "export const a = <b/>;\n", &opts)
+        .await
+        .unwrap();
+    assert_eq!(only_after(&p), "EXPORT CONST A = <B/>;\n");
+}
+
+#[tokio::test]
 async fn a_stuck_formatter_is_stopped() {
     let opts = with_command(Lang::Rust, "sleep", &["30"]);
     let started = std::time::Instant::now();
@@ -956,6 +965,24 @@ async fn an_empty_task_is_refused_before_any_request() {
     assert!(matches!(err, RunError::EmptyTask), "{err}");
     assert!(err.to_string().contains("`rename <new-name>`"), "{err}");
     assert!(server.requests.lock().unwrap().is_empty());
+}
+
+#[test]
+fn builtins_without_a_file_say_how_to_run_them() {
+    assert_eq!(
+        RunError::NoTarget {
+            operation: "format"
+        }
+        .to_string(),
+        "format works on a file: run it from an open file (pass `uri`)"
+    );
+    assert_eq!(
+        RunError::NoTarget {
+            operation: "rename"
+        }
+        .to_string(),
+        "rename works on a file: run it from an open file (pass `uri` and put the cursor on the symbol)"
+    );
 }
 
 #[test]

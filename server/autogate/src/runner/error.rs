@@ -30,6 +30,13 @@ pub enum RunError {
     )]
     EmptyTask,
 
+    /// A built-in operation that works on a file was run without one.
+    #[error(
+        "{operation} works on a file: run it from an open file (pass `uri`{})",
+        if *operation == "rename" { " and put the cursor on the symbol" } else { "" }
+    )]
+    NoTarget { operation: &'static str },
+
     /// The operation needs a language it does not know for this file.
     #[error(
         "{operation}: {path} is not a file it can handle (supported: {}); open a supported file or describe the task in words for the LLM",

@@ -32,7 +32,8 @@ impl FormatCommand {
 /// How `format` runs; the shell fills this from the editor settings.
 #[derive(Clone, Debug)]
 pub struct FormatOptions {
-    /// Commands that replace the default formatter of a language.
+    /// Commands that replace the default formatter of a language (a `TypeScript` entry also
+    /// covers `.tsx` files without their own). [`Lang::from_name`] reads settings keys.
     pub commands: HashMap<Lang, FormatCommand>,
     /// The working directory (the workspace root), so that formatters find their config files
     /// and a project-local `node_modules/.bin/prettier`. `None`: the server's own.
@@ -138,7 +139,13 @@ pub async fn format(path: &str, text: &str, options: &FormatOptions) -> Result<P
         operation: "format",
         path: path.to_owned(),
     })?;
-    let (commands, hint) = match options.commands.get(&lang) {
+    // A TypeScript override also covers .tsx files unless they have their own.
+    let configured = options.commands.get(&lang).or_else(|| {
+        (lang == Lang::Tsx)
+            .then(|| options.commands.get(&Lang::TypeScript))
+            .flatten()
+    });
+    let (commands, hint) = match configured {
         Some(cmd) => (
             vec![cmd.clone()],
             "check the configured formatter command".to_owned(),

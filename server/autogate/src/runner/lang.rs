@@ -37,6 +37,22 @@ impl Lang {
         })
     }
 
+    /// The language of an LSP `languageId` or a settings key (`rust`, `python`, `javascript`,
+    /// `javascriptreact`, `typescript`, `typescriptreact`, `go`, `java`, `c`), case-insensitive.
+    pub fn from_name(name: &str) -> Option<Lang> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "rust" => Lang::Rust,
+            "python" => Lang::Python,
+            "javascript" | "javascriptreact" | "js" | "jsx" => Lang::JavaScript,
+            "typescript" | "ts" => Lang::TypeScript,
+            "typescriptreact" | "tsx" => Lang::Tsx,
+            "go" => Lang::Go,
+            "java" => Lang::Java,
+            "c" => Lang::C,
+            _ => return None,
+        })
+    }
+
     /// The name people use, for messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -377,6 +393,13 @@ mod tests {
         assert_eq!(Lang::from_path("x.h"), Some(Lang::C));
         assert_eq!(Lang::from_path("Makefile"), None);
         assert_eq!(Lang::from_path("dir.rs/README"), None);
+    }
+
+    #[test]
+    fn language_names() {
+        assert_eq!(Lang::from_name("TypeScriptReact"), Some(Lang::Tsx));
+        assert_eq!(Lang::from_name("javascriptreact"), Some(Lang::JavaScript));
+        assert_eq!(Lang::from_name("cpp"), None);
     }
 
     #[test]

@@ -19,6 +19,20 @@ pub enum Task {
     Llm(String),
 }
 
+impl Task {
+    /// The built-in operation's name (`format`, `document`, `tidy`, `rename`), or `None` for an
+    /// LLM task.
+    pub fn builtin_name(&self) -> Option<&'static str> {
+        match self {
+            Task::Format => Some("format"),
+            Task::Document => Some("document"),
+            Task::Tidy => Some("tidy"),
+            Task::Rename { .. } => Some("rename"),
+            Task::Llm(_) => None,
+        }
+    }
+}
+
 /// Parses a task. Built-ins are matched case-insensitively, with an optional leading `/`:
 /// `format`, `document`, `tidy`, `rename NEW_NAME`. `rename` followed by more than one word
 /// (`rename it to something clearer`) is a free-text task.
@@ -77,6 +91,8 @@ mod tests {
             Task::Llm("rename it to something clearer".into())
         );
         assert_eq!(parse_task("formatting"), Task::Llm("formatting".into()));
+        assert_eq!(parse_task("formatting").builtin_name(), None);
+        assert_eq!(parse_task("/tidy").builtin_name(), Some("tidy"));
         assert_eq!(parse_task(""), Task::Llm(String::new()));
     }
 }
