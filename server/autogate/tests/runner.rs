@@ -411,7 +411,24 @@ fn rename_in_each_language() {
         };
         let p = rename(&[source(&path, &text)], &target, new_name)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        expect_file(&format!("rename/{name}.expected"), only_after(&p));
+        let after = only_after(&p);
+        expect_file(&format!("rename/{name}.expected"), after);
+
+        // Renaming back restores the file exactly.
+        let old_name = {
+            let c = cursor_at(&text, needle, offset);
+            let line = text.lines().nth(c.line as usize).unwrap();
+            let rest: String = line.chars().skip(c.character as usize).collect();
+            rest.chars()
+                .take_while(|ch| ch.is_alphanumeric() || *ch == '_')
+                .collect::<String>()
+        };
+        let back = RenameTarget::Symbol {
+            path: path.clone(),
+            name: new_name.into(),
+        };
+        let p = rename(&[source(&path, after)], &back, &old_name).unwrap();
+        assert_eq!(only_after(&p), text, "{name}: rename back");
     }
 }
 
