@@ -81,8 +81,11 @@ impl<'a> Stubs<'a> {
     /// something else precedes `node` on its line.
     fn above(&mut self, node: Node<'_>, stub: &str) {
         let start = node.start_byte();
-        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let indent = &self.text[line_start..start];
+        let Some(before) = self.text.get(..start) else {
+            return;
+        };
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let indent = &before[line_start..];
         if !indent.chars().all(|c| c == ' ' || c == '\t') {
             return;
         }
