@@ -141,6 +141,25 @@ fn document_refuses_unparsable_files() {
         "{err}"
     );
     assert!(err.to_string().contains("fix it first"), "{err}");
+
+    // tree-sitter-c cannot read trailing whitespace after `#include <...>`: say to tidy first.
+    let c = "#include <math.h>  \n\ndouble half(double x) {\n    return x / 2;\n}\n";
+    let err = document("src/half.c", c).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RunError::SyntaxError {
+                line: 1,
+                tidy_fixes: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("run `tidy` first"), "{err}");
+    let tidied = tidy("src/half.c", c).unwrap();
+    let documented = document("src/half.c", only_after(&tidied)).unwrap();
+    assert!(only_after(&documented).contains("/** TODO: document half. */\ndouble half"));
 }
 
 // ------------------------------------------------------------------ tidy

@@ -6,7 +6,7 @@
 
 use tree_sitter::Node;
 
-use super::lang::{Lang, dominant_eol, first_error_line};
+use super::lang::{Lang, dominant_eol, syntax_error};
 use super::{Proposal, RunError, single_file};
 
 /// Adds a `TODO: document` stub above every undocumented public item of the file:
@@ -41,12 +41,8 @@ pub(crate) fn document_text(path: &str, text: &str) -> Result<String, RunError> 
             operation: "document",
             path: path.to_owned(),
         })?;
-    if let Some(line) = first_error_line(&tree) {
-        return Err(RunError::SyntaxError {
-            operation: "document",
-            path: path.to_owned(),
-            line,
-        });
+    if let Some(err) = syntax_error(lang, &tree, "document", path, text) {
+        return Err(err);
     }
     let mut stubs = Stubs {
         text,

@@ -48,13 +48,13 @@ pub enum RunError {
     },
 
     /// The file does not parse, so a structural edit could not be trusted.
-    #[error(
-        "{operation}: {path} has a syntax error near line {line}; fix it first, then try again"
-    )]
+    #[error("{}", syntax_message(operation, path, *line, *tidy_fixes))]
     SyntaxError {
         operation: &'static str,
         path: String,
         line: usize,
+        /// The file parses once tidied: the parser trips over trailing whitespace.
+        tidy_fixes: bool,
     },
 
     /// The operation ran and the file is already as it would make it.
@@ -128,6 +128,18 @@ pub enum RunError {
     /// The model's reply could not be turned into edits.
     #[error("{0}")]
     Reply(#[from] ReplyError),
+}
+
+fn syntax_message(operation: &str, path: &str, line: usize, tidy_fixes: bool) -> String {
+    if tidy_fixes {
+        format!(
+            "{operation}: {path} does not parse near line {line} because of trailing whitespace there (a parser limitation); run `tidy` first, then try again"
+        )
+    } else {
+        format!(
+            "{operation}: {path} has a syntax error near line {line}; fix it first, then try again"
+        )
+    }
 }
 
 impl RunError {

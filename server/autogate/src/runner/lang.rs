@@ -2,6 +2,9 @@
 
 use tree_sitter::{Node, Parser, Tree};
 
+use super::RunError;
+use super::tidy::tidy_text;
+
 /// Shown in "unsupported language" errors.
 pub(crate) const SUPPORTED: &str = "Rust .rs, Python .py, JavaScript .js/.jsx/.mjs/.cjs, TypeScript .ts/.tsx/.mts/.cts, Go .go, Java .java, C .c/.h";
 
@@ -355,8 +358,30 @@ impl Lang {
     }
 }
 
+/// The error for a tree with syntax errors, or `None` when it has none. Some grammars trip
+/// over trailing whitespace (tree-sitter-c after `#include <x.h>`): when the tidied text parses,
+/// the error says to run `tidy` first.
+pub(crate) fn syntax_error(
+    lang: Lang,
+    tree: &Tree,
+    operation: &'static str,
+    path: &str,
+    text: &str,
+) -> Option<RunError> {
+    let line = first_error_line(tree)?;
+    let tidy_fixes = lang
+        .parse(&tidy_text(path, text))
+        .is_some_and(|t| first_error_line(&t).is_none());
+    Some(RunError::SyntaxError {
+        operation,
+        path: path.to_owned(),
+        line,
+        tidy_fixes,
+    })
+}
+
 /// The 1-based line of the first syntax error in the tree, if any.
-pub(crate) fn first_error_line(tree: &Tree) -> Option<usize> {
+fn first_error_line(tree: &Tree) -> Option<usize> {
     let root = tree.root_node();
     if !root.has_error() {
         return None;

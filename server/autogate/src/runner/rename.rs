@@ -8,7 +8,7 @@
 
 use tree_sitter::{Node, Tree};
 
-use super::lang::{Lang, first_error_line};
+use super::lang::{Lang, syntax_error};
 use super::{FileChange, Proposal, RunError};
 
 /// A workspace file: path relative to the workspace root (with `/`), and its current text.
@@ -132,12 +132,8 @@ pub fn rename(
         if old_nodes.is_empty() {
             continue;
         }
-        if let Some(line) = first_error_line(&tree) {
-            return Err(RunError::SyntaxError {
-                operation: "rename",
-                path: f.path.clone(),
-                line,
-            });
+        if let Some(err) = syntax_error(f_lang, &tree, "rename", &f.path, &f.text) {
+            return Err(err);
         }
         let mut after = f.text.clone();
         for range in old_nodes.iter().rev() {
@@ -169,12 +165,8 @@ fn parse_checked(lang: Lang, file: &SourceFile) -> Result<Tree, RunError> {
             operation: "rename",
             path: file.path.clone(),
         })?;
-    if let Some(line) = first_error_line(&tree) {
-        return Err(RunError::SyntaxError {
-            operation: "rename",
-            path: file.path.clone(),
-            line,
-        });
+    if let Some(err) = syntax_error(lang, &tree, "rename", &file.path, &file.text) {
+        return Err(err);
     }
     Ok(tree)
 }
