@@ -16,6 +16,44 @@
 //!    [`provider_from_policy`] (or [`RunError::NoProvider`] when the policy has no `[llm]`),
 //!    then [`run_llm_task`].
 //! 3. The resulting [`Proposal`] goes to the gate like any other.
+//!
+//! ```no_run
+//! use autogate::runner::*;
+//! use autogate_llm::PromptLimits;
+//!
+//! # async fn run(
+//! #     policy: &autogate_policy::Policy,
+//! #     task_text: &str,
+//! #     path: &str,
+//! #     text: &str,
+//! #     cursor: Cursor,
+//! #     workspace_files: Vec<SourceFile>,
+//! #     read: &(dyn Fn(&str) -> Option<String> + Sync),
+//! # ) -> Result<Proposal, RunError> {
+//! let proposal = match parse_task(task_text) {
+//!     Task::Tidy => tidy(path, text)?,
+//!     Task::Document => document(path, text)?,
+//!     Task::Format => format(path, text, &FormatOptions::default()).await?,
+//!     Task::Rename { new_name } => {
+//!         // Every workspace file of the target's language family, the target included.
+//!         let target = RenameTarget::Cursor { path: path.to_owned(), cursor };
+//!         rename(&workspace_files, &target, &new_name)?
+//!     }
+//!     Task::Llm(task) => {
+//!         let provider = provider_from_policy(policy.llm().ok_or(RunError::NoProvider)?)?;
+//!         let files = [autogate_llm::ContextFile { path: path.into(), content: text.into() }];
+//!         let outcome = run_llm_task(
+//!             &provider, &task, &files, Some(selection(path, text, 0, 3)),
+//!             &PromptLimits::default(), |delta| tracing::trace!(delta), read,
+//!         )
+//!         .await?;
+//!         // outcome.notes: show them with the summary.
+//!         outcome.proposal
+//!     }
+//! };
+//! # Ok(proposal)
+//! # }
+//! ```
 
 mod document;
 mod error;
