@@ -9,5 +9,6 @@ pub mod gate;
 pub mod lsp;
 pub mod patch;
 pub mod protocol;
+pub mod runner;
 pub mod safety;
 pub mod workspace;
