@@ -7,13 +7,28 @@ fn main() {
         text.push_str(&format!("/// Function {n}.\npub fn function_{n}(a: u64, b: u64) -> u64 {{\n    let c = a.wrapping_mul({n}) ^ b;\n    if c % 3 == 0 {{ c / 3 }} else {{ c + {n} }}\n}}\n\n"));
     }
     let after = text.replacen("a.wrapping_mul(833)", "a.wrapping_mul(7)", 1);
-    let unit = ChangeUnit { files: vec![FileChange { path: "big.rs".into(), old_path: None, before: Some(text.clone()), after: Some(after) }] };
+    let unit = ChangeUnit {
+        files: vec![FileChange {
+            path: "big.rs".into(),
+            old_path: None,
+            before: Some(text.clone()),
+            after: Some(after),
+        }],
+    };
     let protected = ProtectedPaths::empty();
-    let ctx = AnalysisContext { protected: &protected, index: None };
+    let ctx = AnalysisContext {
+        protected: &protected,
+        index: None,
+    };
     for _ in 0..3 {
         let t = std::time::Instant::now();
         let r = analyze(&unit, &ctx);
-        println!("analyze: {:?} level {} {:?}", t.elapsed(), r.level, r.reasons);
+        println!(
+            "analyze: {:?} level {} {:?}",
+            t.elapsed(),
+            r.level,
+            r.reasons
+        );
     }
     let mut p = tree_sitter::Parser::new();
     p.set_language(&tree_sitter_rust::LANGUAGE.into()).unwrap();

@@ -37,12 +37,20 @@ impl Conn {
             .unwrap();
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Self { child, stdin, stdout, next_id: 1 }
+        Self {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        }
     }
 
     async fn send(&mut self, message: &Value) {
         let body = serde_json::to_vec(message).unwrap();
-        self.stdin.write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes()).await.unwrap();
+        self.stdin
+            .write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes())
+            .await
+            .unwrap();
         self.stdin.write_all(&body).await.unwrap();
         self.stdin.flush().await.unwrap();
     }
@@ -68,7 +76,8 @@ impl Conn {
     async fn request(&mut self, method: &str, params: Value) -> i64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })).await;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
+            .await;
         id
     }
 
@@ -97,7 +106,10 @@ impl Conn {
 fn stats(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    (ms(samples[samples.len() / 2]), ms(samples[samples.len() * 9 / 10]))
+    (
+        ms(samples[samples.len() / 2]),
+        ms(samples[samples.len() * 9 / 10]),
+    )
 }
 
 fn rust_file(lines: usize) -> String {
@@ -125,9 +137,18 @@ async fn main() {
     let root = dir.path().canonicalize().unwrap();
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_default();
-    println!("machine: {machine}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!(
+        "machine: {machine}, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
 
     // initialize, cold process each time.
     let mut init = Vec::new();
@@ -147,7 +168,8 @@ async fn main() {
     let mut conn = Conn::spawn(&root);
     let id = conn.request("initialize", initialize_params(&root)).await;
     conn.until_response(id).await;
-    conn.send(&json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} })).await;
+    conn.send(&json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }))
+        .await;
     let uri = format!("file://{}", root.join("big.rs").display());
     conn.send(&json!({ "jsonrpc": "2.0", "method": "textDocument/didOpen", "params": { "textDocument": { "uri": uri, "languageId": "rust", "version": 1, "text": text } } })).await;
     let mut current = text.clone();
@@ -157,7 +179,12 @@ async fn main() {
     for i in 0..60 {
         // Baseline: a no-op command round trip.
         let start = Instant::now();
-        let id = conn.request("workspace/executeCommand", json!({ "command": "autogate.setMode", "arguments": [ { "mode": "auto" } ] })).await;
+        let id = conn
+            .request(
+                "workspace/executeCommand",
+                json!({ "command": "autogate.setMode", "arguments": [ { "mode": "auto" } ] }),
+            )
+            .await;
         conn.until_response(id).await;
         noop.push(start.elapsed());
 
@@ -167,17 +194,33 @@ async fn main() {
             "edits": [ { "range": { "start": { "line": line, "character": 0 }, "end": { "line": line + 1, "character": 0 } },
                          "newText": format!("    let c = a.wrapping_mul({}) ^ b;\n", 7 + i) } ] } ] });
         let start = Instant::now();
-        let id = conn.request("workspace/executeCommand", json!({ "command": "autogate.proposeEdit", "arguments": [ { "edit": edit } ] })).await;
+        let id = conn
+            .request(
+                "workspace/executeCommand",
+                json!({ "command": "autogate.proposeEdit", "arguments": [ { "edit": edit } ] }),
+            )
+            .await;
         let mut answered = false;
         while !answered {
             let m = conn.recv().await;
             if m["method"] == json!("workspace/applyEdit") {
                 latency.push(start.elapsed());
-                let edits: Vec<tower_lsp_server::ls_types::TextEdit> =
-                    serde_json::from_value(m["params"]["edit"]["documentChanges"][0]["edits"].clone()).unwrap();
-                current = autogate::lsp::from_proto::apply_text_edits("big.rs", &current, &edits, autogate_analysis::Encoding::Utf16).unwrap();
+                let edits: Vec<tower_lsp_server::ls_types::TextEdit> = serde_json::from_value(
+                    m["params"]["edit"]["documentChanges"][0]["edits"].clone(),
+                )
+                .unwrap();
+                current = autogate::lsp::from_proto::apply_text_edits(
+                    "big.rs",
+                    &current,
+                    &edits,
+                    autogate_analysis::Encoding::Utf16,
+                )
+                .unwrap();
                 version += 1;
-                conn.send(&json!({ "jsonrpc": "2.0", "id": m["id"], "result": { "applied": true } })).await;
+                conn.send(
+                    &json!({ "jsonrpc": "2.0", "id": m["id"], "result": { "applied": true } }),
+                )
+                .await;
                 conn.send(&json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": { "textDocument": { "uri": uri, "version": version }, "contentChanges": [ { "text": current } ] } })).await;
             } else if m["id"] == json!(id) && m.get("method").is_none() {
                 answered = true;
@@ -187,10 +230,14 @@ async fn main() {
     }
     let (median, p90) = stats(latency);
     let (noop_median, _) = stats(noop);
-    println!("proposeEdit → applyEdit, 1-line change in a 10,000-line file: median {median:.2} ms, p90 {p90:.2} ms (60 runs)");
+    println!(
+        "proposeEdit → applyEdit, 1-line change in a 10,000-line file: median {median:.2} ms, p90 {p90:.2} ms (60 runs)"
+    );
     println!("  baseline, no-op command round trip: median {noop_median:.2} ms");
     let mut parser = tree_sitter::Parser::new();
-    parser.set_language(&tree_sitter_rust::LANGUAGE.into()).unwrap();
+    parser
+        .set_language(&tree_sitter_rust::LANGUAGE.into())
+        .unwrap();
     let mut parse = Vec::new();
     for _ in 0..20 {
         let start = Instant::now();
@@ -199,14 +246,22 @@ async fn main() {
         assert!(!tree.root_node().has_error());
     }
     let (parse_median, _) = stats(parse);
-    println!("  baseline, one full tree-sitter parse of the file (in process): median {parse_median:.2} ms");
+    println!(
+        "  baseline, one full tree-sitter parse of the file (in process): median {parse_median:.2} ms"
+    );
 
     // RSS with 200 open 2,000-line documents.
     let mut conn = Conn::spawn(&root);
     let id = conn.request("initialize", initialize_params(&root)).await;
     conn.until_response(id).await;
-    conn.send(&json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} })).await;
-    let id = conn.request("workspace/executeCommand", json!({ "command": "autogate.pending", "arguments": [ {} ] })).await;
+    conn.send(&json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }))
+        .await;
+    let id = conn
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": "autogate.pending", "arguments": [ {} ] }),
+        )
+        .await;
     conn.until_response(id).await;
     let idle = conn.rss_kib();
     let doc = rust_file(2_000);
@@ -214,7 +269,12 @@ async fn main() {
         let uri = format!("file://{}/doc{i}.rs", root.display());
         conn.send(&json!({ "jsonrpc": "2.0", "method": "textDocument/didOpen", "params": { "textDocument": { "uri": uri, "languageId": "rust", "version": 1, "text": doc } } })).await;
     }
-    let id = conn.request("workspace/executeCommand", json!({ "command": "autogate.pending", "arguments": [ {} ] })).await;
+    let id = conn
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": "autogate.pending", "arguments": [ {} ] }),
+        )
+        .await;
     conn.until_response(id).await;
     let loaded = conn.rss_kib();
     println!(

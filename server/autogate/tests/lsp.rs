@@ -254,7 +254,10 @@ async fn helix_gets_diagnostics_and_code_actions_and_approves_through_the_comman
         [
             "Approve change 1 (high)",
             "Reject change 1",
-            "Show diff of change 1"
+            "Show diff of change 1",
+            "autogate: tidy this file",
+            "autogate: document this file",
+            "autogate: format this file"
         ]
     );
     // Helix runs the action's command; `:lsp-workspace-command` discards the result.

@@ -8,8 +8,9 @@ use autogate_policy::{Environment, Policy};
 use serde_json::Value;
 use tower_lsp_server::jsonrpc::{self, Result};
 use tower_lsp_server::ls_types::{
-    CodeActionParams, CodeActionProviderCapability, CodeActionResponse,
-    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams,
+    CodeActionProviderCapability, CodeActionResponse, Command, DidChangeConfigurationParams,
+    DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
     DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
     DidOpenTextDocumentParams, DidSaveTextDocumentParams, ExecuteCommandOptions,
     ExecuteCommandParams, FileSystemWatcher, GlobPattern, InitializeParams, InitializeResult,
@@ -43,12 +44,21 @@ impl Backend {
             shared: shared.clone(),
             applier,
             approvals,
+            tasks: Default::default(),
         };
         ctx.approvals.start(ctx.clone());
         Self {
             client,
             shared,
             ctx,
+        }
+    }
+
+    /// `window/workDoneProgress/cancel`: cancels a running `autogate.run` task.
+    pub async fn progress_cancel(&self, params: super::run::CancelParams) {
+        let key = super::run::token_key(&params.token);
+        if self.ctx.tasks.cancel(&key) {
+            tracing::info!(task = %key, "cancelled by the client");
         }
     }
 
@@ -312,7 +322,27 @@ impl LanguageServer for Backend {
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        let actions = self.ctx.approvals.code_actions(&params.text_document.uri);
+        let uri = params.text_document.uri;
+        let mut actions = self.ctx.approvals.code_actions(&uri);
+        // The built-in operations, gated like any other edit.
+        if self.shared.docs().path_of(&uri).is_some() {
+            for (task, title) in [
+                ("tidy", "autogate: tidy this file"),
+                ("document", "autogate: document this file"),
+                ("format", "autogate: format this file"),
+            ] {
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title: title.to_owned(),
+                    kind: Some(CodeActionKind::SOURCE),
+                    command: Some(Command {
+                        title: title.to_owned(),
+                        command: p::RUN.to_owned(),
+                        arguments: Some(vec![serde_json::json!({ "task": task, "uri": uri })]),
+                    }),
+                    ..Default::default()
+                }));
+            }
+        }
         Ok(if actions.is_empty() {
             None
         } else {

@@ -61,6 +61,7 @@ pub struct Context {
     pub shared: Arc<Shared>,
     pub applier: Applier,
     pub approvals: Approvals,
+    pub tasks: std::sync::Arc<super::run::Tasks>,
 }
 
 fn args<T: serde::de::DeserializeOwned>(
@@ -84,22 +85,47 @@ pub async fn execute(
         p::PROPOSE_EDIT => {
             let a: p::ProposeEditArgs = args(command, &arguments)?;
             let intake = {
-                let workspace = ctx.shared.workspace.get().ok_or(CommandError::NotInitialized)?;
+                let workspace = ctx
+                    .shared
+                    .workspace
+                    .get()
+                    .ok_or(CommandError::NotInitialized)?;
                 let docs = ctx.shared.docs();
                 from_proto::workspace_edit(workspace, &docs, ctx.shared.encoding(), a.edit)
                     .map_err(|e| CommandError::InvalidParams(e.0))?
             };
-            let summary = gate_intake(ctx, intake, Origin { intent: a.intent, source: a.source }).await?;
+            let summary = gate_intake(
+                ctx,
+                intake,
+                Origin {
+                    intent: a.intent,
+                    source: a.source,
+                },
+            )
+            .await?;
             to_value(&summary)
         }
         p::APPLY_PATCH => {
             let a: p::ApplyPatchArgs = args(command, &arguments)?;
             let intake = {
-                let workspace = ctx.shared.workspace.get().ok_or(CommandError::NotInitialized)?;
+                let workspace = ctx
+                    .shared
+                    .workspace
+                    .get()
+                    .ok_or(CommandError::NotInitialized)?;
                 let docs = ctx.shared.docs();
-                from_proto::unified_patch(workspace, &docs, &a.patch).map_err(|e| CommandError::InvalidParams(e.0))?
+                from_proto::unified_patch(workspace, &docs, &a.patch)
+                    .map_err(|e| CommandError::InvalidParams(e.0))?
             };
-            let summary = gate_intake(ctx, intake, Origin { intent: a.intent, source: a.source }).await?;
+            let summary = gate_intake(
+                ctx,
+                intake,
+                Origin {
+                    intent: a.intent,
+                    source: a.source,
+                },
+            )
+            .await?;
             to_value(&summary)
         }
         p::PENDING => {
@@ -160,22 +186,34 @@ pub async fn execute(
                 .await
                 .map_err(CommandError::InvalidParams)?;
             ctx.approvals.refresh_diagnostics().await;
-            let mut summary = ctx.shared.gate().ok_or(CommandError::NotInitialized)?.summary(&done.ids, Some(done.checkpoint.clone()));
+            let mut summary = ctx
+                .shared
+                .gate()
+                .ok_or(CommandError::NotInitialized)?
+                .summary(&done.ids, Some(done.checkpoint.clone()));
             if summary.changes.is_empty() {
                 // A checkpoint of another session: no change records, only what was restored.
                 summary.checkpoint = Some(done.checkpoint);
             }
             let headline = if done.notes.is_empty() {
-                format!("autogate: rolled back {}", summary.checkpoint.as_deref().unwrap_or(""))
+                format!(
+                    "autogate: rolled back {}",
+                    summary.checkpoint.as_deref().unwrap_or("")
+                )
             } else {
-                format!("autogate: rolled back {} ({})", summary.checkpoint.as_deref().unwrap_or(""), done.notes.join("; "))
+                format!(
+                    "autogate: rolled back {} ({})",
+                    summary.checkpoint.as_deref().unwrap_or(""),
+                    done.notes.join("; ")
+                )
             };
             ctx.client.show_message(MessageType::INFO, headline).await;
             to_value(&summary)
         }
-        p::RUN => Err(CommandError::InvalidParams(
-            "autogate.run is not available yet: the task runner lands with the runner work; use autogate.proposeEdit or autogate.applyPatch".to_owned(),
-        )),
+        p::RUN => {
+            let a: super::run::RunArgs = args(command, &arguments)?;
+            super::run::start(ctx, a).await
+        }
         other => Err(CommandError::UnknownCommand(other.to_owned())),
     }
 }
@@ -187,7 +225,7 @@ fn unknown_change(id: &str) -> CommandError {
 }
 
 /// Gates an intake: admit, apply the auto changes as one batch, hold the rest.
-async fn gate_intake(
+pub async fn gate_intake(
     ctx: &Context,
     intake: Intake,
     origin: Origin,

@@ -13,6 +13,7 @@ pub mod from_proto;
 pub mod guard;
 pub mod ordered;
 pub mod policy;
+pub mod run;
 pub mod to_proto;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -157,6 +158,10 @@ where
         let shared = shared.clone();
         LspService::build(move |client| backend::Backend::new(client, shared))
             .custom_method(guard::MALFORMED_METHOD, backend::Backend::malformed)
+            .custom_method(
+                "window/workDoneProgress/cancel",
+                backend::Backend::progress_cancel,
+            )
             .finish()
     };
     let service = ordered::Ordered::new(service, shared);

@@ -32,6 +32,7 @@ pub struct TestClient {
     pub docs: HashMap<String, (String, i32)>,
     pub diagnostics: HashMap<String, Vec<Value>>,
     pub messages: Vec<String>,
+    pub progress: Vec<Value>,
     pub on_apply_edit: OnApplyEdit,
     pub apply_edits_seen: usize,
     pub utf8: bool,
@@ -132,6 +133,7 @@ impl TestClient {
             docs: HashMap::new(),
             diagnostics: HashMap::new(),
             messages: Vec::new(),
+            progress: Vec::new(),
             on_apply_edit: OnApplyEdit::Apply,
             apply_edits_seen: 0,
             utf8,
@@ -267,6 +269,12 @@ impl TestClient {
                 );
             }
             Some("window/logMessage") => {}
+            Some("window/workDoneProgress/create") => {
+                let id = message["id"].clone();
+                self.send(json!({ "jsonrpc": "2.0", "id": id, "result": null }))
+                    .await;
+            }
+            Some("$/progress") => self.progress.push(message["params"].clone()),
             Some("window/showDocument") => {
                 let id = message["id"].clone();
                 self.send(json!({ "jsonrpc": "2.0", "id": id, "result": { "success": true } }))
@@ -305,6 +313,23 @@ impl TestClient {
                 return message;
             }
             self.handle_or_keep(message).await;
+        }
+    }
+
+    /// Handles messages until a `window/showMessage` containing `text` arrives; returns it.
+    pub async fn wait_message(&mut self, text: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(m) = self.messages.iter().find(|m| m.contains(text)) {
+                return m.clone();
+            }
+            match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+                Ok(Some(message)) => self.handle_or_keep(message).await,
+                _ => panic!(
+                    "no message containing `{text}`; messages: {:#?}",
+                    self.messages
+                ),
+            }
         }
     }
 
