@@ -33,6 +33,7 @@ pub struct TestClient {
     pub diagnostics: HashMap<String, Vec<Value>>,
     pub messages: Vec<String>,
     pub progress: Vec<Value>,
+    pub registrations: Vec<Value>,
     pub on_apply_edit: OnApplyEdit,
     pub apply_edits_seen: usize,
     pub utf8: bool,
@@ -134,6 +135,7 @@ impl TestClient {
             diagnostics: HashMap::new(),
             messages: Vec::new(),
             progress: Vec::new(),
+            registrations: Vec::new(),
             on_apply_edit: OnApplyEdit::Apply,
             apply_edits_seen: 0,
             utf8,
@@ -275,6 +277,12 @@ impl TestClient {
                     .await;
             }
             Some("$/progress") => self.progress.push(message["params"].clone()),
+            Some("client/registerCapability") => {
+                let id = message["id"].clone();
+                self.registrations.push(message["params"].clone());
+                self.send(json!({ "jsonrpc": "2.0", "id": id, "result": null }))
+                    .await;
+            }
             Some("window/showDocument") => {
                 let id = message["id"].clone();
                 self.send(json!({ "jsonrpc": "2.0", "id": id, "result": { "success": true } }))
