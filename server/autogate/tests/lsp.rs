@@ -832,3 +832,90 @@ async fn a_flood_of_changes_while_an_approval_is_in_flight_keeps_text_exact_and_
     assert_eq!(client.text("typing.txt").unwrap(), expected);
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_helix_session_approves_rejects_and_rolls_back_through_code_actions_and_commands() {
+    let dir = support::repo(&[
+        ("Cargo.toml", "[package]\n"),
+        ("src/lib.rs", "pub fn a() {}\n"),
+        ("go.mod", "module m\n"),
+    ]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    client.open("Cargo.toml", "[package]\n").await;
+    client.open("src/lib.rs", "pub fn a() {}\n").await;
+    let (manifest, lib, gomod) = (
+        client.uri("Cargo.toml"),
+        client.uri("src/lib.rs"),
+        client.uri("go.mod"),
+    );
+
+    // Helix runs `:lsp-workspace-command` and discards the result: only effects are observed.
+    let _ = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&manifest, Some(1), [1, 0, 1, 0], "name = \"h\"\n") }),
+        )
+        .await;
+    let _ = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&gomod, None, [1, 0, 1, 0], "go 1.22\n") }),
+        )
+        .await;
+    client.settle(200).await;
+    assert_eq!(client.diagnostics[&manifest].len(), 1);
+    assert_eq!(client.diagnostics[&gomod].len(), 1);
+
+    // Approve the manifest change through its code action (resolved, then executed).
+    let range = client.diagnostics[&manifest][0]["range"].clone();
+    let actions = client
+        .request("textDocument/codeAction", json!({ "textDocument": { "uri": manifest }, "range": range, "context": { "diagnostics": [] } }))
+        .await
+        .unwrap();
+    let approve = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"].as_str().unwrap().starts_with("Approve"))
+        .unwrap()["command"]
+        .clone();
+    let _ = client
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": approve["command"], "arguments": approve["arguments"] }),
+        )
+        .await;
+    // Reject the go.mod change with `:lsp-workspace-command autogate.reject {"id":"2"}`.
+    let _ = client
+        .command("autogate.reject", json!({ "id": "2" }))
+        .await;
+    client.settle(200).await;
+    assert_eq!(
+        client.text("Cargo.toml").unwrap(),
+        "[package]\nname = \"h\"\n"
+    );
+    assert_eq!(read(&root, "go.mod").unwrap(), "module m\n");
+    assert!(client.diagnostics[&manifest].is_empty() && client.diagnostics[&gomod].is_empty());
+
+    // A low-risk change applies through applyEdit; `:lsp-workspace-command autogate.rollback` undoes it.
+    let _ = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&lib, Some(1), [0, 0, 0, 0], "/// A.\n") }),
+        )
+        .await;
+    assert_eq!(
+        client.text("src/lib.rs").unwrap(),
+        "/// A.\npub fn a() {}\n"
+    );
+    let _ = client.command("autogate.rollback", json!({})).await;
+    assert_eq!(client.text("src/lib.rs").unwrap(), "pub fn a() {}\n");
+    // The approved manifest change is still there (rollback undoes the latest batch only).
+    assert_eq!(
+        client.text("Cargo.toml").unwrap(),
+        "[package]\nname = \"h\"\n"
+    );
+    client.settle(100).await;
+    client.shutdown().await;
+}
