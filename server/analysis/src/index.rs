@@ -105,6 +105,11 @@ impl SymbolIndex {
         self.files.remove(path);
     }
 
+    /// Takes every file of `other` (built in parallel, for example); its entries win.
+    pub fn extend(&mut self, other: SymbolIndex) {
+        self.files.extend(other.files);
+    }
+
     /// Number of indexed files.
     pub fn len(&self) -> usize {
         self.files.len()

@@ -919,3 +919,56 @@ async fn a_helix_session_approves_rejects_and_rolls_back_through_code_actions_an
     client.settle(100).await;
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_workspace_index_gives_the_blast_radius_and_follows_applied_changes() {
+    let dir = workspace(&[
+        (
+            "src/lib.rs",
+            "pub fn parse_config(a: u8) -> u8 {\n    a\n}\n",
+        ),
+        ("src/a.rs", "fn a() { parse_config(1); }\n"),
+        ("src/b.rs", "fn b() { parse_config(2); parse_config(3); }\n"),
+        ("ignored/c.rs", "fn c() { parse_config(4); }\n"),
+        (".gitignore", "ignored/\n"),
+    ]);
+    let root = root(&dir);
+    std::fs::create_dir_all(root.join(".git")).unwrap(); // .gitignore is honoured in a repository
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let built = client.wait_log("workspace index built").await;
+    assert!(built.contains("3 files"), "{built}");
+    let lib = client.uri("src/lib.rs");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&lib, None, [0, 20, 0, 25], "a: u8, b: u8") }),
+        )
+        .await
+        .unwrap();
+    let reasons = summary["changes"][0]["reasons"].to_string();
+    assert!(reasons.contains("3 references in 2 files"), "{summary:#}");
+    assert_eq!(summary["changes"][0]["level"], json!("high"));
+    // A new caller written by autogate counts from then on.
+    let d = client.uri("src/d.rs");
+    let create = json!({ "documentChanges": [ { "kind": "create", "uri": d },
+        { "textDocument": { "uri": d, "version": null }, "edits": [ { "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }, "newText": "fn d() { parse_config(5); }\n" } ] } ] });
+    client
+        .command("autogate.proposeEdit", json!({ "edit": create }))
+        .await
+        .unwrap();
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&lib, None, [0, 20, 0, 25], "a: u16") }),
+        )
+        .await
+        .unwrap();
+    assert!(
+        summary["changes"][0]["reasons"]
+            .to_string()
+            .contains("4 references in 3 files"),
+        "{summary:#}"
+    );
+    client.settle(100).await;
+    client.shutdown().await;
+}

@@ -68,6 +68,11 @@ impl Applier {
                         reply,
                     } => {
                         let outcome = apply_batch(&client, &shared, &ids, approver).await;
+                        if matches!(outcome, Outcome::Applied { .. }) {
+                            // Before the reply, so the next proposal sees the new references;
+                            // after the editor applied the edit, so it never delays applyEdit.
+                            super::index::update(&shared, &written_files(&shared, &ids));
+                        }
                         let _ = reply.send(outcome);
                     }
                     Job::Rollback {
@@ -125,6 +130,23 @@ impl Applier {
         rx.await
             .unwrap_or_else(|_| Err("the apply task stopped".to_owned()))
     }
+}
+
+/// The files a batch wrote: (path, content after), `None` for removed paths.
+fn written_files(shared: &Shared, ids: &[String]) -> Vec<(String, Option<String>)> {
+    let Some(gate) = shared.gate() else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for change in ids.iter().filter_map(|id| gate.get(id)) {
+        for file in &change.unit.files {
+            files.push((file.path.clone(), file.after.clone()));
+            if let Some(old) = file.old_path.as_ref().filter(|old| **old != file.path) {
+                files.push((old.clone(), None));
+            }
+        }
+    }
+    files
 }
 
 /// One planned write.

@@ -226,6 +226,7 @@ impl LanguageServer for Backend {
         if let Some(summary) = summary {
             self.client.log_message(MessageType::INFO, summary).await;
         }
+        super::index::spawn_build(self.shared.clone(), self.client.clone());
         if self.shared.caps().watch_files {
             let watch = DidChangeWatchedFilesRegistrationOptions {
                 watchers: vec![FileSystemWatcher {

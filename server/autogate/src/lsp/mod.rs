@@ -11,6 +11,7 @@ pub mod commands;
 pub mod documents;
 pub mod from_proto;
 pub mod guard;
+pub mod index;
 pub mod ordered;
 pub mod policy;
 pub mod run;

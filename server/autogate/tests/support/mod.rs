@@ -33,6 +33,7 @@ pub struct TestClient {
     pub diagnostics: HashMap<String, Vec<Value>>,
     pub messages: Vec<String>,
     pub progress: Vec<Value>,
+    pub logs: Vec<String>,
     pub registrations: Vec<Value>,
     pub on_apply_edit: OnApplyEdit,
     pub apply_edits_seen: usize,
@@ -135,6 +136,7 @@ impl TestClient {
             diagnostics: HashMap::new(),
             messages: Vec::new(),
             progress: Vec::new(),
+            logs: Vec::new(),
             registrations: Vec::new(),
             on_apply_edit: OnApplyEdit::Apply,
             apply_edits_seen: 0,
@@ -270,7 +272,14 @@ impl TestClient {
                         .to_owned(),
                 );
             }
-            Some("window/logMessage") => {}
+            Some("window/logMessage") => {
+                self.logs.push(
+                    message["params"]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+            }
             Some("window/workDoneProgress/create") => {
                 let id = message["id"].clone();
                 self.send(json!({ "jsonrpc": "2.0", "id": id, "result": null }))
@@ -337,6 +346,20 @@ impl TestClient {
                     "no message containing `{text}`; messages: {:#?}",
                     self.messages
                 ),
+            }
+        }
+    }
+
+    /// Handles messages until a `window/logMessage` containing `text` arrives.
+    pub async fn wait_log(&mut self, text: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(m) = self.logs.iter().find(|m| m.contains(text)) {
+                return m.clone();
+            }
+            match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+                Ok(Some(message)) => self.handle_or_keep(message).await,
+                _ => panic!("no log message containing `{text}`; logs: {:#?}", self.logs),
             }
         }
     }
