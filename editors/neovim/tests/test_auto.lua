@@ -21,8 +21,7 @@ T.case('a low-risk edit is applied to the buffer without a prompt', function()
   local summary = T.propose(T.edit('src/lib.rs', 0, 0, 0, 0, '// entry point\n'), 'document main')
   T.eq(1, #summary.changes, 'changes')
   local c = summary.changes[1]
-  -- low once the analyzer classifies comments; medium (auto in development) until then.
-  T.truthy(c.level == 'low' or c.level == 'medium', 'level low or medium: ' .. vim.inspect(c))
+  T.eq('low', c.level, 'a comment-only edit is low')
   T.eq({ 'auto', 'applied' }, { c.decision, c.status }, 'decision/status')
   T.eq('// entry point\nfn main() {}\n', T.text(bufnr), 'buffer')
   vim.wait(200) -- a prompt would come after the answer

@@ -33,7 +33,14 @@ T.case('a pending change is a diagnostic with Approve/Reject/Show diff code acti
   local titles = vim.tbl_map(function(a)
     return a.title
   end, actions(bufnr))
-  T.eq({ 'Approve change 1 (high)', 'Reject change 1', 'Show diff of change 1' }, titles, 'titles')
+  T.eq({
+    'Approve change 1 (high)',
+    'Reject change 1',
+    'Show diff of change 1',
+    'autogate: tidy this file',
+    'autogate: document this file',
+    'autogate: format this file',
+  }, titles, 'titles')
 end)
 
 T.case('"Show diff of change 1" opens the diff float', function()

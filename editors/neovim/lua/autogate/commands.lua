@@ -281,6 +281,12 @@ handlers.run = {
         start = { line = opts.line1 - 1, character = 0 },
         ['end'] = { line = opts.line2, character = 0 },
       }
+    elseif task:lower():match('^/?rename%s') then
+      -- rename works on the symbol under the cursor, in the client's position encoding.
+      local client = state.client()
+      local encoding = client and client.offset_encoding or 'utf-16'
+      local position = vim.lsp.util.make_position_params(0, encoding).position
+      params.range = { start = position, ['end'] = position }
     end
     exec('run', params, function(result)
       ui.notify('autogate: task ' .. tostring(result and result.task_id or '?') .. ' started: ' .. task)
