@@ -1,0 +1,312 @@
+/**
+ * The extension's shell: starts the server, keeps the pending set, and wires the review,
+ * the status bar, the views and the palette commands to `autogate.*` server commands.
+ */
+
+import * as fs from 'fs';
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { LogMessageNotification, MessageType } from 'vscode-languageclient/node';
+import { createClient, execute, findServer } from './client';
+import {
+  PROPOSED_SCHEME,
+  errorText,
+  lowPending,
+  parseProposedQuery,
+  pendingMessage,
+  pendingOnly,
+  pendingRows,
+  statusText,
+} from './model';
+import { Commands, MODES, PENDING_NOTIFICATION, asSummary, type Explanation, type Summary } from './protocol';
+import { ProposedContentProvider } from './review';
+import { EmptyTree, PendingTree } from './views';
+
+class Autogate {
+  private client: LanguageClient | undefined;
+  private mode: string | undefined;
+  private pending: Summary = { checkpoint: null, changes: [] };
+  private readonly seen = new Set<string>();
+  readonly output = vscode.window.createOutputChannel('autogate');
+  readonly status = vscode.window.createStatusBarItem('autogate.status', vscode.StatusBarAlignment.Left, 100);
+  readonly tree = new PendingTree();
+  readonly proposed = new ProposedContentProvider(() => vscode.workspace.workspaceFolders?.[0]?.uri);
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.status.name = 'autogate';
+    this.status.command = 'autogate.ui.setMode';
+    this.status.tooltip = 'autogate: click to switch the mode';
+    this.render();
+    this.status.show();
+  }
+
+  private render(): void {
+    const count = pendingOnly(this.pending).length;
+    this.status.text = `$(shield) ${statusText(this.mode, count)}`;
+    this.tree.set(pendingRows(this.pending));
+    void vscode.commands.executeCommand('setContext', 'autogate.pendingCount', count);
+  }
+
+  async start(): Promise<void> {
+    const config = vscode.workspace.getConfiguration('autogate');
+    let serverPath: string;
+    try {
+      serverPath = findServer(config.get<string>('server.path') || undefined, this.context.extensionPath, process.env.PATH);
+    } catch (e) {
+      const choice = await vscode.window.showErrorMessage(errorText(e), 'Open Settings');
+      if (choice === 'Open Settings') {
+        await vscode.commands.executeCommand('workbench.action.openSettings', 'autogate.server.path');
+      }
+      return;
+    }
+    const mode = config.get<string>('mode') || undefined;
+    this.mode = mode;
+    this.output.appendLine(`autogate: starting ${serverPath} lsp${mode ? ` (mode ${mode})` : ''}`);
+    const client = createClient(serverPath, this.output, mode);
+    this.client = client;
+    // Registered before start, so they replace the defaults from the first message on.
+    // The server's log lines go to the output channel; its first line names the mode.
+    client.onNotification(LogMessageNotification.type, (params) => {
+      const kind = params.type === MessageType.Error ? 'Error' : params.type === MessageType.Warning ? 'Warn' : 'Info';
+      this.output.appendLine(`[${kind}] ${params.message}`);
+      const m = /^autogate: (\w+) mode,/.exec(params.message);
+      if (m) {
+        this.mode = m[1];
+        this.render();
+      }
+    });
+    client.onNotification(PENDING_NOTIFICATION, (params: unknown) => {
+      const summary = asSummary(params);
+      if (summary) void this.onPending(summary);
+    });
+    try {
+      await client.start();
+    } catch (e) {
+      void vscode.window.showErrorMessage(`autogate: the server did not start: ${errorText(e)}`);
+      return;
+    }
+    await this.refresh();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.stop();
+  }
+
+  private need(): LanguageClient {
+    if (!this.client) throw new Error('autogate: the server is not running; see the autogate output.');
+    return this.client;
+  }
+
+  /** Runs a server command; shows its error verbatim and returns undefined on failure. */
+  async run<T>(command: string, args: object): Promise<T | undefined> {
+    try {
+      return await execute<T>(this.need(), command, args);
+    } catch (e) {
+      void vscode.window.showErrorMessage(errorText(e));
+      return undefined;
+    } finally {
+      if (command !== Commands.pending) void this.refresh();
+    }
+  }
+
+  async refresh(): Promise<void> {
+    if (!this.client) return;
+    try {
+      const summary = asSummary(await execute<unknown>(this.client, Commands.pending, {}));
+      if (summary) await this.onPending(summary, false);
+    } catch (e) {
+      this.output.appendLine(`autogate.pending failed: ${errorText(e)}`);
+    }
+  }
+
+  private async onPending(summary: Summary, announce = true): Promise<void> {
+    this.pending = summary;
+    this.render();
+    const ids = new Set(pendingOnly(summary).map((c) => c.id));
+    for (const id of [...this.proposed.changes.keys()]) {
+      if (!ids.has(id)) await this.proposed.close(id);
+    }
+    const fresh = pendingOnly(summary).filter((c) => !this.seen.has(c.id));
+    fresh.forEach((c) => this.seen.add(c.id));
+    if (!announce || fresh.length === 0) return;
+    if (vscode.workspace.getConfiguration('autogate').get<boolean>('review.openAutomatically', true)) {
+      await this.review(fresh[0].id);
+    }
+    void this.notify(fresh);
+  }
+
+  private async notify(fresh: Summary['changes']): Promise<void> {
+    const one = fresh.length === 1 ? fresh[0] : undefined;
+    const actions = one ? ['Approve', 'Reject', 'Show diff'] : ['Review'];
+    const choice = await vscode.window.showWarningMessage(pendingMessage(fresh), ...actions);
+    if (!one) {
+      if (choice === 'Review') await vscode.commands.executeCommand('autogate.ui.pending');
+      return;
+    }
+    if (choice === 'Approve') await this.approve(one.id);
+    if (choice === 'Reject') await this.reject(one.id);
+    if (choice === 'Show diff') await this.review(one.id);
+  }
+
+  async review(id: string): Promise<void> {
+    const explained = await this.run<Explanation>(Commands.explain, { id });
+    if (!explained) return;
+    const level = this.pending.changes.find((c) => c.id === id)?.level ?? '?';
+    await this.proposed.open({ id, level, hash: explained.hash, diff: explained.diff });
+  }
+
+  /** The change a command is about: a tree row's id, a proposed URI, the active review, or a pick. */
+  async target(arg: unknown, verb: string): Promise<string | undefined> {
+    if (typeof arg === 'string') return arg;
+    if (arg instanceof vscode.Uri && arg.scheme === PROPOSED_SCHEME) return parseProposedQuery(arg.query)?.id;
+    const active = vscode.window.activeTextEditor?.document.uri;
+    if (active?.scheme === PROPOSED_SCHEME) return parseProposedQuery(active.query)?.id;
+    await this.refresh();
+    const items = pendingRows(this.pending).map((r) => ({ label: r.label, description: r.description, detail: r.tooltip.split('\n').slice(1).join(' '), id: r.id }));
+    if (items.length === 0) {
+      void vscode.window.showInformationMessage('autogate: no changes wait for approval.');
+      return undefined;
+    }
+    return (await vscode.window.showQuickPick(items, { placeHolder: `autogate: which change to ${verb}?` }))?.id;
+  }
+
+  async approve(id: string): Promise<void> {
+    const hash = this.proposed.changes.get(id)?.hash;
+    const result = await this.run<Summary>(Commands.approve, hash ? { id, hash } : { id });
+    if (result) {
+      await this.proposed.close(id);
+      this.headline(result);
+    }
+  }
+
+  async reject(id: string): Promise<void> {
+    const result = await this.run<Summary>(Commands.reject, { id });
+    if (result) {
+      await this.proposed.close(id);
+      this.headline(result);
+    }
+  }
+
+  private headline(summary: Summary): void {
+    const c = summary.changes[0];
+    if (c) vscode.window.setStatusBarMessage(`autogate: change ${c.id} ${c.status.replace('_', ' ')}`, 5000);
+  }
+
+  async approveAllLow(): Promise<void> {
+    await this.refresh();
+    const low = lowPending(this.pending);
+    if (low.length === 0) {
+      void vscode.window.showInformationMessage('autogate: no low-risk changes wait for approval.');
+      return;
+    }
+    for (const c of low) await this.approve(c.id);
+  }
+
+  async setMode(): Promise<void> {
+    const pick = await vscode.window.showQuickPick(
+      MODES.map((m) => ({ label: m, description: m === this.mode ? 'current' : undefined })),
+      { placeHolder: 'autogate mode: auto (the policy decides), ask (every change asks), plan (nothing is applied)' },
+    );
+    if (!pick) return;
+    const result = await this.run<{ mode: string }>(Commands.setMode, { mode: pick.label });
+    if (result) {
+      this.mode = result.mode;
+      this.render();
+    }
+  }
+
+  async runTask(): Promise<void> {
+    const task = await vscode.window.showInputBox({ prompt: 'autogate: what should be done?', placeHolder: 'e.g. add doc comments to the public functions of this file' });
+    if (!task) return;
+    const editor = vscode.window.activeTextEditor;
+    const args: Record<string, unknown> = { task };
+    if (editor && editor.document.uri.scheme === 'file') {
+      args.uri = editor.document.uri.toString();
+      if (!editor.selection.isEmpty) {
+        const s = editor.selection;
+        args.range = { start: { line: s.start.line, character: s.start.character }, end: { line: s.end.line, character: s.end.character } };
+      }
+    }
+    const result = await this.run<{ task_id: string }>(Commands.run, args);
+    if (result) vscode.window.setStatusBarMessage(`autogate: task ${result.task_id} started`, 5000);
+  }
+
+  async rollback(): Promise<void> {
+    const result = await this.run<Summary>(Commands.rollback, {});
+    if (result) void vscode.window.showInformationMessage(`autogate: rolled back ${result.changes.length} change(s)`);
+  }
+
+  /** Test-only: proposes the WorkspaceEdit (or `{edit, intent?, source?}`) in a JSON file. */
+  async proposeFromFile(): Promise<void> {
+    const file = vscode.workspace.getConfiguration('autogate').get<string>('test.proposalFile') || process.env.AUTOGATE_TEST_PROPOSAL;
+    if (!file) {
+      void vscode.window.showErrorMessage('autogate: set autogate.test.proposalFile (or AUTOGATE_TEST_PROPOSAL) to a JSON file.');
+      return;
+    }
+    let value: Record<string, unknown>;
+    try {
+      value = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`autogate: cannot read ${file}: ${errorText(e)}`);
+      return;
+    }
+    const args = 'edit' in value ? value : { edit: value, source: 'autogate.ui.proposeFromFile' };
+    const result = await this.run<Summary>(Commands.proposeEdit, args);
+    if (result) this.output.appendLine(`proposeFromFile: ${JSON.stringify(result)}`);
+  }
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const app = new Autogate(context);
+  const reg = (id: string, fn: (...args: unknown[]) => unknown): void => {
+    context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  };
+  context.subscriptions.push(
+    app.output,
+    app.status,
+    vscode.workspace.registerTextDocumentContentProvider(PROPOSED_SCHEME, app.proposed),
+    vscode.window.createTreeView('autogate.pending', { treeDataProvider: app.tree }),
+    vscode.window.registerTreeDataProvider('autogate.checkpoints', new EmptyTree()),
+    vscode.window.registerTreeDataProvider('autogate.audit', new EmptyTree()),
+    { dispose: () => void app.stop() },
+  );
+  reg('autogate.ui.review', async (arg) => {
+    const id = await app.target(arg, 'review');
+    if (id) await app.review(id);
+  });
+  reg('autogate.ui.approve', async (arg) => {
+    const id = await app.target(arg, 'approve');
+    if (id) await app.approve(id);
+  });
+  reg('autogate.ui.reject', async (arg) => {
+    const id = await app.target(arg, 'reject');
+    if (id) await app.reject(id);
+  });
+  reg('autogate.ui.approveAllLow', () => app.approveAllLow());
+  reg('autogate.ui.pending', async () => {
+    const id = await app.target(undefined, 'review');
+    if (id) await app.review(id);
+  });
+  reg('autogate.ui.setMode', () => app.setMode());
+  reg('autogate.ui.run', () => app.runTask());
+  reg('autogate.ui.rollback', () => app.rollback());
+  reg('autogate.ui.showOutput', () => app.output.show(true));
+  reg('autogate.ui.restart', async () => {
+    await app.stop();
+    await app.start();
+  });
+  reg('autogate.ui.proposeFromFile', () => app.proposeFromFile());
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      if (e.affectsConfiguration('autogate.server.path') || e.affectsConfiguration('autogate.mode')) {
+        await app.stop();
+        await app.start();
+      }
+    }),
+  );
+  await app.start();
+}
+
+export function deactivate(): void {}
