@@ -57,14 +57,15 @@ export class ProposedContentProvider implements vscode.TextDocumentContentProvid
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const q = parseProposedQuery(uri.query);
     if (!q) return `autogate: not a proposed-change URI: ${uri.toString()}`;
-    if (uri.query.includes('side=before')) return '';
+    const before = uri.query.includes('side=before');
     const change = this.changes.get(q.id);
-    if (!change) return `autogate: change ${q.id} is not loaded; open it from the Pending changes view.`;
+    if (!change) return before ? '' : `autogate: change ${q.id} is not loaded; open it from the Pending changes view.`;
     try {
       const patch = findFilePatch(parseUnifiedDiff(change.diff), q.file);
       if (!patch) throw new Error(`the diff of change ${q.id} has no file ${q.file}`);
-      if (patch.newPath === undefined) return '';
       const original = patch.oldPath === undefined ? '' : ((await this.currentText(patch.oldPath)) ?? '');
+      if (before) return original;
+      if (patch.newPath === undefined) return '';
       return applyFilePatch(original, patch);
     } catch (e) {
       return `autogate: cannot rebuild the proposed text of ${q.file} (${errorText(e)}).\nThe change's diff, as the server sent it:\n\n${change.diff}`;
@@ -77,9 +78,10 @@ export class ProposedContentProvider implements vscode.TextDocumentContentProvid
     const patches = parseUnifiedDiff(change.diff);
     for (const patch of patches) {
       const file = patch.newPath ?? patch.oldPath ?? '';
+      // Both sides are snapshots: opening the real file would make it an open document,
+      // and the review should not change how the server applies the change.
       const right = this.uri(change.id, file);
-      const existing = patch.oldPath !== undefined ? this.fileUri(patch.oldPath) : undefined;
-      const left = existing ?? this.uri(change.id, file, 'before');
+      const left = this.uri(change.id, file, 'before');
       const title = `autogate: change ${change.id} (${change.level}) ${file}`;
       await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: false });
     }

@@ -1,0 +1,171 @@
+// Drives code-server with Playwright: the extension's review flow as a person would use it.
+// Started by e2e/run.sh, which passes URL, WS, PROPOSAL, ARTIFACTS and PLAYWRIGHT_CORE.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require(process.env.PLAYWRIGHT_CORE);
+
+const { URL, WS, PROPOSAL, ARTIFACTS } = process.env;
+const results = [];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const fileUri = (rel) => 'file://' + path.join(WS, rel);
+const read = (rel) => fs.readFileSync(path.join(WS, rel), 'utf8');
+
+async function check(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name} (${Date.now() - t} ms)\n     ${String(e && e.message ? e.message : e).split('\n').join('\n     ')}`);
+    throw e;
+  }
+}
+
+async function until(what, fn, timeout = 20000) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${last !== undefined ? ` (last: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
+}
+
+/** Writes the WorkspaceEdit the test command proposes next. */
+function propose(edit, intent) {
+  fs.writeFileSync(PROPOSAL, JSON.stringify({ edit, intent, source: 'e2e' }));
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+  page.setDefaultTimeout(20000);
+
+  const statusBar = () => page.locator('.statusbar-item', { hasText: 'autogate:' }).first();
+  const statusText = async () => (await statusBar().innerText()).replace(/\s+/g, ' ').trim();
+  const activeEditorText = async () =>
+    (await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+
+  async function palette(title) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  }
+
+  async function reviewTab(fileName) {
+    return until(`the diff review of ${fileName}`, async () => {
+      const tab = page.locator('.tab', { hasText: `(high) ${fileName}` });
+      return (await tab.count()) > 0 && (await page.locator('.monaco-diff-editor').count()) > 0 ? tab : false;
+    });
+  }
+
+  async function titleButton(label) {
+    const button = page.locator(`.editor-actions .action-label[aria-label^="${label}"]`).first();
+    await button.waitFor({ state: 'visible' });
+    return button;
+  }
+
+  try {
+    await check('the workbench loads', async () => {
+      await page.goto(URL);
+      await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+    });
+
+    await check('the status bar shows the mode and the pending count', async () => {
+      await until('"autogate: auto · 0 pending"', async () => (await statusText()).includes('autogate: auto · 0 pending'), 30000);
+    });
+
+    await check('a file opens with Ctrl+P', async () => {
+      await page.locator('.monaco-workbench').click({ position: { x: 700, y: 400 } });
+      await page.keyboard.press('Control+P');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('lib.rs');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'lib.rs' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await until('lib.rs in the editor', async () => (await activeEditorText()).includes('pub fn add'));
+    });
+
+    await check('a medium-risk change (development) is applied in the editor without asking', async () => {
+      propose({ changes: { [fileUri('src/lib.rs')]: [
+        { range: { start: { line: 2, character: 4 }, end: { line: 2, character: 9 } }, newText: 'a.wrapping_add(b)' },
+      ] } }, 'use wrapping arithmetic');
+      await palette('autogate: Propose edit from file (test)');
+      await until('wrapping_add in the editor', async () => (await activeEditorText()).includes('a.wrapping_add(b)'));
+      if ((await statusText()).includes('1 pending')) throw new Error('the auto change was held as pending');
+    });
+
+    const cargoBefore = read('Cargo.toml');
+    await check('a high-risk change (Cargo.toml) opens the diff review', async () => {
+      propose({ changes: { [fileUri('Cargo.toml')]: [
+        { range: { start: { line: 6, character: 0 }, end: { line: 6, character: 0 } }, newText: 'serde = "1"\n' },
+      ] } }, 'add serde');
+      await palette('autogate: Propose edit from file (test)');
+      await reviewTab('Cargo.toml');
+      await until('the proposed line in the review', async () =>
+        (await page.locator('.monaco-diff-editor').first().innerText()).replace(/\u00a0/g, ' ').includes('serde = "1"'));
+      await until('"1 pending" in the status bar', async () => (await statusText()).includes('· 1 pending'));
+      if (read('Cargo.toml') !== cargoBefore) throw new Error('Cargo.toml was written before approval');
+      await sleep(500);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'review.png') });
+    });
+
+    await check('Approve applies the change to Cargo.toml and closes the review', async () => {
+      await (await titleButton('Approve change')).click();
+      await until('serde in Cargo.toml on disk', async () => read('Cargo.toml').includes('serde = "1"'));
+      await until('the review to close', async () => (await page.locator('.tab', { hasText: '(high) Cargo.toml' }).count()) === 0);
+      await until('"0 pending"', async () => (await statusText()).includes('· 0 pending'));
+    });
+
+    await check('Reject leaves Cargo.toml unchanged', async () => {
+      const before = read('Cargo.toml');
+      propose({ changes: { [fileUri('Cargo.toml')]: [
+        { range: { start: { line: 7, character: 0 }, end: { line: 7, character: 0 } }, newText: 'rand = "0.8"\n' },
+      ] } }, 'add rand');
+      await palette('autogate: Propose edit from file (test)');
+      await reviewTab('Cargo.toml');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'review-reject.png') });
+      await (await titleButton('Reject change')).click();
+      await until('the review to close', async () => (await page.locator('.tab', { hasText: '(high) Cargo.toml' }).count()) === 0);
+      await until('"0 pending"', async () => (await statusText()).includes('· 0 pending'));
+      await sleep(1000);
+      if (read('Cargo.toml') !== before) throw new Error(`Cargo.toml changed:\n${read('Cargo.toml')}`);
+    });
+
+    await check('the activity-bar views show the empty states', async () => {
+      await page.locator('.activitybar .action-item .action-label[aria-label^="autogate"]').first().click();
+      await page.getByText('Checkpoints arrive with the safety net').waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'views.png') });
+    });
+  } catch {
+    await page.screenshot({ path: path.join(ARTIFACTS, 'failure.png') }).catch(() => {});
+  } finally {
+    await browser.close();
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed > 0 || passed === 0 ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  console.log(`0 passed, 1 failed`);
+  process.exit(1);
+});
