@@ -68,10 +68,13 @@ async function main() {
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   }
 
-  async function reviewTab(fileName) {
+  /** Waits for the review of a change to `fileName` at `level`; returns the change id. */
+  async function reviewTab(fileName, level = 'high') {
     return until(`the diff review of ${fileName}`, async () => {
-      const tab = page.locator('.tab', { hasText: `(high) ${fileName}` });
-      return (await tab.count()) > 0 && (await page.locator('.monaco-diff-editor').count()) > 0 ? tab : false;
+      const tab = page.locator('.tab', { hasText: `(${level}) ${fileName}` });
+      if ((await tab.count()) === 0 || (await page.locator('.monaco-diff-editor').count()) === 0) return false;
+      const m = /change (\S+) \(/.exec(await tab.first().innerText());
+      return m ? m[1] : false;
     });
   }
 
@@ -148,8 +151,60 @@ async function main() {
       if (read('Cargo.toml') !== before) throw new Error(`Cargo.toml changed:\n${read('Cargo.toml')}`);
     });
 
-    await check('the activity-bar views show the empty states', async () => {
+    await check('the status bar switches the mode to ask', async () => {
+      await statusBar().click();
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('ask');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ask' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await until('"autogate: ask · 0 pending"', async () => (await statusText()).includes('autogate: ask · 0 pending'));
+    });
+
+    await check('in ask mode a lib.rs change waits in the Pending view; "Approve all low" takes only low ones; the row\'s Approve applies it', async () => {
+      propose({ changes: { [fileUri('src/lib.rs')]: [
+        { range: { start: { line: 6, character: 4 }, end: { line: 6, character: 6 } }, newText: '40 + 1' },
+      ] } }, 'spell out the answer');
+      await palette('autogate: Propose edit from file (test)');
+      const tab = await until('the review of src/lib.rs', async () => {
+        const t = page.locator('.tab', { hasText: 'src/lib.rs' }).filter({ hasText: 'autogate: change' });
+        return (await t.count()) > 0 ? (await t.first().innerText()) : false;
+      });
+      const [, id, level] = /change (\S+) \((\w+)\)/.exec(tab);
       await page.locator('.activitybar .action-item .action-label[aria-label^="autogate"]').first().click();
+      const row = page.locator('.pane-body .monaco-list-row', { hasText: `change ${id} · src/lib.rs` });
+      await row.waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'pending-view.png') });
+      await palette('autogate: Approve all low-risk changes');
+      if (level === 'low') {
+        await until('"0 pending"', async () => (await statusText()).includes('· 0 pending'));
+      } else {
+        await sleep(1000);
+        if (!(await statusText()).includes('· 1 pending')) throw new Error(`"Approve all low" approved a ${level} change`);
+        await row.hover();
+        await row.locator('.action-label[aria-label^="Approve change"]').click();
+        await until('"0 pending"', async () => (await statusText()).includes('· 0 pending'));
+      }
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget input').fill('lib.rs');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'lib.rs' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await until('the new body in the editor', async () => (await activeEditorText()).includes('40 + 1'));
+    });
+
+    await check("the notification's Approve button applies a change", async () => {
+      propose({ changes: { [fileUri('Cargo.toml')]: [
+        { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: '# reviewed\n' },
+      ] } }, 'add a comment to the manifest');
+      await palette('autogate: Propose edit from file (test)');
+      const id = await reviewTab('Cargo.toml');
+      const toast = page.locator('.notification-toast', { hasText: `change ${id} (high` });
+      await toast.getByRole('button', { name: 'Approve' }).click();
+      await until('the comment in Cargo.toml on disk', async () => read('Cargo.toml').startsWith('# reviewed\n'));
+      await until('"0 pending"', async () => (await statusText()).includes('· 0 pending'));
+    });
+
+    await check('the activity-bar views show the empty states', async () => {
       await page.getByText('Checkpoints arrive with the safety net').waitFor();
       await page.screenshot({ path: path.join(ARTIFACTS, 'views.png') });
     });

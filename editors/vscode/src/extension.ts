@@ -128,9 +128,11 @@ class Autogate {
     for (const id of [...this.proposed.changes.keys()]) {
       if (!ids.has(id)) await this.proposed.close(id);
     }
+    // Only the notification announces: a refresh that races it must not swallow the news.
+    if (!announce) return;
     const fresh = pendingOnly(summary).filter((c) => !this.seen.has(c.id));
     fresh.forEach((c) => this.seen.add(c.id));
-    if (!announce || fresh.length === 0) return;
+    if (fresh.length === 0) return;
     if (vscode.workspace.getConfiguration('autogate').get<boolean>('review.openAutomatically', true)) {
       await this.review(fresh[0].id);
     }
