@@ -7,7 +7,8 @@ import * as fs from 'fs';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { LogMessageNotification, MessageType } from 'vscode-languageclient/node';
-import { createClient, execute, findServer } from './client';
+import { createClient, execute } from './client';
+import { findServer } from './serverPath';
 import {
   PROPOSED_SCHEME,
   errorText,
@@ -145,6 +146,14 @@ class Autogate {
     const choice = await vscode.window.showWarningMessage(pendingMessage(fresh), ...actions);
     if (!one) {
       if (choice === 'Review') await vscode.commands.executeCommand('autogate.ui.pending');
+      return;
+    }
+    if (!choice) return;
+    // A notification cannot be taken back: it may outlive its change (approved in the review).
+    await this.refresh();
+    const now = this.pending.changes.find((c) => c.id === one.id);
+    if (!now) {
+      vscode.window.setStatusBarMessage(`autogate: change ${one.id} no longer waits for approval`, 5000);
       return;
     }
     if (choice === 'Approve') await this.approve(one.id);
