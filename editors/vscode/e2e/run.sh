@@ -43,7 +43,7 @@ if [[ "$installed" != "$CODE_SERVER_VERSION" || ! -d "$E2E/node_modules/playwrig
   tar czf "$T/vscode-ripgrep-cache-1.15.11/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" -C "$(dirname "$(command -v rg)")" rg
   [[ -f "$E2E/package.json" ]] || echo '{ "name": "autogate-e2e", "private": true }' > "$E2E/package.json"
   # code-server builds native modules in its install scripts, and runs npm again inside itself.
-  (cd "$E2E" && npm_config_dangerously_allow_all_scripts=true npm_config_yes=true \
+  (cd "$E2E" && npm_config_dangerously_allow_all_scripts=true npm_config_yes=true npm_config_unsafe_perm=true \
      npm install "code-server@$CODE_SERVER_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" --foreground-scripts --no-audit --no-fund)
 fi
 CODE_SERVER="$E2E/node_modules/.bin/code-server"

@@ -28,7 +28,16 @@ export class ReviewFeature implements StaticFeature {
   clear(): void {}
 }
 
-export function createClient(serverPath: string, output: vscode.OutputChannel, mode: string | undefined): LanguageClient {
+/**
+ * `afterCommand` runs after every `autogate.*` command that VS Code runs on the server by itself
+ * (the diagnostics' code actions Approve / Reject / Show diff), so that the UI can refresh.
+ */
+export function createClient(
+  serverPath: string,
+  output: vscode.OutputChannel,
+  mode: string | undefined,
+  afterCommand: () => void,
+): LanguageClient {
   const serverOptions: ServerOptions = {
     command: serverPath,
     args: ['lsp'],
@@ -38,6 +47,15 @@ export function createClient(serverPath: string, output: vscode.OutputChannel, m
     documentSelector: [{ scheme: 'file' }],
     outputChannel: output,
     initializationOptions: mode ? { mode } : {},
+    middleware: {
+      executeCommand: async (command, args, next) => {
+        try {
+          return await next(command, args);
+        } finally {
+          afterCommand();
+        }
+      },
+    },
   };
   const client = new LanguageClient('autogate', 'autogate', serverOptions, clientOptions);
   client.registerFeature(new ReviewFeature());

@@ -63,7 +63,12 @@ class Autogate {
     const mode = config.get<string>('mode') || undefined;
     this.mode = mode;
     this.output.appendLine(`autogate: starting ${serverPath} lsp${mode ? ` (mode ${mode})` : ''}`);
-    const client = createClient(serverPath, this.output, mode);
+    // A new server numbers its changes afresh: forget the old ones.
+    this.seen.clear();
+    for (const id of [...this.proposed.changes.keys()]) await this.proposed.close(id);
+    this.pending = { checkpoint: null, changes: [] };
+    this.render();
+    const client = createClient(serverPath, this.output, mode, () => void this.refresh());
     this.client = client;
     // Registered before start, so they replace the defaults from the first message on.
     // The server's log lines go to the output channel; its first line names the mode.
