@@ -204,6 +204,17 @@ async function main() {
       await until('"0 pending"', async () => (await statusText()).includes('· 0 pending'));
     });
 
+    await check('Roll back and Run task show the server\'s error verbatim', async () => {
+      await palette('autogate: Roll back the latest checkpoint');
+      await page.locator('.notification-toast', { hasText: 'rollback is not available yet: checkpoints land with the safety-net work' }).waitFor();
+      await palette('autogate: Run task');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('add doc comments');
+      await page.keyboard.press('Enter');
+      await page.locator('.notification-toast', { hasText: 'autogate.run is not available yet' }).waitFor();
+    });
+
     await check('the activity-bar views show the empty states', async () => {
       await page.getByText('Checkpoints arrive with the safety net').waitFor();
       await page.screenshot({ path: path.join(ARTIFACTS, 'views.png') });

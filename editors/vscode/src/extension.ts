@@ -50,6 +50,12 @@ class Autogate {
 
   async start(): Promise<void> {
     const config = vscode.workspace.getConfiguration('autogate');
+    if (!vscode.workspace.workspaceFolders?.length) {
+      // The server gates edits inside a workspace root: without a folder there is none.
+      this.status.text = '$(shield) autogate: open a folder';
+      this.output.appendLine('autogate: no folder is open; the server starts when one is.');
+      return;
+    }
     let serverPath: string;
     try {
       serverPath = findServer(config.get<string>('server.path') || undefined, this.context.extensionPath, process.env.PATH);
@@ -315,6 +321,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
   reg('autogate.ui.proposeFromFile', () => app.proposeFromFile());
   context.subscriptions.push(
+    vscode.workspace.onDidChangeWorkspaceFolders(async () => {
+      await app.stop();
+      await app.start();
+    }),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (e.affectsConfiguration('autogate.server.path') || e.affectsConfiguration('autogate.mode')) {
         await app.stop();
