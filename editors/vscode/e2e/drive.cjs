@@ -204,6 +204,40 @@ async function main() {
       await until('"0 pending"', async () => (await statusText()).includes('· 0 pending'));
     });
 
+    await check("the diagnostics' code actions: Show diff opens the native review, Approve applies", async () => {
+      propose({ changes: { [fileUri('Cargo.toml')]: [
+        { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: '# quick fix\n' },
+      ] } }, 'one more comment');
+      await palette('autogate: Propose edit from file (test)');
+      const id = await reviewTab('Cargo.toml');
+      await page.keyboard.press('Control+W');
+      await until('the review to close', async () => (await page.locator('.tab', { hasText: '(high) Cargo.toml' }).count()) === 0);
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget input').fill('Cargo.toml');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Cargo.toml' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await until('Cargo.toml in the editor', async () => (await activeEditorText()).includes('[package]'));
+      const quickFix = async (title) => {
+        await page.keyboard.press('Control+.');
+        await page.locator('.action-widget .monaco-list-row', { hasText: title }).first().waitFor();
+        // The widget's pointer block swallows clicks: choose with the keyboard, as people do.
+        for (let i = 0; i < 12; i++) {
+          const focused = page.locator('.action-widget .monaco-list-row.focused');
+          if ((await focused.count()) > 0 && (await focused.first().innerText()).includes(title)) break;
+          await page.keyboard.press('ArrowDown');
+          await sleep(50);
+        }
+        await page.keyboard.press('Enter');
+      };
+      await quickFix(`Show diff of change ${id}`);
+      await reviewTab('Cargo.toml');
+      await page.keyboard.press('Control+W');
+      await until('Cargo.toml in the editor', async () => (await activeEditorText()).includes('[package]'));
+      await quickFix(`Approve change ${id}`);
+      await until('the comment in the editor', async () => (await activeEditorText()).includes('# quick fix'));
+      await until('"0 pending"', async () => (await statusText()).includes('· 0 pending'));
+    });
+
     await check('Roll back and Run task show the server\'s error verbatim', async () => {
       await palette('autogate: Roll back the latest checkpoint');
       await page.locator('.notification-toast', { hasText: 'rollback is not available yet: checkpoints land with the safety-net work' }).waitFor();

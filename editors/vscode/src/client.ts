@@ -4,6 +4,7 @@
  */
 
 import * as vscode from 'vscode';
+import { Commands } from './protocol';
 import {
   ExecuteCommandRequest,
   LanguageClient,
@@ -28,15 +29,19 @@ export class ReviewFeature implements StaticFeature {
   clear(): void {}
 }
 
-/**
- * `afterCommand` runs after every `autogate.*` command that VS Code runs on the server by itself
- * (the diagnostics' code actions Approve / Reject / Show diff), so that the UI can refresh.
- */
+/** What the extension does around the server commands that VS Code runs by itself. */
+export interface CommandHooks {
+  /** After every such command (the diagnostics' code actions Approve / Reject): refresh the UI. */
+  afterCommand(): void;
+  /** Instead of `autogate.diff` (the code action Show diff): open the native review. */
+  showDiff(id: string): Promise<void>;
+}
+
 export function createClient(
   serverPath: string,
   output: vscode.OutputChannel,
   mode: string | undefined,
-  afterCommand: () => void,
+  hooks: CommandHooks,
 ): LanguageClient {
   const serverOptions: ServerOptions = {
     command: serverPath,
@@ -49,10 +54,14 @@ export function createClient(
     initializationOptions: mode ? { mode } : {},
     middleware: {
       executeCommand: async (command, args, next) => {
+        const id = (args[0] as { id?: unknown } | undefined)?.id;
+        if (command === Commands.diff && typeof id === 'string') {
+          return hooks.showDiff(id);
+        }
         try {
           return await next(command, args);
         } finally {
-          afterCommand();
+          hooks.afterCommand();
         }
       },
     },

@@ -74,7 +74,10 @@ class Autogate {
     for (const id of [...this.proposed.changes.keys()]) await this.proposed.close(id);
     this.pending = { checkpoint: null, changes: [] };
     this.render();
-    const client = createClient(serverPath, this.output, mode, () => void this.refresh());
+    const client = createClient(serverPath, this.output, mode, {
+      afterCommand: () => void this.refresh(),
+      showDiff: (id) => this.review(id),
+    });
     this.client = client;
     // Registered before start, so they replace the defaults from the first message on.
     // The server's log lines go to the output channel; its first line names the mode.
