@@ -76,6 +76,10 @@ export class ProposedContentProvider implements vscode.TextDocumentContentProvid
   async open(change: ReviewedChange): Promise<void> {
     this.remember(change);
     const patches = parseUnifiedDiff(change.diff);
+    if (patches.length === 0) {
+      void vscode.window.showInformationMessage(`autogate: change ${change.id} has no textual difference to show.`);
+      return;
+    }
     for (const patch of patches) {
       const file = patch.newPath ?? patch.oldPath ?? '';
       // Both sides are snapshots: opening the real file would make it an open document,
