@@ -144,6 +144,14 @@ async function main() {
       await palette('autogate: Propose edit from file (test)');
       await reviewTab('Cargo.toml');
       await page.screenshot({ path: path.join(ARTIFACTS, 'review-reject.png') });
+      await (await titleButton('Explain change')).click();
+      await until('the explain page', async () => {
+        const text = (await activeEditorText()).replace(/\s+/g, ' ');
+        return text.includes('## Reasons') && text.includes('is protected');
+      });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'explain.png') });
+      // The explain page opened beside: back to the review, whose title has the buttons.
+      await page.locator('.tab', { hasText: '(high) Cargo.toml' }).first().click();
       await (await titleButton('Reject change')).click();
       await until('the review to close', async () => (await page.locator('.tab', { hasText: '(high) Cargo.toml' }).count()) === 0);
       await until('"0 pending"', async () => (await statusText()).includes('· 0 pending'));

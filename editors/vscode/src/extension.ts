@@ -11,7 +11,9 @@ import { createClient, execute } from './client';
 import { findServer } from './serverPath';
 import {
   PROPOSED_SCHEME,
+  REPORT_SCHEME,
   errorText,
+  explainText,
   lowPending,
   parseProposedQuery,
   pendingMessage,
@@ -31,6 +33,8 @@ class Autogate {
   readonly output = vscode.window.createOutputChannel('autogate');
   readonly status = vscode.window.createStatusBarItem('autogate.status', vscode.StatusBarAlignment.Left, 100);
   readonly tree = new PendingTree();
+  readonly reports = new Map<string, string>();
+  readonly reportChanged = new vscode.EventEmitter<vscode.Uri>();
   readonly proposed = new ProposedContentProvider(() => vscode.workspace.workspaceFolders?.[0]?.uri);
 
   constructor(private readonly context: vscode.ExtensionContext) {
@@ -182,6 +186,18 @@ class Autogate {
     await this.proposed.open({ id, level, hash: explained.hash, diff: explained.diff });
   }
 
+  /** Opens the readable report of `autogate.explain` beside the current editor. */
+  async explain(id: string): Promise<void> {
+    const explained = await this.run<Explanation>(Commands.explain, { id });
+    if (!explained) return;
+    this.reports.set(id, explainText(explained));
+    const uri = vscode.Uri.from({ scheme: REPORT_SCHEME, path: `/change-${id}.md`, query: `id=${encodeURIComponent(id)}` });
+    this.reportChanged.fire(uri);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  }
+
   /** The change a command is about: a tree row's id, a proposed URI, the active review, or a pick. */
   async target(arg: unknown, verb: string): Promise<string | undefined> {
     if (typeof arg === 'string') return arg;
@@ -292,6 +308,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     app.output,
     app.status,
     vscode.workspace.registerTextDocumentContentProvider(PROPOSED_SCHEME, app.proposed),
+    vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, {
+      onDidChange: app.reportChanged.event,
+      provideTextDocumentContent: (uri) =>
+        app.reports.get(new URLSearchParams(uri.query).get('id') ?? '') ?? 'autogate: run "autogate: Explain change" again.',
+    }),
     vscode.window.createTreeView('autogate.pending', { treeDataProvider: app.tree }),
     vscode.window.registerTreeDataProvider('autogate.checkpoints', new EmptyTree()),
     vscode.window.registerTreeDataProvider('autogate.audit', new EmptyTree()),
@@ -300,6 +321,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   reg('autogate.ui.review', async (arg) => {
     const id = await app.target(arg, 'review');
     if (id) await app.review(id);
+  });
+  reg('autogate.ui.explain', async (arg) => {
+    const id = await app.target(arg, 'explain');
+    if (id) await app.explain(id);
   });
   reg('autogate.ui.approve', async (arg) => {
     const id = await app.target(arg, 'approve');

@@ -3,7 +3,7 @@
  * review's title and the `autogate-proposed:` URIs. Pure: no VS Code, no IO.
  */
 
-import type { ChangeSummary, Level, Summary } from './protocol';
+import type { ChangeSummary, Explanation, Level, Summary } from './protocol';
 
 export const PROPOSED_SCHEME = 'autogate-proposed';
 
@@ -91,4 +91,25 @@ export function errorText(error: unknown): string {
     return String((error as { message: unknown }).message);
   }
   return String(error);
+}
+
+export const REPORT_SCHEME = 'autogate-report';
+
+/** A readable page of `autogate.explain`: the decision, its reasons, the impact report, the diff. */
+export function explainText(e: Explanation): string {
+  const report = (typeof e.report === 'object' && e.report !== null ? e.report : {}) as Record<string, unknown>;
+  const level = typeof report.level === 'string' ? report.level : '?';
+  const reasons = Array.isArray(report.reasons) ? report.reasons.map(String) : [];
+  const env = e.environment as { name?: unknown; reason?: unknown } | undefined;
+  const lines = [
+    `# autogate: change ${e.id}`,
+    '',
+    `level: ${level} · decision: ${e.decision} · status: ${e.status}${e.rule ? ` · rule: ${e.rule}` : ''}`,
+  ];
+  if (e.intent || e.source) lines.push(`intent: ${e.intent ?? '-'} · source: ${e.source ?? '-'}`);
+  if (env && typeof env.name === 'string') lines.push(`environment: ${env.name}${typeof env.reason === 'string' ? ` (${env.reason})` : ''}${e.mode ? ` · mode: ${e.mode}` : ''}`);
+  lines.push(`content hash: ${e.hash}`, '', '## Reasons', '');
+  lines.push(...(reasons.length > 0 ? reasons.map((r) => `- ${r}`) : ['- (none given)']));
+  lines.push('', '## Impact report', '', '```json', JSON.stringify(e.report ?? null, null, 2), '```', '', '## Diff', '', '```diff', e.diff.replace(/\n$/, ''), '```', '');
+  return lines.join('\n');
 }

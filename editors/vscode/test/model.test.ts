@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lowPending, parseProposedQuery, pendingMessage, pendingRows, proposedUriParts, reviewTitle, statusText } from '../src/model';
+import { explainText, lowPending, parseProposedQuery, pendingMessage, pendingRows, proposedUriParts, reviewTitle, statusText } from '../src/model';
 import { asSummary, type Summary } from '../src/protocol';
 
 const summary: Summary = {
@@ -49,4 +49,17 @@ test('summaries from the wire are checked', () => {
   assert.equal(asSummary(null), undefined);
   assert.equal(asSummary({ changes: 'no' }), undefined);
   assert.equal(asSummary({ changes: [{ files: [] }] }), undefined);
+});
+
+test('the explain page has the decision, the reasons, the report and the diff', () => {
+  const text = explainText({
+    id: '2', status: 'pending', decision: 'ask', rule: 'default: high asks', hash: 'abc',
+    intent: 'add serde', source: 'e2e', environment: { name: 'development', reason: 'no git' }, mode: 'auto',
+    report: { level: 'high', reasons: ['`Cargo.toml` is protected (`Cargo.toml`)'] },
+    diff: '--- a/Cargo.toml\n+++ b/Cargo.toml\n@@ -1 +1,2 @@\n [package]\n+x = 1\n',
+  });
+  assert.match(text, /^# autogate: change 2\n\nlevel: high · decision: ask · status: pending · rule: default: high asks\n/);
+  assert.match(text, /intent: add serde · source: e2e\nenvironment: development \(no git\) · mode: auto\ncontent hash: abc\n/);
+  assert.match(text, /## Reasons\n\n- `Cargo.toml` is protected/);
+  assert.match(text, /```diff\n--- a\/Cargo.toml\n[\s\S]*\+x = 1\n```\n$/);
 });
