@@ -261,6 +261,24 @@ async function main() {
       await page.getByText('Checkpoints arrive with the safety net').waitFor();
       await page.screenshot({ path: path.join(ARTIFACTS, 'views.png') });
     });
+    await check('a wrong autogate.server.path says what to fix; fixing it restarts the server', async () => {
+      // As a person would: the Settings editor.
+      await palette('Preferences: Open User Settings');
+      const search = page.locator('.settings-editor .suggest-input-container textarea, .settings-editor .search-container textarea').first();
+      await search.waitFor({ state: 'visible' });
+      await search.fill('autogate.server.path');
+      const input = page.locator('.settings-editor .setting-item-contents', { hasText: 'Path to the' }).locator('input').first();
+      await input.waitFor({ state: 'visible' });
+      const good = await input.inputValue();
+      await input.fill('/nonexistent/autogate');
+      await page.keyboard.press('Tab');
+      await page.locator('.notification-toast', { hasText: 'autogate.server.path points to /nonexistent/autogate' }).waitFor();
+      await until('"autogate: no server"', async () => (await statusText()).includes('autogate: no server'));
+      await page.screenshot({ path: path.join(ARTIFACTS, 'no-server.png') });
+      await input.fill(good);
+      await page.keyboard.press('Tab');
+      await until('the server back', async () => /autogate: \w+ · 0 pending/.test(await statusText()));
+    });
   } catch {
     await page.screenshot({ path: path.join(ARTIFACTS, 'failure.png') }).catch(() => {});
   } finally {

@@ -118,7 +118,7 @@ done
 
 log "driving the workbench"
 status=0
-URL="http://127.0.0.1:$PORT/?folder=$WS" WS="$WS" PROPOSAL="$PROPOSAL" ARTIFACTS="$ARTIFACTS" \
+URL="http://127.0.0.1:$PORT/?folder=$WS" WS="$WS" PROPOSAL="$PROPOSAL" ARTIFACTS="$ARTIFACTS" SETTINGS="$RUN/ud/User/settings.json" \
   PLAYWRIGHT_CORE="$E2E/node_modules/playwright-core" \
   node "$HERE/e2e/drive.cjs" || status=$?
 # The extension host's log, where the extension and the server write.

@@ -28,6 +28,8 @@ import { EmptyTree, PendingTree } from './views';
 class Autogate {
   private client: LanguageClient | undefined;
   private mode: string | undefined;
+  /** Why there is no server, for the status bar: "open a folder", "not running". */
+  private problem: string | undefined = 'starting';
   private pending: Summary = { checkpoint: null, changes: [] };
   private readonly seen = new Set<string>();
   readonly output = vscode.window.createOutputChannel('autogate');
@@ -39,15 +41,20 @@ class Autogate {
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.status.name = 'autogate';
-    this.status.command = 'autogate.ui.setMode';
-    this.status.tooltip = 'autogate: click to switch the mode';
+    this.status.tooltip = 'autogate: click to switch the mode (or, when the server is not running, to see why)';
     this.render();
     this.status.show();
   }
 
   private render(): void {
     const count = pendingOnly(this.pending).length;
-    this.status.text = `$(shield) ${statusText(this.mode, count)}`;
+    if (this.problem) {
+      this.status.text = `$(shield) autogate: ${this.problem}`;
+      this.status.command = 'autogate.ui.showOutput';
+    } else {
+      this.status.text = `$(shield) ${statusText(this.mode, count)}`;
+      this.status.command = 'autogate.ui.setMode';
+    }
     this.tree.set(pendingRows(this.pending));
     void vscode.commands.executeCommand('setContext', 'autogate.pendingCount', count);
   }
@@ -56,7 +63,8 @@ class Autogate {
     const config = vscode.workspace.getConfiguration('autogate');
     if (!vscode.workspace.workspaceFolders?.length) {
       // The server gates edits inside a workspace root: without a folder there is none.
-      this.status.text = '$(shield) autogate: open a folder';
+      this.problem = 'open a folder';
+      this.render();
       this.output.appendLine('autogate: no folder is open; the server starts when one is.');
       return;
     }
@@ -64,6 +72,9 @@ class Autogate {
     try {
       serverPath = findServer(config.get<string>('server.path') || undefined, this.context.extensionPath, process.env.PATH);
     } catch (e) {
+      this.problem = 'no server';
+      this.render();
+      this.output.appendLine(errorText(e));
       const choice = await vscode.window.showErrorMessage(errorText(e), 'Open Settings');
       if (choice === 'Open Settings') {
         await vscode.commands.executeCommand('workbench.action.openSettings', 'autogate.server.path');
@@ -77,6 +88,7 @@ class Autogate {
     this.seen.clear();
     for (const id of [...this.proposed.changes.keys()]) await this.proposed.close(id);
     this.pending = { checkpoint: null, changes: [] };
+    this.problem = 'starting';
     this.render();
     const client = createClient(serverPath, this.output, mode, {
       afterCommand: () => void this.refresh(),
@@ -101,16 +113,27 @@ class Autogate {
     try {
       await client.start();
     } catch (e) {
+      this.client = undefined;
+      this.problem = 'not running';
+      this.render();
       void vscode.window.showErrorMessage(`autogate: the server did not start: ${errorText(e)}`);
       return;
     }
+    this.problem = undefined;
+    this.render();
     await this.refresh();
   }
 
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    if (client) await client.stop();
+    this.problem = 'not running';
+    this.render();
+    try {
+      if (client?.isRunning()) await client.stop();
+    } catch (e) {
+      this.output.appendLine(`autogate: stopping the server: ${errorText(e)}`);
+    }
   }
 
   private need(): LanguageClient {
