@@ -21,9 +21,15 @@ import {
   pendingRows,
   statusText,
 } from './model';
-import { Commands, MODES, PENDING_NOTIFICATION, asSummary, type Explanation, type Summary } from './protocol';
+import { Commands, MODES, PENDING_NOTIFICATION, asSummary, type Explanation, type Level, type Summary } from './protocol';
 import { ProposedContentProvider } from './review';
 import { EmptyTree, PendingTree } from './views';
+
+/** The level in an explain result's report, if it has one. */
+function explainedLevel(e: Explanation): Level | undefined {
+  const level = (e.report as { level?: unknown } | undefined)?.level;
+  return level === 'low' || level === 'medium' || level === 'high' || level === 'critical' ? level : undefined;
+}
 
 class Autogate {
   private client: LanguageClient | undefined;
@@ -205,7 +211,7 @@ class Autogate {
   async review(id: string): Promise<void> {
     const explained = await this.run<Explanation>(Commands.explain, { id });
     if (!explained) return;
-    const level = this.pending.changes.find((c) => c.id === id)?.level ?? '?';
+    const level = explainedLevel(explained) ?? this.pending.changes.find((c) => c.id === id)?.level ?? 'high';
     await this.proposed.open({ id, level, hash: explained.hash, diff: explained.diff });
   }
 

@@ -5,12 +5,13 @@
  */
 
 import * as vscode from 'vscode';
+import type { Level } from './protocol';
 import { applyFilePatch, findFilePatch, parseUnifiedDiff } from './diff';
-import { PROPOSED_SCHEME, errorText, parseProposedQuery, proposedUriParts } from './model';
+import { PROPOSED_SCHEME, errorText, parseProposedQuery, proposedUriParts, reviewTitle } from './model';
 
 export interface ReviewedChange {
   id: string;
-  level: string;
+  level: Level;
   hash: string;
   diff: string;
 }
@@ -86,7 +87,7 @@ export class ProposedContentProvider implements vscode.TextDocumentContentProvid
       // and the review should not change how the server applies the change.
       const right = this.uri(change.id, file);
       const left = this.uri(change.id, file, 'before');
-      const title = `autogate: change ${change.id} (${change.level}) ${file}`;
+      const title = reviewTitle(change, file);
       await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: false });
     }
   }
