@@ -279,8 +279,11 @@ class Autogate {
       MODES.map((m) => ({ label: m, description: m === this.mode ? 'current' : undefined })),
       { placeHolder: 'autogate mode: auto (the policy decides), ask (every change asks), plan (nothing is applied)' },
     );
-    if (!pick) return;
-    const result = await this.run<{ mode: string }>(Commands.setMode, { mode: pick.label });
+    if (pick) await this.applyMode(pick.label);
+  }
+
+  async applyMode(mode: string): Promise<void> {
+    const result = await this.run<{ mode: string }>(Commands.setMode, { mode });
     if (result) {
       this.mode = result.mode;
       this.render();
@@ -383,9 +386,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await app.start();
     }),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
-      if (e.affectsConfiguration('autogate.server.path') || e.affectsConfiguration('autogate.mode')) {
+      if (e.affectsConfiguration('autogate.server.path')) {
         await app.stop();
         await app.start();
+      } else if (e.affectsConfiguration('autogate.mode')) {
+        // Without a restart: a restart would forget the pending changes.
+        const mode = vscode.workspace.getConfiguration('autogate').get<string>('mode');
+        if (mode) await app.applyMode(mode);
       }
     }),
   );
