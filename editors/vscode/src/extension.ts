@@ -13,6 +13,8 @@ import {
   PROPOSED_SCHEME,
   REPORT_SCHEME,
   errorText,
+  auditRows,
+  checkpointRows,
   explainText,
   lowPending,
   parseProposedQuery,
@@ -23,7 +25,8 @@ import {
 } from './model';
 import { Commands, MODES, PENDING_NOTIFICATION, asSummary, type Explanation, type Level, type Summary } from './protocol';
 import { ProposedContentProvider } from './review';
-import { EmptyTree, PendingTree } from './views';
+import { readAudit } from './history';
+import { RowTree } from './views';
 
 /** The level in an explain result's report, if it has one. */
 function explainedLevel(e: Explanation): Level | undefined {
@@ -40,7 +43,13 @@ class Autogate {
   private readonly seen = new Set<string>();
   readonly output = vscode.window.createOutputChannel('autogate');
   readonly status = vscode.window.createStatusBarItem('autogate.status', vscode.StatusBarAlignment.Left, 100);
-  readonly tree = new PendingTree();
+  readonly tree = new RowTree((row) => ({ command: 'autogate.ui.review', title: 'Review', arguments: [row.id] }));
+  readonly checkpoints = new RowTree((row) => ({ command: 'autogate.ui.rollback', title: 'Roll back', arguments: [row.id] }));
+  readonly audit = new RowTree(() => undefined);
+  checkpointsView: vscode.TreeView<unknown> | undefined;
+  auditView: vscode.TreeView<unknown> | undefined;
+  private serverPath: string | undefined;
+  private historyTimer: ReturnType<typeof setTimeout> | undefined;
   readonly reports = new Map<string, string>();
   readonly reportChanged = new vscode.EventEmitter<vscode.Uri>();
   readonly proposed = new ProposedContentProvider(() => vscode.workspace.workspaceFolders?.[0]?.uri);
@@ -87,6 +96,7 @@ class Autogate {
       }
       return;
     }
+    this.serverPath = serverPath;
     const mode = config.get<string>('mode') || undefined;
     this.mode = mode;
     this.output.appendLine(`autogate: starting ${serverPath} lsp${mode ? ` (mode ${mode})` : ''}`);
@@ -159,7 +169,32 @@ class Autogate {
     }
   }
 
+  /** Re-reads the audit trail soon (debounced): it feeds the Checkpoints and Audit log views. */
+  refreshHistory(): void {
+    if (this.historyTimer) clearTimeout(this.historyTimer);
+    this.historyTimer = setTimeout(() => void this.loadHistory(), 300);
+  }
+
+  private async loadHistory(): Promise<void> {
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (!this.serverPath || !root || root.scheme !== 'file') return;
+    const history = await readAudit(this.serverPath, root.fsPath);
+    if ('error' in history) {
+      this.checkpoints.set([]);
+      this.audit.set([]);
+      const why = `this server cannot list them yet (autogate log --json: ${history.error})`;
+      if (this.checkpointsView) this.checkpointsView.message = `Checkpoints arrive with the safety net: ${why}.`;
+      if (this.auditView) this.auditView.message = `The audit log arrives with the safety net: ${why}.`;
+      return;
+    }
+    if (this.checkpointsView) this.checkpointsView.message = undefined;
+    if (this.auditView) this.auditView.message = undefined;
+    this.checkpoints.set(checkpointRows(history.records));
+    this.audit.set(auditRows(history.records));
+  }
+
   async refresh(): Promise<void> {
+    this.refreshHistory();
     if (!this.client) return;
     try {
       const summary = asSummary(await execute<unknown>(this.client, Commands.pending, {}));
@@ -306,9 +341,21 @@ class Autogate {
     if (result) vscode.window.setStatusBarMessage(`autogate: task ${result.task_id} started`, 5000);
   }
 
-  async rollback(): Promise<void> {
-    const result = await this.run<Summary>(Commands.rollback, {});
-    if (result) void vscode.window.showInformationMessage(`autogate: rolled back ${result.changes.length} change(s)`);
+  /** Rolls back a checkpoint (a Checkpoints row), or the latest one, after asking. */
+  async rollback(checkpoint?: string): Promise<void> {
+    const which = checkpoint ? `checkpoint ${checkpoint.slice(0, 12)}` : 'the latest checkpoint';
+    const choice = await vscode.window.showWarningMessage(
+      `autogate: roll back ${which}?`,
+      { modal: true, detail: 'The files autogate wrote are restored. Files you changed since are kept, and the result says so.' },
+      'Roll back',
+    );
+    if (choice !== 'Roll back') return;
+    const result = await this.run<Summary>(Commands.rollback, checkpoint ? { checkpoint } : {});
+    if (!result) return;
+    const notes = result.changes.flatMap((c) => c.reasons).filter((r) => /kept|changed since/i.test(r));
+    void vscode.window.showInformationMessage(
+      `autogate: rolled back ${result.checkpoint ?? which}: ${result.changes.length} change(s)${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
+    );
   }
 
   /** Test-only: proposes the WorkspaceEdit (or `{edit, intent?, source?}`) in a JSON file. */
@@ -346,8 +393,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         app.reports.get(new URLSearchParams(uri.query).get('id') ?? '') ?? 'autogate: run "autogate: Explain change" again.',
     }),
     vscode.window.createTreeView('autogate.pending', { treeDataProvider: app.tree }),
-    vscode.window.registerTreeDataProvider('autogate.checkpoints', new EmptyTree()),
-    vscode.window.registerTreeDataProvider('autogate.audit', new EmptyTree()),
+    (app.checkpointsView = vscode.window.createTreeView('autogate.checkpoints', { treeDataProvider: app.checkpoints })),
+    (app.auditView = vscode.window.createTreeView('autogate.audit', { treeDataProvider: app.audit })),
     { dispose: () => void app.stop() },
   );
   reg('autogate.ui.review', async (arg) => {
@@ -373,7 +420,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
   reg('autogate.ui.setMode', () => app.setMode());
   reg('autogate.ui.run', () => app.runTask());
-  reg('autogate.ui.rollback', () => app.rollback());
+  reg('autogate.ui.rollback', (arg) => app.rollback(typeof arg === 'string' ? arg : undefined));
+  reg('autogate.ui.refreshHistory', () => app.refreshHistory());
   reg('autogate.ui.showOutput', () => app.output.show(true));
   reg('autogate.ui.restart', async () => {
     await app.stop();

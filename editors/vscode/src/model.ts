@@ -113,3 +113,118 @@ export function explainText(e: Explanation): string {
   lines.push('', '## Impact report', '', '```json', JSON.stringify(e.report ?? null, null, 2), '```', '', '## Diff', '', '```diff', e.diff.replace(/\n$/, ''), '```', '');
   return lines.join('\n');
 }
+
+/** One record of `autogate log --json` (the fields the views read). */
+export interface AuditRecord {
+  time: string;
+  event: string;
+  source?: string | null;
+  intent?: string | null;
+  change?: string | null;
+  files: string[];
+  level?: string | null;
+  decision?: string | null;
+  rule?: string | null;
+  approver?: string | null;
+  content_hash?: string | null;
+  checkpoint?: string | null;
+  reasons: string[];
+  hash: string;
+}
+
+/** Narrows `autogate log --json` output to records, or throws with what is wrong. */
+export function parseAudit(json: string): AuditRecord[] {
+  const value: unknown = JSON.parse(json);
+  if (!Array.isArray(value)) throw new Error('autogate log --json did not print an array');
+  return value.map((v: unknown, i) => {
+    if (typeof v !== 'object' || v === null) throw new Error(`audit record ${i} is not an object`);
+    const r = v as Record<string, unknown>;
+    const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
+    const strs = (x: unknown): string[] => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : []);
+    return {
+      time: str(r.time) ?? '',
+      event: str(r.event) ?? '?',
+      source: str(r.source),
+      intent: str(r.intent),
+      change: str(r.change),
+      files: strs(r.files),
+      level: str(r.level),
+      decision: str(r.decision),
+      rule: str(r.rule),
+      approver: str(r.approver),
+      content_hash: str(r.content_hash),
+      checkpoint: str(r.checkpoint),
+      reasons: strs(r.reasons),
+      hash: str(r.hash) ?? String(i),
+    };
+  });
+}
+
+const EVENT_ICON: Record<string, string> = {
+  decided: 'law',
+  applied: 'check',
+  approved: 'pass-filled',
+  rejected: 'circle-slash',
+  denied: 'error',
+  failed: 'warning',
+  rolled_back: 'history',
+};
+
+/** The Audit log view: newest first, `change 3 approved`, `high · ask · by person · Cargo.toml`. */
+export function auditRows(records: AuditRecord[], limit = 200): Row[] {
+  return records
+    .slice(-limit)
+    .reverse()
+    .map((r) => {
+      const who = r.approver ? `by ${r.approver}` : undefined;
+      const description = [r.level, r.decision, who, r.files.join(', ')].filter(Boolean).join(' · ');
+      const tooltip = [
+        `${r.time}  ${r.event.replace('_', ' ')}${r.change ? ` change ${r.change}` : ''}`,
+        r.intent ? `intent: ${r.intent}${r.source ? ` (source: ${r.source})` : ''}` : undefined,
+        r.rule ? `rule: ${r.rule}` : undefined,
+        r.checkpoint ? `checkpoint: ${r.checkpoint}` : undefined,
+        r.content_hash ? `content hash: ${r.content_hash}` : undefined,
+        ...r.reasons.map((x) => `• ${x}`),
+      ]
+        .filter((x): x is string => x !== undefined)
+        .join('\n');
+      return {
+        id: r.hash,
+        label: `${r.change ? `change ${r.change}` : 'batch'} ${r.event.replace('_', ' ')}`,
+        description,
+        tooltip,
+        icon: EVENT_ICON[r.event] ?? 'circle-outline',
+        contextValue: 'autogate.auditRecord',
+      };
+    });
+}
+
+/**
+ * The Checkpoints view, from the audit trail: one row per checkpoint, newest first, with the
+ * changes and files behind it, and whether it was rolled back.
+ */
+export function checkpointRows(records: AuditRecord[]): Row[] {
+  const byId = new Map<string, { time: string; changes: Set<string>; files: Set<string>; rolledBack: boolean }>();
+  for (const r of records) {
+    if (!r.checkpoint) continue;
+    let c = byId.get(r.checkpoint);
+    if (!c) {
+      c = { time: r.time, changes: new Set(), files: new Set(), rolledBack: false };
+      byId.set(r.checkpoint, c);
+    }
+    if (r.change) c.changes.add(r.change);
+    r.files.forEach((f) => c.files.add(f));
+    if (r.event === 'rolled_back') c.rolledBack = true;
+  }
+  return [...byId.entries()].reverse().map(([id, c]) => {
+    const changes = [...c.changes];
+    return {
+      id,
+      label: `${id.slice(0, 12)}${c.rolledBack ? ' (rolled back)' : ''}`,
+      description: `${changes.length > 0 ? `change${changes.length > 1 ? 's' : ''} ${changes.join(', ')} · ` : ''}${[...c.files].join(', ')}`,
+      tooltip: `checkpoint ${id}\n${c.time}\nfiles: ${[...c.files].join(', ')}\nClick to roll back to it.`,
+      icon: c.rolledBack ? 'discard' : 'history',
+      contextValue: 'autogate.checkpoint',
+    };
+  });
+}

@@ -3,10 +3,13 @@
 import * as vscode from 'vscode';
 import type { Row } from './model';
 
-export class PendingTree implements vscode.TreeDataProvider<Row> {
+/** A flat list of rows; `commandOf` says what a click does. */
+export class RowTree implements vscode.TreeDataProvider<Row> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private rows: Row[] = [];
+
+  constructor(private readonly commandOf: (row: Row) => vscode.Command | undefined) {}
 
   set(rows: Row[]): void {
     this.rows = rows;
@@ -20,21 +23,11 @@ export class PendingTree implements vscode.TreeDataProvider<Row> {
     item.tooltip = row.tooltip;
     item.iconPath = new vscode.ThemeIcon(row.icon);
     item.contextValue = row.contextValue;
-    item.command = { command: 'autogate.ui.review', title: 'Review', arguments: [row.id] };
+    item.command = this.commandOf(row);
     return item;
   }
 
   getChildren(): Row[] {
     return this.rows;
-  }
-}
-
-/** A view with nothing in it yet: its `viewsWelcome` text says why. */
-export class EmptyTree implements vscode.TreeDataProvider<never> {
-  getTreeItem(element: never): vscode.TreeItem {
-    return element;
-  }
-  getChildren(): never[] {
-    return [];
   }
 }

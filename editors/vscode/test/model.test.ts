@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { explainText, lowPending, parseProposedQuery, pendingMessage, pendingRows, proposedUriParts, reviewTitle, statusText } from '../src/model';
+import { auditRows, checkpointRows, explainText, lowPending, parseAudit, parseProposedQuery, pendingMessage, pendingRows, proposedUriParts, reviewTitle, statusText } from '../src/model';
 import { asSummary, type Summary } from '../src/protocol';
 
 const summary: Summary = {
@@ -62,4 +62,34 @@ test('the explain page has the decision, the reasons, the report and the diff', 
   assert.match(text, /intent: add serde · source: e2e\nenvironment: development \(no git\) · mode: auto\ncontent hash: abc\n/);
   assert.match(text, /## Reasons\n\n- `Cargo.toml` is protected/);
   assert.match(text, /```diff\n--- a\/Cargo.toml\n[\s\S]*\+x = 1\n```\n$/);
+});
+
+const audit = JSON.stringify([
+  { time: '2026-11-24T05:00:00Z', event: 'decided', change: '1', files: ['src/lib.rs'], level: 'medium', decision: 'auto', rule: 'r', reasons: ['body change'], checkpoint: null, hash: 'h1', prev: null },
+  { time: '2026-11-24T05:00:01Z', event: 'applied', change: '1', files: ['src/lib.rs'], level: 'medium', decision: 'auto', approver: 'policy', checkpoint: 'cp1abcdef0123456', reasons: [], hash: 'h2', prev: 'h1' },
+  { time: '2026-11-24T05:01:00Z', event: 'approved', change: '2', files: ['Cargo.toml'], level: 'high', decision: 'ask', approver: 'person', checkpoint: 'cp2', reasons: ['protected'], hash: 'h3', prev: 'h2' },
+  { time: '2026-11-24T05:02:00Z', event: 'rolled_back', change: '2', files: ['Cargo.toml'], checkpoint: 'cp2', reasons: [], hash: 'h4', prev: 'h3' },
+]);
+
+test('audit rows: newest first, with who approved and why', () => {
+  const rows = auditRows(parseAudit(audit));
+  assert.deepEqual(rows.map((r) => r.label), ['change 2 rolled back', 'change 2 approved', 'change 1 applied', 'change 1 decided']);
+  assert.equal(rows[1].description, 'high · ask · by person · Cargo.toml');
+  assert.equal(rows[1].tooltip, '2026-11-24T05:01:00Z  approved change 2\ncheckpoint: cp2\n• protected');
+  assert.equal(rows[0].icon, 'history');
+  assert.equal(auditRows(parseAudit(audit), 1).length, 1);
+});
+
+test('checkpoint rows come from the audit trail, newest first, marked when rolled back', () => {
+  const rows = checkpointRows(parseAudit(audit));
+  assert.deepEqual(rows.map((r) => r.id), ['cp2', 'cp1abcdef0123456']);
+  assert.equal(rows[0].label, 'cp2 (rolled back)');
+  assert.equal(rows[1].label, 'cp1abcdef012');
+  assert.equal(rows[1].description, 'change 1 · src/lib.rs');
+});
+
+test('a bad audit listing is an error, not an empty view', () => {
+  assert.throws(() => parseAudit('{}'), /did not print an array/);
+  assert.throws(() => parseAudit('[1]'), /not an object/);
+  assert.throws(() => parseAudit('no json'));
 });
