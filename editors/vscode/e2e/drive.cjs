@@ -143,14 +143,15 @@ async function main() {
       const rows = pane('Checkpoints').locator('.monaco-list-row');
       const kind = await until('checkpoint rows or the safety-net message', async () =>
         (await legacy.count()) > 0 ? 'legacy' : (await rows.count()) > 0 ? 'history' : false);
-      await page.screenshot({ path: path.join(ARTIFACTS, 'views.png') });
       if (kind === 'legacy') {
         await page.getByText('The audit log arrives with the safety net').waitFor();
+        await page.screenshot({ path: path.join(ARTIFACTS, 'views.png') });
         await palette('autogate: Roll back a checkpoint');
         await page.locator('.monaco-dialog-box').getByRole('button', { name: 'Roll back' }).click();
         await page.locator('.notification-toast', { hasText: 'rollback is not available yet' }).waitFor();
       } else {
         await pane('Audit log').locator('.monaco-list-row', { hasText: 'approved' }).first().waitFor();
+        await page.screenshot({ path: path.join(ARTIFACTS, 'views.png') });
         await rows.first().click();
         await page.locator('.monaco-dialog-box').getByRole('button', { name: 'Roll back' }).click();
         await until('serde gone from Cargo.toml on disk', async () => !read('Cargo.toml').includes('serde'));

@@ -343,7 +343,7 @@ class Autogate {
 
   /** Rolls back a checkpoint (a Checkpoints row), or the latest one, after asking. */
   async rollback(checkpoint?: string): Promise<void> {
-    const which = checkpoint ? `checkpoint ${checkpoint.slice(0, 12)}` : 'the latest checkpoint';
+    const which = checkpoint ? `checkpoint ${checkpoint}` : 'the latest checkpoint';
     const choice = await vscode.window.showWarningMessage(
       `autogate: roll back ${which}?`,
       { modal: true, detail: 'The files autogate wrote are restored. Files you changed since are kept, and the result says so.' },

@@ -220,7 +220,7 @@ export function checkpointRows(records: AuditRecord[]): Row[] {
     const changes = [...c.changes];
     return {
       id,
-      label: `${id.slice(0, 12)}${c.rolledBack ? ' (rolled back)' : ''}`,
+      label: `${id}${c.rolledBack ? ' (rolled back)' : ''}`,
       description: `${changes.length > 0 ? `change${changes.length > 1 ? 's' : ''} ${changes.join(', ')} · ` : ''}${[...c.files].join(', ')}`,
       tooltip: `checkpoint ${id}\n${c.time}\nfiles: ${[...c.files].join(', ')}\nClick to roll back to it.`,
       icon: c.rolledBack ? 'discard' : 'history',

@@ -84,7 +84,7 @@ test('checkpoint rows come from the audit trail, newest first, marked when rolle
   const rows = checkpointRows(parseAudit(audit));
   assert.deepEqual(rows.map((r) => r.id), ['cp2', 'cp1abcdef0123456']);
   assert.equal(rows[0].label, 'cp2 (rolled back)');
-  assert.equal(rows[1].label, 'cp1abcdef012');
+  assert.equal(rows[1].label, 'cp1abcdef0123456');
   assert.equal(rows[1].description, 'change 1 · src/lib.rs');
 });
 
