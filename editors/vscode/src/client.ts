@@ -40,7 +40,7 @@ export interface CommandHooks {
 export function createClient(
   serverPath: string,
   output: vscode.OutputChannel,
-  mode: string | undefined,
+  overrides: object,
   hooks: CommandHooks,
 ): LanguageClient {
   const serverOptions: ServerOptions = {
@@ -51,7 +51,8 @@ export function createClient(
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file' }],
     outputChannel: output,
-    initializationOptions: mode ? { mode } : {},
+    // `mode`, and on servers that take them `autoUpTo`, `denyFrom`, `protected`: only stricter.
+    initializationOptions: overrides,
     middleware: {
       executeCommand: async (command, args, next) => {
         const id = (args[0] as { id?: unknown } | undefined)?.id;

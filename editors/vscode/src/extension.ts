@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { LogMessageNotification, MessageType } from 'vscode-languageclient/node';
+import { DidChangeConfigurationNotification, LogMessageNotification, MessageType } from 'vscode-languageclient/node';
 import { createClient, execute } from './client';
 import { findServer } from './serverPath';
 import {
@@ -15,6 +15,7 @@ import {
   errorText,
   auditRows,
   checkpointRows,
+  editorOverrides,
   explainText,
   lowPending,
   parseProposedQuery,
@@ -27,6 +28,11 @@ import { Commands, MODES, PENDING_NOTIFICATION, asSummary, type Explanation, typ
 import { ProposedContentProvider } from './review';
 import { readAudit } from './history';
 import { RowTree } from './views';
+
+function currentOverrides(): ReturnType<typeof editorOverrides> {
+  const config = vscode.workspace.getConfiguration('autogate');
+  return editorOverrides((key) => config.get(key));
+}
 
 /** The level in an explain result's report, if it has one. */
 function explainedLevel(e: Explanation): Level | undefined {
@@ -97,16 +103,17 @@ class Autogate {
       return;
     }
     this.serverPath = serverPath;
-    const mode = config.get<string>('mode') || undefined;
+    const overrides = currentOverrides();
+    const mode = overrides.mode;
     this.mode = mode;
-    this.output.appendLine(`autogate: starting ${serverPath} lsp${mode ? ` (mode ${mode})` : ''}`);
+    this.output.appendLine(`autogate: starting ${serverPath} lsp with ${JSON.stringify(overrides)}`);
     // A new server numbers its changes afresh: forget the old ones.
     this.seen.clear();
     for (const id of [...this.proposed.changes.keys()]) await this.proposed.close(id);
     this.pending = { checkpoint: null, changes: [] };
     this.problem = 'starting';
     this.render();
-    const client = createClient(serverPath, this.output, mode, {
+    const client = createClient(serverPath, this.output, overrides, {
       afterCommand: () => void this.refresh(),
       showDiff: (id) => this.review(id),
     });
@@ -317,6 +324,14 @@ class Autogate {
     if (pick) await this.applyMode(pick.label);
   }
 
+  /** Sends the editor overrides as the `autogate` settings section (`workspace/didChangeConfiguration`). */
+  async sendOverrides(): Promise<void> {
+    if (!this.client) return;
+    const overrides = currentOverrides();
+    this.output.appendLine(`autogate: editor overrides ${JSON.stringify(overrides)}`);
+    await this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { autogate: overrides } });
+  }
+
   async applyMode(mode: string): Promise<void> {
     const result = await this.run<{ mode: string }>(Commands.setMode, { mode });
     if (result) {
@@ -437,10 +452,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (e.affectsConfiguration('autogate.server.path')) {
         await app.stop();
         await app.start();
-      } else if (e.affectsConfiguration('autogate.mode')) {
+      } else if (['mode', 'autoUpTo', 'denyFrom', 'protected'].some((k) => e.affectsConfiguration(`autogate.${k}`))) {
         // Without a restart: a restart would forget the pending changes.
+        await app.sendOverrides();
         const mode = vscode.workspace.getConfiguration('autogate').get<string>('mode');
-        if (mode) await app.applyMode(mode);
+        if (mode && e.affectsConfiguration('autogate.mode')) await app.applyMode(mode);
       }
     }),
   );

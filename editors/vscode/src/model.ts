@@ -228,3 +228,25 @@ export function checkpointRows(records: AuditRecord[]): Row[] {
     };
   });
 }
+
+/** The editor overrides the server accepts (they only tighten the policy), without empty values. */
+export interface EditorOverrides {
+  mode?: string;
+  autoUpTo?: string;
+  denyFrom?: string;
+  protected?: string[];
+}
+
+export function editorOverrides(get: (key: 'mode' | 'autoUpTo' | 'denyFrom' | 'protected') => unknown): EditorOverrides {
+  const out: EditorOverrides = {};
+  for (const key of ['mode', 'autoUpTo', 'denyFrom'] as const) {
+    const value = get(key);
+    if (typeof value === 'string' && value !== '') out[key] = value;
+  }
+  const globs = get('protected');
+  if (Array.isArray(globs)) {
+    const clean = globs.filter((g): g is string => typeof g === 'string' && g.trim() !== '');
+    if (clean.length > 0) out.protected = clean;
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { auditRows, checkpointRows, explainText, lowPending, parseAudit, parseProposedQuery, pendingMessage, pendingRows, proposedUriParts, reviewTitle, statusText } from '../src/model';
+import { auditRows, checkpointRows, editorOverrides, explainText, lowPending, parseAudit, parseProposedQuery, pendingMessage, pendingRows, proposedUriParts, reviewTitle, statusText } from '../src/model';
 import { asSummary, type Summary } from '../src/protocol';
 
 const summary: Summary = {
@@ -92,4 +92,11 @@ test('a bad audit listing is an error, not an empty view', () => {
   assert.throws(() => parseAudit('{}'), /did not print an array/);
   assert.throws(() => parseAudit('[1]'), /not an object/);
   assert.throws(() => parseAudit('no json'));
+});
+
+test('editor overrides leave out what is not set', () => {
+  const settings: Record<string, unknown> = { mode: '', autoUpTo: 'low', denyFrom: undefined, protected: ['infra/**', ' ', 3] };
+  assert.deepEqual(editorOverrides((k) => settings[k]), { autoUpTo: 'low', protected: ['infra/**'] });
+  assert.deepEqual(editorOverrides(() => undefined), {});
+  assert.deepEqual(editorOverrides((k) => (k === 'mode' ? 'plan' : undefined)), { mode: 'plan' });
 });
