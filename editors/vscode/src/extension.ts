@@ -12,10 +12,10 @@ import { findServer } from './serverPath';
 import {
   PROPOSED_SCHEME,
   REPORT_SCHEME,
-  errorText,
   auditRows,
   checkpointRows,
   editorOverrides,
+  errorText,
   explainText,
   lowPending,
   parseProposedQuery,
@@ -25,8 +25,8 @@ import {
   statusText,
 } from './model';
 import { Commands, MODES, PENDING_NOTIFICATION, asSummary, type Explanation, type Level, type Summary } from './protocol';
-import { ProposedContentProvider } from './review';
 import { readAudit } from './history';
+import { ProposedContentProvider } from './review';
 import { RowTree } from './views';
 
 function currentOverrides(): ReturnType<typeof editorOverrides> {
@@ -393,8 +393,11 @@ class Autogate {
   }
 }
 
+let running: Autogate | undefined;
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const app = new Autogate(context);
+  running = app;
   const reg = (id: string, fn: (...args: unknown[]) => unknown): void => {
     context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   };
@@ -410,7 +413,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.window.createTreeView('autogate.pending', { treeDataProvider: app.tree }),
     (app.checkpointsView = vscode.window.createTreeView('autogate.checkpoints', { treeDataProvider: app.checkpoints })),
     (app.auditView = vscode.window.createTreeView('autogate.audit', { treeDataProvider: app.audit })),
-    { dispose: () => void app.stop() },
   );
   reg('autogate.ui.review', async (arg) => {
     const id = await app.target(arg, 'review');
@@ -463,4 +465,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   await app.start();
 }
 
-export function deactivate(): void {}
+/** Stops the server; VS Code waits for it, so the server gets its `shutdown` and `exit`. */
+export function deactivate(): Promise<void> | undefined {
+  const app = running;
+  running = undefined;
+  return app?.stop();
+}
