@@ -1,0 +1,93 @@
+/**
+ * The custom protocol, mirrored from `server/autogate/src/protocol.rs` (PRODUCT.md §4.1).
+ * Change them together.
+ */
+
+export const Commands = {
+  proposeEdit: 'autogate.proposeEdit',
+  applyPatch: 'autogate.applyPatch',
+  run: 'autogate.run',
+  pending: 'autogate.pending',
+  approve: 'autogate.approve',
+  reject: 'autogate.reject',
+  explain: 'autogate.explain',
+  diff: 'autogate.diff',
+  rollback: 'autogate.rollback',
+  setMode: 'autogate.setMode',
+} as const;
+
+/** `autogate/pendingChanged`: sent to clients advertising `experimental.autogate.review`. */
+export const PENDING_NOTIFICATION = 'autogate/pendingChanged';
+
+export type Level = 'low' | 'medium' | 'high' | 'critical';
+export type Decision = 'auto' | 'ask' | 'deny';
+export type Status =
+  | 'applied'
+  | 'pending'
+  | 'approved'
+  | 'rejected'
+  | 'denied'
+  | 'failed'
+  | 'rolled_back'
+  | 'planned';
+export type Mode = 'auto' | 'ask' | 'plan';
+export const MODES: readonly Mode[] = ['auto', 'ask', 'plan'];
+
+export interface ChangeSummary {
+  id: string;
+  files: string[];
+  level: Level;
+  decision: Decision;
+  status: Status;
+  reasons: string[];
+}
+
+export interface Summary {
+  checkpoint: string | null;
+  changes: ChangeSummary[];
+}
+
+/** The result of `autogate.explain` (the fields the extension reads). */
+export interface Explanation {
+  id: string;
+  status: Status;
+  decision: Decision;
+  rule?: string;
+  hash: string;
+  intent?: string | null;
+  source?: string | null;
+  environment?: unknown;
+  mode?: string;
+  report?: unknown;
+  diff: string;
+}
+
+/** Narrows an untrusted value (a notification's params) to a Summary, or undefined. */
+export function asSummary(value: unknown): Summary | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
+  const v = value as { checkpoint?: unknown; changes?: unknown };
+  if (!Array.isArray(v.changes)) {
+    return undefined;
+  }
+  const changes: ChangeSummary[] = [];
+  for (const c of v.changes as unknown[]) {
+    if (typeof c !== 'object' || c === null) {
+      return undefined;
+    }
+    const o = c as Record<string, unknown>;
+    if (typeof o.id !== 'string') {
+      return undefined;
+    }
+    changes.push({
+      id: o.id,
+      files: Array.isArray(o.files) ? o.files.filter((f): f is string => typeof f === 'string') : [],
+      level: (typeof o.level === 'string' ? o.level : 'high') as Level,
+      decision: (typeof o.decision === 'string' ? o.decision : 'ask') as Decision,
+      status: (typeof o.status === 'string' ? o.status : 'pending') as Status,
+      reasons: Array.isArray(o.reasons) ? o.reasons.filter((r): r is string => typeof r === 'string') : [],
+    });
+  }
+  return { checkpoint: typeof v.checkpoint === 'string' ? v.checkpoint : null, changes };
+}
