@@ -19,11 +19,11 @@ if [ -f editors/neovim/tests/run.sh ]; then
   bash editors/neovim/tests/run.sh "$AUTOGATE_BIN" "$PWD/.venv-nvim/bin/nvim"
 fi
 
-if [ -f editors/vscode/package.json ]; then
-  echo "== VS Code extension: typecheck, lint, unit tests, package"
-  (cd editors/vscode && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm test && npm run package)
-  if [ -f editors/vscode/e2e/run.sh ] && [ "${AUTOGATE_SKIP_E2E:-0}" != 1 ]; then
-    echo "== VS Code extension end to end in code-server"
-    bash editors/vscode/e2e/run.sh "$AUTOGATE_BIN"
+if [ -f editors/vscode/ci.sh ]; then
+  echo "== VS Code extension: typecheck, lint, unit tests, package, and end to end in code-server"
+  if [ "${AUTOGATE_SKIP_E2E:-0}" = 1 ]; then
+    bash editors/vscode/ci.sh
+  else
+    bash editors/vscode/ci.sh "$AUTOGATE_BIN"
   fi
 fi

@@ -277,8 +277,15 @@ async function main() {
       await input.waitFor({ state: 'visible' });
       await input.fill('add doc comments');
       await page.keyboard.press('Enter');
-      await until('an answer to autogate.run', async () =>
-        (await page.locator('.notification-toast', { hasText: 'autogate.run is not available yet' }).count()) > 0 ||
+      // No [llm] provider in this workspace: a free-text task is refused, listing the built-ins.
+      await until('the answer to a free-text task', async () =>
+        (await page.locator('.notification-toast', { hasText: 'no LLM provider is configured' }).count()) > 0);
+      // A built-in runs on the open file and reports through the status bar.
+      await palette('autogate: Run task');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('tidy');
+      await page.keyboard.press('Enter');
+      await until('the task to start', async () =>
         (await page.locator('.statusbar', { hasText: /autogate: task \S+ started/ }).count()) > 0);
     });
 

@@ -347,8 +347,9 @@ class Autogate {
     const args: Record<string, unknown> = { task };
     if (editor && editor.document.uri.scheme === 'file') {
       args.uri = editor.document.uri.toString();
-      if (!editor.selection.isEmpty) {
-        const s = editor.selection;
+      const s = editor.selection;
+      // A selection narrows the task; `rename` works on the symbol under the cursor.
+      if (!s.isEmpty || /^\/?rename\s/i.test(task.trim())) {
         args.range = { start: { line: s.start.line, character: s.start.character }, end: { line: s.end.line, character: s.end.character } };
       }
     }
