@@ -11,4 +11,5 @@ pub mod patch;
 pub mod protocol;
 pub mod runner;
 pub mod safety;
+pub mod verify;
 pub mod workspace;

@@ -72,8 +72,15 @@ impl SafetyNet {
     }
 
     /// Appends one audit record for a change.
-    pub fn audit(&self, change: &ChangeRecord, event: AuditEvent, branch: Option<&str>) {
+    pub fn audit(
+        &self,
+        change: &ChangeRecord,
+        event: AuditEvent,
+        branch: Option<&str>,
+        verification: Option<&serde_json::Value>,
+    ) {
         let mut record = AuditRecord::new(event);
+        record.verification = verification.cloned();
         record.source = change.source.clone();
         record.intent = change.intent.clone();
         record.change = Some(change.id.clone());

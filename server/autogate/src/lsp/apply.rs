@@ -67,20 +67,37 @@ impl Applier {
                         approver,
                         reply,
                     } => {
-                        let outcome = apply_batch(&client, &shared, &ids, approver).await;
-                        if matches!(outcome, Outcome::Applied { .. }) {
+                        let commands = shared
+                            .gate()
+                            .map(|g| g.policy.verify().commands.clone())
+                            .unwrap_or_default();
+                        let outcome =
+                            apply_batch(&client, &shared, &ids, approver, commands.is_empty())
+                                .await;
+                        let checkpoint = match &outcome {
+                            Outcome::Applied { checkpoint } => checkpoint.clone(),
+                            Outcome::Failed { .. } => None,
+                        };
+                        let applied = matches!(outcome, Outcome::Applied { .. });
+                        if applied {
                             // Before the reply, so the next proposal sees the new references;
                             // after the editor applied the edit, so it never delays applyEdit.
                             super::index::update(&shared, &written_files(&shared, &ids));
                         }
                         let _ = reply.send(outcome);
+                        if applied && !commands.is_empty() {
+                            // Still in the writer: no other batch applies until this one is verified.
+                            verify_batch(&client, &shared, &ids, approver, checkpoint, &commands)
+                                .await;
+                        }
                     }
                     Job::Rollback {
                         checkpoint,
                         overwrite,
                         reply,
                     } => {
-                        let _ = reply.send(rollback(&client, &shared, checkpoint, overwrite).await);
+                        let _ = reply
+                            .send(rollback(&client, &shared, false, checkpoint, overwrite).await);
                     }
                 }
             }
@@ -243,6 +260,7 @@ async fn apply_batch(
     shared: &Shared,
     ids: &[String],
     approver: &'static str,
+    audit_applied: bool,
 ) -> Outcome {
     let label = match shared.gate() {
         Some(gate) => {
@@ -282,7 +300,10 @@ async fn apply_batch(
         (Outcome::Applied { .. }, _) => autogate_vcs::AuditEvent::Applied,
         (Outcome::Failed { .. }, _) => autogate_vcs::AuditEvent::Failed,
     };
-    shared.audit(ids, event);
+    // With verification to come, the applied record waits for its result.
+    if audit_applied || matches!(outcome, Outcome::Failed { .. }) {
+        shared.audit(ids, event);
+    }
     outcome
 }
 
@@ -442,6 +463,7 @@ fn restore(workspace: &crate::workspace::Workspace, written: &[&Write]) -> Strin
 async fn rollback(
     client: &Client,
     shared: &Shared,
+    also_disk: bool,
     checkpoint: Option<String>,
     overwrite: bool,
 ) -> Result<Rollback, String> {
@@ -488,6 +510,10 @@ async fn rollback(
             match (docs.get(&file.path), before, written.get(&file.path)) {
                 (Some(open), Some(before), Some(Some(after))) => {
                     let buffer = open.doc.text();
+                    if also_disk {
+                        // The batch was also saved to disk (for verification): restore both.
+                        on_disk.files.push(file.clone());
+                    }
                     if buffer == *after || overwrite {
                         edits.push(TextDocumentEdit {
                             text_document: OptionalVersionedTextDocumentIdentifier {
@@ -568,4 +594,157 @@ async fn rollback(
         ids,
         notes,
     })
+}
+
+/// `autogate/saveDocuments`: asks a capable client to save the given documents.
+enum SaveDocuments {}
+
+impl tower_lsp_server::ls_types::request::Request for SaveDocuments {
+    type Params = serde_json::Value;
+    type Result = serde_json::Value;
+    const METHOD: &'static str = "autogate/saveDocuments";
+}
+
+/// Runs the policy's verification commands on an applied batch; rolls it back if one fails.
+async fn verify_batch(
+    client: &Client,
+    shared: &Shared,
+    ids: &[String],
+    approver: &'static str,
+    checkpoint: Option<String>,
+    commands: &[autogate_policy::VerifyCommand],
+) {
+    let Some(root) = shared.workspace.get().map(|w| w.root().to_path_buf()) else {
+        return;
+    };
+    // 1. The commands see the applied content: open documents are saved by the client, or
+    //    written on disk by the server.
+    let open: Vec<(String, Uri, String)> = {
+        let docs = shared.docs();
+        written_files(shared, ids)
+            .into_iter()
+            .filter_map(|(path, after)| {
+                let after = after?;
+                docs.get(&path)
+                    .map(|d| (path.clone(), d.uri.clone(), after))
+            })
+            .collect()
+    };
+    if !open.is_empty() {
+        let saved = shared.caps().save_documents
+            && matches!(
+                tokio::time::timeout(
+                    shared.apply_timeout(),
+                    client.send_request::<SaveDocuments>(serde_json::json!({
+                        "uris": open.iter().map(|(_, uri, _)| uri.as_str()).collect::<Vec<_>>()
+                    })),
+                )
+                .await,
+                Ok(Ok(_))
+            );
+        if !saved && let Some(workspace) = shared.workspace.get() {
+            for (path, _, after) in &open {
+                if let Err(e) = workspace.write(path, Some(after)) {
+                    tracing::error!(%path, "cannot write for verification: {e:#}");
+                }
+            }
+        }
+    }
+
+    // 2. Run, with progress and cancellation.
+    let token_key = format!("autogate-verify-{}", ids.join("-"));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    shared.tasks.insert(&token_key, cancel.clone());
+    let progress = if shared.caps().work_done_progress {
+        let token = tower_lsp_server::ls_types::ProgressToken::String(token_key.clone());
+        let created = client
+            .send_request::<tower_lsp_server::ls_types::request::WorkDoneProgressCreate>(
+                tower_lsp_server::ls_types::WorkDoneProgressCreateParams {
+                    token: token.clone(),
+                },
+            )
+            .await
+            .is_ok();
+        if created {
+            let first = commands.first().map(|c| c.run.clone()).unwrap_or_default();
+            Some(
+                client
+                    .progress(
+                        token,
+                        format!("autogate: verifying change {}", ids.join(", ")),
+                    )
+                    .with_message(format!("running `{first}`"))
+                    .with_cancel_button()
+                    .begin()
+                    .await,
+            )
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    let results = crate::verify::run_all(
+        &root,
+        commands,
+        &cancel,
+        |command| tracing::info!(%command, "verifying"),
+    )
+    .await;
+    shared.tasks.remove(&token_key);
+    let passed =
+        results.iter().all(crate::verify::CommandResult::ok) && results.len() == commands.len();
+    let verification = serde_json::json!({ "passed": passed, "commands": results });
+    let summary: Vec<String> = results
+        .iter()
+        .map(|r| format!("{} ({} ms)", r.describe(), r.ms))
+        .collect();
+    if let Some(progress) = progress {
+        progress.finish_with_message(summary.join("; ")).await;
+    }
+
+    // 3. Keep, or roll back.
+    let event = if approver == "person" {
+        autogate_vcs::AuditEvent::Approved
+    } else {
+        autogate_vcs::AuditEvent::Applied
+    };
+    if passed {
+        if let Some(mut gate) = shared.gate() {
+            for id in ids {
+                if let Some(change) = gate.get_mut(id) {
+                    change
+                        .notes
+                        .push(format!("verified: {}", summary.join("; ")));
+                }
+            }
+        }
+        shared.audit_with(ids, event, Some(&verification));
+        return;
+    }
+    let failed = results.iter().find(|r| !r.ok()).cloned();
+    let rolled = rollback(client, shared, true, checkpoint.clone(), false).await;
+    let mut note = format!(
+        "verification failed: {}; the batch was rolled back",
+        failed
+            .as_ref()
+            .map(crate::verify::CommandResult::describe)
+            .unwrap_or_default()
+    );
+    match &rolled {
+        Ok(r) if !r.notes.is_empty() => note.push_str(&format!(" ({})", r.notes.join("; "))),
+        Ok(_) => {}
+        Err(e) => note = format!("{note}, but the rollback failed: {e}"),
+    }
+    if let Some(mut gate) = shared.gate() {
+        gate.settle(ids, Status::Failed, Some(&note), None);
+    }
+    shared.audit_with(ids, autogate_vcs::AuditEvent::Failed, Some(&verification));
+    let tail = failed.map(|f| f.tail).unwrap_or_default();
+    client
+        .show_message(
+            tower_lsp_server::ls_types::MessageType::ERROR,
+            format!("autogate: change {}: {note}\n{tail}", ids.join(", ")),
+        )
+        .await;
 }

@@ -44,7 +44,7 @@ impl Backend {
             shared: shared.clone(),
             applier,
             approvals,
-            tasks: Default::default(),
+            tasks: shared.tasks.clone(),
         };
         ctx.approvals.start(ctx.clone());
         Self {
@@ -80,6 +80,18 @@ fn workspace_root(params: &InitializeParams) -> PathBuf {
         return path.into_owned();
     }
     std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// `experimental.autogate.<name> == true` in the client capabilities.
+fn experimental_flag(params: &InitializeParams, name: &str) -> bool {
+    params
+        .capabilities
+        .experimental
+        .as_ref()
+        .and_then(|e| e.get("autogate"))
+        .and_then(|a| a.get(name))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 impl LanguageServer for Backend {
@@ -121,6 +133,7 @@ impl LanguageServer for Backend {
                 .and_then(|w| w.did_change_watched_files.as_ref())
                 .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false),
+            save_documents: experimental_flag(&params, "saveDocuments"),
             review: params
                 .capabilities
                 .experimental

@@ -41,6 +41,8 @@ pub struct ClientCaps {
     pub review: bool,
     pub work_done_progress: bool,
     pub watch_files: bool,
+    /// The client saves documents on `autogate/saveDocuments` (the VS Code and Neovim clients).
+    pub save_documents: bool,
 }
 
 /// State shared by the handlers, the wire-order layer and the background tasks.
@@ -57,6 +59,8 @@ pub struct Shared {
     pub overrides: Mutex<autogate_policy::EditorOverrides>,
     /// The last valid team policy: it stays in force while the file has errors.
     pub last_valid_policy: Mutex<Option<autogate_policy::Policy>>,
+    /// Running tasks (`autogate.run`, verification), by progress token, for cancellation.
+    pub tasks: Arc<run::Tasks>,
     /// Checkpoints and the audit trail; an error here makes every apply fail closed.
     pub safety: OnceLock<Result<crate::safety::SafetyNet, String>>,
     /// What the first policy load has to tell the person, sent once `initialized` arrives.
@@ -79,6 +83,7 @@ impl Shared {
             last_valid_policy: Mutex::new(None),
             startup_report: Mutex::new(None),
             safety: OnceLock::new(),
+            tasks: Default::default(),
         }
     }
 
@@ -125,6 +130,16 @@ impl Shared {
 
     /// Appends an audit record for each change (logged, never fatal).
     pub fn audit(&self, ids: &[String], event: autogate_vcs::AuditEvent) {
+        self.audit_with(ids, event, None);
+    }
+
+    /// Appends an audit record for each change, with a verification result.
+    pub fn audit_with(
+        &self,
+        ids: &[String],
+        event: autogate_vcs::AuditEvent,
+        verification: Option<&serde_json::Value>,
+    ) {
         let Ok(net) = self.safety() else { return };
         let branch = self
             .workspace
@@ -136,7 +151,7 @@ impl Shared {
         if let Some(gate) = self.gate() {
             for id in ids {
                 if let Some(change) = gate.get(id) {
-                    net.audit(change, event, branch.as_deref());
+                    net.audit(change, event, branch.as_deref(), verification);
                 }
             }
         }

@@ -42,6 +42,20 @@ pub struct Tasks {
 }
 
 impl Tasks {
+    pub fn insert(&self, token: &str, cancel: CancellationToken) {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.to_owned(), cancel);
+    }
+
+    pub fn remove(&self, token: &str) {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(token);
+    }
+
     pub fn cancel(&self, token: &str) -> bool {
         match self
             .running

@@ -34,6 +34,7 @@ pub struct TestClient {
     pub messages: Vec<String>,
     pub progress: Vec<Value>,
     pub logs: Vec<String>,
+    pub saved: Vec<String>,
     pub registrations: Vec<Value>,
     pub on_apply_edit: OnApplyEdit,
     pub apply_edits_seen: usize,
@@ -137,6 +138,7 @@ impl TestClient {
             messages: Vec::new(),
             progress: Vec::new(),
             logs: Vec::new(),
+            saved: Vec::new(),
             registrations: Vec::new(),
             on_apply_edit: OnApplyEdit::Apply,
             apply_edits_seen: 0,
@@ -286,6 +288,23 @@ impl TestClient {
                     .await;
             }
             Some("$/progress") => self.progress.push(message["params"].clone()),
+            Some("autogate/saveDocuments") => {
+                // As the VS Code and Neovim clients do: save the named buffers.
+                let id = message["id"].clone();
+                for uri in message["params"]["uris"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    let uri = uri.as_str().unwrap_or_default().to_owned();
+                    if let Some((text, _)) = self.docs.get(&uri) {
+                        std::fs::write(uri.trim_start_matches("file://"), text).unwrap();
+                    }
+                    self.saved.push(uri);
+                }
+                self.send(json!({ "jsonrpc": "2.0", "id": id, "result": {} }))
+                    .await;
+            }
             Some("client/registerCapability") => {
                 let id = message["id"].clone();
                 self.registrations.push(message["params"].clone());
