@@ -11,6 +11,8 @@ return {
   root_markers = { '.autogate.toml', '.git' },
   init_options = require('autogate.config').init_options(),
   handlers = require('autogate.handlers'),
+  -- This client saves buffers on `autogate/saveDocuments` (before verification commands run).
+  capabilities = { experimental = { autogate = { saveDocuments = true } } },
   on_init = function(client)
     require('autogate.state').on_init(client)
   end,

@@ -15,11 +15,14 @@ import {
   type StaticFeature,
 } from 'vscode-languageclient/node';
 
-/** Advertises that this client has its own review UI: the server then sends `autogate/pendingChanged`. */
+/**
+ * Advertises that this client has its own review UI (the server then sends `autogate/pendingChanged`)
+ * and saves documents on `autogate/saveDocuments` (before the policy's verification commands run).
+ */
 export class ReviewFeature implements StaticFeature {
   fillClientCapabilities(capabilities: ClientCapabilities): void {
     const experimental = (capabilities.experimental ?? {}) as Record<string, unknown>;
-    experimental.autogate = { ...((experimental.autogate as object | undefined) ?? {}), review: true };
+    experimental.autogate = { ...((experimental.autogate as object | undefined) ?? {}), review: true, saveDocuments: true };
     capabilities.experimental = experimental;
   }
   initialize(): void {}

@@ -129,6 +129,14 @@ class Autogate {
         this.render();
       }
     });
+    // Before verification, the server asks us to save the documents it changed.
+    client.onRequest('autogate/saveDocuments', async (params: { uris?: string[] }) => {
+      for (const uri of params?.uris ?? []) {
+        const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === vscode.Uri.parse(uri).toString());
+        if (doc?.isDirty) await doc.save();
+      }
+      return {};
+    });
     client.onNotification(PENDING_NOTIFICATION, (params: unknown) => {
       const summary = asSummary(params);
       if (summary) void this.onPending(summary);

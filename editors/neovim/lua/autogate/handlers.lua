@@ -122,4 +122,18 @@ M['window/showMessage'] = function(_, params, ctx)
   return params
 end
 
+--- Before the policy's verification commands run, the server asks us to save the buffers it
+--- changed, so the commands see what the buffer shows. Unmodified buffers are left alone.
+M['autogate/saveDocuments'] = function(_, params)
+  for _, uri in ipairs((params or {}).uris or {}) do
+    local bufnr = vim.uri_to_bufnr(uri)
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].modified then
+      vim.api.nvim_buf_call(bufnr, function()
+        vim.cmd('silent noautocmd update')
+      end)
+    end
+  end
+  return {}
+end
+
 return M

@@ -496,6 +496,11 @@ async fn rollback(
         None => (Vec::new(), BTreeMap::new()),
     };
     let encoding = shared.encoding();
+    let synced: Vec<(String, Option<String>)> = written
+        .iter()
+        .map(|(p, a)| (p.clone(), a.clone()))
+        .collect();
+    wait_for_sync(shared, &synced).await;
     let mut notes = Vec::new();
     let mut edits = Vec::new();
     let mut on_disk = plan.clone();
@@ -596,6 +601,26 @@ async fn rollback(
     })
 }
 
+/// Waits (at most 2 s) until every open document among `files` holds its written text.
+async fn wait_for_sync(shared: &Shared, files: &[(String, Option<String>)]) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let synced = {
+            let docs = shared.docs();
+            files
+                .iter()
+                .all(|(path, after)| match (docs.get(path), after) {
+                    (Some(open), Some(after)) => open.doc.text() == *after,
+                    _ => true,
+                })
+        };
+        if synced || tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// `autogate/saveDocuments`: asks a capable client to save the given documents.
 enum SaveDocuments {}
 
@@ -617,6 +642,9 @@ async fn verify_batch(
     let Some(root) = shared.workspace.get().map(|w| w.root().to_path_buf()) else {
         return;
     };
+    // 0. Editors debounce didChange (Neovim: 150 ms): wait until our copy of each open document
+    //    shows what the editor applied, or a person's later edit would be mistaken for it.
+    wait_for_sync(shared, &written_files(shared, ids)).await;
     // 1. The commands see the applied content: open documents are saved by the client, or
     //    written on disk by the server.
     let open: Vec<(String, Uri, String)> = {
