@@ -11,7 +11,7 @@ mod sarif;
 use autogate_analysis::Level;
 use serde_json::{Value, json};
 
-use sarif::{SarifChange, to_sarif};
+use sarif::{SarifChange, first_changed_line, to_sarif};
 
 fn schema_validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(concat!(
@@ -199,4 +199,25 @@ fn no_changes_is_an_empty_result_list() {
     let log = to_sarif(&[], "0.1.0");
     assert_eq!(log["runs"][0]["results"], json!([]));
     assert_eq!(log["runs"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn first_changed_lines() {
+    assert_eq!(
+        first_changed_line(Some("a\nb\nc\n"), Some("a\nB\nc\n")),
+        Some(2)
+    );
+    assert_eq!(first_changed_line(None, Some("new\n")), Some(1));
+    assert_eq!(first_changed_line(Some("gone\n"), None), None);
+    assert_eq!(first_changed_line(Some("same\n"), Some("same\n")), None);
+    assert_eq!(
+        first_changed_line(Some("a\nb\n"), Some("a\nb\nc\n")),
+        Some(3)
+    );
+    assert_eq!(
+        first_changed_line(Some("a\nb\nc\n"), Some("a\nb\n")),
+        Some(2)
+    );
+    assert_eq!(first_changed_line(Some("a\nb"), Some("a\nb\n")), Some(2));
+    assert_eq!(first_changed_line(Some("x\n"), Some("")), Some(1));
 }

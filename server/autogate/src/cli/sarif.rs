@@ -33,6 +33,26 @@ pub struct SarifChange {
     pub first_line: Option<usize>,
 }
 
+/// The first line (1-based) of `after` that differs from `before`: where a result points. `None`
+/// for a deleted file (no `after`) or equal texts; line 1 for a created file.
+pub fn first_changed_line(before: Option<&str>, after: Option<&str>) -> Option<usize> {
+    let after = after?;
+    let before = before.unwrap_or("");
+    if before == after {
+        return None;
+    }
+    let mut old = before.split_inclusive('\n');
+    let mut line = 1;
+    for new in after.split_inclusive('\n') {
+        if old.next() != Some(new) {
+            return Some(line);
+        }
+        line += 1;
+    }
+    // `after` is a prefix of `before`: the change is a removal at the end.
+    Some(line.saturating_sub(1).max(1))
+}
+
 /// The rule of each level: `(id, name, description)`. A result's rule is its change's level.
 fn rule(level: Level) -> (&'static str, &'static str, &'static str) {
     match level {
