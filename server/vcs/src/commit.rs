@@ -11,9 +11,13 @@
 //!    on a temporary message file, which is read back afterwards. A hook that exits non-zero stops
 //!    everything with [`CommitError::HookRejected`]; nothing has been touched at that point.
 //! 3. The commit is written from the (re-read) temporary index, on the current branch or on a side
-//!    branch. On the current branch, the person's index is then updated for the batch's paths
-//!    only, so `git status` does not show them as changed; every other index entry stays as it was.
-//!    On a side branch, HEAD, the current branch, the index and the working tree do not move.
+//!    branch. On the current branch, the person's index is updated for the batch's paths only,
+//!    so `git status` does not show them as changed; every other index entry stays as it was
+//!    (this happens just before the branch moves, and is undone if moving it fails, for example
+//!    because HEAD moved meanwhile). On a side branch, HEAD, the current branch, the index and
+//!    the working tree do not move.
+//!
+//! Hooks can take as long as they like, so call this off the async runtime (`spawn_blocking`).
 //! 4. `post-commit` runs; its exit status is ignored, as git does.
 //!
 //! Author and committer are `user.name`/`user.email` from the repository's configuration, or
@@ -380,7 +384,16 @@ pub fn commit_batch(root: &Path, request: &CommitRequest) -> Result<CommitOutcom
         .unwrap_or_default();
 
     // Where the commit goes, and what it starts from.
-    let (update_ref, parent, branch) = match &request.side_branch {
+    let head_branch = {
+        let head = repo.find_reference("HEAD")?;
+        head.symbolic_target()?.map(str::to_owned)
+    };
+    // A "side" branch that is the checked-out one is the current branch.
+    let side_branch = request
+        .side_branch
+        .as_ref()
+        .filter(|name| head_branch.as_deref() != Some(format!("refs/heads/{name}").as_str()));
+    let (update_ref, parent, branch) = match side_branch {
         Some(name) => {
             let full = format!("refs/heads/{name}");
             if name.is_empty() || !git2::Reference::is_valid_name(&full) {
@@ -399,8 +412,7 @@ pub fn commit_batch(root: &Path, request: &CommitRequest) -> Result<CommitOutcom
                     format!("{:?}", repo.state()).to_lowercase(),
                 ));
             }
-            let head = repo.find_reference("HEAD")?;
-            let branch = match head.symbolic_target()? {
+            let branch = match &head_branch {
                 Some(target) => target
                     .strip_prefix("refs/heads/")
                     .unwrap_or(target)
@@ -505,17 +517,32 @@ pub fn commit_batch(root: &Path, request: &CommitRequest) -> Result<CommitOutcom
     }
     let tree = repo.find_tree(tree_id)?;
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-    let oid = repo.commit(
+    // On the current branch, the person's index is updated for the batch's paths first (a locked
+    // index stops everything here), and put back if the commit then fails.
+    let saved = if side_branch.is_none() {
+        Some(sync_index(&repo, &tree, &paths)?)
+    } else {
+        None
+    };
+    let committed = repo.commit(
         Some(&update_ref),
         &signature,
         &signature,
         &message,
         &tree,
         &parents,
-    )?;
-    if request.side_branch.is_none() {
-        sync_index(&repo, &tree, &paths)?;
-    }
+    );
+    let oid = match committed {
+        Ok(oid) => oid,
+        Err(e) => {
+            if let Some(saved) = saved
+                && let Err(undo) = restore_index(&repo, saved)
+            {
+                tracing::warn!(error = %undo, "cannot put the index back after a failed commit");
+            }
+            return Err(e.into());
+        }
+    };
     let _ = run_hook(&hooks, "post-commit", &[], &workdir, &[]);
     Ok(CommitOutcome {
         oid: oid.to_string(),
@@ -664,21 +691,27 @@ fn is_executable(_meta: &fs::Metadata) -> bool {
     true
 }
 
-/// Updates the person's index for the batch's paths only, to what was committed, so that
+/// Entries of the person's index as they were before [`sync_index`], to put back.
+type SavedEntries = Vec<(String, Option<git2::IndexEntry>)>;
+
+/// Updates the person's index for the batch's paths only, to what is being committed, so that
 /// `git status` does not show them as changed. Every other entry is left exactly as it was.
+/// Returns the entries it replaced.
 fn sync_index(
     repo: &git2::Repository,
     tree: &git2::Tree<'_>,
     paths: &[(String, String)],
-) -> Result<(), CommitError> {
+) -> Result<SavedEntries, CommitError> {
     let mut index = repo.index()?;
     index.read(false)?;
+    let mut saved = Vec::with_capacity(paths.len());
     for (_, repo_path) in paths {
         let path = Path::new(repo_path);
+        saved.push((repo_path.clone(), index.get_path(path, 0)));
         match tree.get_path(path) {
             Ok(item) => {
                 // `add_path` records the file's stat data (a clean `git status`); if the file
-                // changed since it was committed, the committed blob is staged instead.
+                // changed since the tree was written, the committed blob is staged instead.
                 let added = index.add_path(path).is_ok()
                     && index.get_path(path, 0).map(|e| e.id) == Some(item.id());
                 if !added {
@@ -690,6 +723,22 @@ fn sync_index(
                 let _ = index.remove_path(path);
             }
             Err(e) => return Err(e.into()),
+        }
+    }
+    index.write()?;
+    Ok(saved)
+}
+
+/// Puts back the entries [`sync_index`] replaced.
+fn restore_index(repo: &git2::Repository, saved: SavedEntries) -> Result<(), CommitError> {
+    let mut index = repo.index()?;
+    index.read(false)?;
+    for (repo_path, entry) in saved {
+        match entry {
+            Some(entry) => index.add(&entry)?,
+            None => {
+                let _ = index.remove_path(Path::new(&repo_path));
+            }
         }
     }
     index.write()?;

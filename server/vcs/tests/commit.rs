@@ -482,3 +482,62 @@ fn side_branch_names() {
     assert!(long.len() <= "autogate/20260102-".len() + 41, "{long}");
     assert!(!long.ends_with('-'));
 }
+
+#[test]
+fn a_side_branch_that_is_checked_out_is_the_current_branch() {
+    let dir = repo_with_identity();
+    let root = dir.path();
+    write(root, "src/lib.rs", b"pub fn a() { main(); }\n");
+    let mut req = request(&["src/lib.rs"]);
+    req.side_branch = Some("main".to_owned());
+    let outcome = commit_batch(root, &req).unwrap();
+    assert_eq!(outcome.branch, "main");
+    assert_eq!(git_text(root, &["rev-parse", "HEAD"]).trim(), outcome.oid);
+    assert_eq!(
+        git_text(root, &["status", "--porcelain"]),
+        "?? untracked.txt\n"
+    );
+}
+
+#[test]
+fn a_locked_index_stops_the_commit_before_anything_changes() {
+    let dir = repo_with_identity();
+    let root = dir.path();
+    write(root, "src/lib.rs", b"pub fn a() { locked(); }\n");
+    write(root, ".git/index.lock", b"");
+    let before = common::git_state(root);
+    assert!(commit_batch(root, &request(&["src/lib.rs"])).is_err());
+    assert_eq!(common::git_state(root), before);
+    std::fs::remove_file(root.join(".git/index.lock")).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn when_head_moves_during_the_hooks_the_commit_fails_and_the_index_is_put_back() {
+    let dir = repo_with_identity();
+    let root = dir.path();
+    // Someone else commits while the hooks run.
+    hook(
+        root,
+        "commit-msg",
+        "#!/bin/sh
+unset GIT_INDEX_FILE
+\
+         c=$(git commit-tree -p HEAD -m sneaky 'HEAD^{tree}')\ngit update-ref HEAD \"$c\"\n",
+    );
+    write(root, "old_name.rs", b"fn old() { staged(); }\n");
+    git(root, &["add", "old_name.rs"]);
+    write(root, "src/lib.rs", b"pub fn a() { raced(); }\n");
+    let stage = git_text(root, &["ls-files", "-s"]);
+    let err = commit_batch(root, &request(&["src/lib.rs"])).unwrap_err();
+    assert!(matches!(err, CommitError::Vcs(VcsError::Git(_))), "{err:?}");
+    assert_eq!(
+        git_text(root, &["log", "-1", "--format=%s"]).trim(),
+        "sneaky"
+    );
+    assert_eq!(git_text(root, &["ls-files", "-s"]), stage);
+    assert_eq!(
+        git_text(root, &["status", "--porcelain"]),
+        "M  old_name.rs\n M src/lib.rs\n?? untracked.txt\n"
+    );
+}
