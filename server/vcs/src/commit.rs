@@ -297,6 +297,27 @@ fn truncate_chars(text: &str, max: usize) -> String {
     format!("{}…", cut.trim_end())
 }
 
+/// The standard trailers of a batch, in order: one `Autogate-Change` per change id, then
+/// `Autogate-Risk` (the batch's highest level), `Autogate-Approved-By` (`policy` or `person`) and
+/// `Autogate-Checkpoint` (when there is one).
+pub fn autogate_trailers(
+    change_ids: &[String],
+    risk: &str,
+    approved_by: &str,
+    checkpoint: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut trailers: Vec<(String, String)> = change_ids
+        .iter()
+        .map(|id| ("Autogate-Change".to_owned(), id.clone()))
+        .collect();
+    trailers.push(("Autogate-Risk".to_owned(), risk.to_owned()));
+    trailers.push(("Autogate-Approved-By".to_owned(), approved_by.to_owned()));
+    if let Some(checkpoint) = checkpoint {
+        trailers.push(("Autogate-Checkpoint".to_owned(), checkpoint.to_owned()));
+    }
+    trailers
+}
+
 /// `autogate/<yyyymmdd>-<slug>`: a side branch name for a batch made on `date` for `intent`.
 pub fn side_branch_name(date: time::Date, intent: &str) -> String {
     let mut slug = String::new();
@@ -337,7 +358,8 @@ fn compose_message(request: &CommitRequest, signer: Option<&str>) -> String {
         if key.is_empty() {
             continue;
         }
-        let _ = writeln!(message, "{key}: {}", one_line(value));
+        let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        let _ = writeln!(message, "{key}: {value}");
     }
     if let Some(signer) = signer {
         let line = format!("Signed-off-by: {signer}");

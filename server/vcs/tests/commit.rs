@@ -8,7 +8,8 @@ use std::path::Path;
 
 use autogate_vcs::VcsError;
 use autogate_vcs::commit::{
-    CommitError, CommitRequest, commit_batch, conventional_subject, side_branch_name,
+    CommitError, CommitRequest, autogate_trailers, commit_batch, conventional_subject,
+    side_branch_name,
 };
 use common::{git, git_text, read, repo, write};
 
@@ -29,12 +30,7 @@ fn request(files: &[&str]) -> CommitRequest {
         files: files.iter().map(|f| (*f).to_owned()).collect(),
         subject: "docs(autogate): document parse_config".to_owned(),
         body: "- change 3 (low): comment-only change in src/lib.rs".to_owned(),
-        trailers: vec![
-            ("Autogate-Change".to_owned(), "3".to_owned()),
-            ("Autogate-Risk".to_owned(), "low".to_owned()),
-            ("Autogate-Approved-By".to_owned(), "policy".to_owned()),
-            ("Autogate-Checkpoint".to_owned(), "cp-0001".to_owned()),
-        ],
+        trailers: autogate_trailers(&["3".to_owned()], "low", "policy", Some("cp-0001")),
         side_branch: None,
         sign_off: false,
     }
@@ -539,5 +535,39 @@ unset GIT_INDEX_FILE
     assert_eq!(
         git_text(root, &["status", "--porcelain"]),
         "M  old_name.rs\n M src/lib.rs\n?? untracked.txt\n"
+    );
+}
+
+#[test]
+fn several_changes_and_multi_line_values_make_well_formed_trailers() {
+    let dir = repo_with_identity();
+    let root = dir.path();
+    write(root, "src/lib.rs", b"pub fn a() { two(); }\n");
+    let mut req = request(&["src/lib.rs"]);
+    req.trailers = autogate_trailers(&["1".to_owned(), "2".to_owned()], "high", "person", None);
+    req.trailers.push((
+        "Autogate-Intent".to_owned(),
+        "document\n  everything".to_owned(),
+    ));
+    commit_batch(root, &req).unwrap();
+    assert_eq!(
+        git_text(
+            root,
+            &[
+                "log",
+                "-1",
+                "--format=%(trailers:key=Autogate-Change,valueonly,separator=%x2C)"
+            ]
+        )
+        .trim(),
+        "1,2"
+    );
+    let message = git_text(root, &["log", "-1", "--format=%B"]);
+    assert!(
+        message.ends_with(
+            "Autogate-Change: 1\nAutogate-Change: 2\nAutogate-Risk: high\n\
+             Autogate-Approved-By: person\nAutogate-Intent: document everything\n\n"
+        ),
+        "{message}"
     );
 }
