@@ -571,3 +571,21 @@ fn several_changes_and_multi_line_values_make_well_formed_trailers() {
         "{message}"
     );
 }
+
+#[test]
+fn the_repository_filters_apply_like_git_add() {
+    let dir = repo_with_identity();
+    let root = dir.path();
+    git(root, &["config", "core.autocrlf", "input"]);
+    write(root, "win.txt", b"one\r\ntwo\r\n");
+    commit_batch(root, &request(&["win.txt"])).unwrap();
+    assert_eq!(git(root, &["show", "HEAD:win.txt"]), b"one\ntwo\n");
+    assert_eq!(read(root, "win.txt").unwrap(), b"one\r\ntwo\r\n");
+    assert_eq!(
+        git_text(
+            root,
+            &["-c", "core.autocrlf=input", "status", "--porcelain"]
+        ),
+        "?? untracked.txt\n"
+    );
+}
