@@ -49,6 +49,7 @@
 
 mod audit;
 mod checkpoint;
+pub mod commit;
 mod error;
 mod fsutil;
 mod restore;
