@@ -42,6 +42,8 @@ pub struct ChangeRecord {
     pub notes: Vec<String>,
     /// Who approved: `policy` for auto, `person` after an approval.
     pub approver: Option<&'static str>,
+    /// The attributed commit, when the policy's `[commit]` is enabled.
+    pub commit: Option<String>,
 }
 
 impl ChangeRecord {
@@ -176,6 +178,7 @@ impl Gate {
                     checkpoint: None,
                     notes: Vec::new(),
                     approver: None,
+                    commit: None,
                 },
             );
             ids.push(id);
@@ -245,6 +248,7 @@ impl Gate {
                 checkpoint: None,
                 notes: Vec::new(),
                 approver: None,
+                commit: None,
             },
         );
         id

@@ -101,6 +101,7 @@ impl SafetyNet {
         };
         record.content_hash = Some(change.hash.clone());
         record.checkpoint = change.checkpoint.clone();
+        record.commit = change.commit.clone();
         record.reasons = change.summary().reasons;
         record.branch = branch.map(str::to_owned);
         if let Err(e) = self.audit.append(record) {

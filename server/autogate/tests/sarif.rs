@@ -3,15 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-// The module is private to the CLI until it is wired in; it is compiled here on its own.
-#[path = "../src/cli/sarif.rs"]
-#[allow(dead_code)]
-mod sarif;
-
+use autogate::cli::sarif::{SarifChange, first_changed_line, to_sarif};
 use autogate_analysis::Level;
 use serde_json::{Value, json};
-
-use sarif::{SarifChange, first_changed_line, to_sarif};
 
 fn schema_validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(concat!(
@@ -220,4 +214,54 @@ fn first_changed_lines() {
     );
     assert_eq!(first_changed_line(Some("a\nb"), Some("a\nb\n")), Some(2));
     assert_eq!(first_changed_line(Some("x\n"), Some("")), Some(1));
+}
+
+#[test]
+fn assess_format_sarif_from_the_real_binary_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "feature/x"]);
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "init"]);
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"y\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
+        .args(["assess", "--format", "sarif", "--fail-on", "high"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--fail-on still decides the exit code"
+    );
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let validator = schema_validator();
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(log["runs"][0]["results"][0]["level"], json!("error"));
+    assert_eq!(
+        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        json!("Cargo.toml")
+    );
 }

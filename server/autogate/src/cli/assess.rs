@@ -36,6 +36,8 @@ enum Format {
     Json,
     /// GitHub Actions workflow annotations.
     Github,
+    /// SARIF 2.1.0 (GitHub code scanning and other SARIF viewers).
+    Sarif,
 }
 
 /// The proposal "base → working tree": untracked but not ignored files included.
@@ -187,6 +189,25 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
                     out(format!("          - {reason}"));
                 }
             }
+        }
+        Format::Sarif => {
+            let records: Vec<super::sarif::SarifChange> = changes
+                .iter()
+                .map(|c| super::sarif::SarifChange {
+                    id: c.id.clone(),
+                    files: c.unit.files.iter().map(|f| f.path.clone()).collect(),
+                    level: c.report.level,
+                    decision: c.verdict.decision.to_string(),
+                    reasons: c.summary().reasons,
+                    first_line: c.unit.files.first().and_then(|f| {
+                        super::sarif::first_changed_line(f.before.as_deref(), f.after.as_deref())
+                    }),
+                })
+                .collect();
+            out(serde_json::to_string_pretty(&super::sarif::to_sarif(
+                &records,
+                env!("CARGO_PKG_VERSION"),
+            ))?);
         }
         Format::Github => {
             for c in &changes {

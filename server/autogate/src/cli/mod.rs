@@ -5,6 +5,7 @@ mod assess;
 mod demo;
 mod history;
 mod policy;
+pub mod sarif;
 
 use std::io::Write;
 use std::path::PathBuf;

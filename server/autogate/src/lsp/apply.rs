@@ -71,9 +71,7 @@ impl Applier {
                             .gate()
                             .map(|g| g.policy.verify().commands.clone())
                             .unwrap_or_default();
-                        let outcome =
-                            apply_batch(&client, &shared, &ids, approver, commands.is_empty())
-                                .await;
+                        let outcome = apply_batch(&client, &shared, &ids, approver, false).await;
                         let checkpoint = match &outcome {
                             Outcome::Applied { checkpoint } => checkpoint.clone(),
                             Outcome::Failed { .. } => None,
@@ -85,9 +83,10 @@ impl Applier {
                             super::index::update(&shared, &written_files(&shared, &ids));
                         }
                         let _ = reply.send(outcome);
-                        if applied && !commands.is_empty() {
-                            // Still in the writer: no other batch applies until this one is verified.
-                            verify_batch(&client, &shared, &ids, approver, checkpoint, &commands)
+                        if applied {
+                            // Still in the writer: no other batch applies until this one is
+                            // verified, committed and recorded.
+                            finish_batch(&client, &shared, &ids, approver, checkpoint, &commands)
                                 .await;
                         }
                     }
@@ -638,46 +637,9 @@ async fn verify_batch(
     approver: &'static str,
     checkpoint: Option<String>,
     commands: &[autogate_policy::VerifyCommand],
-) {
-    let Some(root) = shared.workspace.get().map(|w| w.root().to_path_buf()) else {
-        return;
-    };
-    // 0. Editors debounce didChange (Neovim: 150 ms): wait until our copy of each open document
-    //    shows what the editor applied, or a person's later edit would be mistaken for it.
-    wait_for_sync(shared, &written_files(shared, ids)).await;
-    // 1. The commands see the applied content: open documents are saved by the client, or
-    //    written on disk by the server.
-    let open: Vec<(String, Uri, String)> = {
-        let docs = shared.docs();
-        written_files(shared, ids)
-            .into_iter()
-            .filter_map(|(path, after)| {
-                let after = after?;
-                docs.get(&path)
-                    .map(|d| (path.clone(), d.uri.clone(), after))
-            })
-            .collect()
-    };
-    if !open.is_empty() {
-        let saved = shared.caps().save_documents
-            && matches!(
-                tokio::time::timeout(
-                    shared.apply_timeout(),
-                    client.send_request::<SaveDocuments>(serde_json::json!({
-                        "uris": open.iter().map(|(_, uri, _)| uri.as_str()).collect::<Vec<_>>()
-                    })),
-                )
-                .await,
-                Ok(Ok(_))
-            );
-        if !saved && let Some(workspace) = shared.workspace.get() {
-            for (path, _, after) in &open {
-                if let Err(e) = workspace.write(path, Some(after)) {
-                    tracing::error!(%path, "cannot write for verification: {e:#}");
-                }
-            }
-        }
-    }
+) -> Option<serde_json::Value> {
+    let root = shared.workspace.get().map(|w| w.root().to_path_buf())?;
+    flush_to_disk(client, shared, ids).await;
 
     // 2. Run, with progress and cancellation.
     let token_key = format!("autogate-verify-{}", ids.join("-"));
@@ -732,11 +694,7 @@ async fn verify_batch(
     }
 
     // 3. Keep, or roll back.
-    let event = if approver == "person" {
-        autogate_vcs::AuditEvent::Approved
-    } else {
-        autogate_vcs::AuditEvent::Applied
-    };
+    let _ = approver;
     if passed {
         if let Some(mut gate) = shared.gate() {
             for id in ids {
@@ -747,8 +705,7 @@ async fn verify_batch(
                 }
             }
         }
-        shared.audit_with(ids, event, Some(&verification));
-        return;
+        return Some(verification);
     }
     let failed = results.iter().find(|r| !r.ok()).cloned();
     let rolled = rollback(client, shared, true, checkpoint.clone(), false).await;
@@ -775,4 +732,175 @@ async fn verify_batch(
             format!("autogate: change {}: {note}\n{tail}", ids.join(", ")),
         )
         .await;
+    None
+}
+
+/// After a batch is applied: verify it, commit it if the policy says so, and record it.
+async fn finish_batch(
+    client: &Client,
+    shared: &Shared,
+    ids: &[String],
+    approver: &'static str,
+    checkpoint: Option<String>,
+    commands: &[autogate_policy::VerifyCommand],
+) {
+    let verification = if commands.is_empty() {
+        None
+    } else {
+        match verify_batch(client, shared, ids, approver, checkpoint.clone(), commands).await {
+            Some(v) => Some(v),
+            None => return, // rolled back, marked failed and recorded
+        }
+    };
+    let settings = shared.gate().map(|g| g.policy.commit().clone());
+    if let Some(settings) = settings.filter(|s| s.enabled) {
+        flush_to_disk(client, shared, ids).await;
+        match commit(shared, ids, approver, checkpoint.as_deref(), &settings).await {
+            Ok(oid) => {
+                if let (Some(oid), Some(mut gate)) = (oid, shared.gate()) {
+                    for id in ids {
+                        if let Some(change) = gate.get_mut(id) {
+                            change.commit = Some(oid.clone());
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                let note = format!("not committed: {e}");
+                if let Some(mut gate) = shared.gate() {
+                    for id in ids {
+                        if let Some(change) = gate.get_mut(id) {
+                            change.notes.push(note.clone());
+                        }
+                    }
+                }
+                client
+                    .show_message(
+                        tower_lsp_server::ls_types::MessageType::WARNING,
+                        format!("autogate: change {} stays applied, {note}", ids.join(", ")),
+                    )
+                    .await;
+            }
+        }
+    }
+    let event = if approver == "person" {
+        autogate_vcs::AuditEvent::Approved
+    } else {
+        autogate_vcs::AuditEvent::Applied
+    };
+    shared.audit_with(ids, event, verification.as_ref());
+}
+
+/// Makes the disk show what the batch applied: open documents are saved by a capable client,
+/// or written by the server. Verification commands and commits read the disk.
+async fn flush_to_disk(client: &Client, shared: &Shared, ids: &[String]) {
+    // Editors debounce didChange (Neovim: 150 ms): wait until our copy of each open document
+    // shows what the editor applied, or a person's later edit would be mistaken for it.
+    wait_for_sync(shared, &written_files(shared, ids)).await;
+    let open: Vec<(String, Uri, String)> = {
+        let docs = shared.docs();
+        written_files(shared, ids)
+            .into_iter()
+            .filter_map(|(path, after)| {
+                let after = after?;
+                docs.get(&path)
+                    .map(|d| (path.clone(), d.uri.clone(), after))
+            })
+            .collect()
+    };
+    if open.is_empty() {
+        return;
+    }
+    let saved = shared.caps().save_documents
+        && matches!(
+            tokio::time::timeout(
+                shared.apply_timeout(),
+                client.send_request::<SaveDocuments>(serde_json::json!({
+                    "uris": open.iter().map(|(_, uri, _)| uri.as_str()).collect::<Vec<_>>()
+                })),
+            )
+            .await,
+            Ok(Ok(_))
+        );
+    if !saved && let Some(workspace) = shared.workspace.get() {
+        for (path, _, after) in &open {
+            if let Err(e) = workspace.write(path, Some(after)) {
+                tracing::error!(%path, "cannot write to disk: {e:#}");
+            }
+        }
+    }
+}
+
+/// Commits the batch's files with a conventional subject and autogate trailers.
+async fn commit(
+    shared: &Shared,
+    ids: &[String],
+    approver: &'static str,
+    checkpoint: Option<&str>,
+    settings: &autogate_policy::CommitSettings,
+) -> Result<Option<String>, String> {
+    use autogate_vcs::commit::{
+        CommitError, CommitRequest, autogate_trailers, commit_batch, conventional_subject,
+        side_branch_name,
+    };
+    let root = shared
+        .workspace
+        .get()
+        .map(|w| w.root().to_path_buf())
+        .ok_or("the server is not initialized")?;
+    let (intent, level, body) = {
+        let gate = shared.gate().ok_or("the server is not initialized")?;
+        let changes: Vec<_> = ids.iter().filter_map(|id| gate.get(id)).collect();
+        let intent = changes.iter().find_map(|c| c.intent.clone());
+        let level = changes
+            .iter()
+            .map(|c| c.level())
+            .max()
+            .unwrap_or(autogate_analysis::Level::Low);
+        let body: Vec<String> = changes
+            .iter()
+            .map(|c| {
+                let files: Vec<&str> = c.unit.files.iter().map(|f| f.path.as_str()).collect();
+                let why = c
+                    .report
+                    .reasons
+                    .first()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                format!(
+                    "- change {} ({}) {}{why}",
+                    c.id,
+                    c.level(),
+                    files.join(", ")
+                )
+            })
+            .collect();
+        (intent, level, body.join("\n"))
+    };
+    let files: Vec<String> = written_files(shared, ids)
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+    let fallback = format!("apply {} change(s)", ids.len());
+    let side = matches!(settings.branch, autogate_policy::CommitBranch::Side);
+    let request = CommitRequest {
+        files,
+        subject: conventional_subject(intent.as_deref(), &fallback),
+        body,
+        trailers: autogate_trailers(ids, level.as_str(), approver, checkpoint),
+        side_branch: side.then(|| {
+            side_branch_name(
+                time::OffsetDateTime::now_utc().date(),
+                intent.as_deref().unwrap_or(&fallback),
+            )
+        }),
+        sign_off: settings.sign_off,
+    };
+    // Hooks can take their time: off the async threads.
+    match tokio::task::spawn_blocking(move || commit_batch(&root, &request)).await {
+        Ok(Ok(outcome)) => Ok(Some(outcome.oid)),
+        Ok(Err(CommitError::NothingToCommit)) => Ok(None),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("the commit task failed: {e}")),
+    }
 }
