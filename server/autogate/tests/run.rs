@@ -174,3 +174,65 @@ async fn a_cancelled_task_applies_nothing() {
     server.abort();
     client.shutdown().await;
 }
+
+/// `autogate.run` against a real llama.cpp server (Gemma 3 270M), when AUTOGATE_LLAMA_TEST=1
+/// (`.ci/run` sets it). The tiny base model writes no valid edit blocks: the reply must become a
+/// clear error with nothing applied, or a proposal that went through the gate.
+#[tokio::test]
+async fn a_real_llama_cpp_server_gives_a_clear_error_or_a_gated_proposal() {
+    if std::env::var("AUTOGATE_LLAMA_TEST").as_deref() != Ok("1") {
+        return;
+    }
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var("AUTOGATE_LLAMA_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| manifest.join("../../.venv-llm/bin/python"));
+    let mut server = tokio::process::Command::new(python)
+        .arg(manifest.join("../llm/tests/llama_server.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(server.stdout.take().unwrap()));
+    let base_url = loop {
+        let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Some(url) = line.strip_prefix("READY ") {
+            break url.to_owned();
+        }
+    };
+    let dir = workspace(&[
+        ("a.py", "x = 1\n"),
+        (".autogate.toml", &policy_with(&base_url)),
+    ]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let uri = client.uri("a.py");
+    client
+        .command("autogate.run", json!({ "task": "set x to 2", "uri": uri }))
+        .await
+        .unwrap();
+    let message = client.wait_message("autogate: ").await;
+    if read(&root, "a.py").unwrap() == "x = 1\n" {
+        assert!(
+            message.contains("nothing was applied")
+                || message.contains("waiting for approval")
+                || message.contains("denied"),
+            "{message}"
+        );
+    } else {
+        assert!(
+            message.contains("applied"),
+            "only a gated proposal may change the file: {message}"
+        );
+    }
+    client.settle(100).await;
+    client.shutdown().await;
+    let _ = server.kill().await;
+}
