@@ -16,13 +16,19 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 fn parse_all(files: &[(String, PathBuf)], threads: usize) -> Duration {
-    let chunk = files.len().div_ceil(threads).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let start = Instant::now();
     std::thread::scope(|scope| {
-        for part in files.chunks(chunk) {
-            scope.spawn(move || {
-                for (relative, path) in part {
-                    let Ok(text) = std::fs::read_to_string(path) else { continue };
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((relative, path)) = files.get(i) else {
+                        break;
+                    };
+                    let Ok(text) = std::fs::read_to_string(path) else {
+                        continue;
+                    };
                     if let Some(lang) = Language::from_path(relative) {
                         std::hint::black_box(lang.parse(&text));
                     }
@@ -34,21 +40,45 @@ fn parse_all(files: &[(String, PathBuf)], threads: usize) -> Duration {
 }
 
 fn corpus(name: &str, root: &Path, skip: Option<&str>) {
-    let files: Vec<(String, PathBuf)> =
-        source_files(root).into_iter().filter(|(p, _)| skip.is_none_or(|s| !p.starts_with(s))).collect();
-    let bytes: u64 = files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    let lines: usize = files.iter().filter_map(|(_, p)| std::fs::read_to_string(p).ok()).map(|t| t.lines().count()).sum();
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let files: Vec<(String, PathBuf)> = source_files(root)
+        .into_iter()
+        .filter(|(p, _)| skip.is_none_or(|s| !p.starts_with(s)))
+        .collect();
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|(_, p)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let lines: usize = files
+        .iter()
+        .filter_map(|(_, p)| std::fs::read_to_string(p).ok())
+        .map(|t| t.lines().count())
+        .sum();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let mb = bytes as f64 / 1e6;
-    println!("{name}: {} files, {lines} lines, {mb:.1} MB ({})", files.len(), root.display());
+    println!(
+        "{name}: {} files, {lines} lines, {mb:.1} MB ({})",
+        files.len(),
+        root.display()
+    );
     let raw1 = parse_all(&files, 1);
     let raw_n = parse_all(&files, threads);
     let start = Instant::now();
     let index = build(&files, threads);
     let indexed = start.elapsed();
     let tput = |d: Duration| mb / d.as_secs_f64();
-    println!("  raw tree-sitter parse, 1 thread:  {:>7.2} s  {:>6.1} MB/s", raw1.as_secs_f64(), tput(raw1));
-    println!("  raw tree-sitter parse, {threads} threads: {:>7.2} s  {:>6.1} MB/s", raw_n.as_secs_f64(), tput(raw_n));
+    println!(
+        "  raw tree-sitter parse, 1 thread:  {:>7.2} s  {:>6.1} MB/s",
+        raw1.as_secs_f64(),
+        tput(raw1)
+    );
+    println!(
+        "  raw tree-sitter parse, {threads} threads: {:>7.2} s  {:>6.1} MB/s",
+        raw_n.as_secs_f64(),
+        tput(raw_n)
+    );
     println!(
         "  index build, {threads} threads:        {:>7.2} s  {:>6.1} MB/s  ({} files; {:.0}% of the raw parse throughput on {threads} threads)",
         indexed.as_secs_f64(),
@@ -85,15 +115,24 @@ async fn server_rss_with_index(root: &Path) -> (f64, f64) {
     let pid = child.id().unwrap();
     let rss = || {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
     };
     let uri = format!("file://{}", root.display());
+    // `initialized` goes out once the answer to `initialize` is in, as LSP requires.
     for message in [
         json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "processId": null, "rootUri": uri, "capabilities": {} } }),
-        json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }),
     ] {
         let body = serde_json::to_vec(&message).unwrap();
-        stdin.write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes()).await.unwrap();
+        stdin
+            .write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes())
+            .await
+            .unwrap();
         stdin.write_all(&body).await.unwrap();
     }
     stdin.flush().await.unwrap();
@@ -116,8 +155,21 @@ async fn server_rss_with_index(root: &Path) -> (f64, f64) {
         let m: Value = serde_json::from_slice(&body).unwrap();
         if m["id"] == json!(1) {
             after_init = rss();
+            let body = serde_json::to_vec(
+                &json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }),
+            )
+            .unwrap();
+            stdin
+                .write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes())
+                .await
+                .unwrap();
+            stdin.write_all(&body).await.unwrap();
+            stdin.flush().await.unwrap();
         }
-        if m["params"]["message"].as_str().is_some_and(|t| t.contains("workspace index built")) {
+        if m["params"]["message"]
+            .as_str()
+            .is_some_and(|t| t.contains("workspace index built"))
+        {
             println!("  {}", m["params"]["message"].as_str().unwrap_or_default());
             return (after_init, rss());
         }
@@ -128,21 +180,38 @@ async fn server_rss_with_index(root: &Path) -> (f64, f64) {
 async fn main() {
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_default();
-    println!("machine: {machine}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!(
+        "machine: {machine}, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
     let stdlib = std::process::Command::new("python3")
-        .args(["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"])
+        .args([
+            "-c",
+            "import sysconfig;print(sysconfig.get_paths()['stdlib'])",
+        ])
         .output()
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
         .unwrap();
     corpus("Python stdlib", &stdlib, Some("site-packages/"));
-    let registry = std::env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo")).join("registry/src");
+    let registry = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"))
+        .join("registry/src");
     if registry.is_dir() {
         corpus("cargo registry", &registry, None);
     }
     let copy = tempfile::tempdir().unwrap();
     copy_tree(&stdlib, copy.path(), "site-packages/");
     let (idle, indexed) = server_rss_with_index(&copy.path().canonicalize().unwrap()).await;
-    println!("server RSS with the Python stdlib indexed: {indexed:.1} MB (after initialize: {idle:.1} MB)");
+    println!(
+        "server RSS with the Python stdlib indexed: {indexed:.1} MB (after initialize: {idle:.1} MB)"
+    );
 }

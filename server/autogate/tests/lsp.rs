@@ -972,3 +972,41 @@ async fn the_workspace_index_gives_the_blast_radius_and_follows_applied_changes(
     client.settle(100).await;
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_pipelines_initialized_does_not_hang_the_server() {
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let root = root(&dir);
+    let (client_side, server_side) = tokio::io::duplex(1 << 16);
+    let (server_read, server_write) = tokio::io::split(server_side);
+    let server = tokio::spawn(autogate::lsp::serve(server_read, server_write));
+    let (mut read, mut write) = tokio::io::split(client_side);
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let uri = format!("file://{}", root.display());
+    // initialize, initialized and a request, all before reading the answer to initialize.
+    for message in [
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "processId": null, "rootUri": uri, "capabilities": {} } }),
+        json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }),
+        json!({ "jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand", "params": { "command": "autogate.setMode", "arguments": [ { "mode": "ask" } ] } }),
+    ] {
+        let body = serde_json::to_vec(&message).unwrap();
+        write
+            .write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes())
+            .await
+            .unwrap();
+        write.write_all(&body).await.unwrap();
+    }
+    let mut seen = String::new();
+    let mut buf = vec![0; 8192];
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while !seen.contains(r#""id":2"#) {
+            let n = read.read(&mut buf).await.unwrap();
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    })
+    .await;
+    assert!(answered.is_ok(), "the server hung: {seen}");
+    // Requests sent before the answer to initialize are refused (LSP forbids them), not lost.
+    assert!(seen.contains(r#""error":{"code":-32002"#), "{seen}");
+    server.abort();
+}

@@ -37,20 +37,22 @@ pub fn source_files(root: &Path) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// Builds an index of `files` on `threads` threads.
+/// Builds an index of `files` on `threads` threads, which take files from a shared queue (so a
+/// thread that drew big files does not leave the others idle).
 pub fn build(files: &[(String, PathBuf)], threads: usize) -> SymbolIndex {
     let threads = threads.clamp(1, 16);
-    let chunk = files.len().div_ceil(threads).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let parts: Vec<SymbolIndex> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
                     let mut index = SymbolIndex::new();
-                    for (relative, path) in part {
-                        if let Ok(bytes) = std::fs::read(path)
-                            && let Ok(text) = String::from_utf8(bytes)
-                        {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((relative, path)) = files.get(i) else {
+                            break;
+                        };
+                        if let Ok(text) = std::fs::read_to_string(path) {
                             index.add_file(relative, &text);
                         }
                     }

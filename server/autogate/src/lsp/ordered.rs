@@ -40,7 +40,16 @@ where
     type Future = BoxFuture<'static, Result<Option<Response>, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        match self.inner.poll_ready(cx) {
+            // tower-lsp-server answers Pending while `initialize` runs without registering a
+            // waker, so a client that sends its next message before the answer would hang the
+            // reader for good. Ask to be polled again; this only spins while initializing.
+            Poll::Pending => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            ready => ready,
+        }
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
