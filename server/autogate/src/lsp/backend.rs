@@ -263,6 +263,20 @@ impl LanguageServer for Backend {
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        // The person's saved edits count for the blast radius too.
+        if let Some(path) = self
+            .shared
+            .docs()
+            .path_of(&params.text_document.uri)
+            .map(str::to_owned)
+        {
+            let text = self
+                .shared
+                .workspace
+                .get()
+                .and_then(|w| w.read(&path).ok().flatten());
+            super::index::update(&self.shared, &[(path, text)]);
+        }
         if super::policy::is_policy_file(&self.shared, &params.text_document.uri) {
             let report = super::policy::reload(&self.shared);
             super::policy::publish(&self.client, report).await;

@@ -121,3 +121,53 @@ pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A service whose handler panics, standing in for any handler with a bug.
+    #[derive(Clone)]
+    struct Panicking;
+
+    impl Service<Request> for Panicking {
+        type Response = Option<Response>;
+        type Error = std::convert::Infallible;
+        type Future = BoxFuture<'static, Result<Option<Response>, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request) -> Self::Future {
+            Box::pin(async { panic!("a bug in a handler") })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_an_internal_error_for_that_request() {
+        let shared = Arc::new(Shared::new());
+        let mut service = Ordered::new(Panicking, shared);
+        let request = Request::build("workspace/executeCommand").id(7).finish();
+        let response = service
+            .call(request)
+            .await
+            .expect("infallible")
+            .expect("a response");
+        let error = response.error().expect("an error");
+        assert_eq!(error.code, ErrorCode::InternalError);
+        assert!(
+            error.message.contains("a bug in a handler"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("nothing was applied"),
+            "{}",
+            error.message
+        );
+        // A notification has no answer, and the panic is still contained.
+        let note = Request::build("textDocument/didSave").finish();
+        assert!(service.call(note).await.expect("infallible").is_none());
+    }
+}
