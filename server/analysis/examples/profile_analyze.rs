@@ -1,19 +1,49 @@
-//! Times `analyze` on a 1-line change in a 10,000-line Rust file (a quick profile, not a bench).
+//! Times `analyze` and `analyze_cached` on a 1-line change in a 10,000-line Rust file (a quick
+//! profile, not a bench: see `benches/analyze.rs`).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
-use autogate_analysis::{AnalysisContext, ChangeUnit, FileChange, ProtectedPaths, analyze};
+use autogate_analysis::{
+    AnalysisContext, ChangeUnit, FileChange, ParseCache, ProtectedPaths, analyze, analyze_cached,
+};
 fn main() {
     let mut text = String::new();
     for n in 0..1667 {
         text.push_str(&format!("/// Function {n}.\npub fn function_{n}(a: u64, b: u64) -> u64 {{\n    let c = a.wrapping_mul({n}) ^ b;\n    if c % 3 == 0 {{ c / 3 }} else {{ c + {n} }}\n}}\n\n"));
     }
     let after = text.replacen("a.wrapping_mul(833)", "a.wrapping_mul(7)", 1);
-    let unit = ChangeUnit { files: vec![FileChange { path: "big.rs".into(), old_path: None, before: Some(text.clone()), after: Some(after) }] };
+    let unit = ChangeUnit {
+        files: vec![FileChange {
+            path: "big.rs".into(),
+            old_path: None,
+            before: Some(text.clone()),
+            after: Some(after),
+        }],
+    };
     let protected = ProtectedPaths::empty();
-    let ctx = AnalysisContext { protected: &protected, index: None };
+    let ctx = AnalysisContext {
+        protected: &protected,
+        index: None,
+    };
     for _ in 0..3 {
         let t = std::time::Instant::now();
         let r = analyze(&unit, &ctx);
-        println!("analyze: {:?} level {} {:?}", t.elapsed(), r.level, r.reasons);
+        println!(
+            "analyze: {:?} level {} {:?}",
+            t.elapsed(),
+            r.level,
+            r.reasons
+        );
+    }
+    let mut cache = ParseCache::new();
+    cache.update("big.rs", &text);
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let r = analyze_cached(&unit, &ctx, &mut cache);
+        println!(
+            "analyze_cached: {:?} level {} {:?}",
+            t.elapsed(),
+            r.level,
+            r.reasons
+        );
     }
     let mut p = tree_sitter::Parser::new();
     p.set_language(&tree_sitter_rust::LANGUAGE.into()).unwrap();

@@ -91,10 +91,34 @@ struct Extractor<'s> {
     line_starts: Vec<usize>,
     lang: Language,
     out: Vec<Symbol>,
+    /// Only symbols overlapping this byte range get their signature and body tokens.
+    detail: Option<Range<usize>>,
 }
 
 /// Extracts the symbols of a parsed file.
 pub fn extract(root: Node<'_>, src: &str, lang: Language) -> Vec<Symbol> {
+    extract_with(root, src, lang, None).0
+}
+
+/// Extracts the symbols of a parsed file, with tokens (`signature`, `body`) only for those
+/// overlapping `detail`; every other field is exact. Also answers whether the key of a
+/// detailed symbol is shared with another symbol (then names carry `#n` suffixes that depend
+/// on the whole file, and a local comparison could pair the wrong symbols).
+pub fn extract_detailed(
+    root: Node<'_>,
+    src: &str,
+    lang: Language,
+    detail: Range<usize>,
+) -> (Vec<Symbol>, bool) {
+    extract_with(root, src, lang, Some(detail))
+}
+
+fn extract_with(
+    root: Node<'_>,
+    src: &str,
+    lang: Language,
+    detail: Option<Range<usize>>,
+) -> (Vec<Symbol>, bool) {
     let mut ex = Extractor {
         src,
         line_starts: std::iter::once(0)
@@ -102,6 +126,7 @@ pub fn extract(root: Node<'_>, src: &str, lang: Language) -> Vec<Symbol> {
             .collect(),
         lang,
         out: Vec::new(),
+        detail: detail.clone(),
     };
     let ctx = Ctx {
         container: None,
@@ -110,6 +135,15 @@ pub fn extract(root: Node<'_>, src: &str, lang: Language) -> Vec<Symbol> {
     };
     ex.items(root, &ctx, 0);
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for sym in &ex.out {
+        *seen.entry(sym.key()).or_insert(0) += 1;
+    }
+    let shared = detail.is_some_and(|d| {
+        ex.out
+            .iter()
+            .any(|s| overlaps(&s.range, &d) && seen.get(&s.key()).is_some_and(|n| *n > 1))
+    });
+    seen.clear();
     for sym in &mut ex.out {
         let n = seen.entry(sym.key()).or_insert(0);
         *n += 1;
@@ -117,7 +151,11 @@ pub fn extract(root: Node<'_>, src: &str, lang: Language) -> Vec<Symbol> {
             sym.name = format!("{}#{}", sym.name, n);
         }
     }
-    ex.out
+    (ex.out, shared)
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
 }
 
 /// Parameter count of a parameter-list node.
@@ -173,22 +211,31 @@ impl<'s> Extractor<'s> {
         attrs_start: Option<usize>,
         members: &[Range<usize>],
     ) {
-        let body_range = body.map(|b| b.byte_range());
-        let mut exclude: Vec<Range<usize>> = members.to_vec();
-        if let Some(r) = &body_range {
-            exclude.push(r.clone());
-        }
-        let mut signature = self.toks(outer, &exclude);
-        if attrs_start.is_some() && !attrs.is_empty() {
-            signature.insert(
-                0,
-                Tok::Gap(attrs.split_whitespace().collect::<Vec<_>>().join(" ")),
-            );
-        }
-        let body = body.map(|b| self.toks(b, members)).unwrap_or_default();
         let start = attrs_start
             .unwrap_or(outer.start_byte())
             .min(outer.start_byte());
+        let detailed = self
+            .detail
+            .as_ref()
+            .is_none_or(|d| overlaps(&(start..outer.end_byte()), d));
+        let (signature, body) = if detailed {
+            let body_range = body.map(|b| b.byte_range());
+            let mut exclude: Vec<Range<usize>> = members.to_vec();
+            if let Some(r) = &body_range {
+                exclude.push(r.clone());
+            }
+            let mut signature = self.toks(outer, &exclude);
+            if attrs_start.is_some() && !attrs.is_empty() {
+                signature.insert(
+                    0,
+                    Tok::Gap(attrs.split_whitespace().collect::<Vec<_>>().join(" ")),
+                );
+            }
+            let body = body.map(|b| self.toks(b, members)).unwrap_or_default();
+            (signature, body)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let start_line = self.line_starts.partition_point(|&l| l <= start);
         self.out.push(Symbol {
             name,

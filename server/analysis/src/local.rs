@@ -1,0 +1,208 @@
+//! Local analysis: the run of top-level nodes a modification touches, on both sides, so that
+//! token streams, comments and symbol details are computed for that run only.
+//!
+//! Why it is exact: outside the changed bytes the two texts are identical. The region is a run
+//! of whole top-level nodes covering the change, padded by one node on each side (the parse
+//! of a node can depend on the token after it) and stretched over attributes and comments that
+//! attach to the next item. It is used only when both sides agree on it: the same start byte,
+//! the same number of bytes after it, the same number of top-level nodes before and after it.
+//! Then every stream of the whole file is `prefix + region + suffix` with the same prefix and
+//! suffix on both sides, so the whole streams are equal exactly when the regions are. The
+//! few whole-file questions that a region cannot answer (a rename, which needs every other
+//! occurrence of the names; a new tool directive, whose reason order depends on the whole
+//! file; a symbol key shared with another symbol) make [`prepare`] decline, and the caller
+//! analyzes the whole file instead.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use tree_sitter::{Node, Tree};
+
+use crate::languages::{Language, is_comment_kind};
+use crate::symbols::{self, Symbol};
+use crate::tokens::{self, Options, Tok};
+
+/// The region of one side: root children `children`, bytes `bytes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Region {
+    pub children: Range<usize>,
+    pub bytes: Range<usize>,
+}
+
+/// One side of a local comparison.
+pub(crate) struct Side {
+    pub symbols: Vec<Symbol>,
+    pub toks: Vec<Tok>,
+    pub toks_no_comments: Vec<Tok>,
+    pub region: Region,
+}
+
+/// The region of one side covering the changed bytes `change`, if there is one.
+fn region(root: Node<'_>, text_len: usize, change: Range<usize>, lang: Language) -> Option<Region> {
+    let count = root.child_count();
+    if count == 0 {
+        return None;
+    }
+    let mut cursor = root.walk();
+    let children: Vec<Node<'_>> = root.children(&mut cursor).collect();
+    if children.len() != count {
+        return None;
+    }
+    // First child not wholly before the change, last child not wholly after it.
+    let first = children.partition_point(|c| c.end_byte() < change.start);
+    let last_excl = children.partition_point(|c| c.start_byte() <= change.end);
+    let mut start = first.min(last_excl).saturating_sub(1);
+    let mut end = (last_excl.max(first) + 1).min(count);
+    let attaches = |n: &Node<'_>| is_comment_kind(n.kind()) || n.kind() == "attribute_item";
+    while start > 0 && children.get(start - 1).is_some_and(attaches) {
+        start -= 1;
+    }
+    while end < count && children.get(end - 1).is_some_and(attaches) {
+        end += 1;
+    }
+    if lang == Language::Python {
+        // Whether a top-level string is a docstring depends on every node before it.
+        let settled = children
+            .get(..start)
+            .is_some_and(|before| before.iter().any(|n| !is_comment_kind(n.kind())));
+        if !settled {
+            return None;
+        }
+    }
+    let bytes_start = if start == 0 {
+        0
+    } else {
+        children.get(start)?.start_byte()
+    };
+    let bytes_end = if end == count {
+        text_len
+    } else {
+        children.get(end - 1)?.end_byte()
+    };
+    if bytes_start > change.start || bytes_end < change.end || start >= end {
+        return None;
+    }
+    Some(Region {
+        children: start..end,
+        bytes: bytes_start..bytes_end,
+    })
+}
+
+/// Regions of both sides that line up, or `None`.
+fn regions(
+    before: (&Tree, &str),
+    after: (&Tree, &str),
+    lang: Language,
+) -> Option<(Region, Region)> {
+    let (start, old_end, new_end) = crate::incremental::changed_span(before.1, after.1);
+    let (rb, ra) = (before.0.root_node(), after.0.root_node());
+    if rb.kind_id() != ra.kind_id() || rb.start_byte() != ra.start_byte() {
+        return None;
+    }
+    let b = region(rb, before.1.len(), start..old_end, lang)?;
+    let a = region(ra, after.1.len(), start..new_end, lang)?;
+    let aligned = b.children.start == a.children.start
+        && b.bytes.start == a.bytes.start
+        && rb.child_count() - b.children.end == ra.child_count() - a.children.end
+        && before.1.len() - b.bytes.end == after.1.len() - a.bytes.end;
+    aligned.then_some((b, a))
+}
+
+/// Both sides of a local comparison of a modification that parses cleanly on both sides, or
+/// `None` when the whole file must be analyzed (see the module documentation).
+pub(crate) fn prepare(
+    lang: Language,
+    before: (&Tree, &str),
+    after: (&Tree, &str),
+) -> Option<(Side, Side)> {
+    let (rb, ra) = regions(before, after, lang)?;
+    let side = |tree: &Tree, text: &str, region: Region| -> Option<Side> {
+        let root = tree.root_node();
+        let (symbols, shared) = symbols::extract_detailed(root, text, lang, region.bytes.clone());
+        if shared {
+            return None;
+        }
+        let toks = tokens::flatten_children(
+            root,
+            region.children.clone(),
+            text,
+            lang,
+            Options::default(),
+        );
+        let toks_no_comments = tokens::flatten_children(
+            root,
+            region.children.clone(),
+            text,
+            lang,
+            Options {
+                drop_comments: true,
+                exclude: &[],
+            },
+        );
+        Some(Side {
+            symbols,
+            toks,
+            toks_no_comments,
+            region,
+        })
+    };
+    let b = side(before.0, before.1, rb)?;
+    let a = side(after.0, after.1, ra)?;
+    if b.toks_no_comments != a.toks_no_comments {
+        // A rename needs every other occurrence of the names in the file.
+        if tokens::renames(&[(&b.toks_no_comments, &a.toks_no_comments)])
+            .is_some_and(|m| !m.is_empty())
+        {
+            return None;
+        }
+    }
+    if b.toks != a.toks {
+        // Which added comment counts as new, and so the order of directive reasons, depends
+        // on the whole file.
+        let mut old: BTreeMap<String, usize> = BTreeMap::new();
+        for c in comments(before.0, before.1, lang, &b.region) {
+            *old.entry(c).or_insert(0) += 1;
+        }
+        for c in comments(after.0, after.1, lang, &a.region) {
+            match old.get_mut(&c) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => {
+                    if c.lines().any(|l| tokens::directive(l).is_some()) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    Some((b, a))
+}
+
+/// The comments of a region.
+pub(crate) fn comments(tree: &Tree, text: &str, lang: Language, region: &Region) -> Vec<String> {
+    tokens::comments_in_children(tree.root_node(), region.children.clone(), text, lang)
+}
+
+/// The residue of a region: its tokens outside every symbol.
+pub(crate) fn residue(
+    tree: &Tree,
+    text: &str,
+    lang: Language,
+    region: &Region,
+    symbols: &[Symbol],
+) -> Vec<Tok> {
+    let ranges: Vec<Range<usize>> = symbols
+        .iter()
+        .filter(|s| s.range.start < region.bytes.end && region.bytes.start < s.range.end)
+        .map(|s| s.range.clone())
+        .collect();
+    tokens::flatten_children(
+        tree.root_node(),
+        region.children.clone(),
+        text,
+        lang,
+        Options {
+            drop_comments: true,
+            exclude: &ranges,
+        },
+    )
+}
