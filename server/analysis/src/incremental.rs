@@ -6,10 +6,21 @@
 //! cheap next to a parse), never by hash, so a stale tree cannot be used for another text.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 use crate::languages::Language;
+use crate::symbols::{self, Symbol};
+
+/// What the caller already knows of one file of a unit: the trees of its before and after
+/// texts, and the skeleton symbols of its before text.
+#[derive(Default)]
+pub(crate) struct Known {
+    pub before: Option<Tree>,
+    pub after: Option<Tree>,
+    pub skeleton: Option<Arc<Vec<Symbol>>>,
+}
 
 /// The trees of the current texts of open documents, by workspace path.
 ///
@@ -33,6 +44,8 @@ impl std::fmt::Debug for ParseCache {
 struct Entry {
     text: String,
     tree: Tree,
+    /// The symbols of `text` without tokens, computed on first use by an analysis.
+    skeleton: Option<Arc<Vec<Symbol>>>,
     /// The last "after" side analyzed against this entry: a likely next text.
     pending: Option<(String, Tree)>,
 }
@@ -65,6 +78,7 @@ impl ParseCache {
                     Entry {
                         text: text.to_owned(),
                         tree,
+                        skeleton: None,
                         pending: None,
                     },
                 );
@@ -99,9 +113,24 @@ impl ParseCache {
         path: &str,
         before: Option<&str>,
         after: Option<&str>,
-    ) -> (Option<Tree>, Option<Tree>) {
+    ) -> Known {
         let Some(entry) = self.entries.get_mut(path) else {
-            return self.parsers.pair(lang, before, after);
+            let (before, after) = self.parsers.pair(lang, before, after);
+            return Known {
+                before,
+                after,
+                skeleton: None,
+            };
+        };
+        let skeleton = match before {
+            Some(b) if b == entry.text => {
+                let root = entry.tree.root_node();
+                let text = entry.text.as_str();
+                Some(Arc::clone(entry.skeleton.get_or_insert_with(|| {
+                    Arc::new(symbols::extract_raw(root, text, lang, None, false))
+                })))
+            }
+            _ => None,
         };
         let before_tree = match before {
             Some(b) if b == entry.text => Some(entry.tree.clone()),
@@ -122,7 +151,11 @@ impl ParseCache {
         {
             entry.pending = Some((a.to_owned(), t.clone()));
         }
-        (before_tree, after_tree)
+        Known {
+            before: before_tree,
+            after: after_tree,
+            skeleton,
+        }
     }
 }
 

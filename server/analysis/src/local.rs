@@ -109,17 +109,65 @@ fn regions(
 }
 
 /// Both sides of a local comparison of a modification that parses cleanly on both sides, or
-/// `None` when the whole file must be analyzed (see the module documentation).
+/// `None` when the whole file must be analyzed (see the module documentation). `skeleton` is
+/// [`symbols::extract_raw`] of the before side without tokens, if the caller has it.
 pub(crate) fn prepare(
     lang: Language,
     before: (&Tree, &str),
     after: (&Tree, &str),
+    skeleton: Option<&[Symbol]>,
 ) -> Option<(Side, Side)> {
     let (rb, ra) = regions(before, after, lang)?;
-    let side = |tree: &Tree, text: &str, region: Region| -> Option<Side> {
+    let computed;
+    let skeleton = match skeleton {
+        Some(s) => s,
+        None => {
+            computed = symbols::extract_raw(before.0.root_node(), before.1, lang, None, false);
+            &computed
+        }
+    };
+    // Outside the regions the symbols are the skeleton's (shifted on the after side); inside
+    // they are extracted again, with tokens.
+    let prefix: Vec<&Symbol> = skeleton
+        .iter()
+        .take_while(|s| s.range.end <= rb.bytes.start)
+        .collect();
+    let suffix: Vec<&Symbol> = skeleton
+        .iter()
+        .skip(prefix.len())
+        .skip_while(|s| s.range.start < rb.bytes.end)
+        .collect();
+    let newlines = |t: &str, r: &Range<usize>| {
+        t.get(r.clone())
+            .map_or(0, |t| t.bytes().filter(|&b| b == b'\n').count())
+    };
+    let (bytes_before, bytes_after) = (rb.bytes.end, ra.bytes.end);
+    let (lines_before, lines_after) = (newlines(before.1, &rb.bytes), newlines(after.1, &ra.bytes));
+    let shift = |s: &Symbol, after_side: bool| -> Symbol {
+        let mut s = s.clone();
+        if after_side {
+            let at = |x: usize, from: usize, to: usize| (x + to).saturating_sub(from);
+            s.range = at(s.range.start, bytes_before, bytes_after)
+                ..at(s.range.end, bytes_before, bytes_after);
+            s.lines = (
+                at(s.lines.0, lines_before, lines_after),
+                at(s.lines.1, lines_before, lines_after),
+            );
+        }
+        s
+    };
+    let side = |tree: &Tree, text: &str, region: Region, after_side: bool| -> Option<Side> {
         let root = tree.root_node();
-        let (symbols, shared) = symbols::extract_detailed(root, text, lang, region.bytes.clone());
-        if shared {
+        let mut symbols: Vec<Symbol> = prefix.iter().map(|s| (*s).clone()).collect();
+        symbols.extend(symbols::extract_raw(
+            root,
+            text,
+            lang,
+            Some(region.children.clone()),
+            true,
+        ));
+        symbols.extend(suffix.iter().map(|s| shift(s, after_side)));
+        if symbols::number(&mut symbols, Some(region.bytes.clone())) {
             return None;
         }
         let toks = tokens::flatten_children(
@@ -146,8 +194,8 @@ pub(crate) fn prepare(
             region,
         })
     };
-    let b = side(before.0, before.1, rb)?;
-    let a = side(after.0, after.1, ra)?;
+    let b = side(before.0, before.1, rb, false)?;
+    let a = side(after.0, after.1, ra, true)?;
     if b.toks_no_comments != a.toks_no_comments {
         // A rename needs every other occurrence of the names in the file.
         if tokens::renames(&[(&b.toks_no_comments, &a.toks_no_comments)])

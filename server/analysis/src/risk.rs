@@ -15,7 +15,7 @@ use crate::domains;
 use crate::impact::{
     AnalysisContext, BlastRadius, ChangeKind, ImpactReport, SecretFinding, SymbolImpact, Visibility,
 };
-use crate::incremental::{ParseCache, Parsers};
+use crate::incremental::{Known, ParseCache, Parsers};
 use crate::languages::Language;
 use crate::level::Level;
 use crate::local::{self, Region};
@@ -156,12 +156,7 @@ struct FileState<'a> {
 impl<'a> FileState<'a> {
     /// `parsers` parses what `trees` (the trees of the before and after texts, when the caller
     /// has them) does not give; `local` allows a local analysis (a one-file unit).
-    fn new(
-        file: &'a FileChange,
-        trees: (Option<Tree>, Option<Tree>),
-        parsers: &mut Parsers,
-        local: bool,
-    ) -> Self {
+    fn new(file: &'a FileChange, known: Known, parsers: &mut Parsers, local: bool) -> Self {
         let before_text = file.before.as_deref().unwrap_or("");
         let after_text = file.after.as_deref().unwrap_or("");
         let binary = before_text.contains('\0') || after_text.contains('\0');
@@ -175,7 +170,7 @@ impl<'a> FileState<'a> {
         };
         let (before_tree, after_tree) = match (lang, binary) {
             (Some(lang), false) => {
-                let (mut bt, mut at) = trees;
+                let (mut bt, mut at) = (known.before, known.after);
                 if bt.is_none() && at.is_none() {
                     (bt, at) = parsers.pair(lang, file.before.as_deref(), file.after.as_deref());
                 }
@@ -206,8 +201,12 @@ impl<'a> FileState<'a> {
             &before_tree,
             &after_tree,
             local && !parse_failed && before_text != after_text && !file.is_renamed(),
-        ) && let Some((lb, la)) = local::prepare(lang, (bt, b), (at, a))
-        {
+        ) && let Some((lb, la)) = local::prepare(
+            lang,
+            (bt, b),
+            (at, a),
+            known.skeleton.as_deref().map(Vec::as_slice),
+        ) {
             let side = |tree: &Tree, s: local::Side| Parsed {
                 tree: tree.clone(),
                 symbols: s.symbols,
@@ -307,8 +306,8 @@ impl Builder<'_> {
 /// Analyzes one change unit.
 pub fn analyze(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactReport {
     let mut parsers = Parsers::default();
-    let trees = unit.files.iter().map(|_| (None, None)).collect();
-    analyze_with(unit, ctx, trees, &mut parsers, true)
+    let known = unit.files.iter().map(|_| Known::default()).collect();
+    analyze_with(unit, ctx, known, &mut parsers, true)
 }
 
 /// Analyzes one change unit like [`analyze`], reusing the trees `cache` holds for its files
@@ -327,7 +326,7 @@ pub fn analyze_cached(
             Some(lang) if cache.contains_path(&f.path) => {
                 cache.trees(lang, &f.path, f.before.as_deref(), f.after.as_deref())
             }
-            _ => (None, None),
+            _ => Known::default(),
         })
         .collect();
     let mut parsers = Parsers::default();
@@ -342,11 +341,12 @@ pub fn analyze_whole(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactRepo
         .files
         .iter()
         .map(|f| match Language::from_path(&f.path) {
-            Some(lang) => (
-                f.before.as_deref().and_then(|t| lang.parse(t)),
-                f.after.as_deref().and_then(|t| lang.parse(t)),
-            ),
-            None => (None, None),
+            Some(lang) => Known {
+                before: f.before.as_deref().and_then(|t| lang.parse(t)),
+                after: f.after.as_deref().and_then(|t| lang.parse(t)),
+                skeleton: None,
+            },
+            None => Known::default(),
         })
         .collect();
     analyze_with(unit, ctx, trees, &mut parsers, false)
@@ -355,7 +355,7 @@ pub fn analyze_whole(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactRepo
 fn analyze_with(
     unit: &ChangeUnit,
     ctx: &AnalysisContext<'_>,
-    trees: Vec<(Option<Tree>, Option<Tree>)>,
+    known: Vec<Known>,
     parsers: &mut Parsers,
     local: bool,
 ) -> ImpactReport {
@@ -392,11 +392,11 @@ fn analyze_with(
         .files
         .iter()
         .zip(
-            trees
+            known
                 .into_iter()
-                .chain(std::iter::repeat_with(|| (None, None))),
+                .chain(std::iter::repeat_with(Known::default)),
         )
-        .map(|(file, trees)| FileState::new(file, trees, parsers, local))
+        .map(|(file, known)| FileState::new(file, known, parsers, local))
         .collect();
     for st in &states {
         b.report.lines_added += st.added.len();

@@ -87,71 +87,86 @@ struct Ctx {
 
 struct Extractor<'s> {
     src: &'s str,
-    /// Byte offsets where lines start, for line numbers.
-    line_starts: Vec<usize>,
     lang: Language,
     out: Vec<Symbol>,
-    /// Only symbols overlapping this byte range get their signature and body tokens.
-    detail: Option<Range<usize>>,
+    /// Whether to compute `signature` and `body` tokens (the costly part).
+    tokens: bool,
 }
 
 /// Extracts the symbols of a parsed file.
 pub fn extract(root: Node<'_>, src: &str, lang: Language) -> Vec<Symbol> {
-    extract_with(root, src, lang, None).0
+    let mut out = extract_raw(root, src, lang, None, true);
+    number(&mut out, None);
+    out
 }
 
-/// Extracts the symbols of a parsed file, with tokens (`signature`, `body`) only for those
-/// overlapping `detail`; every other field is exact. Also answers whether the key of a
-/// detailed symbol is shared with another symbol (then names carry `#n` suffixes that depend
-/// on the whole file, and a local comparison could pair the wrong symbols).
-pub fn extract_detailed(
-    root: Node<'_>,
-    src: &str,
-    lang: Language,
-    detail: Range<usize>,
-) -> (Vec<Symbol>, bool) {
-    extract_with(root, src, lang, Some(detail))
-}
-
-fn extract_with(
-    root: Node<'_>,
-    src: &str,
-    lang: Language,
-    detail: Option<Range<usize>>,
-) -> (Vec<Symbol>, bool) {
-    let mut ex = Extractor {
-        src,
-        line_starts: std::iter::once(0)
-            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
-            .collect(),
-        lang,
-        out: Vec::new(),
-        detail: detail.clone(),
-    };
-    let ctx = Ctx {
+/// The context of top-level items.
+fn top_level() -> Ctx {
+    Ctx {
         container: None,
         public_default: false,
         container_public: true,
+    }
+}
+
+/// The symbols of the root children `children` (all of them if `None`), in document order,
+/// with names not yet [`number`]ed. Without `tokens`, `signature` and `body` are left empty and
+/// every other field is exact. The run must not start right after an attribute of the item it
+/// would attach to (the local analysis never starts a run there).
+pub(crate) fn extract_raw(
+    root: Node<'_>,
+    src: &str,
+    lang: Language,
+    children: Option<Range<usize>>,
+    tokens: bool,
+) -> Vec<Symbol> {
+    let mut ex = Extractor {
+        src,
+        lang,
+        out: Vec::new(),
+        tokens,
     };
-    ex.items(root, &ctx, 0);
+    match children {
+        None => ex.items(root, &top_level(), 0),
+        Some(range) => {
+            let mut cursor = root.walk();
+            let run: Vec<Node<'_>> = root
+                .children(&mut cursor)
+                .skip(range.start)
+                .take(range.len())
+                .filter(|n| n.is_named())
+                .collect();
+            ex.items_of(run, &top_level(), 0);
+        }
+    }
+    ex.out
+}
+
+/// Suffixes repeated keys with `#2`, `#3`, … in document order. Answers whether a symbol
+/// overlapping `detail` shares its key with another symbol: its name then depends on the
+/// whole file, and a local comparison could pair the wrong symbols.
+pub(crate) fn number(symbols: &mut [Symbol], detail: Option<Range<usize>>) -> bool {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for sym in &ex.out {
+    for sym in symbols.iter() {
         *seen.entry(sym.key()).or_insert(0) += 1;
     }
     let shared = detail.is_some_and(|d| {
-        ex.out
+        symbols
             .iter()
             .any(|s| overlaps(&s.range, &d) && seen.get(&s.key()).is_some_and(|n| *n > 1))
     });
+    if seen.values().all(|n| *n == 1) {
+        return shared;
+    }
     seen.clear();
-    for sym in &mut ex.out {
+    for sym in symbols.iter_mut() {
         let n = seen.entry(sym.key()).or_insert(0);
         *n += 1;
         if *n > 1 {
             sym.name = format!("{}#{}", sym.name, n);
         }
     }
-    (ex.out, shared)
+    shared
 }
 
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
@@ -214,11 +229,7 @@ impl<'s> Extractor<'s> {
         let start = attrs_start
             .unwrap_or(outer.start_byte())
             .min(outer.start_byte());
-        let detailed = self
-            .detail
-            .as_ref()
-            .is_none_or(|d| overlaps(&(start..outer.end_byte()), d));
-        let (signature, body) = if detailed {
+        let (signature, body) = if self.tokens {
             let body_range = body.map(|b| b.byte_range());
             let mut exclude: Vec<Range<usize>> = members.to_vec();
             if let Some(r) = &body_range {
@@ -236,7 +247,12 @@ impl<'s> Extractor<'s> {
         } else {
             (Vec::new(), Vec::new())
         };
-        let start_line = self.line_starts.partition_point(|&l| l <= start);
+        // The row of `start`: the row of the item less the line breaks of its attributes.
+        let breaks = self
+            .src
+            .get(start..outer.start_byte())
+            .map_or(0, |t| t.bytes().filter(|&b| b == b'\n').count());
+        let start_line = outer.start_position().row.saturating_sub(breaks) + 1;
         self.out.push(Symbol {
             name,
             kind,
@@ -259,10 +275,14 @@ impl<'s> Extractor<'s> {
         if depth > 8 {
             return;
         }
-        let mut attrs = String::new();
-        let mut attrs_start: Option<usize> = None;
         let mut cursor = parent.walk();
         let children: Vec<Node<'_>> = parent.named_children(&mut cursor).collect();
+        self.items_of(children, ctx, depth);
+    }
+
+    fn items_of(&mut self, children: Vec<Node<'_>>, ctx: &Ctx, depth: usize) {
+        let mut attrs = String::new();
+        let mut attrs_start: Option<usize> = None;
         for child in children {
             if is_comment_kind(child.kind()) {
                 continue;
