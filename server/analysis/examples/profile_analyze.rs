@@ -45,6 +45,15 @@ fn main() {
             r.reasons
         );
     }
+    let after2 = text.replacen("a.wrapping_mul(834)", "a.wrapping_mul(9)", 1);
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        cache.update("big.rs", &after2);
+        let t1 = t.elapsed();
+        let t = std::time::Instant::now();
+        cache.update("big.rs", &text);
+        println!("incremental update: {:?} {:?}", t1, t.elapsed());
+    }
     let mut p = tree_sitter::Parser::new();
     p.set_language(&tree_sitter_rust::LANGUAGE.into()).unwrap();
     let t = std::time::Instant::now();
