@@ -78,7 +78,9 @@ fn bench_language(
     group.bench_function("a_full_parse", |b| {
         b.iter(|| parser.parse(black_box(text), None))
     });
-    group.bench_function("b_analyze", |b| b.iter(|| analyze(black_box(&units[0]), &ctx)));
+    group.bench_function("b_analyze", |b| {
+        b.iter(|| analyze(black_box(&units[0]), &ctx))
+    });
     let mut cache = ParseCache::new();
     cache.update(path, text);
     let mut i = 0;

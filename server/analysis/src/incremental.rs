@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 use crate::languages::Language;
-use crate::symbols::{self, Symbol};
+use crate::symbols::Skeleton;
 
 /// What the caller already knows of one file of a unit: the trees of its before and after
 /// texts, and the skeleton symbols of its before text.
@@ -19,7 +19,7 @@ use crate::symbols::{self, Symbol};
 pub(crate) struct Known {
     pub before: Option<Tree>,
     pub after: Option<Tree>,
-    pub skeleton: Option<Arc<Vec<Symbol>>>,
+    pub skeleton: Option<Arc<Skeleton>>,
 }
 
 /// The trees of the current texts of open documents, by workspace path.
@@ -45,7 +45,7 @@ struct Entry {
     text: String,
     tree: Tree,
     /// The symbols of `text` without tokens, computed on first use by an analysis.
-    skeleton: Option<Arc<Vec<Symbol>>>,
+    skeleton: Option<Arc<Skeleton>>,
     /// The last "after" side analyzed against this entry: a likely next text.
     pending: Option<(String, Tree)>,
 }
@@ -127,7 +127,7 @@ impl ParseCache {
                 let root = entry.tree.root_node();
                 let text = entry.text.as_str();
                 Some(Arc::clone(entry.skeleton.get_or_insert_with(|| {
-                    Arc::new(symbols::extract_raw(root, text, lang, None, false))
+                    Arc::new(Skeleton::new(root, text, lang))
                 })))
             }
             _ => None,

@@ -13,13 +13,13 @@
 //! file; a symbol key shared with another symbol) make [`prepare`] decline, and the caller
 //! analyzes the whole file instead.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use tree_sitter::{Node, Tree};
 
 use crate::languages::{Language, is_comment_kind};
-use crate::symbols::{self, Symbol};
+use crate::symbols::{self, Skeleton, Symbol};
 use crate::tokens::{self, Options, Tok};
 
 /// The region of one side: root children `children`, bytes `bytes`.
@@ -43,28 +43,36 @@ fn region(root: Node<'_>, text_len: usize, change: Range<usize>, lang: Language)
     if count == 0 {
         return None;
     }
-    let mut cursor = root.walk();
-    let children: Vec<Node<'_>> = root.children(&mut cursor).collect();
-    if children.len() != count {
-        return None;
-    }
+    // `Node::child` skips whole hidden subtrees (a file's items are a balanced tree of repeat
+    // nodes), so random access is logarithmic, while walking the siblings is linear.
+    let child = |i: usize| root.child(i);
+    let partition = |pred: &dyn Fn(Node<'_>) -> bool| {
+        let (mut lo, mut hi) = (0, count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if child(mid).is_some_and(pred) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    };
     // First child not wholly before the change, last child not wholly after it.
-    let first = children.partition_point(|c| c.end_byte() < change.start);
-    let last_excl = children.partition_point(|c| c.start_byte() <= change.end);
+    let first = partition(&|c| c.end_byte() < change.start);
+    let last_excl = partition(&|c| c.start_byte() <= change.end);
     let mut start = first.min(last_excl).saturating_sub(1);
     let mut end = (last_excl.max(first) + 1).min(count);
-    let attaches = |n: &Node<'_>| is_comment_kind(n.kind()) || n.kind() == "attribute_item";
-    while start > 0 && children.get(start - 1).is_some_and(attaches) {
+    let attaches = |n: Node<'_>| is_comment_kind(n.kind()) || n.kind() == "attribute_item";
+    while start > 0 && child(start - 1).is_some_and(attaches) {
         start -= 1;
     }
-    while end < count && children.get(end - 1).is_some_and(attaches) {
+    while end < count && child(end - 1).is_some_and(attaches) {
         end += 1;
     }
     if lang == Language::Python {
         // Whether a top-level string is a docstring depends on every node before it.
-        let settled = children
-            .get(..start)
-            .is_some_and(|before| before.iter().any(|n| !is_comment_kind(n.kind())));
+        let settled = (0..start).any(|i| child(i).is_some_and(|n| !is_comment_kind(n.kind())));
         if !settled {
             return None;
         }
@@ -72,12 +80,12 @@ fn region(root: Node<'_>, text_len: usize, change: Range<usize>, lang: Language)
     let bytes_start = if start == 0 {
         0
     } else {
-        children.get(start)?.start_byte()
+        child(start)?.start_byte()
     };
     let bytes_end = if end == count {
         text_len
     } else {
-        children.get(end - 1)?.end_byte()
+        child(end - 1)?.end_byte()
     };
     if bytes_start > change.start || bytes_end < change.end || start >= end {
         return None;
@@ -110,66 +118,58 @@ fn regions(
 
 /// Both sides of a local comparison of a modification that parses cleanly on both sides, or
 /// `None` when the whole file must be analyzed (see the module documentation). `skeleton` is
-/// [`symbols::extract_raw`] of the before side without tokens, if the caller has it.
+/// the [`Skeleton`] of the before side, if the caller has it.
+///
+/// The symbols of a side are those of its region only (with tokens): outside the regions
+/// they are the same on both sides, so they add nothing to a symbol diff or to the tests
+/// removed. Only a comment-only change, whose reasons name the symbol below a changed
+/// comment wherever it is, gets every symbol of the file.
 pub(crate) fn prepare(
     lang: Language,
     before: (&Tree, &str),
     after: (&Tree, &str),
-    skeleton: Option<&[Symbol]>,
+    skeleton: Option<&Skeleton>,
 ) -> Option<(Side, Side)> {
     let (rb, ra) = regions(before, after, lang)?;
     let computed;
     let skeleton = match skeleton {
         Some(s) => s,
         None => {
-            computed = symbols::extract_raw(before.0.root_node(), before.1, lang, None, false);
+            computed = Skeleton::new(before.0.root_node(), before.1, lang);
             &computed
         }
     };
-    // Outside the regions the symbols are the skeleton's (shifted on the after side); inside
-    // they are extracted again, with tokens.
-    let prefix: Vec<&Symbol> = skeleton
-        .iter()
-        .take_while(|s| s.range.end <= rb.bytes.start)
-        .collect();
-    let suffix: Vec<&Symbol> = skeleton
-        .iter()
-        .skip(prefix.len())
-        .skip_while(|s| s.range.start < rb.bytes.end)
-        .collect();
-    let newlines = |t: &str, r: &Range<usize>| {
-        t.get(r.clone())
-            .map_or(0, |t| t.bytes().filter(|&b| b == b'\n').count())
-    };
-    let (bytes_before, bytes_after) = (rb.bytes.end, ra.bytes.end);
-    let (lines_before, lines_after) = (newlines(before.1, &rb.bytes), newlines(after.1, &ra.bytes));
-    let shift = |s: &Symbol, after_side: bool| -> Symbol {
-        let mut s = s.clone();
-        if after_side {
-            let at = |x: usize, from: usize, to: usize| (x + to).saturating_sub(from);
-            s.range = at(s.range.start, bytes_before, bytes_after)
-                ..at(s.range.end, bytes_before, bytes_after);
-            s.lines = (
-                at(s.lines.0, lines_before, lines_after),
-                at(s.lines.1, lines_before, lines_after),
-            );
-        }
-        s
-    };
-    let side = |tree: &Tree, text: &str, region: Region, after_side: bool| -> Option<Side> {
-        let root = tree.root_node();
-        let mut symbols: Vec<Symbol> = prefix.iter().map(|s| (*s).clone()).collect();
-        symbols.extend(symbols::extract_raw(
-            root,
+    let extract = |tree: &Tree, text: &str, region: &Region| {
+        symbols::extract_raw(
+            tree.root_node(),
             text,
             lang,
             Some(region.children.clone()),
             true,
-        ));
-        symbols.extend(suffix.iter().map(|s| shift(s, after_side)));
-        if symbols::number(&mut symbols, Some(region.bytes.clone())) {
-            return None;
+        )
+    };
+    let (sb, sa) = (
+        extract(before.0, before.1, &rb),
+        extract(after.0, after.1, &ra),
+    );
+    // A key shared with another symbol gets a `#n` suffix that depends on the whole file.
+    let count = |syms: &[Symbol]| {
+        let mut m: HashMap<String, usize> = HashMap::new();
+        for s in syms {
+            *m.entry(s.key()).or_insert(0) += 1;
         }
+        m
+    };
+    let (kb, ka) = (count(&sb), count(&sa));
+    let outside = |k: &String| {
+        let all = skeleton.keys.get(k).copied().unwrap_or(0);
+        all.saturating_sub(kb.get(k).copied().unwrap_or(0))
+    };
+    if kb.iter().chain(&ka).any(|(k, n)| *n > 1 || outside(k) > 0) {
+        return None;
+    }
+    let side = |tree: &Tree, text: &str, region: Region, symbols: Vec<Symbol>| -> Side {
+        let root = tree.root_node();
         let toks = tokens::flatten_children(
             root,
             region.children.clone(),
@@ -187,15 +187,22 @@ pub(crate) fn prepare(
                 exclude: &[],
             },
         );
-        Some(Side {
+        Side {
             symbols,
             toks,
             toks_no_comments,
             region,
-        })
+        }
     };
-    let b = side(before.0, before.1, rb, false)?;
-    let a = side(after.0, after.1, ra, true)?;
+    let mut b = side(before.0, before.1, rb, sb);
+    let mut a = side(after.0, after.1, ra, sa);
+    if b.toks != a.toks && b.toks_no_comments == a.toks_no_comments {
+        let (rb, ra) = (b.region.bytes.clone(), a.region.bytes.clone());
+        let sb = std::mem::take(&mut b.symbols);
+        b.symbols = whole(skeleton, (&rb, before.1), (&rb, before.1), sb);
+        let sa = std::mem::take(&mut a.symbols);
+        a.symbols = whole(skeleton, (&rb, before.1), (&ra, after.1), sa);
+    }
     if b.toks_no_comments != a.toks_no_comments {
         // A rename needs every other occurrence of the names in the file.
         if tokens::renames(&[(&b.toks_no_comments, &a.toks_no_comments)])
@@ -223,6 +230,44 @@ pub(crate) fn prepare(
         }
     }
     Some((b, a))
+}
+
+/// Every symbol of one side: the skeleton's outside the regions (shifted on the after side)
+/// and `region` (the side's own) inside, numbered as [`symbols::extract`] numbers them.
+fn whole(
+    skeleton: &Skeleton,
+    (rb, before_text): (&Range<usize>, &str),
+    (rs, text): (&Range<usize>, &str),
+    region: Vec<Symbol>,
+) -> Vec<Symbol> {
+    let newlines = |t: &str, r: &Range<usize>| {
+        t.get(r.clone())
+            .map_or(0, |t| t.bytes().filter(|&b| b == b'\n').count())
+    };
+    let (lines_before, lines_side) = (newlines(before_text, rb), newlines(text, rs));
+    let at = |x: usize, from: usize, to: usize| (x + to).saturating_sub(from);
+    let prefix = skeleton
+        .symbols
+        .iter()
+        .take_while(|s| s.range.end <= rb.start);
+    let n = prefix.clone().count();
+    let suffix = skeleton
+        .symbols
+        .iter()
+        .skip(n)
+        .skip_while(|s| s.range.start < rb.end)
+        .map(|s| {
+            let mut s = s.clone();
+            s.range = at(s.range.start, rb.end, rs.end)..at(s.range.end, rb.end, rs.end);
+            s.lines = (
+                at(s.lines.0, lines_before, lines_side),
+                at(s.lines.1, lines_before, lines_side),
+            );
+            s
+        });
+    let mut out: Vec<Symbol> = prefix.cloned().chain(region).chain(suffix).collect();
+    symbols::number(&mut out, None);
+    out
 }
 
 /// The comments of a region.

@@ -201,12 +201,9 @@ impl<'a> FileState<'a> {
             &before_tree,
             &after_tree,
             local && !parse_failed && before_text != after_text && !file.is_renamed(),
-        ) && let Some((lb, la)) = local::prepare(
-            lang,
-            (bt, b),
-            (at, a),
-            known.skeleton.as_deref().map(Vec::as_slice),
-        ) {
+        ) && let Some((lb, la)) =
+            local::prepare(lang, (bt, b), (at, a), known.skeleton.as_deref())
+        {
             let side = |tree: &Tree, s: local::Side| Parsed {
                 tree: tree.clone(),
                 symbols: s.symbols,
