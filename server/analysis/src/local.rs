@@ -109,10 +109,14 @@ fn regions(
     }
     let b = region(rb, before.1.len(), start..old_end, lang)?;
     let a = region(ra, after.1.len(), start..new_end, lang)?;
+    let tail = |count: usize, r: &Region| count.checked_sub(r.children.end);
+    let tail_bytes = |len: usize, r: &Region| len.checked_sub(r.bytes.end);
     let aligned = b.children.start == a.children.start
         && b.bytes.start == a.bytes.start
-        && rb.child_count() - b.children.end == ra.child_count() - a.children.end
-        && before.1.len() - b.bytes.end == after.1.len() - a.bytes.end;
+        && tail(rb.child_count(), &b).is_some()
+        && tail(rb.child_count(), &b) == tail(ra.child_count(), &a)
+        && tail_bytes(before.1.len(), &b).is_some()
+        && tail_bytes(before.1.len(), &b) == tail_bytes(after.1.len(), &a);
     aligned.then_some((b, a))
 }
 
