@@ -54,6 +54,28 @@ fn main() {
         cache.update("big.rs", &text);
         println!("incremental update: {:?} {:?}", t1, t.elapsed());
     }
+    let mut py = String::new();
+    for n in 0..1250 {
+        py.push_str(&format!("def function_{n}(a, b):\n    \"\"\"Function {n}.\"\"\"\n    c = (a * {n}) ^ b\n    if c % 3 == 0:\n        return c // 3\n    return c + {n}\n\n\n"));
+    }
+    let py1 = py.replacen("(a * 625)", "(a * 7)", 1);
+    let py2 = py.replacen("(a * 626)", "(a * 9)", 1);
+    cache.update("big.py", &py);
+    for i in 0..6 {
+        let after = if i % 2 == 0 { &py1 } else { &py2 };
+        let u = ChangeUnit { files: vec![FileChange { path: "big.py".into(), old_path: None, before: Some(py.clone()), after: Some(after.clone()) }] };
+        let t = std::time::Instant::now();
+        let r = analyze_cached(&u, &ctx, &mut cache);
+        println!("python analyze_cached: {:?} level {} {:?}", t.elapsed(), r.level, r.reasons);
+    }
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        cache.update("big.py", &py1);
+        let t1 = t.elapsed();
+        let t = std::time::Instant::now();
+        cache.update("big.py", &py);
+        println!("python incremental update: {:?} {:?}", t1, t.elapsed());
+    }
     let mut p = tree_sitter::Parser::new();
     p.set_language(&tree_sitter_rust::LANGUAGE.into()).unwrap();
     let t = std::time::Instant::now();
