@@ -63,10 +63,22 @@ fn main() {
     cache.update("big.py", &py);
     for i in 0..6 {
         let after = if i % 2 == 0 { &py1 } else { &py2 };
-        let u = ChangeUnit { files: vec![FileChange { path: "big.py".into(), old_path: None, before: Some(py.clone()), after: Some(after.clone()) }] };
+        let u = ChangeUnit {
+            files: vec![FileChange {
+                path: "big.py".into(),
+                old_path: None,
+                before: Some(py.clone()),
+                after: Some(after.clone()),
+            }],
+        };
         let t = std::time::Instant::now();
         let r = analyze_cached(&u, &ctx, &mut cache);
-        println!("python analyze_cached: {:?} level {} {:?}", t.elapsed(), r.level, r.reasons);
+        println!(
+            "python analyze_cached: {:?} level {} {:?}",
+            t.elapsed(),
+            r.level,
+            r.reasons
+        );
     }
     for _ in 0..3 {
         let t = std::time::Instant::now();

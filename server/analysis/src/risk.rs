@@ -1004,3 +1004,43 @@ fn blast_radius(b: &mut Builder<'_>) {
         b.raise(Level::High, reason);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The diff `similar::TextDiff::diff_lines` gives (what `analyze` used before).
+    fn text_diff(before: &str, after: &str) -> LineDiff {
+        let diff = similar::TextDiff::configure()
+            .timeout(Duration::from_secs(2))
+            .diff_lines(before, after);
+        let (mut added, mut removed, mut removed_lines) = (Vec::new(), Vec::new(), Vec::new());
+        for change in diff.iter_all_changes() {
+            let text = change.value().trim_end_matches(['\n', '\r']).to_owned();
+            match change.tag() {
+                ChangeTag::Insert => added.push((change.new_index().map_or(0, |i| i + 1), text)),
+                ChangeTag::Delete => {
+                    removed_lines.push(change.old_index().map_or(0, |i| i + 1));
+                    removed.push(text);
+                }
+                ChangeTag::Equal => {}
+            }
+        }
+        (added, removed, removed_lines)
+    }
+
+    proptest! {
+        // Few distinct lines, so that equal lines abound and changes can slide (compaction);
+        // over 100 lines, so that `TextDiff` takes its hashing path.
+        #[test]
+        fn line_diff_is_text_diff(
+            before in prop::collection::vec(prop::sample::select(vec!["a\n", "b\n", "\n", "a\r\n", "c\r", "é\n"]), 0..160),
+            after in prop::collection::vec(prop::sample::select(vec!["a\n", "b\n", "\n", "a\r\n", "c\r", "é\n", "a"]), 0..160),
+        ) {
+            let (before, after) = (before.concat(), after.concat());
+            prop_assert_eq!(line_diff(&before, &after), text_diff(&before, &after));
+            prop_assert_eq!(lines(&after), similar::TextDiff::from_lines(&after, &after).old_slices().to_vec());
+        }
+    }
+}
