@@ -183,6 +183,50 @@ proptest! {
     }
 }
 
+/// Replaces `len` bytes at a relative position `at` of `text` with `insert`.
+fn splice(text: &str, at: f64, len: usize, insert: &str) -> String {
+    let mut start = ((text.len() as f64) * at) as usize;
+    start = start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + len).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    format!("{}{}{}", &text[..start], insert, &text[end..])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Edits anywhere, of any shape (across lines, opening strings and comments, several at
+    /// once): the local path either agrees with the whole-file one or declines.
+    #[test]
+    fn arbitrary_edits_of_large_files_keep_their_verdicts(
+        sample in 0usize..7,
+        edits in prop::collection::vec(
+            (0.0f64..1.0, 0usize..40, "[a-zA-Z_{}()\\[\\];:,.=<>\"'`#/*\\\\ \n\t-]{0,16}"),
+            1..3,
+        ),
+    ) {
+        let samples = samples();
+        let (path, before) = &samples[sample];
+        let mut after = before.clone();
+        for (at, len, insert) in &edits {
+            after = splice(&after, *at, *len, insert);
+        }
+        let protected = ProtectedPaths::empty();
+        let ctx = AnalysisContext { protected: &protected, index: None };
+        let u = unit(path, before, &after);
+        let reference = analyze_whole(&u, &ctx);
+        prop_assert_eq!(&analyze(&u, &ctx), &reference);
+        let mut cache = ParseCache::new();
+        cache.update(path, before);
+        prop_assert_eq!(&analyze_cached(&u, &ctx, &mut cache), &reference);
+    }
+}
+
 #[test]
 fn a_stale_or_missing_cache_entry_changes_nothing() {
     let before = include_str!("../src/risk.rs");
