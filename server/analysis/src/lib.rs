@@ -5,7 +5,8 @@
 //!
 //! Codemap:
 //! - [`change`]: proposals, change units and [`split`] (dependent files grouped).
-//! - [`risk`]: [`analyze`], from a unit to an [`ImpactReport`] with a level and reasons.
+//! - [`risk`]: [`analyze`], from a unit to an [`ImpactReport`] with a level and reasons;
+//!   [`analyze_cached`], the same report reusing the trees of a [`ParseCache`].
 //! - [`languages`]: the grammars by file extension; [`tokens`]: structural token streams
 //!   (format-only, comment-only, renames); [`symbols`]: per-language symbol tables and diffs.
 //! - [`secrets`] (detection and [`redact`]), [`domains`] (the sensitive-pattern table),

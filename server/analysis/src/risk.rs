@@ -2,9 +2,14 @@
 //!
 //! The level starts at `low` and only rises; every rise comes with a human reason. What cannot
 //! be parsed or understood rises to `medium` at least (fail closed).
+//!
+//! Speed without a different verdict: [`analyze_cached`] takes the before trees from the
+//! caller's [`ParseCache`] and parses after texts incrementally; a one-file modification that
+//! parses cleanly is compared only on the top-level items it touches (`crate::local`), and
+//! falls back to the whole-file comparison whenever that could differ. [`analyze_whole`] is
+//! the whole-file path with fresh parses, kept as the reference the tests compare against.
 
 use std::collections::{BTreeMap, BTreeSet};
-
 use std::time::{Duration, Instant};
 
 use similar::ChangeTag;
