@@ -88,6 +88,20 @@ fn main() {
         cache.update("big.py", &py);
         println!("python incremental update: {:?} {:?}", t1, t.elapsed());
     }
+    // One class holding every function: the region is the whole class (no sub-item locality).
+    let mut class = String::from("class Big:\n");
+    for n in 0..1250 {
+        class.push_str(&format!("    def function_{n}(self, a, b):\n        \"\"\"Function {n}.\"\"\"\n        c = (a * {n}) ^ b\n        if c % 3 == 0:\n            return c // 3\n        return c + {n}\n\n"));
+    }
+    let class = format!("import os\n\n{class}");
+    let c1 = class.replacen("(a * 625)", "(a * 7)", 1);
+    cache.update("class.py", &class);
+    let u = ChangeUnit { files: vec![FileChange { path: "class.py".into(), old_path: None, before: Some(class.clone()), after: Some(c1) }] };
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let r = analyze_cached(&u, &ctx, &mut cache);
+        println!("one-class python analyze_cached: {:?} level {} {:?}", t.elapsed(), r.level, r.reasons);
+    }
     let mut p = tree_sitter::Parser::new();
     p.set_language(&tree_sitter_rust::LANGUAGE.into()).unwrap();
     let t = std::time::Instant::now();
