@@ -96,11 +96,23 @@ fn main() {
     let class = format!("import os\n\n{class}");
     let c1 = class.replacen("(a * 625)", "(a * 7)", 1);
     cache.update("class.py", &class);
-    let u = ChangeUnit { files: vec![FileChange { path: "class.py".into(), old_path: None, before: Some(class.clone()), after: Some(c1) }] };
+    let u = ChangeUnit {
+        files: vec![FileChange {
+            path: "class.py".into(),
+            old_path: None,
+            before: Some(class.clone()),
+            after: Some(c1),
+        }],
+    };
     for _ in 0..3 {
         let t = std::time::Instant::now();
         let r = analyze_cached(&u, &ctx, &mut cache);
-        println!("one-class python analyze_cached: {:?} level {} {:?}", t.elapsed(), r.level, r.reasons);
+        println!(
+            "one-class python analyze_cached: {:?} level {} {:?}",
+            t.elapsed(),
+            r.level,
+            r.reasons
+        );
     }
     let mut p = tree_sitter::Parser::new();
     p.set_language(&tree_sitter_rust::LANGUAGE.into()).unwrap();

@@ -89,13 +89,22 @@ struct Extractor<'s> {
     src: &'s str,
     lang: Language,
     out: Vec<Symbol>,
-    /// Whether to compute `signature` and `body` tokens (the costly part).
-    tokens: bool,
+    /// Which symbols get `signature` and `body` tokens (the costly part).
+    detail: Detail,
+}
+
+/// Which symbols [`extract_raw`] computes tokens for.
+#[derive(Clone, Debug)]
+pub(crate) enum Detail {
+    All,
+    Nothing,
+    /// Those whose range overlaps this byte range.
+    Overlapping(Range<usize>),
 }
 
 /// Extracts the symbols of a parsed file.
 pub fn extract(root: Node<'_>, src: &str, lang: Language) -> Vec<Symbol> {
-    let mut out = extract_raw(root, src, lang, None, true);
+    let mut out = extract_raw(root, src, lang, None, Detail::All);
     number(&mut out, None);
     out
 }
@@ -110,21 +119,21 @@ fn top_level() -> Ctx {
 }
 
 /// The symbols of the root children `children` (all of them if `None`), in document order,
-/// with names not yet [`number`]ed. Without `tokens`, `signature` and `body` are left empty and
-/// every other field is exact. The run must not start right after an attribute of the item it
+/// with names not yet [`number`]ed. `signature` and `body` are left empty for the symbols
+/// `detail` leaves out; every other field is exact. The run must not start right after an attribute of the item it
 /// would attach to (the local analysis never starts a run there).
 pub(crate) fn extract_raw(
     root: Node<'_>,
     src: &str,
     lang: Language,
     children: Option<Range<usize>>,
-    tokens: bool,
+    detail: Detail,
 ) -> Vec<Symbol> {
     let mut ex = Extractor {
         src,
         lang,
         out: Vec::new(),
-        tokens,
+        detail,
     };
     match children {
         None => ex.items(root, &top_level(), 0),
@@ -150,7 +159,7 @@ pub(crate) struct Skeleton {
 
 impl Skeleton {
     pub(crate) fn new(root: Node<'_>, src: &str, lang: Language) -> Self {
-        let symbols = extract_raw(root, src, lang, None, false);
+        let symbols = extract_raw(root, src, lang, None, Detail::Nothing);
         let mut keys = std::collections::HashMap::new();
         for s in &symbols {
             *keys.entry(s.key()).or_insert(0) += 1;
@@ -246,7 +255,12 @@ impl<'s> Extractor<'s> {
         let start = attrs_start
             .unwrap_or(outer.start_byte())
             .min(outer.start_byte());
-        let (signature, body) = if self.tokens {
+        let detailed = match &self.detail {
+            Detail::All => true,
+            Detail::Nothing => false,
+            Detail::Overlapping(d) => overlaps(&(start..outer.end_byte()), d),
+        };
+        let (signature, body) = if detailed {
             let body_range = body.map(|b| b.byte_range());
             let mut exclude: Vec<Range<usize>> = members.to_vec();
             if let Some(r) = &body_range {

@@ -35,6 +35,28 @@ fn samples() -> Vec<(&'static str, String)> {
             include_str!("../src/symbols.rs").to_owned(),
         ),
         ("app/models.py", python_module()),
+        // One top-level item larger than a small region: the nested path (inside a module,
+        // inside a class) runs.
+        (
+            "src/wrapped.rs",
+            format!(
+                "//! Wrapped.\n\nmod wrapped {{\n{}}}\n",
+                include_str!("../src/symbols.rs")
+            ),
+        ),
+        ("app/wrapped.py", {
+            let inner: String = python_module()
+                .lines()
+                .map(|l| {
+                    if l.is_empty() {
+                        "\n".to_owned()
+                    } else {
+                        format!("    {l}\n")
+                    }
+                })
+                .collect();
+            format!("import os\n\n\nclass Wrapper:\n{inner}")
+        }),
         (
             "src/config.ts",
             include_str!("fixtures/ts_public_method_body/before.ts").to_owned(),
@@ -157,7 +179,7 @@ proptest! {
 
     #[test]
     fn one_line_edits_of_large_files_keep_their_verdicts(
-        sample in 0usize..7,
+        sample in 0usize..9,
         line in 0usize..100_000,
         edit in edits(),
         line2 in 0usize..100_000,
@@ -204,7 +226,7 @@ proptest! {
     /// once): the local path either agrees with the whole-file one or declines.
     #[test]
     fn arbitrary_edits_of_large_files_keep_their_verdicts(
-        sample in 0usize..7,
+        sample in 0usize..9,
         edits in prop::collection::vec(
             (0.0f64..1.0, 0usize..40, "[a-zA-Z_{}()\\[\\];:,.=<>\"'`#/*\\\\ \n\t-]{0,16}"),
             1..3,
