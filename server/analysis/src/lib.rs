@@ -5,12 +5,15 @@
 //!
 //! Codemap:
 //! - [`change`]: proposals, change units and [`split`] (dependent files grouped).
-//! - [`risk`]: [`analyze`], from a unit to an [`ImpactReport`] with a level and reasons.
+//! - [`risk`]: [`analyze`], from a unit to an [`ImpactReport`] with a level and reasons;
+//!   [`analyze_cached`], the same report reusing the trees of a [`ParseCache`].
 //! - [`languages`]: the grammars by file extension; [`tokens`]: structural token streams
 //!   (format-only, comment-only, renames); [`symbols`]: per-language symbol tables and diffs.
 //! - [`secrets`] (detection and [`redact`]), [`domains`] (the sensitive-pattern table),
 //!   [`verification`] (tests weakened): line scanners over what a change adds or removes.
 //! - [`index`]: the workspace [`SymbolIndex`] behind the blast radius.
+//! - [`incremental`]: the [`ParseCache`] of open documents' trees and incremental parses;
+//!   `local`: the analysis of only the top-level items a modification touches.
 //! - [`paths`], [`level`], [`impact`] (report types), [`text`] (documents and positions).
 //!
 //! Invariant: the level only rises. What cannot be parsed (ERROR/MISSING nodes, binary
@@ -19,9 +22,11 @@
 pub mod change;
 pub mod domains;
 pub mod impact;
+pub mod incremental;
 pub mod index;
 pub mod languages;
 pub mod level;
+mod local;
 pub mod paths;
 pub mod risk;
 pub mod secrets;
@@ -35,8 +40,10 @@ pub use impact::{
     AnalysisContext, BlastRadius, ChangeKind, Domain, ImpactReport, SecretFinding, SymbolImpact,
     SymbolIndex, Visibility, analyze,
 };
+pub use incremental::ParseCache;
 pub use languages::Language;
 pub use level::Level;
 pub use paths::ProtectedPaths;
+pub use risk::{analyze_cached, analyze_whole};
 pub use secrets::redact;
 pub use text::{Encoding, TextDocument};

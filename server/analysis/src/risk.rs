@@ -2,10 +2,17 @@
 //!
 //! The level starts at `low` and only rises; every rise comes with a human reason. What cannot
 //! be parsed or understood rises to `medium` at least (fail closed).
+//!
+//! Speed without a different verdict: [`analyze_cached`] takes the before trees from the
+//! caller's [`ParseCache`] and parses after texts incrementally; a one-file modification that
+//! parses cleanly is compared only on the top-level items it touches (`crate::local`), and
+//! falls back to the whole-file comparison whenever that could differ. [`analyze_whole`] is
+//! the whole-file path with fresh parses, kept as the reference the tests compare against.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
-use similar::{ChangeTag, TextDiff};
+use similar::ChangeTag;
 use tree_sitter::Tree;
 
 use crate::change::{ChangeUnit, FileChange};
@@ -13,8 +20,10 @@ use crate::domains;
 use crate::impact::{
     AnalysisContext, BlastRadius, ChangeKind, ImpactReport, SecretFinding, SymbolImpact, Visibility,
 };
+use crate::incremental::{Known, ParseCache, Parsers};
 use crate::languages::Language;
 use crate::level::Level;
+use crate::local::{self, Region};
 use crate::paths::forbidden_path;
 use crate::secrets;
 use crate::symbols::{self, Symbol, SymbolChange};
@@ -31,12 +40,15 @@ pub const LARGE_BLAST_FILES: usize = 5;
 struct Parsed {
     tree: Tree,
     symbols: Vec<Symbol>,
+    /// With `region`: the streams of that region only, and tokens only for the symbols in it
+    /// (see [`crate::local`]). Without: the whole file.
     toks: Vec<Tok>,
     toks_no_comments: Vec<Tok>,
+    region: Option<Region>,
 }
 
-fn parse(lang: Language, text: &str) -> Option<Parsed> {
-    let tree = lang.parse(text)?;
+/// The whole-file analysis of one side, from its tree (`None` if it does not parse cleanly).
+fn parse(lang: Language, tree: Tree, text: &str) -> Option<Parsed> {
     let root = tree.root_node();
     if root.has_error() {
         return None;
@@ -57,7 +69,77 @@ fn parse(lang: Language, text: &str) -> Option<Parsed> {
         symbols,
         toks,
         toks_no_comments,
+        region: None,
     })
+}
+
+/// The changed lines of a modification: `(added with after line numbers, removed, removed
+/// line numbers)`. The same diff as `TextDiff::diff_lines` (Myers, same deadline), without
+/// hashing every line first.
+type LineDiff = (Vec<(usize, String)>, Vec<String>, Vec<usize>);
+
+fn line_diff(before: &str, after: &str) -> LineDiff {
+    let (old, new) = (lines(before), lines(after));
+    let deadline = Instant::now().checked_add(Duration::from_secs(2));
+    let ops = similar::capture_diff_deadline(
+        similar::Algorithm::Myers,
+        &old[..],
+        0..old.len(),
+        &new[..],
+        0..new.len(),
+        deadline,
+    );
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    let mut removed_lines = Vec::new();
+    for op in &ops {
+        for change in op.iter_changes(&old[..], &new[..]) {
+            let text = change.value().trim_end_matches(['\n', '\r']).to_owned();
+            match change.tag() {
+                ChangeTag::Insert => {
+                    added.push((change.new_index().map_or(0, |i| i + 1), text));
+                }
+                ChangeTag::Delete => {
+                    removed_lines.push(change.old_index().map_or(0, |i| i + 1));
+                    removed.push(text);
+                }
+                ChangeTag::Equal => {}
+            }
+        }
+    }
+    (added, removed, removed_lines)
+}
+
+/// Lines with their terminators (`\n`, `\r\n` or a lone `\r`), as `similar` splits them.
+fn lines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes.get(i) {
+            Some(b'\n') => {
+                out.push(text.get(start..=i).unwrap_or_default());
+                start = i + 1;
+            }
+            Some(b'\r') => {
+                let end = if bytes.get(i + 1) == Some(&b'\n') {
+                    i + 1
+                } else {
+                    i
+                };
+                out.push(text.get(start..=end).unwrap_or_default());
+                start = end + 1;
+                i = end;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < bytes.len() {
+        out.push(text.get(start..).unwrap_or_default());
+    }
+    out
 }
 
 /// Everything computed for one file before it is classified.
@@ -77,45 +159,74 @@ struct FileState<'a> {
 }
 
 impl<'a> FileState<'a> {
-    fn new(file: &'a FileChange) -> Self {
+    /// `parsers` parses what `trees` (the trees of the before and after texts, when the caller
+    /// has them) does not give; `local` allows a local analysis (a one-file unit).
+    fn new(file: &'a FileChange, known: Known, parsers: &mut Parsers, local: bool) -> Self {
         let before_text = file.before.as_deref().unwrap_or("");
         let after_text = file.after.as_deref().unwrap_or("");
         let binary = before_text.contains('\0') || after_text.contains('\0');
         let lang = Language::from_path(&file.path);
-        let mut added = Vec::new();
-        let mut removed = Vec::new();
-        let mut removed_lines = Vec::new();
-        if !binary && before_text != after_text {
+        let (added, removed, removed_lines) = if !binary && before_text != after_text {
             // A deadline keeps pathological inputs from hanging the server; past it the diff
             // is still correct, only not minimal.
-            let diff = TextDiff::configure()
-                .timeout(std::time::Duration::from_secs(2))
-                .diff_lines(before_text, after_text);
-            for change in diff.iter_all_changes() {
-                let text = change.value().trim_end_matches(['\n', '\r']).to_owned();
-                match change.tag() {
-                    ChangeTag::Insert => {
-                        added.push((change.new_index().map_or(0, |i| i + 1), text));
-                    }
-                    ChangeTag::Delete => {
-                        removed_lines.push(change.old_index().map_or(0, |i| i + 1));
-                        removed.push(text);
-                    }
-                    ChangeTag::Equal => {}
-                }
-            }
-        }
-        let mut parse_failed = false;
-        let mut side = |text: &Option<String>| -> Option<Parsed> {
-            let (Some(lang), Some(text), false) = (lang, text.as_deref(), binary) else {
-                return None;
-            };
-            let parsed = parse(lang, text);
-            parse_failed |= parsed.is_none();
-            parsed
+            line_diff(before_text, after_text)
+        } else {
+            (Vec::new(), Vec::new(), Vec::new())
         };
-        let before = side(&file.before);
-        let after = side(&file.after);
+        let (before_tree, after_tree) = match (lang, binary) {
+            (Some(lang), false) => {
+                let (mut bt, mut at) = (known.before, known.after);
+                if bt.is_none() && at.is_none() {
+                    (bt, at) = parsers.pair(lang, file.before.as_deref(), file.after.as_deref());
+                }
+                if bt.is_none()
+                    && let Some(b) = file.before.as_deref()
+                {
+                    bt = parsers.parse(lang, b, None);
+                }
+                if at.is_none()
+                    && let Some(a) = file.after.as_deref()
+                {
+                    at = parsers.parse(lang, a, None);
+                }
+                (bt, at)
+            }
+            _ => (None, None),
+        };
+        let clean = |t: &Option<Tree>| t.as_ref().is_some_and(|t| !t.root_node().has_error());
+        let parse_failed =
+            (file.before.is_some() && lang.is_some() && !binary && !clean(&before_tree))
+                || (file.after.is_some() && lang.is_some() && !binary && !clean(&after_tree));
+        let mut before = None;
+        let mut after = None;
+        if let (Some(lang), Some(b), Some(a), Some(bt), Some(at), true) = (
+            lang,
+            file.before.as_deref(),
+            file.after.as_deref(),
+            &before_tree,
+            &after_tree,
+            local && !parse_failed && before_text != after_text && !file.is_renamed(),
+        ) && let Some((lb, la)) =
+            local::prepare(lang, (bt, b), (at, a), known.skeleton.as_deref())
+        {
+            let side = |tree: &Tree, s: local::Side| Parsed {
+                tree: tree.clone(),
+                symbols: s.symbols,
+                toks: s.toks,
+                toks_no_comments: s.toks_no_comments,
+                region: Some(s.region),
+            };
+            before = Some(side(bt, lb));
+            after = Some(side(at, la));
+        }
+        if before.is_none() || after.is_none() {
+            let whole = |tree: Option<Tree>, text: &Option<String>| match (lang, tree, text) {
+                (Some(lang), Some(tree), Some(text)) => parse(lang, tree, text),
+                _ => None,
+            };
+            before = whole(before_tree, &file.before);
+            after = whole(after_tree, &file.after);
+        }
         FileState {
             file,
             lang,
@@ -196,6 +307,60 @@ impl Builder<'_> {
 
 /// Analyzes one change unit.
 pub fn analyze(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactReport {
+    let mut parsers = Parsers::default();
+    let known = unit.files.iter().map(|_| Known::default()).collect();
+    analyze_with(unit, ctx, known, &mut parsers, true)
+}
+
+/// Analyzes one change unit like [`analyze`], reusing the trees `cache` holds for its files
+/// (the "before" texts of open documents) and parsing "after" texts incrementally. The
+/// report is the same as [`analyze`]'s. The cache remembers the "after" trees, so that a
+/// later [`ParseCache::update`] to an applied proposal is free.
+pub fn analyze_cached(
+    unit: &ChangeUnit,
+    ctx: &AnalysisContext<'_>,
+    cache: &mut ParseCache,
+) -> ImpactReport {
+    let trees = unit
+        .files
+        .iter()
+        .map(|f| match Language::from_path(&f.path) {
+            Some(lang) if cache.contains_path(&f.path) => {
+                cache.trees(lang, &f.path, f.before.as_deref(), f.after.as_deref())
+            }
+            _ => Known::default(),
+        })
+        .collect();
+    let mut parsers = Parsers::default();
+    analyze_with(unit, ctx, trees, &mut parsers, true)
+}
+
+/// The whole-file analysis, with fresh parses: the reference [`analyze`] must agree with.
+#[doc(hidden)]
+pub fn analyze_whole(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactReport {
+    let mut parsers = Parsers::default();
+    let trees = unit
+        .files
+        .iter()
+        .map(|f| match Language::from_path(&f.path) {
+            Some(lang) => Known {
+                before: f.before.as_deref().and_then(|t| lang.parse(t)),
+                after: f.after.as_deref().and_then(|t| lang.parse(t)),
+                skeleton: None,
+            },
+            None => Known::default(),
+        })
+        .collect();
+    analyze_with(unit, ctx, trees, &mut parsers, false)
+}
+
+fn analyze_with(
+    unit: &ChangeUnit,
+    ctx: &AnalysisContext<'_>,
+    known: Vec<Known>,
+    parsers: &mut Parsers,
+    local: bool,
+) -> ImpactReport {
     let mut b = Builder {
         report: ImpactReport {
             files: unit.files.iter().map(|f| f.path.clone()).collect(),
@@ -224,7 +389,17 @@ pub fn analyze(unit: &ChangeUnit, ctx: &AnalysisContext<'_>) -> ImpactReport {
     for file in &unit.files {
         check_paths(&mut b, file);
     }
-    let states: Vec<FileState<'_>> = unit.files.iter().map(FileState::new).collect();
+    let local = local && unit.files.len() == 1;
+    let states: Vec<FileState<'_>> = unit
+        .files
+        .iter()
+        .zip(
+            known
+                .into_iter()
+                .chain(std::iter::repeat_with(Known::default)),
+        )
+        .map(|(file, known)| FileState::new(file, known, parsers, local))
+        .collect();
     for st in &states {
         b.report.lines_added += st.added.len();
         b.report.lines_removed += st.removed.len();
@@ -426,11 +601,15 @@ fn check_directives(b: &mut Builder<'_>, st: &FileState<'_>) -> bool {
     let mut found = false;
     let before_text = st.file.before.as_deref().unwrap_or("");
     let after_text = st.file.after.as_deref().unwrap_or("");
+    let comments = |p: &Parsed, text: &str| match &p.region {
+        Some(region) => local::comments(&p.tree, text, lang, region),
+        None => tokens::comments(p.tree.root_node(), text, lang),
+    };
     let mut old: BTreeMap<String, usize> = BTreeMap::new();
-    for c in tokens::comments(before.tree.root_node(), before_text, lang) {
+    for c in comments(before, before_text) {
         *old.entry(c).or_insert(0) += 1;
     }
-    for c in tokens::comments(after.tree.root_node(), after_text, lang) {
+    for c in comments(after, after_text) {
         match old.get_mut(&c) {
             Some(n) if *n > 0 => *n -= 1,
             _ => {
@@ -599,6 +778,9 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileSt
     let before_text = st.file.before.as_deref().unwrap_or("");
     let after_text = st.file.after.as_deref().unwrap_or("");
     let residue = |p: &Parsed, text: &str| {
+        if let Some(region) = &p.region {
+            return local::residue(&p.tree, text, lang, region, &p.symbols);
+        }
         let ranges: Vec<_> = p.symbols.iter().map(|s| s.range.clone()).collect();
         tokens::flatten(
             p.tree.root_node(),
@@ -825,5 +1007,45 @@ fn blast_radius(b: &mut Builder<'_>) {
     b.report.blast_radius = total;
     for reason in reasons {
         b.raise(Level::High, reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The diff `similar::TextDiff::diff_lines` gives (what `analyze` used before).
+    fn text_diff(before: &str, after: &str) -> LineDiff {
+        let diff = similar::TextDiff::configure()
+            .timeout(Duration::from_secs(2))
+            .diff_lines(before, after);
+        let (mut added, mut removed, mut removed_lines) = (Vec::new(), Vec::new(), Vec::new());
+        for change in diff.iter_all_changes() {
+            let text = change.value().trim_end_matches(['\n', '\r']).to_owned();
+            match change.tag() {
+                ChangeTag::Insert => added.push((change.new_index().map_or(0, |i| i + 1), text)),
+                ChangeTag::Delete => {
+                    removed_lines.push(change.old_index().map_or(0, |i| i + 1));
+                    removed.push(text);
+                }
+                ChangeTag::Equal => {}
+            }
+        }
+        (added, removed, removed_lines)
+    }
+
+    proptest! {
+        // Few distinct lines, so that equal lines abound and changes can slide (compaction);
+        // over 100 lines, so that `TextDiff` takes its hashing path.
+        #[test]
+        fn line_diff_is_text_diff(
+            before in prop::collection::vec(prop::sample::select(vec!["a\n", "b\n", "\n", "a\r\n", "c\r", "é\n"]), 0..160),
+            after in prop::collection::vec(prop::sample::select(vec!["a\n", "b\n", "\n", "a\r\n", "c\r", "é\n", "a"]), 0..160),
+        ) {
+            let (before, after) = (before.concat(), after.concat());
+            prop_assert_eq!(line_diff(&before, &after), text_diff(&before, &after));
+            prop_assert_eq!(lines(&after), similar::TextDiff::from_lines(&after, &after).old_slices().to_vec());
+        }
     }
 }

@@ -87,37 +87,116 @@ struct Ctx {
 
 struct Extractor<'s> {
     src: &'s str,
-    /// Byte offsets where lines start, for line numbers.
-    line_starts: Vec<usize>,
     lang: Language,
     out: Vec<Symbol>,
+    /// Which symbols get `signature` and `body` tokens (the costly part).
+    detail: Detail,
+}
+
+/// Which symbols [`extract_raw`] computes tokens for.
+#[derive(Clone, Debug)]
+pub(crate) enum Detail {
+    All,
+    Nothing,
+    /// Those whose range overlaps this byte range.
+    Overlapping(Range<usize>),
 }
 
 /// Extracts the symbols of a parsed file.
 pub fn extract(root: Node<'_>, src: &str, lang: Language) -> Vec<Symbol> {
-    let mut ex = Extractor {
-        src,
-        line_starts: std::iter::once(0)
-            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
-            .collect(),
-        lang,
-        out: Vec::new(),
-    };
-    let ctx = Ctx {
+    let mut out = extract_raw(root, src, lang, None, Detail::All);
+    number(&mut out, None);
+    out
+}
+
+/// The context of top-level items.
+fn top_level() -> Ctx {
+    Ctx {
         container: None,
         public_default: false,
         container_public: true,
+    }
+}
+
+/// The symbols of the root children `children` (all of them if `None`), in document order,
+/// with names not yet [`number`]ed. `signature` and `body` are left empty for the symbols
+/// `detail` leaves out; every other field is exact. The run must not start right after an attribute of the item it
+/// would attach to (the local analysis never starts a run there).
+pub(crate) fn extract_raw(
+    root: Node<'_>,
+    src: &str,
+    lang: Language,
+    children: Option<Range<usize>>,
+    detail: Detail,
+) -> Vec<Symbol> {
+    let mut ex = Extractor {
+        src,
+        lang,
+        out: Vec::new(),
+        detail,
     };
-    ex.items(root, &ctx, 0);
+    match children {
+        None => ex.items(root, &top_level(), 0),
+        Some(range) => {
+            // Random access: logarithmic, unlike walking the siblings before the range.
+            let run: Vec<Node<'_>> = range
+                .filter_map(|i| root.child(i))
+                .filter(|n| n.is_named())
+                .collect();
+            ex.items_of(run, &top_level(), 0);
+        }
+    }
+    ex.out
+}
+
+/// The symbols of a whole file without tokens (names not numbered), and how many symbols
+/// have each key: what the local analysis needs of the file outside its regions.
+#[derive(Debug)]
+pub(crate) struct Skeleton {
+    pub symbols: Vec<Symbol>,
+    pub keys: std::collections::HashMap<String, usize>,
+}
+
+impl Skeleton {
+    pub(crate) fn new(root: Node<'_>, src: &str, lang: Language) -> Self {
+        let symbols = extract_raw(root, src, lang, None, Detail::Nothing);
+        let mut keys = std::collections::HashMap::new();
+        for s in &symbols {
+            *keys.entry(s.key()).or_insert(0) += 1;
+        }
+        Skeleton { symbols, keys }
+    }
+}
+
+/// Suffixes repeated keys with `#2`, `#3`, … in document order. Answers whether a symbol
+/// overlapping `detail` shares its key with another symbol: its name then depends on the
+/// whole file, and a local comparison could pair the wrong symbols.
+pub(crate) fn number(symbols: &mut [Symbol], detail: Option<Range<usize>>) -> bool {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for sym in &mut ex.out {
+    for sym in symbols.iter() {
+        *seen.entry(sym.key()).or_insert(0) += 1;
+    }
+    let shared = detail.is_some_and(|d| {
+        symbols
+            .iter()
+            .any(|s| overlaps(&s.range, &d) && seen.get(&s.key()).is_some_and(|n| *n > 1))
+    });
+    if seen.values().all(|n| *n == 1) {
+        return shared;
+    }
+    seen.clear();
+    for sym in symbols.iter_mut() {
         let n = seen.entry(sym.key()).or_insert(0);
         *n += 1;
         if *n > 1 {
             sym.name = format!("{}#{}", sym.name, n);
         }
     }
-    ex.out
+    shared
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
 }
 
 /// Parameter count of a parameter-list node.
@@ -173,23 +252,38 @@ impl<'s> Extractor<'s> {
         attrs_start: Option<usize>,
         members: &[Range<usize>],
     ) {
-        let body_range = body.map(|b| b.byte_range());
-        let mut exclude: Vec<Range<usize>> = members.to_vec();
-        if let Some(r) = &body_range {
-            exclude.push(r.clone());
-        }
-        let mut signature = self.toks(outer, &exclude);
-        if attrs_start.is_some() && !attrs.is_empty() {
-            signature.insert(
-                0,
-                Tok::Gap(attrs.split_whitespace().collect::<Vec<_>>().join(" ")),
-            );
-        }
-        let body = body.map(|b| self.toks(b, members)).unwrap_or_default();
         let start = attrs_start
             .unwrap_or(outer.start_byte())
             .min(outer.start_byte());
-        let start_line = self.line_starts.partition_point(|&l| l <= start);
+        let detailed = match &self.detail {
+            Detail::All => true,
+            Detail::Nothing => false,
+            Detail::Overlapping(d) => overlaps(&(start..outer.end_byte()), d),
+        };
+        let (signature, body) = if detailed {
+            let body_range = body.map(|b| b.byte_range());
+            let mut exclude: Vec<Range<usize>> = members.to_vec();
+            if let Some(r) = &body_range {
+                exclude.push(r.clone());
+            }
+            let mut signature = self.toks(outer, &exclude);
+            if attrs_start.is_some() && !attrs.is_empty() {
+                signature.insert(
+                    0,
+                    Tok::Gap(attrs.split_whitespace().collect::<Vec<_>>().join(" ")),
+                );
+            }
+            let body = body.map(|b| self.toks(b, members)).unwrap_or_default();
+            (signature, body)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        // The row of `start`: the row of the item less the line breaks of its attributes.
+        let breaks = self
+            .src
+            .get(start..outer.start_byte())
+            .map_or(0, |t| t.bytes().filter(|&b| b == b'\n').count());
+        let start_line = outer.start_position().row.saturating_sub(breaks) + 1;
         self.out.push(Symbol {
             name,
             kind,
@@ -212,10 +306,14 @@ impl<'s> Extractor<'s> {
         if depth > 8 {
             return;
         }
-        let mut attrs = String::new();
-        let mut attrs_start: Option<usize> = None;
         let mut cursor = parent.walk();
         let children: Vec<Node<'_>> = parent.named_children(&mut cursor).collect();
+        self.items_of(children, ctx, depth);
+    }
+
+    fn items_of(&mut self, children: Vec<Node<'_>>, ctx: &Ctx, depth: usize) {
+        let mut attrs = String::new();
+        let mut attrs_start: Option<usize> = None;
         for child in children {
             if is_comment_kind(child.kind()) {
                 continue;

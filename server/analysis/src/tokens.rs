@@ -37,7 +37,9 @@ pub struct Options<'a> {
 
 struct Frame<'t> {
     node: Node<'t>,
-    next_child: usize,
+    /// Collected with a cursor: `Node::child(i)` walks the siblings before `i`, which made
+    /// nodes with thousands of children (a file's root) quadratic.
+    children: std::vec::IntoIter<Node<'t>>,
     pos: usize,
 }
 
@@ -57,12 +59,7 @@ pub fn flatten(node: Node<'_>, src: &str, lang: Language, opts: Options<'_>) -> 
         stack.push(frame);
     }
     while let Some(frame) = stack.last_mut() {
-        if frame.next_child < frame.node.child_count() {
-            let index = frame.next_child;
-            frame.next_child += 1;
-            let Some(child) = frame.node.child(index) else {
-                continue;
-            };
+        if let Some(child) = frame.children.next() {
             let range = child.byte_range();
             push_gap(src, frame.pos, range.start, &mut out);
             frame.pos = frame.pos.max(range.end);
@@ -79,6 +76,59 @@ pub fn flatten(node: Node<'_>, src: &str, lang: Language, opts: Options<'_>) -> 
         }
     }
     out
+}
+
+/// The part of `flatten(parent)` that comes from the children `children` of `parent` and the
+/// gaps between them; the gap before the run only if it starts at the first child, the gap
+/// after it only if it ends at the last child. When two trees differ only inside such a run
+/// of children, their streams are equal exactly when these parts are.
+pub fn flatten_children(
+    parent: Node<'_>,
+    children: Range<usize>,
+    src: &str,
+    lang: Language,
+    opts: Options<'_>,
+) -> Vec<Tok> {
+    let merged = merge(opts.exclude);
+    let opts = Options {
+        drop_comments: opts.drop_comments,
+        exclude: &merged,
+    };
+    let mut out = Vec::new();
+    let count = parent.child_count();
+    // Random access: logarithmic (see `local::region`), unlike walking the siblings before.
+    let run: Vec<Node<'_>> = children.clone().filter_map(|i| parent.child(i)).collect();
+    let mut pos = match run.first() {
+        Some(first) if children.start > 0 => first.start_byte(),
+        _ => parent.start_byte(),
+    };
+    for child in run {
+        let range = child.byte_range();
+        push_gap(src, pos, range.start, &mut out);
+        pos = pos.max(range.end);
+        if skipped(child, lang, opts) {
+            continue;
+        }
+        out.extend(flatten(child, src, lang, opts));
+    }
+    if children.end >= count {
+        push_gap(src, pos, parent.end_byte(), &mut out);
+    }
+    out
+}
+
+/// The comments (and Python docstrings) of the children `children` of `parent`, in order.
+pub fn comments_in_children(
+    parent: Node<'_>,
+    children: Range<usize>,
+    src: &str,
+    lang: Language,
+) -> Vec<String> {
+    // Random access: logarithmic (see `local::region`), unlike walking the siblings before.
+    let run: Vec<Node<'_>> = children.clone().filter_map(|i| parent.child(i)).collect();
+    run.into_iter()
+        .flat_map(|child| comments(child, src, lang))
+        .collect()
 }
 
 /// Sorts ranges and merges overlapping or nested ones.
@@ -108,9 +158,11 @@ fn enter<'t>(node: Node<'t>, src: &str, out: &mut Vec<Tok>) -> Option<Frame<'t>>
         None
     } else {
         out.push(Tok::Open(node.kind_id()));
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.children(&mut cursor).collect();
         Some(Frame {
             node,
-            next_child: 0,
+            children: children.into_iter(),
             pos: node.start_byte(),
         })
     }

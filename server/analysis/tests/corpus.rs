@@ -14,8 +14,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use autogate_analysis::{
-    AnalysisContext, ChangeUnit, FileChange, ImpactReport, Level, Proposal, ProtectedPaths,
-    SymbolIndex, analyze, split,
+    AnalysisContext, ChangeUnit, FileChange, ImpactReport, Level, ParseCache, Proposal,
+    ProtectedPaths, SymbolIndex, analyze, analyze_cached, analyze_whole, split,
 };
 
 const PROTECTED: &[&str] = &[
@@ -152,6 +152,28 @@ fn fixture_corpus() {
         };
         let units: Vec<ChangeUnit> = split(&proposal(dir, &case));
         let reports: Vec<ImpactReport> = units.iter().map(|u| analyze(u, &ctx)).collect();
+        // The same reports from the whole-file reference, and from a cache primed with the
+        // before texts (as the shell's cache of open documents would be).
+        for (unit, report) in units.iter().zip(&reports) {
+            let whole = analyze_whole(unit, &ctx);
+            if &whole != report {
+                failures.push(format!(
+                    "{case}: analyze {report:?} != analyze_whole {whole:?}"
+                ));
+            }
+            let mut cache = ParseCache::new();
+            for file in &unit.files {
+                if let Some(before) = &file.before {
+                    cache.update(&file.path, before);
+                }
+            }
+            let cached = analyze_cached(unit, &ctx, &mut cache);
+            if &cached != report {
+                failures.push(format!(
+                    "{case}: analyze {report:?} != analyze_cached {cached:?}"
+                ));
+            }
+        }
         let expected: Vec<Level> = read(&dir.join("expect"))
             .unwrap_or_default()
             .lines()

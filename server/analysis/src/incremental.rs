@@ -1,0 +1,293 @@
+//! Incremental parsing: a [`ParseCache`] of the trees of open documents, owned by the caller,
+//! and re-parsing a text against the tree of a close earlier version (`Tree::edit`).
+//!
+//! Tree-sitter guarantees that an incremental parse gives the same tree as a fresh parse of
+//! the same text; only the time differs. The cache compares texts byte for byte (a `memcmp`,
+//! cheap next to a parse), never by hash, so a stale tree cannot be used for another text.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tree_sitter::{InputEdit, Parser, Point, Tree};
+
+use crate::languages::Language;
+use crate::symbols::Skeleton;
+
+/// What the caller already knows of one file of a unit: the trees of its before and after
+/// texts, and the skeleton symbols of its before text.
+#[derive(Default)]
+pub(crate) struct Known {
+    pub before: Option<Tree>,
+    pub after: Option<Tree>,
+    pub skeleton: Option<Arc<Skeleton>>,
+}
+
+/// The trees of the current texts of open documents, by workspace path.
+///
+/// The shell calls [`ParseCache::update`] when a document opens or changes (it may do so
+/// lazily) and [`ParseCache::remove`] when it closes; [`crate::analyze_cached`] then reuses the
+/// tree of a proposal's "before" text and parses its "after" text incrementally.
+#[derive(Default)]
+pub struct ParseCache {
+    entries: BTreeMap<String, Entry>,
+    parsers: Parsers,
+}
+
+impl std::fmt::Debug for ParseCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParseCache")
+            .field("paths", &self.entries.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+struct Entry {
+    text: String,
+    tree: Tree,
+    /// The symbols of `text` without tokens, computed on first use by an analysis.
+    skeleton: Option<Arc<Skeleton>>,
+    /// The last "after" side analyzed against this entry: a likely next text.
+    pending: Option<(String, Tree)>,
+}
+
+impl ParseCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `text` as the current text of `path`, parsing it incrementally against the
+    /// previous text of `path` if there is one. Free when the text is unchanged or was the
+    /// "after" side of the last analysis of `path`. Paths in no known language are not kept.
+    pub fn update(&mut self, path: &str, text: &str) {
+        let Some(lang) = Language::from_path(path) else {
+            self.entries.remove(path);
+            return;
+        };
+        let tree = match self.entries.get_mut(path) {
+            Some(entry) if entry.text == text => return,
+            Some(entry) => match entry.pending.take() {
+                Some((pending, tree)) if pending == text => Some(tree),
+                _ => self.parsers.reparse(lang, &entry.tree, &entry.text, text),
+            },
+            None => self.parsers.parse(lang, text, None),
+        };
+        match tree {
+            Some(tree) => {
+                self.entries.insert(
+                    path.to_owned(),
+                    Entry {
+                        text: text.to_owned(),
+                        tree,
+                        skeleton: None,
+                        pending: None,
+                    },
+                );
+            }
+            None => {
+                self.entries.remove(path);
+            }
+        }
+    }
+
+    /// Forgets `path` (the document closed).
+    pub fn remove(&mut self, path: &str) {
+        self.entries.remove(path);
+    }
+
+    /// Whether the cache holds the tree of exactly `text` for `path`.
+    pub fn contains(&self, path: &str, text: &str) -> bool {
+        self.entries.get(path).is_some_and(|e| e.text == text)
+    }
+
+    /// Whether the cache holds a tree for `path`.
+    pub fn contains_path(&self, path: &str) -> bool {
+        self.entries.contains_key(path)
+    }
+
+    /// The tree of `before` and the tree of `after` for `path`: from the cache when it holds
+    /// them, otherwise parsed (incrementally against the cached tree when there is one). The
+    /// cache itself only remembers the `after` tree as a likely next text.
+    pub(crate) fn trees(
+        &mut self,
+        lang: Language,
+        path: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> Known {
+        let Some(entry) = self.entries.get_mut(path) else {
+            let (before, after) = self.parsers.pair(lang, before, after);
+            return Known {
+                before,
+                after,
+                skeleton: None,
+            };
+        };
+        let skeleton = match before {
+            Some(b) if b == entry.text => {
+                let root = entry.tree.root_node();
+                let text = entry.text.as_str();
+                Some(Arc::clone(entry.skeleton.get_or_insert_with(|| {
+                    Arc::new(Skeleton::new(root, text, lang))
+                })))
+            }
+            _ => None,
+        };
+        let before_tree = match before {
+            Some(b) if b == entry.text => Some(entry.tree.clone()),
+            Some(b) => self.parsers.reparse(lang, &entry.tree, &entry.text, b),
+            None => None,
+        };
+        let after_tree = match (after, &before_tree, before) {
+            (Some(a), _, _) if a == entry.text => Some(entry.tree.clone()),
+            (Some(a), _, _) if entry.pending.as_ref().is_some_and(|(t, _)| t == a) => {
+                entry.pending.as_ref().map(|(_, t)| t.clone())
+            }
+            (Some(a), Some(bt), Some(b)) => self.parsers.reparse(lang, bt, b, a),
+            (Some(a), _, _) => self.parsers.reparse(lang, &entry.tree, &entry.text, a),
+            (None, _, _) => None,
+        };
+        if let (Some(a), Some(t)) = (after, &after_tree)
+            && a != entry.text
+        {
+            entry.pending = Some((a.to_owned(), t.clone()));
+        }
+        Known {
+            before: before_tree,
+            after: after_tree,
+            skeleton,
+        }
+    }
+}
+
+/// One parser per language, reused across parses.
+#[derive(Default)]
+pub(crate) struct Parsers {
+    parsers: BTreeMap<Language, Parser>,
+}
+
+impl Parsers {
+    /// Parses `text`, reusing `old` (already edited to match `text`) if given.
+    pub(crate) fn parse(&mut self, lang: Language, text: &str, old: Option<&Tree>) -> Option<Tree> {
+        let parser = match self.parsers.entry(lang) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let mut parser = Parser::new();
+                parser.set_language(&lang.grammar()).ok()?;
+                v.insert(parser)
+            }
+        };
+        let tree = parser.parse(text, old);
+        if tree.is_none() {
+            // A cancelled or failed parse leaves the parser mid-parse; start afresh next time.
+            parser.reset();
+        }
+        tree
+    }
+
+    /// Parses `new` incrementally against `old_tree`, the tree of `old`.
+    pub(crate) fn reparse(
+        &mut self,
+        lang: Language,
+        old_tree: &Tree,
+        old: &str,
+        new: &str,
+    ) -> Option<Tree> {
+        if old == new {
+            return Some(old_tree.clone());
+        }
+        let mut edited = old_tree.clone();
+        edited.edit(&input_edit(old, new));
+        self.parse(lang, new, Some(&edited))
+    }
+
+    /// Trees of both sides: `before` fresh, `after` incrementally against it.
+    pub(crate) fn pair(
+        &mut self,
+        lang: Language,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> (Option<Tree>, Option<Tree>) {
+        let before_tree = before.and_then(|b| self.parse(lang, b, None));
+        let after_tree = match (after, &before_tree, before) {
+            (Some(a), Some(bt), Some(b)) => self.reparse(lang, bt, b, a),
+            (Some(a), _, _) => self.parse(lang, a, None),
+            (None, _, _) => None,
+        };
+        (before_tree, after_tree)
+    }
+}
+
+/// The single edit turning `old` into `new`: the bytes between their common prefix and
+/// common suffix, on character boundaries.
+pub(crate) fn changed_span(old: &str, new: &str) -> (usize, usize, usize) {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let mut prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    while prefix > 0 && !(old.is_char_boundary(prefix) && new.is_char_boundary(prefix)) {
+        prefix -= 1;
+    }
+    let max_suffix = a.len().min(b.len()) - prefix;
+    let mut suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| x == y)
+        .count();
+    while suffix > 0
+        && !(old.is_char_boundary(a.len() - suffix) && new.is_char_boundary(b.len() - suffix))
+    {
+        suffix -= 1;
+    }
+    (prefix, a.len() - suffix, b.len() - suffix)
+}
+
+fn point(text: &str, byte: usize) -> Point {
+    let head = text.as_bytes().get(..byte).unwrap_or(text.as_bytes());
+    let row = head.iter().filter(|&&c| c == b'\n').count();
+    let column = head.iter().rev().take_while(|&&c| c != b'\n').count();
+    Point { row, column }
+}
+
+fn input_edit(old: &str, new: &str) -> InputEdit {
+    let (start, old_end, new_end) = changed_span(old, new);
+    let start_position = point(old, start);
+    InputEdit {
+        start_byte: start,
+        old_end_byte: old_end,
+        new_end_byte: new_end,
+        start_position,
+        old_end_position: point(old, old_end),
+        new_end_position: point(new, new_end),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incremental_trees_equal_fresh_ones() {
+        let old = "fn a() { 1 }\n\nfn b() { 2 }\n";
+        let new = "fn a() { 1 }\n\nfn b() { 2 + 3 }\nfn c() {}\n";
+        let mut parsers = Parsers::default();
+        let (_, inc) = parsers.pair(Language::Rust, Some(old), Some(new));
+        let fresh = Language::Rust.parse(new).map(|t| t.root_node().to_sexp());
+        assert_eq!(inc.map(|t| t.root_node().to_sexp()), fresh);
+        assert_eq!(changed_span("aé", "aè"), (1, 3, 3));
+        assert_eq!(changed_span("abc", "abc"), (3, 3, 3));
+        assert_eq!(changed_span("aa", "aaa"), (2, 2, 3));
+    }
+
+    #[test]
+    fn the_cache_follows_the_document() {
+        let mut cache = ParseCache::new();
+        cache.update("a.py", "def f():\n    return 1\n");
+        assert!(cache.contains("a.py", "def f():\n    return 1\n"));
+        cache.update("a.py", "def f():\n    return 2\n");
+        assert!(cache.contains("a.py", "def f():\n    return 2\n"));
+        cache.update("README.md", "# x");
+        assert!(!cache.contains("README.md", "# x"));
+        cache.remove("a.py");
+        assert!(!cache.contains("a.py", "def f():\n    return 2\n"));
+    }
+}
