@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use autogate_analysis::{
-    AnalysisContext, ChangeUnit, FileChange, ImpactReport, Level, Proposal, SymbolIndex, analyze,
-    split,
+    AnalysisContext, ChangeUnit, FileChange, ImpactReport, Level, ParseCache, Proposal,
+    SymbolIndex, analyze_cached, split,
 };
 use autogate_policy::{Decision, Environment, Mode, Policy, Verdict};
 use sha2::{Digest, Sha256};
@@ -84,6 +84,8 @@ pub struct Gate {
     changes: BTreeMap<u64, ChangeRecord>,
     next_id: u64,
     pub index: SymbolIndex,
+    /// Syntax trees of open documents, so a change to a big file is analyzed incrementally.
+    pub parses: ParseCache,
 }
 
 impl Gate {
@@ -97,6 +99,7 @@ impl Gate {
             changes: BTreeMap::new(),
             next_id: 1,
             index: SymbolIndex::new(),
+            parses: ParseCache::new(),
         }
     }
 
@@ -143,12 +146,21 @@ impl Gate {
         origin: &Origin,
     ) -> Vec<String> {
         let mut ids = Vec::new();
+        // Open documents: their current text (the "before") is parsed incrementally from the
+        // last tree the cache holds for them; other files are parsed afresh.
+        for file in &proposal.files {
+            if let (Some(Base::Open { .. }), Some(before)) =
+                (bases.get(&file.path), file.before.as_deref())
+            {
+                self.parses.update(&file.path, before);
+            }
+        }
         for unit in split(proposal) {
             let ctx = AnalysisContext {
                 protected: self.policy.protected(),
                 index: Some(&self.index),
             };
-            let report = analyze(&unit, &ctx);
+            let report = analyze_cached(&unit, &ctx, &mut self.parses);
             let verdict = self.policy.decide(&report, &self.environment, self.mode);
             let status = match (verdict.decision, self.mode) {
                 (Decision::Deny, _) => Status::Denied,

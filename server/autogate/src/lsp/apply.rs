@@ -797,9 +797,11 @@ async fn flush_to_disk(client: &Client, shared: &Shared, ids: &[String]) {
     // Editors debounce didChange (Neovim: 150 ms): wait until our copy of each open document
     // shows what the editor applied, or a person's later edit would be mistaken for it.
     wait_for_sync(shared, &written_files(shared, ids)).await;
+    // Never hold the documents lock while taking the gate's.
+    let written = written_files(shared, ids);
     let open: Vec<(String, Uri, String)> = {
         let docs = shared.docs();
-        written_files(shared, ids)
+        written
             .into_iter()
             .filter_map(|(path, after)| {
                 let after = after?;

@@ -108,7 +108,14 @@ fn sync_document(shared: &Shared, req: &Request) {
             }
         }
         _ => match serde_json::from_value::<DidCloseTextDocumentParams>(params) {
-            Ok(p) => docs.close(p),
+            Ok(p) => {
+                let path = docs.path_of(&p.text_document.uri).map(str::to_owned);
+                docs.close(p);
+                drop(docs);
+                if let (Some(path), Some(mut gate)) = (path, shared.gate()) {
+                    gate.parses.remove(&path);
+                }
+            }
             Err(e) => tracing::error!("malformed didClose: {e}"),
         },
     }
