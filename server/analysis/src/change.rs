@@ -62,6 +62,15 @@ pub struct ChangeUnit {
 /// of their first file.
 pub fn split(proposal: &Proposal) -> Vec<ChangeUnit> {
     let files = &proposal.files;
+    // Grouping needs two files; a single file (the common case) is never parsed here.
+    if files.len() < 2 {
+        return files
+            .iter()
+            .map(|f| ChangeUnit {
+                files: vec![f.clone()],
+            })
+            .collect();
+    }
     let defs: Vec<BTreeSet<String>> = files.iter().map(changed_definitions).collect();
     let touched: Vec<BTreeSet<String>> = files.iter().map(touched_names).collect();
     let mut parent: Vec<usize> = (0..files.len()).collect();

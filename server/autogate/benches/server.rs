@@ -28,10 +28,24 @@ impl Conn {
         let mut child = Command::new(env!("CARGO_BIN_EXE_autogate"))
             .arg("lsp")
             .current_dir(root)
-            .env("AUTOGATE_LOG", "error")
+            .env(
+                "AUTOGATE_LOG",
+                std::env::var("AUTOGATE_BENCH_LOG").unwrap_or_else(|_| "error".to_owned()),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(
+                std::env::var("AUTOGATE_BENCH_STDERR")
+                    .ok()
+                    .and_then(|p| {
+                        std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(p)
+                            .ok()
+                    })
+                    .map_or(Stdio::null(), Stdio::from),
+            )
             .kill_on_drop(true)
             .spawn()
             .unwrap();

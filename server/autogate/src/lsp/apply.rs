@@ -324,6 +324,7 @@ async fn apply_batch_inner(
             };
         }
     };
+    let started = std::time::Instant::now();
     let writes = match plan(shared, &files) {
         Ok(writes) => writes,
         Err(reason) => return Outcome::Failed { reason },
@@ -360,6 +361,10 @@ async fn apply_batch_inner(
         }
     };
 
+    tracing::debug!(
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "apply: planned and checkpointed"
+    );
     // Disk first: it can be undone exactly from the pre-images we hold.
     let mut written: Vec<&Write> = Vec::new();
     for write in writes.iter().filter(|w| matches!(w.target, Target::Disk)) {
@@ -402,6 +407,10 @@ async fn apply_batch_inner(
                 ..Default::default()
             },
         };
+        tracing::debug!(
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "apply: sending applyEdit"
+        );
         let timeout = shared.apply_timeout();
         let answer = tokio::time::timeout(
             timeout,

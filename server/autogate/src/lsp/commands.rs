@@ -83,6 +83,7 @@ pub async fn execute(
 ) -> Result<Value, CommandError> {
     match command {
         p::PROPOSE_EDIT => {
+            let started = std::time::Instant::now();
             let a: p::ProposeEditArgs = args(command, &arguments)?;
             let intake = {
                 let workspace = ctx
@@ -94,6 +95,10 @@ pub async fn execute(
                 from_proto::workspace_edit(workspace, &docs, ctx.shared.encoding(), a.edit)
                     .map_err(|e| CommandError::InvalidParams(e.0))?
             };
+            tracing::debug!(
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "proposeEdit: intake"
+            );
             let summary = gate_intake(
                 ctx,
                 intake,
@@ -230,6 +235,7 @@ pub async fn gate_intake(
     intake: Intake,
     origin: Origin,
 ) -> Result<Summary, CommandError> {
+    let started = std::time::Instant::now();
     let Intake {
         proposal,
         bases,
@@ -272,7 +278,12 @@ pub async fn gate_intake(
             .collect();
         (all, auto, pending)
     };
+    tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "gate: admitted");
     ctx.shared.audit(&all, autogate_vcs::AuditEvent::Decided);
+    tracing::debug!(
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "gate: decisions recorded"
+    );
     let denied: Vec<String> = {
         let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
         all.iter()
