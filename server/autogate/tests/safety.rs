@@ -190,3 +190,45 @@ async fn rollback_errors_are_clear_and_autogate_state_cannot_be_edited() {
     let _ = edit;
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn old_checkpoints_are_pruned_to_the_policy_count() {
+    let dir = repo(&[
+        ("a.txt", "0\n"),
+        (".autogate.toml", "[checkpoints]\nkeep = 2\n"),
+    ]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    let uri = client.uri("a.txt");
+    let mut ids = Vec::new();
+    for i in 1..=4 {
+        let summary = client
+            .command(
+                "autogate.proposeEdit",
+                json!({ "edit": edit(&uri, None, [0, 0, 0, 1], &i.to_string()) }),
+            )
+            .await
+            .unwrap();
+        ids.push(summary["checkpoint"].as_str().unwrap().to_owned());
+    }
+    client.command("autogate.pending", json!({})).await.unwrap();
+    client.settle(200).await;
+    let refs = git(
+        &root,
+        &[
+            "for-each-ref",
+            "--format=%(refname:short)",
+            "refs/autogate/checkpoints/",
+        ],
+    );
+    let kept: Vec<&str> = refs
+        .lines()
+        .map(|r| r.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2, "{refs}");
+    assert!(
+        kept.contains(&ids[3].as_str()) && kept.contains(&ids[2].as_str()),
+        "the newest are kept: {refs}"
+    );
+    client.shutdown().await;
+}

@@ -12,6 +12,7 @@ use globset::{Glob, GlobBuilder, GlobSetBuilder};
 use serde::Deserialize;
 use serde_spanned::Spanned;
 
+use crate::CheckpointSettings;
 use crate::error::{PolicyError, Source, did_you_mean};
 use crate::names::{DOMAINS, KINDS, LANGUAGES};
 use crate::settings::{
@@ -42,6 +43,14 @@ struct RawPolicy {
     verify: Option<RawVerify>,
     llm: Option<S<RawLlm>>,
     commit: Option<RawCommit>,
+    checkpoints: Option<RawCheckpoints>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheckpoints {
+    keep: Option<S<i64>>,
+    max_age_days: Option<S<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -251,6 +260,9 @@ impl Validator<'_> {
         }
         if let Some(llm) = &raw.llm {
             policy.llm = self.llm(llm);
+        }
+        if let Some(checkpoints) = &raw.checkpoints {
+            policy.checkpoints = self.checkpoints(checkpoints);
         }
         if let Some(commit) = &raw.commit {
             policy.commit = self.commit(commit);
@@ -698,6 +710,28 @@ impl Validator<'_> {
             api_key_env: api_key_env.unwrap_or_else(|| provider.default_api_key_env().to_owned()),
             timeout_secs,
         })
+    }
+
+    fn checkpoints(&mut self, raw: &RawCheckpoints) -> CheckpointSettings {
+        let default = CheckpointSettings::default();
+        let mut positive = |name: &str, value: &Option<S<i64>>, max: i64| -> Option<i64> {
+            let value = value.as_ref()?;
+            let n = *value.get_ref();
+            if (1..=max).contains(&n) {
+                Some(n)
+            } else {
+                self.error(
+                    &value.span(),
+                    format!("`{name}` must be between 1 and {max}, not {n}"),
+                    format!("e.g. `{name} = 30`"),
+                );
+                None
+            }
+        };
+        let keep = positive("keep", &raw.keep, 100_000).map_or(default.keep, |n| n as usize);
+        let max_age_days = positive("max_age_days", &raw.max_age_days, 36_500)
+            .map_or(default.max_age_days, |n| n as u64);
+        CheckpointSettings { keep, max_age_days }
     }
 
     fn commit(&mut self, raw: &RawCommit) -> CommitSettings {

@@ -26,7 +26,8 @@ pub mod tighten;
 pub use decide::Head;
 pub use error::PolicyError;
 pub use settings::{
-    CommitBranch, CommitSettings, LlmProvider, LlmSettings, VerifyCommand, VerifySettings,
+    CheckpointSettings, CommitBranch, CommitSettings, LlmProvider, LlmSettings, VerifyCommand,
+    VerifySettings,
 };
 pub use tighten::EditorOverrides;
 
@@ -237,6 +238,7 @@ pub struct Policy {
     pub(crate) verify: VerifySettings,
     pub(crate) llm: Option<LlmSettings>,
     pub(crate) commit: CommitSettings,
+    pub(crate) checkpoints: CheckpointSettings,
     /// Where the policy came from, for `explain`: `defaults` or the file name.
     pub(crate) source: String,
 }
@@ -278,6 +280,7 @@ impl Default for Policy {
             verify: VerifySettings::default(),
             llm: None,
             commit: CommitSettings::default(),
+            checkpoints: CheckpointSettings::default(),
             source: "defaults".to_owned(),
         }
     }
@@ -326,6 +329,10 @@ impl Policy {
     }
 
     /// `[commit]`.
+    pub fn checkpoints(&self) -> &CheckpointSettings {
+        &self.checkpoints
+    }
+
     pub fn commit(&self) -> &CommitSettings {
         &self.commit
     }

@@ -112,3 +112,22 @@ pub struct CommitSettings {
     /// Add a `Signed-off-by` trailer.
     pub sign_off: bool,
 }
+
+/// `[checkpoints]`: how many checkpoints to keep, and for how long. Older ones are pruned after
+/// each new checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckpointSettings {
+    /// Keep at most this many checkpoints (the newest).
+    pub keep: usize,
+    /// Drop checkpoints older than this many days.
+    pub max_age_days: u64,
+}
+
+impl Default for CheckpointSettings {
+    fn default() -> Self {
+        Self {
+            keep: 200,
+            max_age_days: 30,
+        }
+    }
+}

@@ -798,6 +798,23 @@ async fn finish_batch(
         autogate_vcs::AuditEvent::Applied
     };
     shared.audit_with(ids, event, verification.as_ref());
+    prune_checkpoints(shared);
+}
+
+/// Drops checkpoints beyond the policy's `[checkpoints]` count and age (the newest is kept).
+fn prune_checkpoints(shared: &Shared) {
+    let Some(settings) = shared.gate().map(|g| g.policy.checkpoints().clone()) else {
+        return;
+    };
+    let Ok(net) = shared.safety() else { return };
+    let max_age = std::time::Duration::from_secs(settings.max_age_days.saturating_mul(86_400));
+    match net.store.prune(Some(max_age), Some(settings.keep)) {
+        Ok(pruned) if !pruned.is_empty() => {
+            tracing::info!(count = pruned.len(), "pruned old checkpoints")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("could not prune checkpoints: {e:#}"),
+    }
 }
 
 /// Makes the disk show what the batch applied: open documents are saved by a capable client,
