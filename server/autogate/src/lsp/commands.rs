@@ -83,55 +83,27 @@ pub async fn execute(
 ) -> Result<Value, CommandError> {
     match command {
         p::PROPOSE_EDIT => {
-            let started = std::time::Instant::now();
             let a: p::ProposeEditArgs = args(command, &arguments)?;
-            let intake = {
-                let workspace = ctx
-                    .shared
-                    .workspace
-                    .get()
-                    .ok_or(CommandError::NotInitialized)?;
-                let docs = ctx.shared.docs();
-                from_proto::workspace_edit(workspace, &docs, ctx.shared.encoding(), a.edit)
-                    .map_err(|e| CommandError::InvalidParams(e.0))?
+            let encoding = ctx.shared.encoding();
+            let origin = Origin {
+                intent: a.intent,
+                source: a.source,
             };
-            tracing::debug!(
-                ms = started.elapsed().as_secs_f64() * 1e3,
-                "proposeEdit: intake"
-            );
-            let summary = gate_intake(
-                ctx,
-                intake,
-                Origin {
-                    intent: a.intent,
-                    source: a.source,
-                },
-            )
-            .await?;
-            to_value(&summary)
+            gate_from(ctx, origin, |workspace, docs| {
+                from_proto::workspace_edit(workspace, docs, encoding, a.edit)
+            })
+            .await
         }
         p::APPLY_PATCH => {
             let a: p::ApplyPatchArgs = args(command, &arguments)?;
-            let intake = {
-                let workspace = ctx
-                    .shared
-                    .workspace
-                    .get()
-                    .ok_or(CommandError::NotInitialized)?;
-                let docs = ctx.shared.docs();
-                from_proto::unified_patch(workspace, &docs, &a.patch)
-                    .map_err(|e| CommandError::InvalidParams(e.0))?
+            let origin = Origin {
+                intent: a.intent,
+                source: a.source,
             };
-            let summary = gate_intake(
-                ctx,
-                intake,
-                Origin {
-                    intent: a.intent,
-                    source: a.source,
-                },
-            )
-            .await?;
-            to_value(&summary)
+            gate_from(ctx, origin, |workspace, docs| {
+                from_proto::unified_patch(workspace, docs, &a.patch)
+            })
+            .await
         }
         p::PENDING => {
             let _: p::EmptyArgs = args(command, &arguments)?;
@@ -221,6 +193,29 @@ pub async fn execute(
         }
         other => Err(CommandError::UnknownCommand(other.to_owned())),
     }
+}
+
+/// Converts a proposal under the documents lock (released before any await), then gates it.
+async fn gate_from(
+    ctx: &Context,
+    origin: Origin,
+    convert: impl FnOnce(
+        &crate::workspace::Workspace,
+        &super::Documents,
+    ) -> Result<Intake, from_proto::IntakeError>,
+) -> Result<Value, CommandError> {
+    let started = std::time::Instant::now();
+    let intake = {
+        let workspace = ctx
+            .shared
+            .workspace
+            .get()
+            .ok_or(CommandError::NotInitialized)?;
+        let docs = ctx.shared.docs();
+        convert(workspace, &docs).map_err(|e| CommandError::InvalidParams(e.0))?
+    };
+    tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "intake");
+    to_value(&gate_intake(ctx, intake, origin).await?)
 }
 
 fn unknown_change(id: &str) -> CommandError {
