@@ -92,7 +92,10 @@ impl SymbolIndex {
             identifiers: identifiers(tree.as_ref(), text),
         };
         if let (Some(lang), Some(tree)) = (lang, &tree) {
-            for sym in symbols::extract(tree.root_node(), text, lang) {
+            // Names only: the index needs no signatures or bodies (the cheap path of extract).
+            for sym in
+                symbols::extract_raw(tree.root_node(), text, lang, None, symbols::Detail::Nothing)
+            {
                 let name = sym.name.split('#').next().unwrap_or_default().to_owned();
                 *entry.definitions.entry(name).or_insert(0) += 1;
             }

@@ -9,11 +9,27 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::{TestClient, full_caps, helix_caps, read, root, workspace};
 
+/// Requests the fake server received, as JSON.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;
+
 /// An OpenAI-compatible server on 127.0.0.1 that answers every request with `reply` after `delay`.
 async fn llm_server(reply: String, delay: Duration) -> (String, tokio::task::JoinHandle<()>) {
-    let app = axum::Router::new().fallback(move || {
+    let (url, task, _) = recording_llm_server(reply, delay).await;
+    (url, task)
+}
+
+/// The same, keeping every request body it received.
+async fn recording_llm_server(
+    reply: String,
+    delay: Duration,
+) -> (String, tokio::task::JoinHandle<()>, Seen) {
+    let seen: Seen = Default::default();
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
         let reply = reply.clone();
+        let log = log.clone();
         async move {
+            log.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
             tokio::time::sleep(delay).await;
             let body = json!({ "id": "x", "object": "chat.completion", "model": "test-model",
                 "choices": [ { "index": 0, "message": { "role": "assistant", "content": reply }, "finish_reason": "stop" } ] });
@@ -28,7 +44,7 @@ async fn llm_server(reply: String, delay: Duration) -> (String, tokio::task::Joi
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    (format!("http://{addr}/v1"), task)
+    (format!("http://{addr}/v1"), task, seen)
 }
 
 fn policy_with(base_url: &str) -> String {
@@ -100,22 +116,38 @@ async fn without_a_provider_a_free_text_task_lists_the_built_ins() {
 
 #[tokio::test]
 async fn an_llm_task_becomes_a_gated_proposal() {
-    let reply =
-        "Here you go:\n\na.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n".to_owned();
-    let (base_url, server) = llm_server(reply, Duration::ZERO).await;
+    let reply = "Here you go:\n\na.py\n<<<<<<< SEARCH\nx = scale(1)\n=======\nx = scale(2)\n>>>>>>> REPLACE\n".to_owned();
+    let (base_url, server, seen) = recording_llm_server(reply, Duration::ZERO).await;
     let dir = workspace(&[
-        ("a.py", "x = 1\n"),
+        ("a.py", "from util import scale\nx = scale(1)\n"),
+        ("util.py", "def scale(v):\n    return v * 10\n"),
         (".autogate.toml", &policy_with(&base_url)),
     ]);
     let root = root(&dir);
     let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    client.wait_log("workspace index built").await;
     let uri = client.uri("a.py");
     client
-        .command("autogate.run", json!({ "task": "set x to 2", "uri": uri }))
+        .command("autogate.run", json!({ "task": "use 2", "uri": uri }))
         .await
         .unwrap();
     client.wait_message("applied").await;
-    assert_eq!(read(&root, "a.py").unwrap(), "x = 2\n");
+    assert_eq!(
+        read(&root, "a.py").unwrap(),
+        "from util import scale\nx = scale(2)\n"
+    );
+    // The context: the file, the definition of `scale` from the index, and the policy's limits.
+    let request = seen.lock().unwrap()[0].to_string();
+    assert!(
+        request.contains("def scale(v)"),
+        "the related definition is sent: {request}"
+    );
+    assert!(
+        request.contains(
+            "in the development environment, changes up to `medium` risk apply on their own"
+        ),
+        "{request}"
+    );
     server.abort();
     client.shutdown().await;
 }

@@ -310,13 +310,14 @@ async fn produce(
         }
         Task::Llm(task) => {
             let provider = provider.ok_or_else(|| RunError::NoProvider.to_string())?;
-            let files: Vec<ContextFile> = target
+            let mut files: Vec<ContextFile> = target
                 .iter()
                 .map(|t| ContextFile {
                     path: t.path.clone(),
                     content: t.text.clone(),
                 })
                 .collect();
+            files.extend(related_definitions(ctx, target, range));
             let selection = match (target, range) {
                 (Some(t), Some(r)) => Some(runner::selection(
                     &t.path,
@@ -336,9 +337,10 @@ async fn produce(
                     .get()
                     .and_then(|w| w.read(path).ok().flatten())
             };
+            let task = format!("{task}\n\n{}", policy_limits(ctx));
             let outcome = runner::run_llm_task(
                 provider,
-                task,
+                &task,
                 &files,
                 selection,
                 &PromptLimits::default(),
@@ -384,6 +386,90 @@ async fn produce(
         }
     }
     Ok((intake, notes))
+}
+
+/// Most files of related definitions sent with an LLM task.
+const MAX_RELATED_FILES: usize = 4;
+
+/// Files that define the names used in the selection (or the target file), from the workspace
+/// index: the definitions a model needs to see to change the code correctly.
+fn related_definitions(
+    ctx: &Context,
+    target: Option<&Target>,
+    range: Option<Range>,
+) -> Vec<ContextFile> {
+    let Some(target) = target else {
+        return Vec::new();
+    };
+    let text: String = match range {
+        Some(r) => target
+            .text
+            .lines()
+            .skip(r.start.line as usize)
+            .take(r.end.line.saturating_sub(r.start.line) as usize + 1)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => target.text.clone(),
+    };
+    let mut names: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| {
+            w.len() > 2
+                && w.chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut paths: Vec<String> = Vec::new();
+    if let Some(gate) = ctx.shared.gate() {
+        for name in names {
+            for path in gate.index.definitions(name) {
+                if path != target.path && !paths.contains(&path) && paths.len() < MAX_RELATED_FILES
+                {
+                    paths.push(path);
+                }
+            }
+        }
+    }
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let open = ctx.shared.docs().get(&path).map(|d| d.doc.text());
+            let content = match open {
+                Some(text) => text,
+                None => ctx.shared.workspace.get()?.read(&path).ok()??,
+            };
+            Some(ContextFile { path, content })
+        })
+        .collect()
+}
+
+/// The policy's limits, for the model: what will apply on its own and what a person sees.
+fn policy_limits(ctx: &Context) -> String {
+    let Some(gate) = ctx.shared.gate() else {
+        return String::new();
+    };
+    let thresholds = gate.policy.thresholds(&gate.environment);
+    let protected: Vec<String> = gate
+        .policy
+        .protected()
+        .patterns()
+        .iter()
+        .take(8)
+        .cloned()
+        .collect();
+    format!(
+        "autogate gates your edit: in the {} environment, changes up to `{}` risk apply on their own, \
+         riskier ones wait for a person, and from `{}` they are refused. Protected paths ({}) and \
+         sensitive code (auth, crypto, SQL, shell, unsafe) are high risk; secrets are refused. Keep \
+         the change small and focused on the task.",
+        gate.environment.name,
+        thresholds.auto_up_to,
+        thresholds.deny_from,
+        protected.join(", "),
+    )
 }
 
 /// An LSP position in the negotiated encoding → the runner's UTF-32 cursor.
