@@ -129,25 +129,33 @@ async fn rollback_keeps_an_edit_the_person_made_afterwards() {
         "without git, checkpoints live in .autogate/"
     );
     std::fs::write(root.join("b.txt"), "person's edit\n").unwrap();
-    let rolled = client
-        .command("autogate.rollback", json!({}))
-        .await
-        .unwrap();
+    // The editor asks; the person keeps their version.
+    let id = client
+        .send_request(
+            "workspace/executeCommand",
+            json!({ "command": "autogate.rollback", "arguments": [ {} ] }),
+        )
+        .await;
+    let prompt = client.expect("window/showMessageRequest").await;
+    let question = prompt["params"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        question.contains("you changed b.txt since autogate wrote it"),
+        "{question}"
+    );
+    client.reply(&prompt, json!({ "title": "Keep mine" })).await;
+    let rolled = client.response(id).await.unwrap();
     assert_eq!(read(&root, "a.txt").unwrap(), "a\n");
     assert_eq!(read(&root, "b.txt").unwrap(), "person's edit\n");
     assert!(
         rolled.to_string().contains("kept your version of b.txt"),
         "{rolled:#}"
     );
-    // Overwrite on request.
-    let checkpoint = rolled["checkpoint"].as_str().unwrap();
-    client
-        .command(
-            "autogate.rollback",
-            json!({ "checkpoint": checkpoint, "overwrite": true }),
-        )
-        .await
-        .unwrap();
+    // The same checkpoint again; this time the person overwrites.
+    let checkpoint = rolled["checkpoint"].as_str().unwrap().to_owned();
+    let id = client.send_request("workspace/executeCommand", json!({ "command": "autogate.rollback", "arguments": [ { "checkpoint": checkpoint } ] })).await;
+    let prompt = client.expect("window/showMessageRequest").await;
+    client.reply(&prompt, json!({ "title": "Overwrite" })).await;
+    client.response(id).await.unwrap();
     assert_eq!(read(&root, "b.txt").unwrap(), "b\n");
     client.shutdown().await;
 }
@@ -230,5 +238,41 @@ async fn old_checkpoints_are_pruned_to_the_policy_count() {
         kept.contains(&ids[3].as_str()) && kept.contains(&ids[2].as_str()),
         "the newest are kept: {refs}"
     );
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_prompts_rollback_keeps_the_persons_version_and_says_so() {
+    let dir = workspace(&[("b.txt", "b\n")]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, support::helix_caps(), Value::Null).await;
+    let uri = client.uri("b.txt");
+    client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [0, 0, 0, 1], "B") }),
+        )
+        .await
+        .unwrap();
+    std::fs::write(root.join("b.txt"), "person's edit\n").unwrap();
+    let rolled = client
+        .command("autogate.rollback", json!({}))
+        .await
+        .unwrap();
+    assert!(
+        rolled.to_string().contains("kept your version of b.txt"),
+        "{rolled:#}"
+    );
+    assert_eq!(read(&root, "b.txt").unwrap(), "person's edit\n");
+    let checkpoint = rolled["checkpoint"].as_str().unwrap();
+    client
+        .command(
+            "autogate.rollback",
+            json!({ "checkpoint": checkpoint, "overwrite": true }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read(&root, "b.txt").unwrap(), "b\n");
+    client.settle(100).await;
     client.shutdown().await;
 }

@@ -509,6 +509,10 @@ async fn rollback(
         .map(|(p, a)| (p.clone(), a.clone()))
         .collect();
     wait_for_sync(shared, &synced).await;
+    // Files the person changed since autogate wrote them: ask whether to overwrite them
+    // (only for a rollback the person asked for, and where the editor can ask).
+    let overwrite = overwrite
+        || (!also_disk && ask_overwrite(client, shared, &id.to_string(), &plan, &written).await);
     let mut notes = Vec::new();
     let mut edits = Vec::new();
     let mut on_disk = plan.clone();
@@ -607,6 +611,51 @@ async fn rollback(
         ids,
         notes,
     })
+}
+
+/// Asks the person whether to overwrite the files they changed since autogate wrote them.
+/// `false` (keep theirs) when nothing conflicts, when the editor cannot ask, or on a dismiss.
+async fn ask_overwrite(
+    client: &Client,
+    shared: &Shared,
+    checkpoint: &str,
+    plan: &autogate_vcs::RestorePlan,
+    written: &BTreeMap<String, Option<String>>,
+) -> bool {
+    let caps = shared.caps();
+    if !caps.message_actions || shared.fallback.load(std::sync::atomic::Ordering::Relaxed) {
+        return false;
+    }
+    let conflicts: Vec<String> = {
+        let docs = shared.docs();
+        plan.files
+            .iter()
+            .filter(
+                |file| match (docs.get(&file.path), written.get(&file.path)) {
+                    (Some(open), Some(Some(after))) => open.doc.text() != *after,
+                    _ => plan.conflicts().any(|c| c.path == file.path),
+                },
+            )
+            .map(|file| file.path.clone())
+            .collect()
+    };
+    if conflicts.is_empty() {
+        return false;
+    }
+    let message = format!(
+        "autogate: rolling back {checkpoint}: you changed {} since autogate wrote it. Keep your version, or overwrite it with the checkpoint?",
+        conflicts.join(", ")
+    );
+    let actions = ["Keep mine", "Overwrite"]
+        .map(|title| tower_lsp_server::ls_types::MessageActionItem {
+            title: title.to_owned(),
+            properties: Default::default(),
+        })
+        .to_vec();
+    matches!(
+        client.show_message_request(tower_lsp_server::ls_types::MessageType::WARNING, message, Some(actions)).await,
+        Ok(Some(item)) if item.title == "Overwrite"
+    )
 }
 
 /// Waits (at most 2 s) until every open document among `files` holds its written text.
