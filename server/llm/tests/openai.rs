@@ -450,7 +450,9 @@ async fn logs_never_contain_the_key() {
         .await
         .expect("completion");
     let text = logs.text();
-    assert!(text.contains("sending LLM request"), "{text}");
+    // The capture works (the library's own retry line is in it), so the checks below are not
+    // vacuous. A particular debug line is not required: tracing's per-callsite interest cache
+    // can race with tests that run at the same time without a subscriber.
     assert!(text.contains("retry"), "{text}");
     assert!(
         text.contains(KEY_ENV),

@@ -100,6 +100,7 @@ impl Drop for MockServer {
 impl MockServer {
     /// Starts on 127.0.0.1:0. Replies are used in order; the last one repeats.
     pub async fn start(replies: Vec<Reply>) -> Self {
+        global_subscriber();
         let shared = Arc::new(Shared {
             replies: Mutex::new(replies),
             requests: Mutex::new(Vec::new()),
@@ -379,6 +380,7 @@ impl LogCapture {
 
     /// Installs a TRACE-level subscriber for the current thread (use a current-thread runtime).
     pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        global_subscriber();
         let sub = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
             .with_ansi(false)
@@ -407,4 +409,17 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
+}
+
+/// A global subscriber interested in every event, writing nowhere, installed once before any
+/// test logs. Without it, a callsite first hit by a test without a subscriber can be cached as
+/// uninteresting while another test's capture is being installed, and that test misses lines.
+pub fn global_subscriber() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(io::sink)
+            .try_init();
+    });
 }
