@@ -292,6 +292,15 @@ impl Gate {
             .filter(move |c| c.checkpoint.as_deref() == Some(checkpoint))
     }
 
+    /// Runs `f` on each of the changes `ids` names.
+    pub fn update(&mut self, ids: &[String], mut f: impl FnMut(&mut ChangeRecord)) {
+        for id in ids {
+            if let Some(change) = self.get_mut(id) {
+                f(change);
+            }
+        }
+    }
+
     /// Marks changes with their outcome.
     pub fn settle(
         &mut self,

@@ -71,7 +71,7 @@ impl Applier {
                             .gate()
                             .map(|g| g.policy.verify().commands.clone())
                             .unwrap_or_default();
-                        let outcome = apply_batch(&client, &shared, &ids, approver, false).await;
+                        let outcome = apply_batch(&client, &shared, &ids, approver).await;
                         let checkpoint = match &outcome {
                             Outcome::Applied { checkpoint } => checkpoint.clone(),
                             Outcome::Failed { .. } => None,
@@ -259,7 +259,6 @@ async fn apply_batch(
     shared: &Shared,
     ids: &[String],
     approver: &'static str,
-    audit_applied: bool,
 ) -> Outcome {
     let label = match shared.gate() {
         Some(gate) => {
@@ -285,23 +284,14 @@ async fn apply_batch(
                     Status::Applied
                 };
                 gate.settle(ids, status, None, checkpoint.as_deref());
-                for id in ids {
-                    if let Some(change) = gate.get_mut(id) {
-                        change.approver = Some(approver);
-                    }
-                }
+                gate.update(ids, |change| change.approver = Some(approver));
             }
             Outcome::Failed { reason } => gate.settle(ids, Status::Failed, Some(reason), None),
         }
     }
-    let event = match (&outcome, approver) {
-        (Outcome::Applied { .. }, "person") => autogate_vcs::AuditEvent::Approved,
-        (Outcome::Applied { .. }, _) => autogate_vcs::AuditEvent::Applied,
-        (Outcome::Failed { .. }, _) => autogate_vcs::AuditEvent::Failed,
-    };
-    // With verification to come, the applied record waits for its result.
-    if audit_applied || matches!(outcome, Outcome::Failed { .. }) {
-        shared.audit(ids, event);
+    // An applied batch is recorded once it is verified (and committed): see `finish_batch`.
+    if matches!(outcome, Outcome::Failed { .. }) {
+        shared.audit(ids, autogate_vcs::AuditEvent::Failed);
     }
     outcome
 }
@@ -399,43 +389,13 @@ async fn apply_batch_inner(
         })
         .collect();
     if !edits.is_empty() {
-        let label = format!("autogate: change {}", ids.join(", "));
-        let params = ApplyWorkspaceEditParams {
-            label: Some(label),
-            edit: WorkspaceEdit {
-                document_changes: Some(DocumentChanges::Edits(edits)),
-                ..Default::default()
-            },
-        };
         tracing::debug!(
             ms = started.elapsed().as_secs_f64() * 1e3,
             "apply: sending applyEdit"
         );
-        let timeout = shared.apply_timeout();
-        let answer = tokio::time::timeout(
-            timeout,
-            client.send_request::<tower_lsp_server::ls_types::request::ApplyWorkspaceEdit>(params),
-        )
-        .await;
-        let refusal = match answer {
-            Ok(Ok(response)) if response.applied => None,
-            Ok(Ok(response)) => Some(format!(
-                "the editor refused the edit{}",
-                response
-                    .failure_reason
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            )),
-            Ok(Err(e)) => Some(format!(
-                "the editor answered workspace/applyEdit with an error: {}",
-                e.message
-            )),
-            Err(_) => Some(format!(
-                "the editor did not answer workspace/applyEdit within {} ms",
-                timeout.as_millis()
-            )),
-        };
-        if let Some(refusal) = refusal {
+        if let Err(refusal) =
+            send_apply_edit(client, shared, format!("autogate: {label}"), edits).await
+        {
             let restore = restore(workspace, &written);
             return Outcome::Failed {
                 reason: format!("{refusal}; nothing was applied{restore}"),
@@ -445,6 +405,46 @@ async fn apply_batch_inner(
     net.record_written(&checkpoint, &states);
     Outcome::Applied {
         checkpoint: Some(checkpoint.to_string()),
+    }
+}
+
+/// Sends `workspace/applyEdit` with the server's time limit. `Err` says why it was not applied.
+async fn send_apply_edit(
+    client: &Client,
+    shared: &Shared,
+    label: String,
+    edits: Vec<TextDocumentEdit>,
+) -> Result<(), String> {
+    let params = ApplyWorkspaceEditParams {
+        label: Some(label),
+        edit: WorkspaceEdit {
+            document_changes: Some(DocumentChanges::Edits(edits)),
+            ..Default::default()
+        },
+    };
+    let timeout = shared.apply_timeout();
+    let answer = tokio::time::timeout(
+        timeout,
+        client.send_request::<tower_lsp_server::ls_types::request::ApplyWorkspaceEdit>(params),
+    )
+    .await;
+    match answer {
+        Ok(Ok(response)) if response.applied => Ok(()),
+        Ok(Ok(response)) => Err(format!(
+            "the editor refused the edit{}",
+            response
+                .failure_reason
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        )),
+        Ok(Err(e)) => Err(format!(
+            "the editor answered workspace/applyEdit with an error: {}",
+            e.message
+        )),
+        Err(_) => Err(format!(
+            "the editor did not answer workspace/applyEdit within {} ms",
+            timeout.as_millis()
+        )),
     }
 }
 
@@ -553,24 +553,13 @@ async fn rollback(
             }
         }
     }
-    if !edits.is_empty() {
-        let params = ApplyWorkspaceEditParams {
-            label: Some(format!("autogate: roll back {id}")),
-            edit: WorkspaceEdit {
-                document_changes: Some(DocumentChanges::Edits(edits)),
-                ..Default::default()
-            },
-        };
-        let answer = tokio::time::timeout(
-            shared.apply_timeout(),
-            client.send_request::<tower_lsp_server::ls_types::request::ApplyWorkspaceEdit>(params),
-        )
-        .await;
-        if !matches!(answer, Ok(Ok(ref r)) if r.applied) {
-            return Err(format!(
-                "the editor did not apply the rollback of {id}; nothing was restored"
-            ));
-        }
+    if !edits.is_empty()
+        && let Err(why) =
+            send_apply_edit(client, shared, format!("autogate: roll back {id}"), edits).await
+    {
+        return Err(format!(
+            "the editor did not apply the rollback of {id} ({why}); nothing was restored"
+        ));
     }
     let policy = if overwrite {
         ConflictPolicy::Overwrite
@@ -692,14 +681,11 @@ async fn verify_batch(
     client: &Client,
     shared: &Shared,
     ids: &[String],
-    approver: &'static str,
     checkpoint: Option<String>,
     commands: &[autogate_policy::VerifyCommand],
 ) -> Option<serde_json::Value> {
     let root = shared.workspace.get().map(|w| w.root().to_path_buf())?;
-    flush_to_disk(client, shared, ids).await;
-
-    // 2. Run, with progress and cancellation.
+    // Run, with progress and cancellation.
     let token_key = format!("autogate-verify-{}", ids.join("-"));
     let cancel = tokio_util::sync::CancellationToken::new();
     shared.tasks.insert(&token_key, cancel.clone());
@@ -751,17 +737,11 @@ async fn verify_batch(
         progress.finish_with_message(summary.join("; ")).await;
     }
 
-    // 3. Keep, or roll back.
-    let _ = approver;
+    // Keep, or roll back.
     if passed {
         if let Some(mut gate) = shared.gate() {
-            for id in ids {
-                if let Some(change) = gate.get_mut(id) {
-                    change
-                        .notes
-                        .push(format!("verified: {}", summary.join("; ")));
-                }
-            }
+            let note = format!("verified: {}", summary.join("; "));
+            gate.update(ids, |change| change.notes.push(note.clone()));
         }
         return Some(verification);
     }
@@ -802,35 +782,33 @@ async fn finish_batch(
     checkpoint: Option<String>,
     commands: &[autogate_policy::VerifyCommand],
 ) {
+    let commit_settings = shared
+        .gate()
+        .map(|g| g.policy.commit().clone())
+        .filter(|s| s.enabled);
+    if !commands.is_empty() || commit_settings.is_some() {
+        // Verification commands and commits read the disk: once, before both.
+        flush_to_disk(client, shared, ids).await;
+    }
     let verification = if commands.is_empty() {
         None
     } else {
-        match verify_batch(client, shared, ids, approver, checkpoint.clone(), commands).await {
+        match verify_batch(client, shared, ids, checkpoint.clone(), commands).await {
             Some(v) => Some(v),
             None => return, // rolled back, marked failed and recorded
         }
     };
-    let settings = shared.gate().map(|g| g.policy.commit().clone());
-    if let Some(settings) = settings.filter(|s| s.enabled) {
-        flush_to_disk(client, shared, ids).await;
+    if let Some(settings) = commit_settings {
         match commit(shared, ids, approver, checkpoint.as_deref(), &settings).await {
             Ok(oid) => {
                 if let (Some(oid), Some(mut gate)) = (oid, shared.gate()) {
-                    for id in ids {
-                        if let Some(change) = gate.get_mut(id) {
-                            change.commit = Some(oid.clone());
-                        }
-                    }
+                    gate.update(ids, |change| change.commit = Some(oid.clone()));
                 }
             }
             Err(e) => {
                 let note = format!("not committed: {e}");
                 if let Some(mut gate) = shared.gate() {
-                    for id in ids {
-                        if let Some(change) = gate.get_mut(id) {
-                            change.notes.push(note.clone());
-                        }
-                    }
+                    gate.update(ids, |change| change.notes.push(note.clone()));
                 }
                 client
                     .show_message(
@@ -871,9 +849,9 @@ fn prune_checkpoints(shared: &Shared) {
 async fn flush_to_disk(client: &Client, shared: &Shared, ids: &[String]) {
     // Editors debounce didChange (Neovim: 150 ms): wait until our copy of each open document
     // shows what the editor applied, or a person's later edit would be mistaken for it.
-    wait_for_sync(shared, &written_files(shared, ids)).await;
-    // Never hold the documents lock while taking the gate's.
+    // (Computed before taking the documents lock: never hold it while taking the gate's.)
     let written = written_files(shared, ids);
+    wait_for_sync(shared, &written).await;
     let open: Vec<(String, Uri, String)> = {
         let docs = shared.docs();
         written
