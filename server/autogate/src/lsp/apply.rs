@@ -689,35 +689,15 @@ async fn verify_batch(
     let token_key = format!("autogate-verify-{}", ids.join("-"));
     let cancel = tokio_util::sync::CancellationToken::new();
     shared.tasks.insert(&token_key, cancel.clone());
-    let progress = if shared.caps().work_done_progress {
-        let token = tower_lsp_server::ls_types::ProgressToken::String(token_key.clone());
-        let created = client
-            .send_request::<tower_lsp_server::ls_types::request::WorkDoneProgressCreate>(
-                tower_lsp_server::ls_types::WorkDoneProgressCreateParams {
-                    token: token.clone(),
-                },
-            )
-            .await
-            .is_ok();
-        if created {
-            let first = commands.first().map(|c| c.run.clone()).unwrap_or_default();
-            Some(
-                client
-                    .progress(
-                        token,
-                        format!("autogate: verifying change {}", ids.join(", ")),
-                    )
-                    .with_message(format!("running `{first}`"))
-                    .with_cancel_button()
-                    .begin()
-                    .await,
-            )
-        } else {
-            None
-        }
-    } else {
-        None
-    };
+    let first = commands.first().map(|c| c.run.clone()).unwrap_or_default();
+    let progress = super::run::begin_progress(
+        client,
+        shared,
+        tower_lsp_server::ls_types::ProgressToken::String(token_key.clone()),
+        format!("autogate: verifying change {}", ids.join(", ")),
+        format!("running `{first}`"),
+    )
+    .await;
     let results = crate::verify::run_all(
         &root,
         commands,

@@ -191,29 +191,8 @@ async fn run(
     cancel: CancellationToken,
 ) {
     let token = ProgressToken::String(id.to_owned());
-    let progress = if ctx.shared.caps().work_done_progress
-        && ctx
-            .client
-            .send_request::<tower_lsp_server::ls_types::request::WorkDoneProgressCreate>(
-                tower_lsp_server::ls_types::WorkDoneProgressCreateParams {
-                    token: token.clone(),
-                },
-            )
-            .await
-            .is_ok()
-    {
-        let title = format!("autogate: {}", task.builtin_name().unwrap_or("task"));
-        Some(
-            ctx.client
-                .progress(token, title)
-                .with_message(text.to_owned())
-                .with_cancel_button()
-                .begin()
-                .await,
-        )
-    } else {
-        None
-    };
+    let title = format!("autogate: {}", task.builtin_name().unwrap_or("task"));
+    let progress = begin_progress(&ctx.client, &ctx.shared, token, title, text.to_owned()).await;
     let work = produce(ctx, &task, target.as_ref(), range, provider.as_ref());
     let result = tokio::select! {
         () = cancel.cancelled() => Err("cancelled; nothing was applied".to_owned()),
@@ -256,6 +235,37 @@ async fn run(
     if let Some(progress) = progress {
         progress.finish_with_message(message).await;
     }
+}
+
+/// Begins a cancellable `$/progress` report under `token`, when the client supports it.
+/// Cancelling it (`window/workDoneProgress/cancel`) goes through [`Tasks`].
+pub(super) async fn begin_progress(
+    client: &tower_lsp_server::Client,
+    shared: &super::Shared,
+    token: ProgressToken,
+    title: String,
+    message: String,
+) -> Option<
+    tower_lsp_server::OngoingProgress<tower_lsp_server::Unbounded, tower_lsp_server::Cancellable>,
+> {
+    if !shared.caps().work_done_progress {
+        return None;
+    }
+    let params = tower_lsp_server::ls_types::WorkDoneProgressCreateParams {
+        token: token.clone(),
+    };
+    client
+        .send_request::<tower_lsp_server::ls_types::request::WorkDoneProgressCreate>(params)
+        .await
+        .ok()?;
+    Some(
+        client
+            .progress(token, title)
+            .with_message(message)
+            .with_cancel_button()
+            .begin()
+            .await,
+    )
 }
 
 /// Runs the operation and turns its proposal into an intake for the gate.
