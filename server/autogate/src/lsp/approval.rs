@@ -175,7 +175,7 @@ impl Approvals {
             .map(str::to_owned)
             .or_else(|| {
                 let workspace = self.shared.workspace.get()?;
-                match workspace.resolve(&uri.to_file_path()?) {
+                match super::from_proto::resolve_uri(workspace, uri).ok()? {
                     crate::workspace::Resolved::Inside { relative, .. } => Some(relative),
                     crate::workspace::Resolved::Forbidden { .. } => None,
                 }

@@ -131,8 +131,9 @@ impl<'a> View<'a> {
     }
 }
 
-/// Resolves a URI to a workspace path, or says why it is forbidden.
-fn resolve_uri(workspace: &Workspace, uri: &Uri) -> Result<Resolved, IntakeError> {
+/// Resolves a URI to a workspace path, or says why it is forbidden. The one place that turns
+/// a client's URI into a path: non-file URIs are refused.
+pub fn resolve_uri(workspace: &Workspace, uri: &Uri) -> Result<Resolved, IntakeError> {
     let path = Some(uri)
         .filter(|u| u.as_str().starts_with("file:"))
         .and_then(|u| u.to_file_path())

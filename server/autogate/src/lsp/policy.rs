@@ -147,8 +147,8 @@ pub fn is_policy_file(shared: &Shared, uri: &Uri) -> bool {
     let Some(workspace) = shared.workspace.get() else {
         return false;
     };
-    let Some(path) = uri.to_file_path() else {
-        return false;
-    };
-    matches!(workspace.resolve(&path), crate::workspace::Resolved::Inside { relative, .. } if relative == POLICY_FILE)
+    matches!(
+        super::from_proto::resolve_uri(workspace, uri),
+        Ok(crate::workspace::Resolved::Inside { relative, .. }) if relative == POLICY_FILE
+    )
 }

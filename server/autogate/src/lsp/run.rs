@@ -115,13 +115,9 @@ fn resolve(ctx: &Context, uri: &Uri) -> Result<String, CommandError> {
         .workspace
         .get()
         .ok_or(CommandError::NotInitialized)?;
-    let path = Some(uri)
-        .filter(|u| u.as_str().starts_with("file:"))
-        .and_then(|u| u.to_file_path())
-        .ok_or_else(|| {
-            CommandError::InvalidParams(format!("{} is not a file URI", uri.as_str()))
-        })?;
-    match workspace.resolve(&path) {
+    match super::from_proto::resolve_uri(workspace, uri)
+        .map_err(|e| CommandError::InvalidParams(e.0))?
+    {
         Resolved::Inside { relative, .. } => Ok(relative),
         Resolved::Forbidden { display, why } => {
             Err(CommandError::InvalidParams(format!("{display}: {why}")))
