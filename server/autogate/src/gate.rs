@@ -47,6 +47,11 @@ pub struct ChangeRecord {
 }
 
 impl ChangeRecord {
+    /// Held for a person's decision: asked, and neither approved, rejected nor failed yet.
+    pub fn awaits_approval(&self) -> bool {
+        self.status == Status::Pending && self.verdict.decision == Decision::Ask
+    }
+
     pub fn level(&self) -> Level {
         self.report.level
     }
@@ -277,9 +282,7 @@ impl Gate {
     }
 
     pub fn pending(&self) -> impl Iterator<Item = &ChangeRecord> {
-        self.changes
-            .values()
-            .filter(|c| c.status == Status::Pending && c.verdict.decision == Decision::Ask)
+        self.changes.values().filter(|c| c.awaits_approval())
     }
 
     /// The changes applied under a checkpoint.

@@ -242,7 +242,7 @@ async fn prompt(ctx: &Context, id: &str) {
                 return;
             };
             let Some(change) = gate.get(id) else { return };
-            if !gate.pending().any(|c| c.id == id) {
+            if !change.awaits_approval() {
                 return;
             }
             let summary = change.summary();

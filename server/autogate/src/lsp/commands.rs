@@ -218,6 +218,18 @@ async fn gate_from(
     to_value(&gate_intake(ctx, intake, origin).await?)
 }
 
+/// An error unless `change` waits for approval; `verb` is what was attempted ("approved").
+fn not_pending(change: &crate::gate::ChangeRecord, verb: &str) -> Result<(), CommandError> {
+    if change.awaits_approval() {
+        return Ok(());
+    }
+    Err(CommandError::InvalidParams(format!(
+        "change {} is {}, not pending; only pending changes can be {verb}",
+        change.id,
+        change.status.as_str().replace('_', " ")
+    )))
+}
+
 fn unknown_change(id: &str) -> CommandError {
     CommandError::InvalidParams(format!(
         "no change with id `{id}`; `autogate.pending` lists the pending ones"
@@ -264,11 +276,7 @@ pub async fn gate_intake(
             .collect();
         let pending: Vec<String> = all
             .iter()
-            .filter(|id| {
-                gate.get(id).is_some_and(|c| {
-                    c.status == Status::Pending && c.verdict.decision == Decision::Ask
-                })
-            })
+            .filter(|id| gate.get(id).is_some_and(|c| c.awaits_approval()))
             .cloned()
             .collect();
         (all, auto, pending)
@@ -312,12 +320,7 @@ pub async fn approve(ctx: &Context, id: &str, hash: Option<&str>) -> Result<Summ
     {
         let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
         let change = gate.get(id).ok_or_else(|| unknown_change(id))?;
-        if change.status != Status::Pending || change.verdict.decision != Decision::Ask {
-            return Err(CommandError::InvalidParams(format!(
-                "change {id} is {}, not pending; only pending changes can be approved",
-                change.status.as_str().replace('_', " ")
-            )));
-        }
+        not_pending(change, "approved")?;
         if let Some(hash) = hash
             && hash != change.hash
         {
@@ -341,12 +344,7 @@ pub async fn reject(ctx: &Context, id: &str) -> Result<Summary, CommandError> {
     let summary = {
         let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
         let change = gate.get(id).ok_or_else(|| unknown_change(id))?;
-        if change.status != Status::Pending || change.verdict.decision != Decision::Ask {
-            return Err(CommandError::InvalidParams(format!(
-                "change {id} is {}, not pending; only pending changes can be rejected",
-                change.status.as_str().replace('_', " ")
-            )));
-        }
+        not_pending(change, "rejected")?;
         gate.settle(&[id.to_owned()], Status::Rejected, None, None);
         gate.summary(&[id.to_owned()], None)
     };
