@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use autogate_policy::{EditorOverrides, Environment, Head, Policy, PolicyError};
+use autogate_policy::{Environment, Head, Policy, PolicyError};
 
 /// The policy file's name, at the workspace root.
 pub const POLICY_FILE: &str = ".autogate.toml";
@@ -81,11 +81,6 @@ pub fn head(root: &Path) -> Head {
 pub fn environment(policy: &Policy, root: &Path) -> Environment {
     let env_var = std::env::var("AUTOGATE_ENV").ok();
     policy.environment_for(&head(root), env_var.as_deref())
-}
-
-/// The effective policy: the team file (or defaults, or fail-closed) tightened by the editor.
-pub fn effective(base: &Policy, overrides: &EditorOverrides) -> (Policy, Vec<String>) {
-    base.tighten(overrides)
 }
 
 #[cfg(test)]

@@ -33,6 +33,12 @@ pub const COMMANDS: &[&str] = &[
 /// The client capability (`experimental.autogate.review`) of clients with their own review UI.
 pub const REVIEW_CAPABILITY: &str = "review";
 
+/// The client capability (`experimental.autogate.saveDocuments`) of clients that save on request.
+pub const SAVE_DOCUMENTS_CAPABILITY: &str = "saveDocuments";
+
+/// Request asking such a client to save documents (`{ "uris": [...] }`) before verification.
+pub const SAVE_DOCUMENTS_REQUEST: &str = "autogate/saveDocuments";
+
 /// Notification sent to review-capable clients whenever the pending set changes.
 pub const PENDING_NOTIFICATION: &str = "autogate/pendingChanged";
 

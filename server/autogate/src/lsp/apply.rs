@@ -673,7 +673,7 @@ enum SaveDocuments {}
 impl tower_lsp_server::ls_types::request::Request for SaveDocuments {
     type Params = serde_json::Value;
     type Result = serde_json::Value;
-    const METHOD: &'static str = "autogate/saveDocuments";
+    const METHOD: &'static str = crate::protocol::SAVE_DOCUMENTS_REQUEST;
 }
 
 /// Runs the policy's verification commands on an applied batch; rolls it back if one fails.

@@ -133,15 +133,8 @@ impl LanguageServer for Backend {
                 .and_then(|w| w.did_change_watched_files.as_ref())
                 .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false),
-            save_documents: experimental_flag(&params, "saveDocuments"),
-            review: params
-                .capabilities
-                .experimental
-                .as_ref()
-                .and_then(|e| e.get("autogate"))
-                .and_then(|a| a.get(p::REVIEW_CAPABILITY))
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            save_documents: experimental_flag(&params, p::SAVE_DOCUMENTS_CAPABILITY),
+            review: experimental_flag(&params, p::REVIEW_CAPABILITY),
         };
         let _ = self.shared.caps.set(caps);
 

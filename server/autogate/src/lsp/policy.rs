@@ -109,7 +109,7 @@ pub fn reload(shared: &Shared) -> Report {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    let (policy, refusals) = config::effective(&base, &overrides);
+    let (policy, refusals) = base.tighten(&overrides);
     for refusal in refusals {
         report
             .messages
