@@ -99,6 +99,7 @@ impl Applier {
                             .send(rollback(&client, &shared, false, checkpoint, overwrite).await);
                     }
                 }
+                shared.audit_flushed().await;
             }
         });
         Self { tx }
@@ -210,7 +211,7 @@ fn plan(
                             open.doc.version
                         ));
                     }
-                    if Some(open.doc.text()) != before {
+                    if before.as_deref().is_none_or(|b| open.doc.rope != b) {
                         return Err(format!(
                             "{path} changed since the change was analyzed; nothing was applied — propose it again"
                         ));
@@ -621,7 +622,7 @@ async fn ask_overwrite(
             .iter()
             .filter(
                 |file| match (docs.get(&file.path), written.get(&file.path)) {
-                    (Some(open), Some(Some(after))) => open.doc.text() != *after,
+                    (Some(open), Some(Some(after))) => open.doc.rope != after.as_str(),
                     _ => plan.conflicts().any(|c| c.path == file.path),
                 },
             )
@@ -656,7 +657,7 @@ async fn wait_for_sync(shared: &Shared, files: &[(String, Option<String>)]) {
             files
                 .iter()
                 .all(|(path, after)| match (docs.get(path), after) {
-                    (Some(open), Some(after)) => open.doc.text() == *after,
+                    (Some(open), Some(after)) => open.doc.rope == after.as_str(),
                     _ => true,
                 })
         };
