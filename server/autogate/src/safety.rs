@@ -5,7 +5,8 @@
 //! (fail closed). The checkpoint lives in git objects under `refs/autogate/checkpoints/`, or in
 //! `.autogate/checkpoints/` without git, so a crash mid-batch can be undone from the CLI.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use anyhow::{Context, Result};
 use autogate_vcs::{
@@ -26,7 +27,7 @@ pub struct FileState<'a> {
 /// Checkpoints and the audit trail of one workspace.
 pub struct SafetyNet {
     pub store: CheckpointStore,
-    pub audit: AuditLog,
+    audit: AuditWriter,
 }
 
 impl SafetyNet {
@@ -35,6 +36,7 @@ impl SafetyNet {
         let audit = AuditLog::open(root)
             .context("cannot open the audit trail")?
             .with_redactor(autogate_llm::redact_secrets);
+        let audit = AuditWriter::spawn(audit, root.to_owned())?;
         Ok(Self { store, audit })
     }
 
@@ -71,43 +73,113 @@ impl SafetyNet {
         }
     }
 
-    /// Appends one audit record for a change.
-    pub fn audit(
+    /// Queues one audit record per change, in order; the writer adds the branch.
+    pub fn audit<'c>(
         &self,
-        change: &ChangeRecord,
+        changes: impl IntoIterator<Item = &'c ChangeRecord>,
         event: AuditEvent,
-        branch: Option<&str>,
         verification: Option<&serde_json::Value>,
     ) {
-        let mut record = AuditRecord::new(event);
-        record.verification = verification.cloned();
-        record.source = change.source.clone();
-        record.intent = change.intent.clone();
-        record.change = Some(change.id.clone());
-        record.files = change.unit.files.iter().map(|f| f.path.clone()).collect();
-        record.symbols = change
-            .report
-            .symbols
-            .iter()
-            .map(|s| s.name.clone())
+        let records: Vec<AuditRecord> = changes
+            .into_iter()
+            .map(|change| record(change, event, verification))
             .collect();
-        record.level = Some(change.report.level.as_str().to_owned());
-        record.decision = Some(change.verdict.decision.as_str().to_owned());
-        record.rule = Some(change.verdict.rule.clone());
-        record.approver = match change.approver {
-            Some("person") => Some(Approver::Person),
-            Some(_) => Some(Approver::Policy),
-            None => None,
-        };
-        record.content_hash = Some(change.hash.clone());
-        record.checkpoint = change.checkpoint.clone();
-        record.commit = change.commit.clone();
-        record.reasons = change.summary().reasons;
-        record.branch = branch.map(str::to_owned);
-        if let Err(e) = self.audit.append(record) {
-            tracing::error!(change = %change.id, "could not append to the audit trail: {e:#}");
+        if !records.is_empty() {
+            self.audit.send(Message::Append(records));
         }
     }
+
+    /// Resolves once every record queued before the call is written (or failed, logged).
+    pub async fn audit_flushed(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.audit.send(Message::Flush(done));
+        let _ = wait.await;
+    }
+}
+
+/// What the audit thread is asked to do.
+enum Message {
+    Append(Vec<AuditRecord>),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// The thread that appends audit records in the order they were queued.
+struct AuditWriter {
+    tx: mpsc::Sender<Message>,
+}
+
+impl AuditWriter {
+    fn spawn(log: AuditLog, root: PathBuf) -> Result<Self> {
+        let (tx, rx) = mpsc::channel::<Message>();
+        std::thread::Builder::new()
+            .name("autogate-audit".to_owned())
+            .spawn(move || {
+                for message in rx {
+                    match message {
+                        Message::Append(records) => {
+                            let branch = match crate::config::head(&root) {
+                                autogate_policy::Head::Branch(b) => Some(b),
+                                _ => None,
+                            };
+                            for mut record in records {
+                                record.branch.clone_from(&branch);
+                                let change = record.change.clone().unwrap_or_default();
+                                if let Err(e) = log.append(record) {
+                                    tracing::error!(
+                                        change,
+                                        "could not append to the audit trail: {e:#}"
+                                    );
+                                }
+                            }
+                        }
+                        Message::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })
+            .context("cannot start the audit writer")?;
+        Ok(Self { tx })
+    }
+
+    fn send(&self, message: Message) {
+        if self.tx.send(message).is_err() {
+            tracing::error!("the audit writer stopped; a record was not written");
+        }
+    }
+}
+
+/// The audit record of `change` at `event`, without the branch.
+fn record(
+    change: &ChangeRecord,
+    event: AuditEvent,
+    verification: Option<&serde_json::Value>,
+) -> AuditRecord {
+    let mut record = AuditRecord::new(event);
+    record.verification = verification.cloned();
+    record.source = change.source.clone();
+    record.intent = change.intent.clone();
+    record.change = Some(change.id.clone());
+    record.files = change.unit.files.iter().map(|f| f.path.clone()).collect();
+    record.symbols = change
+        .report
+        .symbols
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    record.level = Some(change.report.level.as_str().to_owned());
+    record.decision = Some(change.verdict.decision.as_str().to_owned());
+    record.rule = Some(change.verdict.rule.clone());
+    record.approver = match change.approver {
+        Some("person") => Some(Approver::Person),
+        Some(_) => Some(Approver::Policy),
+        None => None,
+    };
+    record.content_hash = Some(change.hash.clone());
+    record.checkpoint = change.checkpoint.clone();
+    record.commit = change.commit.clone();
+    record.reasons = change.summary().reasons;
+    record
 }
 
 #[cfg(unix)]

@@ -308,6 +308,7 @@ impl LanguageServer for Backend {
     }
 
     async fn shutdown(&self) -> Result<()> {
+        self.ctx.shared.audit_flushed().await;
         Ok(())
     }
 
@@ -321,8 +322,13 @@ impl LanguageServer for Backend {
         let command = params.command;
         let name = command.clone();
         // Spawned: a panic is contained, and a cancelled request never leaves a half-applied batch.
-        let task =
-            tokio::spawn(async move { commands::execute(&ctx, &command, params.arguments).await });
+        // The answer waits for the audit records the command queued, so a client that reads the
+        // trail after an answer finds them.
+        let task = tokio::spawn(async move {
+            let result = commands::execute(&ctx, &command, params.arguments).await;
+            ctx.shared.audit_flushed().await;
+            result
+        });
         match task.await {
             Ok(Ok(value)) => Ok(Some(value)),
             Ok(Err(error)) => Err(commands::to_jsonrpc(error)),

@@ -128,12 +128,13 @@ impl Shared {
         }
     }
 
-    /// Appends an audit record for each change (logged, never fatal).
+    /// Queues an audit record for each change (written in order off this path; logged, never
+    /// fatal). [`Shared::audit_flushed`] waits for them.
     pub fn audit(&self, ids: &[String], event: autogate_vcs::AuditEvent) {
         self.audit_with(ids, event, None);
     }
 
-    /// Appends an audit record for each change, with a verification result.
+    /// Queues an audit record for each change, with a verification result.
     pub fn audit_with(
         &self,
         ids: &[String],
@@ -141,19 +142,19 @@ impl Shared {
         verification: Option<&serde_json::Value>,
     ) {
         let Ok(net) = self.safety() else { return };
-        let branch = self
-            .workspace
-            .get()
-            .and_then(|w| match crate::config::head(w.root()) {
-                autogate_policy::Head::Branch(b) => Some(b),
-                _ => None,
-            });
         if let Some(gate) = self.gate() {
-            for id in ids {
-                if let Some(change) = gate.get(id) {
-                    net.audit(change, event, branch.as_deref(), verification);
-                }
-            }
+            net.audit(
+                ids.iter().filter_map(|id| gate.get(id)),
+                event,
+                verification,
+            );
+        }
+    }
+
+    /// Resolves once every audit record queued so far is written.
+    pub async fn audit_flushed(&self) {
+        if let Ok(net) = self.safety() {
+            net.audit_flushed().await;
         }
     }
 
