@@ -16,12 +16,17 @@ pub fn text_edits(before: &str, after: &str, encoding: Encoding) -> Vec<TextEdit
     let old = &before[head..before.len() - tail];
     let new = &after[head..after.len() - tail];
     let diff = similar::TextDiff::from_lines(old, new);
-    let old_starts = line_starts(head, diff.old_slices());
-    let new_lines = diff.new_slices();
+    let old_lines: Vec<&str> = (0..diff.old_len())
+        .filter_map(|i| diff.old_slice(i))
+        .collect();
+    let new_lines: Vec<&str> = (0..diff.new_len())
+        .filter_map(|i| diff.new_slice(i))
+        .collect();
+    let old_starts = line_starts(head, &old_lines);
     let mut cursor = Cursor::new(before, encoding);
     let mut edits = Vec::new();
-    // Only the lengths of the ops are used: similar 2.7 can report the wrong old index for an
-    // insertion after a deletion (mitsuhiko/similar#78), so the indices are counted here.
+    // Only the lengths of the ops are used, the indices are counted here: similar before 3.0
+    // misreported them after a deletion (mitsuhiko/similar#78), which corrupted edits.
     let (mut old_at, mut new_at) = (0, 0);
     for op in diff.ops() {
         let (old_len, new_len) = (op.old_range().len(), op.new_range().len());
