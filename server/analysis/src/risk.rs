@@ -79,7 +79,13 @@ fn parse(lang: Language, tree: Tree, text: &str) -> Option<Parsed> {
 type LineDiff = (Vec<(usize, String)>, Vec<String>, Vec<usize>);
 
 fn line_diff(before: &str, after: &str) -> LineDiff {
-    let (old, new) = (lines(before), lines(after));
+    // Whole lines both texts share at either end are equal in any diff: skip them.
+    let (head, tail) = crate::text::common_lines(before, after);
+    let skipped = lines(&before[..head]).len();
+    let (old, new) = (
+        lines(&before[head..before.len() - tail]),
+        lines(&after[head..after.len() - tail]),
+    );
     let deadline = Instant::now().checked_add(Duration::from_secs(2));
     let ops = similar::capture_diff_deadline(
         similar::Algorithm::Myers,
@@ -97,10 +103,10 @@ fn line_diff(before: &str, after: &str) -> LineDiff {
             let text = change.value().trim_end_matches(['\n', '\r']).to_owned();
             match change.tag() {
                 ChangeTag::Insert => {
-                    added.push((change.new_index().map_or(0, |i| i + 1), text));
+                    added.push((change.new_index().map_or(0, |i| skipped + i + 1), text));
                 }
                 ChangeTag::Delete => {
-                    removed_lines.push(change.old_index().map_or(0, |i| i + 1));
+                    removed_lines.push(change.old_index().map_or(0, |i| skipped + i + 1));
                     removed.push(text);
                 }
                 ChangeTag::Equal => {}
@@ -1039,12 +1045,40 @@ mod tests {
         // Few distinct lines, so that equal lines abound and changes can slide (compaction);
         // over 100 lines, so that `TextDiff` takes its hashing path.
         #[test]
-        fn line_diff_is_text_diff(
+        fn line_diff_is_as_small_as_text_diff_and_exact(
             before in prop::collection::vec(prop::sample::select(vec!["a\n", "b\n", "\n", "a\r\n", "c\r", "é\n"]), 0..160),
             after in prop::collection::vec(prop::sample::select(vec!["a\n", "b\n", "\n", "a\r\n", "c\r", "é\n", "a"]), 0..160),
         ) {
             let (before, after) = (before.concat(), after.concat());
-            prop_assert_eq!(line_diff(&before, &after), text_diff(&before, &after));
+            let (added, removed, removed_lines) = line_diff(&before, &after);
+            let (reference_added, reference_removed, _) = text_diff(&before, &after);
+            // As small as `TextDiff`'s (equal changes may slide differently: lines shared at
+            // both ends are skipped before diffing).
+            prop_assert_eq!(
+                (added.len(), removed.len()),
+                (reference_added.len(), reference_removed.len())
+            );
+            // Exact: the lines it names are the lines it gives, and what is left of both
+            // texts without them is the same.
+            let trim = |l: &str| l.trim_end_matches(['\n', '\r']).to_owned();
+            let (old, new) = (lines(&before), lines(&after));
+            for (n, text) in &added {
+                prop_assert_eq!(&trim(new[n - 1]), text);
+            }
+            for (n, text) in removed_lines.iter().zip(&removed) {
+                prop_assert_eq!(&trim(old[n - 1]), text);
+            }
+            let kept = |all: &[&str], gone: Vec<usize>| -> Vec<String> {
+                all.iter()
+                    .enumerate()
+                    .filter(|(i, _)| !gone.contains(&(i + 1)))
+                    .map(|(_, l)| trim(l))
+                    .collect()
+            };
+            prop_assert_eq!(
+                kept(&old, removed_lines.clone()),
+                kept(&new, added.iter().map(|(n, _)| *n).collect())
+            );
             let diff = similar::TextDiff::from_lines(&after, &after);
             let split: Vec<&str> = (0..diff.old_len()).filter_map(|i| diff.old_slice(i)).collect();
             prop_assert_eq!(lines(&after), split);

@@ -1,5 +1,6 @@
 //! Conversions from the gate's plain data to LSP: minimal text edits, diagnostics, messages.
 
+use autogate_analysis::text::common_lines;
 use autogate_analysis::{Encoding, Level};
 use tower_lsp_server::ls_types::{
     Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range, TextEdit,
@@ -42,36 +43,6 @@ pub fn text_edits(before: &str, after: &str, encoding: Encoding) -> Vec<TextEdit
         new_at += new_len;
     }
     edits
-}
-
-/// Byte lengths of the whole lines `a` and `b` share at their start and at their end (not
-/// overlapping). Both cut points are line starts (after a `\n`) or the ends of the texts.
-fn common_lines(a: &str, b: &str) -> (usize, usize) {
-    let (x, y) = (a.as_bytes(), b.as_bytes());
-    let same = x.iter().zip(y).take_while(|(p, q)| p == q).count();
-    let head = if same == x.len() && same == y.len() {
-        same
-    } else {
-        x[..same]
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1)
-    };
-    let room = x.len().min(y.len()) - head;
-    let same = x
-        .iter()
-        .rev()
-        .zip(y.iter().rev())
-        .take(room)
-        .take_while(|(p, q)| p == q)
-        .count();
-    // The shared tail starts right after a `\n` that is itself shared (so it ends a line in
-    // both texts), or is empty.
-    let tail = x[x.len() - same..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(0, |i| same - i - 1);
-    (head, tail)
 }
 
 /// Byte offsets of the start of each line in `lines` (which begin at byte `base`), plus the
