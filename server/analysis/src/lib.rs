@@ -14,6 +14,7 @@
 //! - [`index`]: the workspace [`SymbolIndex`] behind the blast radius.
 //! - [`incremental`]: the [`ParseCache`] of open documents' trees and incremental parses;
 //!   `local`: the analysis of only the top-level items a modification touches.
+//! - `merge`: line hunks and [`merge3`], a three-way line merge.
 //! - [`paths`], [`level`], [`impact`] (report types), [`text`] (documents and positions).
 //!
 //! Invariant: the level only rises. What cannot be parsed (ERROR/MISSING nodes, binary
@@ -27,6 +28,7 @@ pub mod index;
 pub mod languages;
 pub mod level;
 mod local;
+mod merge;
 pub mod paths;
 pub mod risk;
 pub mod secrets;
@@ -43,6 +45,7 @@ pub use impact::{
 pub use incremental::ParseCache;
 pub use languages::Language;
 pub use level::Level;
+pub use merge::merge3;
 pub use paths::ProtectedPaths;
 pub use risk::{analyze_cached, analyze_whole};
 pub use secrets::redact;
