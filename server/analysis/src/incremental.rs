@@ -221,16 +221,34 @@ impl Parsers {
 /// common suffix, on character boundaries.
 pub(crate) fn changed_span(old: &str, new: &str) -> (usize, usize, usize) {
     let (a, b) = (old.as_bytes(), new.as_bytes());
-    let mut prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    // Whole blocks first (a `memcmp` each), then bytes.
+    const BLOCK: usize = 256;
+    let mut prefix = a
+        .chunks(BLOCK)
+        .zip(b.chunks(BLOCK))
+        .take_while(|(x, y)| x.len() == BLOCK && x == y)
+        .count()
+        * BLOCK;
+    prefix += a[prefix..]
+        .iter()
+        .zip(&b[prefix..])
+        .take_while(|(x, y)| x == y)
+        .count();
     while prefix > 0 && !(old.is_char_boundary(prefix) && new.is_char_boundary(prefix)) {
         prefix -= 1;
     }
     let max_suffix = a.len().min(b.len()) - prefix;
-    let mut suffix = a
+    let (ra, rb) = (&a[a.len() - max_suffix..], &b[b.len() - max_suffix..]);
+    let mut suffix = ra
+        .rchunks(BLOCK)
+        .zip(rb.rchunks(BLOCK))
+        .take_while(|(x, y)| x.len() == BLOCK && x == y)
+        .count()
+        * BLOCK;
+    suffix += ra[..ra.len() - suffix]
         .iter()
         .rev()
-        .zip(b.iter().rev())
-        .take(max_suffix)
+        .zip(rb[..rb.len() - suffix].iter().rev())
         .take_while(|(x, y)| x == y)
         .count();
     while suffix > 0
@@ -276,6 +294,13 @@ mod tests {
         assert_eq!(changed_span("aé", "aè"), (1, 3, 3));
         assert_eq!(changed_span("abc", "abc"), (3, 3, 3));
         assert_eq!(changed_span("aa", "aaa"), (2, 2, 3));
+        // Across blocks, and where prefix and suffix would overlap.
+        let long = "x".repeat(1000);
+        assert_eq!(changed_span(&long, &long), (1000, 1000, 1000));
+        let longer = format!("{long}x");
+        assert_eq!(changed_span(&long, &longer), (1000, 1000, 1001));
+        let (old, new) = (format!("{long}a{long}"), format!("{long}bc{long}"));
+        assert_eq!(changed_span(&old, &new), (1000, 1001, 1002));
     }
 
     #[test]
