@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 use crate::languages::Language;
+use crate::merge::Hunk;
 use crate::symbols::Skeleton;
 
 /// What the caller already knows of one file of a unit: the trees of its before and after
@@ -102,6 +103,21 @@ impl ParseCache {
     /// Whether the cache holds a tree for `path`.
     pub fn contains_path(&self, path: &str) -> bool {
         self.entries.contains_key(path)
+    }
+
+    /// The tree of `text` for `path`: the cached one, or parsed (incrementally against the
+    /// cached tree of `path` if there is one). The cache is left as it was.
+    pub(crate) fn tree(&mut self, lang: Language, path: &str, text: &str) -> Option<Tree> {
+        match self.entries.get(path) {
+            Some(entry) if entry.text == text => Some(entry.tree.clone()),
+            Some(entry) => self.parsers.reparse(lang, &entry.tree, &entry.text, text),
+            None => self.parsers.parse(lang, text, None),
+        }
+    }
+
+    /// The cache's parsers.
+    pub(crate) fn parsers(&mut self) -> &mut Parsers {
+        &mut self.parsers
     }
 
     /// The tree of `before` and the tree of `after` for `path`: from the cache when it holds
@@ -200,6 +216,43 @@ impl Parsers {
         self.parse(lang, new, Some(&edited))
     }
 
+    /// Parses `new` incrementally against `old_tree`, the tree of the old text, told about
+    /// each hunk of their line diff (`old` and `new` by lines): not one edit from the first
+    /// hunk to the last, which would reparse everything between them.
+    pub(crate) fn reparse_hunks(
+        &mut self,
+        lang: Language,
+        old_tree: &Tree,
+        (old, new): (&[&str], &[&str]),
+        hunks: &[Hunk],
+        new_text: &str,
+    ) -> Option<Tree> {
+        let mut edited = old_tree.clone();
+        // Each edit is given in the text as it is after the edits before it: the new text up
+        // to the hunk, the old text from it.
+        let (mut byte, mut line) = (0, 0);
+        let size = |lines: &[&str]| lines.iter().map(|l| l.len()).sum::<usize>();
+        for h in hunks {
+            byte += size(new.get(line..h.new.start)?);
+            let start = Point {
+                row: h.new.start,
+                column: 0,
+            };
+            let (removed, added) = (old.get(h.old.clone())?, new.get(h.new.clone())?);
+            edited.edit(&InputEdit {
+                start_byte: byte,
+                old_end_byte: byte + size(removed),
+                new_end_byte: byte + size(added),
+                start_position: start,
+                old_end_position: past(start, removed),
+                new_end_position: past(start, added),
+            });
+            byte += size(added);
+            line = h.new.end;
+        }
+        self.parse(lang, new_text, Some(&edited))
+    }
+
     /// Trees of both sides: `before` fresh, `after` incrementally against it.
     pub(crate) fn pair(
         &mut self,
@@ -266,6 +319,23 @@ fn point(text: &str, byte: usize) -> Point {
     Point { row, column }
 }
 
+/// The point after `lines`, written from `start`.
+fn past(start: Point, lines: &[&str]) -> Point {
+    lines.iter().fold(start, |p, l| {
+        if l.ends_with('\n') {
+            Point {
+                row: p.row + 1,
+                column: 0,
+            }
+        } else {
+            Point {
+                row: p.row,
+                column: p.column + l.len(),
+            }
+        }
+    })
+}
+
 fn input_edit(old: &str, new: &str) -> InputEdit {
     let (start, old_end, new_end) = changed_span(old, new);
     let start_position = point(old, start);
@@ -289,6 +359,16 @@ mod tests {
         let new = "fn a() { 1 }\n\nfn b() { 2 + 3 }\nfn c() {}\n";
         let mut parsers = Parsers::default();
         let (_, inc) = parsers.pair(Language::Rust, Some(old), Some(new));
+        let fresh = Language::Rust.parse(new).map(|t| t.root_node().to_sexp());
+        assert_eq!(inc.map(|t| t.root_node().to_sexp()), fresh);
+        // Told about each hunk, the same tree.
+        let old = "fn a() { 1 }\n\nfn b() { 2 }\n\nfn c() { 3 }\nfn d() {}";
+        let new = "fn a() { 10 }\n\nfn b() { 2 }\n\nfn c() { 3 }\nfn d() { 4 }\nfn e() {}\n";
+        let (ol, nl) = (crate::merge::lines(old), crate::merge::lines(new));
+        let hunks = crate::merge::hunks(&ol, &nl);
+        assert_eq!(hunks.len(), 2);
+        let before = parsers.parse(Language::Rust, old, None).expect("parses");
+        let inc = parsers.reparse_hunks(Language::Rust, &before, (&ol, &nl), &hunks, new);
         let fresh = Language::Rust.parse(new).map(|t| t.root_node().to_sexp());
         assert_eq!(inc.map(|t| t.root_node().to_sexp()), fresh);
         assert_eq!(changed_span("aé", "aè"), (1, 3, 3));

@@ -64,6 +64,20 @@ pub(crate) fn hunks(old: &[&str], new: &[&str]) -> Vec<Hunk> {
     out
 }
 
+/// `old` with the hunks `chosen` of its diff to `new` applied, and no other.
+pub(crate) fn apply(old: &[&str], new: &[&str], hunks: &[Hunk], chosen: &[usize]) -> String {
+    let mut out = String::new();
+    let mut at = 0;
+    for &i in chosen {
+        let Some(h) = hunks.get(i) else { continue };
+        out.extend(old.get(at..h.old.start).unwrap_or_default().iter().copied());
+        out.extend(new.get(h.new.clone()).unwrap_or_default().iter().copied());
+        at = h.old.end;
+    }
+    out.extend(old.get(at..).unwrap_or_default().iter().copied());
+    out
+}
+
 /// Three-way line merge: `ours` and `theirs` are two edits of `base`; the answer is `base` with
 /// both edits, or `None` when they conflict. Never conflict markers.
 ///
@@ -407,7 +421,7 @@ mod tests {
     }
 
     #[test]
-    fn hunks_of_a_diff() {
+    fn hunks_and_apply() {
         let (old, new) = (lines("a\nb\nc\nd\n"), lines("a\nB\nc\nD\ne\n"));
         let h = hunks(&old, &new);
         assert_eq!(
@@ -423,5 +437,8 @@ mod tests {
                 }
             ]
         );
+        assert_eq!(apply(&old, &new, &h, &[1]), "a\nb\nc\nD\ne\n");
+        assert_eq!(apply(&old, &new, &h, &[0, 1]), "a\nB\nc\nD\ne\n");
+        assert_eq!(apply(&old, &new, &h, &[]), "a\nb\nc\nd\n");
     }
 }
