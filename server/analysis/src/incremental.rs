@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 use crate::languages::Language;
+use crate::merge::Hunk;
 use crate::symbols::Skeleton;
 
 /// What the caller already knows of one file of a unit: the trees of its before and after
@@ -102,6 +103,21 @@ impl ParseCache {
     /// Whether the cache holds a tree for `path`.
     pub fn contains_path(&self, path: &str) -> bool {
         self.entries.contains_key(path)
+    }
+
+    /// The tree of `text` for `path`: the cached one, or parsed (incrementally against the
+    /// cached tree of `path` if there is one). The cache is left as it was.
+    pub(crate) fn tree(&mut self, lang: Language, path: &str, text: &str) -> Option<Tree> {
+        match self.entries.get(path) {
+            Some(entry) if entry.text == text => Some(entry.tree.clone()),
+            Some(entry) => self.parsers.reparse(lang, &entry.tree, &entry.text, text),
+            None => self.parsers.parse(lang, text, None),
+        }
+    }
+
+    /// The cache's parsers.
+    pub(crate) fn parsers(&mut self) -> &mut Parsers {
+        &mut self.parsers
     }
 
     /// The tree of `before` and the tree of `after` for `path`: from the cache when it holds
@@ -200,6 +216,43 @@ impl Parsers {
         self.parse(lang, new, Some(&edited))
     }
 
+    /// Parses `new` incrementally against `old_tree`, the tree of the old text, told about
+    /// each hunk of their line diff (`old` and `new` by lines): not one edit from the first
+    /// hunk to the last, which would reparse everything between them.
+    pub(crate) fn reparse_hunks(
+        &mut self,
+        lang: Language,
+        old_tree: &Tree,
+        (old, new): (&[&str], &[&str]),
+        hunks: &[Hunk],
+        new_text: &str,
+    ) -> Option<Tree> {
+        let mut edited = old_tree.clone();
+        // Each edit is given in the text as it is after the edits before it: the new text up
+        // to the hunk, the old text from it.
+        let (mut byte, mut line) = (0, 0);
+        let size = |lines: &[&str]| lines.iter().map(|l| l.len()).sum::<usize>();
+        for h in hunks {
+            byte += size(new.get(line..h.new.start)?);
+            let start = Point {
+                row: h.new.start,
+                column: 0,
+            };
+            let (removed, added) = (old.get(h.old.clone())?, new.get(h.new.clone())?);
+            edited.edit(&InputEdit {
+                start_byte: byte,
+                old_end_byte: byte + size(removed),
+                new_end_byte: byte + size(added),
+                start_position: start,
+                old_end_position: past(start, removed),
+                new_end_position: past(start, added),
+            });
+            byte += size(added);
+            line = h.new.end;
+        }
+        self.parse(lang, new_text, Some(&edited))
+    }
+
     /// Trees of both sides: `before` fresh, `after` incrementally against it.
     pub(crate) fn pair(
         &mut self,
@@ -221,16 +274,34 @@ impl Parsers {
 /// common suffix, on character boundaries.
 pub(crate) fn changed_span(old: &str, new: &str) -> (usize, usize, usize) {
     let (a, b) = (old.as_bytes(), new.as_bytes());
-    let mut prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    // Whole blocks first (a `memcmp` each), then bytes.
+    const BLOCK: usize = 256;
+    let mut prefix = a
+        .chunks(BLOCK)
+        .zip(b.chunks(BLOCK))
+        .take_while(|(x, y)| x.len() == BLOCK && x == y)
+        .count()
+        * BLOCK;
+    prefix += a[prefix..]
+        .iter()
+        .zip(&b[prefix..])
+        .take_while(|(x, y)| x == y)
+        .count();
     while prefix > 0 && !(old.is_char_boundary(prefix) && new.is_char_boundary(prefix)) {
         prefix -= 1;
     }
     let max_suffix = a.len().min(b.len()) - prefix;
-    let mut suffix = a
+    let (ra, rb) = (&a[a.len() - max_suffix..], &b[b.len() - max_suffix..]);
+    let mut suffix = ra
+        .rchunks(BLOCK)
+        .zip(rb.rchunks(BLOCK))
+        .take_while(|(x, y)| x.len() == BLOCK && x == y)
+        .count()
+        * BLOCK;
+    suffix += ra[..ra.len() - suffix]
         .iter()
         .rev()
-        .zip(b.iter().rev())
-        .take(max_suffix)
+        .zip(rb[..rb.len() - suffix].iter().rev())
         .take_while(|(x, y)| x == y)
         .count();
     while suffix > 0
@@ -246,6 +317,23 @@ fn point(text: &str, byte: usize) -> Point {
     let row = head.iter().filter(|&&c| c == b'\n').count();
     let column = head.iter().rev().take_while(|&&c| c != b'\n').count();
     Point { row, column }
+}
+
+/// The point after `lines`, written from `start`.
+fn past(start: Point, lines: &[&str]) -> Point {
+    lines.iter().fold(start, |p, l| {
+        if l.ends_with('\n') {
+            Point {
+                row: p.row + 1,
+                column: 0,
+            }
+        } else {
+            Point {
+                row: p.row,
+                column: p.column + l.len(),
+            }
+        }
+    })
 }
 
 fn input_edit(old: &str, new: &str) -> InputEdit {
@@ -273,9 +361,26 @@ mod tests {
         let (_, inc) = parsers.pair(Language::Rust, Some(old), Some(new));
         let fresh = Language::Rust.parse(new).map(|t| t.root_node().to_sexp());
         assert_eq!(inc.map(|t| t.root_node().to_sexp()), fresh);
+        // Told about each hunk, the same tree.
+        let old = "fn a() { 1 }\n\nfn b() { 2 }\n\nfn c() { 3 }\nfn d() {}";
+        let new = "fn a() { 10 }\n\nfn b() { 2 }\n\nfn c() { 3 }\nfn d() { 4 }\nfn e() {}\n";
+        let (ol, nl) = (crate::merge::lines(old), crate::merge::lines(new));
+        let hunks = crate::merge::hunks(&ol, &nl);
+        assert_eq!(hunks.len(), 2);
+        let before = parsers.parse(Language::Rust, old, None).expect("parses");
+        let inc = parsers.reparse_hunks(Language::Rust, &before, (&ol, &nl), &hunks, new);
+        let fresh = Language::Rust.parse(new).map(|t| t.root_node().to_sexp());
+        assert_eq!(inc.map(|t| t.root_node().to_sexp()), fresh);
         assert_eq!(changed_span("aé", "aè"), (1, 3, 3));
         assert_eq!(changed_span("abc", "abc"), (3, 3, 3));
         assert_eq!(changed_span("aa", "aaa"), (2, 2, 3));
+        // Across blocks, and where prefix and suffix would overlap.
+        let long = "x".repeat(1000);
+        assert_eq!(changed_span(&long, &long), (1000, 1000, 1000));
+        let longer = format!("{long}x");
+        assert_eq!(changed_span(&long, &longer), (1000, 1000, 1001));
+        let (old, new) = (format!("{long}a{long}"), format!("{long}bc{long}"));
+        assert_eq!(changed_span(&old, &new), (1000, 1001, 1002));
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! texts (before and after) and workspace-relative paths; it answers with plain data.
 //!
 //! Codemap:
-//! - [`change`]: proposals, change units and [`split`] (dependent files grouped).
+//! - [`change`]: proposals, change units, and [`split`] / [`split_cached`]: one unit per file
+//!   and top-level symbol, dependent parts kept together; `cut`: how one file is cut (its
+//!   hunks, top-level items, and the names each part defines and touches); `merge`: line hunks
+//!   and [`merge3`], the three-way merge that rebases a unit on a sibling of the same file.
 //! - [`risk`]: [`analyze`], from a unit to an [`ImpactReport`] with a level and reasons;
 //!   [`analyze_cached`], the same report reusing the trees of a [`ParseCache`].
 //! - [`languages`]: the grammars by file extension; [`tokens`]: structural token streams
@@ -16,10 +19,12 @@
 //!   `local`: the analysis of only the top-level items a modification touches.
 //! - [`paths`], [`level`], [`impact`] (report types), [`text`] (documents and positions).
 //!
-//! Invariant: the level only rises. What cannot be parsed (ERROR/MISSING nodes, binary
-//! content, unknown languages) is never `low`.
+//! Invariants: the level only rises. What cannot be parsed (ERROR/MISSING nodes, binary
+//! content, unknown languages) is never `low`. A split never separates a definition from its
+//! edited references; when unsure it keeps together.
 
 pub mod change;
+mod cut;
 pub mod domains;
 pub mod impact;
 pub mod incremental;
@@ -27,6 +32,7 @@ pub mod index;
 pub mod languages;
 pub mod level;
 mod local;
+mod merge;
 pub mod paths;
 pub mod risk;
 pub mod secrets;
@@ -35,7 +41,7 @@ pub mod text;
 pub mod tokens;
 pub mod verification;
 
-pub use change::{ChangeUnit, FileChange, Proposal, split};
+pub use change::{ChangeUnit, FileChange, Proposal, split, split_cached};
 pub use impact::{
     AnalysisContext, BlastRadius, ChangeKind, Domain, ImpactReport, SecretFinding, SymbolImpact,
     SymbolIndex, Visibility, analyze,
@@ -43,6 +49,7 @@ pub use impact::{
 pub use incremental::ParseCache;
 pub use languages::Language;
 pub use level::Level;
+pub use merge::merge3;
 pub use paths::ProtectedPaths;
 pub use risk::{analyze_cached, analyze_whole};
 pub use secrets::redact;

@@ -2,9 +2,10 @@
 //!
 //! A case is either
 //! - `before.<ext>` and/or `after.<ext>` (a missing side means created/deleted), analyzed as
-//!   `src/<case>.<ext>` unless a `path` file names the path (and `old_path` a rename source); or
+//!   one unit, `src/<case>.<ext>` unless a `path` file names the path (and `old_path` a rename
+//!   source); or
 //! - `before/` and/or `after/` directory trees: every path in either is one file of a proposal,
-//!   which is `split` and each unit analyzed.
+//!   which is `split` (files and top-level symbols) and each unit analyzed.
 //!
 //! An optional `index/` tree feeds the `SymbolIndex` (the rest of the workspace). The file
 //! `expect` holds the expected level of each unit, one per line, checked besides the snapshot.
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use autogate_analysis::{
     AnalysisContext, ChangeUnit, FileChange, ImpactReport, Level, ParseCache, Proposal,
-    ProtectedPaths, SymbolIndex, analyze, analyze_cached, analyze_whole, split,
+    ProtectedPaths, SymbolIndex, analyze, analyze_cached, analyze_whole, split, split_cached,
 };
 
 const PROTECTED: &[&str] = &[
@@ -150,7 +151,24 @@ fn fixture_corpus() {
             protected: &protected,
             index: index.as_ref(),
         };
-        let units: Vec<ChangeUnit> = split(&proposal(dir, &case));
+        let proposal = proposal(dir, &case);
+        let mut cache = ParseCache::new();
+        for file in &proposal.files {
+            if let Some(before) = &file.before {
+                cache.update(&file.path, before);
+            }
+        }
+        let units = split(&proposal);
+        if split_cached(&proposal, &mut cache) != units {
+            failures.push(format!("{case}: split_cached differs from split"));
+        }
+        let units: Vec<ChangeUnit> = if dir.join("before").is_dir() || dir.join("after").is_dir() {
+            units
+        } else {
+            vec![ChangeUnit {
+                files: proposal.files,
+            }]
+        };
         let reports: Vec<ImpactReport> = units.iter().map(|u| analyze(u, &ctx)).collect();
         // The same reports from the whole-file reference, and from a cache primed with the
         // before texts (as the shell's cache of open documents would be).

@@ -1,10 +1,10 @@
-//! Property tests: random edits of real source never panic the analyzer, and an after-text
-//! that does not parse is never `low`.
+//! Property tests: random edits of real source never panic the analyzer, an after-text that
+//! does not parse is never `low`, and the units of a split merge back to the after-text.
 
 use autogate_analysis::languages::Language;
 use autogate_analysis::{
     AnalysisContext, ChangeUnit, FileChange, Level, Proposal, ProtectedPaths, SymbolIndex, analyze,
-    redact, secrets, split,
+    merge3, redact, secrets, split,
 };
 use proptest::prelude::*;
 
@@ -129,6 +129,49 @@ proptest! {
             let r = analyze(&unit, &ctx(&protected, &index));
             prop_assert!(r.level > Level::Low || r.kinds.is_empty() || !r.reasons.is_empty());
         }
+    }
+
+    #[test]
+    fn split_units_of_line_edits_fold_back(
+        sample in 0..SAMPLES.len(),
+        edits in prop::collection::vec((0u8..3, 0.0f64..1.0), 2..6),
+    ) {
+        // Whole lines duplicated, deleted or blanked at random places: the units of the split
+        // each change the file, are analyzed without panicking, and merge back to the after text.
+        let (path, before) = SAMPLES[sample];
+        let mut lines: Vec<&str> = before.split_inclusive('\n').collect();
+        for (op, at) in edits {
+            if lines.is_empty() {
+                break;
+            }
+            let i = ((lines.len() as f64) * at) as usize % lines.len();
+            match op {
+                0 => lines.insert(i, lines[i]),
+                1 => { lines.remove(i); }
+                _ => lines.insert(i, "\n"),
+            }
+        }
+        let after: String = lines.concat();
+        prop_assume!(after != before);
+        let proposal = Proposal {
+            files: vec![FileChange {
+                path: path.to_owned(),
+                old_path: None,
+                before: Some(before.to_owned()),
+                after: Some(after.clone()),
+            }],
+        };
+        let protected = ProtectedPaths::empty();
+        let index = SymbolIndex::new();
+        let mut acc = before.to_owned();
+        for unit in split(&proposal) {
+            let a = unit.files[0].after.clone().unwrap_or_default();
+            prop_assert_ne!(&a, before);
+            let r = analyze(&unit, &ctx(&protected, &index));
+            prop_assert!(!r.reasons.is_empty());
+            acc = merge3(before, &acc, &a).ok_or_else(|| TestCaseError::fail("units conflict"))?;
+        }
+        prop_assert_eq!(acc, after);
     }
 
     #[test]
