@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use autogate_analysis::{
     AnalysisContext, ChangeUnit, FileChange, ImpactReport, Level, ParseCache, Proposal,
-    SymbolIndex, analyze_cached, split,
+    SymbolIndex, analyze_cached, merge3, split_cached,
 };
 use autogate_policy::{Decision, Environment, Mode, Policy, Verdict};
 use sha2::{Digest, Sha256};
@@ -44,6 +44,9 @@ pub struct ChangeRecord {
     pub approver: Option<&'static str>,
     /// The attributed commit, when the policy's `[commit]` is enabled.
     pub commit: Option<String>,
+    /// The proposal this change was split from. Changes of one proposal may share a file;
+    /// each is rebased over the ones of its proposal applied before it ([`Gate::view`]).
+    pub proposal: u64,
 }
 
 impl ChangeRecord {
@@ -71,6 +74,14 @@ impl ChangeRecord {
     }
 }
 
+/// A change as it would apply now: see [`Gate::view`].
+#[derive(Clone, Debug)]
+pub struct View {
+    pub unit: ChangeUnit,
+    /// The applied changes of the same proposal it was rebased over (empty: not rebased).
+    pub rebased_over: Vec<String>,
+}
+
 /// Who the proposal came from and why.
 #[derive(Clone, Debug, Default)]
 pub struct Origin {
@@ -88,9 +99,13 @@ pub struct Gate {
     requested_mode: Option<Mode>,
     changes: BTreeMap<u64, ChangeRecord>,
     next_id: u64,
+    next_proposal: u64,
     pub index: SymbolIndex,
     /// Syntax trees of open documents, so a change to a big file is analyzed incrementally.
     pub parses: ParseCache,
+    /// What each applied batch wrote, by checkpoint: (path, content; `None` if removed). The
+    /// changes' own "after" texts can differ (changes of one file are composed and rebased).
+    pub written: BTreeMap<String, Vec<(String, Option<String>)>>,
 }
 
 impl Gate {
@@ -103,8 +118,10 @@ impl Gate {
             requested_mode: None,
             changes: BTreeMap::new(),
             next_id: 1,
+            next_proposal: 1,
             index: SymbolIndex::new(),
             parses: ParseCache::new(),
+            written: BTreeMap::new(),
         }
     }
 
@@ -151,6 +168,8 @@ impl Gate {
         origin: &Origin,
     ) -> Vec<String> {
         let mut ids = Vec::new();
+        let proposal_number = self.next_proposal;
+        self.next_proposal += 1;
         // Open documents: their current text (the "before") is parsed incrementally from the
         // last tree the cache holds for them; other files are parsed afresh.
         for file in &proposal.files {
@@ -160,7 +179,7 @@ impl Gate {
                 self.parses.update(&file.path, before);
             }
         }
-        for unit in split(proposal) {
+        for unit in split_cached(proposal, &mut self.parses) {
             let ctx = AnalysisContext {
                 protected: self.policy.protected(),
                 index: Some(&self.index),
@@ -196,6 +215,7 @@ impl Gate {
                     notes: Vec::new(),
                     approver: None,
                     commit: None,
+                    proposal: proposal_number,
                 },
             );
             ids.push(id);
@@ -266,9 +286,187 @@ impl Gate {
                 notes: Vec::new(),
                 approver: None,
                 commit: None,
+                proposal: 0,
             },
         );
         id
+    }
+
+    /// A change as it would apply now: each file it modifies rebased over the changes of its
+    /// proposal already applied to that file (and neither rolled back nor failed since).
+    ///
+    /// Changes split from one proposal were all analyzed against the proposal's "before"; once
+    /// one is applied, the file holds that text plus its hunks. The view's `before` is what the
+    /// file must hold now (the apply step checks it byte for byte) and its `after` that text
+    /// with this change's hunks merged in (a 3-way line merge). `rebased_over` names the
+    /// changes merged under it: empty when the change applies as analyzed.
+    pub fn view(&self, change: &ChangeRecord) -> Result<View, String> {
+        let mut files = Vec::with_capacity(change.unit.files.len());
+        let mut over = Vec::new();
+        for file in &change.unit.files {
+            let applied: Vec<&ChangeRecord> = self
+                .changes
+                .values()
+                .filter(|c| {
+                    c.proposal == change.proposal
+                        && c.proposal != 0
+                        && c.id != change.id
+                        && matches!(c.status, Status::Applied | Status::Approved)
+                        && c.unit.files.iter().any(|f| f.path == file.path)
+                })
+                .collect();
+            if applied.is_empty() {
+                files.push(file.clone());
+                continue;
+            }
+            let (Some(base), Some(mine)) = (file.before.as_deref(), file.after.as_deref()) else {
+                return Err(format!(
+                    "change {} creates or removes `{}`, which change {} of the same proposal also changed",
+                    change.id, file.path, applied[0].id
+                ));
+            };
+            let mut now = base.to_owned();
+            for other in applied {
+                let theirs = other
+                    .unit
+                    .files
+                    .iter()
+                    .find(|f| f.path == file.path && f.before.as_deref() == Some(base))
+                    .and_then(|f| f.after.as_deref())
+                    .ok_or_else(|| {
+                        format!(
+                            "changes {} and {} both change `{}` in ways that cannot be combined",
+                            other.id, change.id, file.path
+                        )
+                    })?;
+                now = merge3(base, &now, theirs).ok_or_else(|| {
+                    format!(
+                        "changes {} and {} overlap in `{}`",
+                        other.id, change.id, file.path
+                    )
+                })?;
+                if !over.contains(&other.id) {
+                    over.push(other.id.clone());
+                }
+            }
+            let after = merge3(base, &now, mine).ok_or_else(|| {
+                format!(
+                    "change {} no longer fits `{}` after change(s) {} of the same proposal",
+                    change.id,
+                    file.path,
+                    over.join(", ")
+                )
+            })?;
+            files.push(FileChange {
+                path: file.path.clone(),
+                old_path: file.old_path.clone(),
+                before: Some(now),
+                after: Some(after),
+            });
+        }
+        Ok(View {
+            unit: ChangeUnit { files },
+            rebased_over: over,
+        })
+    }
+
+    /// What applying the batch `ids` now writes: one file change per path (the batch's changes
+    /// to one file composed), with the document versions to check when nothing was rebased.
+    ///
+    /// A change rebased over others (see [`Gate::view`]) is analyzed again on its new base: if
+    /// that raises its level, or its decision no longer allows how it is being applied (`auto`
+    /// for the policy, anything but `deny` for a person), the batch fails and nothing is written.
+    pub fn batch(
+        &mut self,
+        ids: &[String],
+        approver: &'static str,
+    ) -> Result<Vec<(FileChange, BTreeMap<String, Base>)>, String> {
+        let mut out: Vec<(FileChange, BTreeMap<String, Base>)> = Vec::new();
+        let mut rechecks = Vec::new();
+        for id in ids {
+            let change = self
+                .get(id)
+                .ok_or_else(|| format!("no change with id `{id}`"))?;
+            let view = self.view(change)?;
+            if !view.rebased_over.is_empty() {
+                rechecks.push((id.clone(), view.clone()));
+            }
+            for file in view.unit.files {
+                // A rebased file is checked by content only: its version moved on when the
+                // changes under it were applied.
+                let bases: BTreeMap<String, Base> = if view.rebased_over.is_empty() {
+                    file.touched_paths()
+                        .filter_map(|p| change.bases.get(p).map(|b| (p.to_owned(), b.clone())))
+                        .collect()
+                } else {
+                    BTreeMap::new()
+                };
+                let shared = out.iter_mut().find(|(f, _)| {
+                    file.touched_paths()
+                        .any(|p| f.touched_paths().any(|q| p == q))
+                });
+                let Some((composed, composed_bases)) = shared else {
+                    out.push((file, bases));
+                    continue;
+                };
+                // Two changes of this batch modify one file: split from one proposal, they
+                // share what the file holds now; merge the second into the first.
+                let merged = match (
+                    composed.before.as_deref(),
+                    composed.after.as_deref(),
+                    file.after.as_deref(),
+                ) {
+                    (Some(now), Some(ours), Some(theirs))
+                        if composed.path == file.path
+                            && composed.old_path == file.old_path
+                            && composed.before == file.before =>
+                    {
+                        merge3(now, ours, theirs)
+                    }
+                    _ => None,
+                };
+                composed.after = Some(merged.ok_or_else(|| {
+                    format!(
+                        "change {id} overlaps another change of this batch in `{}`",
+                        file.path
+                    )
+                })?);
+                if bases.is_empty() {
+                    composed_bases.clear();
+                }
+            }
+        }
+        for (id, view) in rechecks {
+            let ctx = AnalysisContext {
+                protected: self.policy.protected(),
+                index: Some(&self.index),
+            };
+            let report = analyze_cached(&view.unit, &ctx, &mut self.parses);
+            let verdict = self.policy.decide(&report, &self.environment, self.mode);
+            let Some(change) = self.get_mut(&id) else {
+                continue;
+            };
+            let allowed = match approver {
+                "person" => verdict.decision != Decision::Deny,
+                _ => verdict.decision == Decision::Auto,
+            };
+            if report.level > change.report.level || !allowed {
+                return Err(format!(
+                    "change {id}, analyzed again on top of change(s) {} of the same proposal, is now {} ({}); nothing was applied — propose it again",
+                    view.rebased_over.join(", "),
+                    report.level,
+                    report.reasons.join("; ")
+                ));
+            }
+            let note = format!(
+                "applied on top of change(s) {} of the same proposal",
+                view.rebased_over.join(", ")
+            );
+            if !change.notes.contains(&note) {
+                change.notes.push(note);
+            }
+        }
+        Ok(out)
     }
 
     pub fn get(&self, id: &str) -> Option<&ChangeRecord> {
@@ -462,5 +660,61 @@ mod tests {
             content_hash(&a),
             content_hash(&proposal("a.rs", "1", "2").files)
         );
+    }
+
+    const TWO: &str = "pub fn one() -> i32 {\n    1\n}\n\npub fn two() -> i32 {\n    2\n}\n";
+    const BOTH: &str = "pub fn one() -> i32 {\n    10\n}\n\npub fn two() -> i32 {\n    20\n}\n";
+    const FIRST: &str = "pub fn one() -> i32 {\n    10\n}\n\npub fn two() -> i32 {\n    2\n}\n";
+
+    #[test]
+    fn changes_of_one_file_compose_in_a_batch_and_rebase_over_applied_siblings() {
+        let mut gate = Gate::new(Policy::default(), env("development"));
+        let ids = gate.admit(
+            &proposal("src/a.rs", TWO, BOTH),
+            &BTreeMap::new(),
+            &Origin::default(),
+        );
+        assert_eq!(ids.len(), 2, "one change per function");
+        // Both at once: one write of the whole proposal.
+        let files = gate.batch(&ids, "policy").expect("composes");
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].0.before.as_deref(), Some(TWO));
+        assert_eq!(files[0].0.after.as_deref(), Some(BOTH));
+
+        // One applied, then the other: it lands on top of the first.
+        let first = gate.batch(&ids[..1], "policy").expect("as analyzed");
+        assert_eq!(first[0].0.after.as_deref(), Some(FIRST));
+        gate.settle(&ids[..1], Status::Applied, None, Some("c1"));
+        let second = gate.batch(&ids[1..], "person").expect("rebased");
+        assert_eq!(second[0].0.before.as_deref(), Some(FIRST));
+        assert_eq!(second[0].0.after.as_deref(), Some(BOTH));
+        assert!(second[0].1.is_empty(), "checked by content, not version");
+        let notes = &gate.get(&ids[1]).expect("kept").notes;
+        assert!(
+            notes.iter().any(|n| n.contains("on top of change(s) 1")),
+            "{notes:?}"
+        );
+
+        // Rolled back: the second applies as analyzed again.
+        gate.settle(&ids[..1], Status::RolledBack, None, None);
+        let again = gate.batch(&ids[1..], "person").expect("as analyzed");
+        assert_eq!(again[0].0.before.as_deref(), Some(TWO));
+    }
+
+    #[test]
+    fn a_rebased_change_is_decided_again_and_refused_if_the_policy_would_not_apply_it() {
+        let mut gate = Gate::new(Policy::default(), env("development"));
+        let ids = gate.admit(
+            &proposal("src/a.rs", TWO, BOTH),
+            &BTreeMap::new(),
+            &Origin::default(),
+        );
+        gate.settle(&ids[..1], Status::Applied, None, Some("c1"));
+        // The branch became a production one since: auto stops at low.
+        gate.set_policy(Policy::default(), env("production"));
+        let refused = gate.batch(&ids[1..], "policy").unwrap_err();
+        assert!(refused.contains("analyzed again"), "{refused}");
+        // A person may still approve it.
+        assert!(gate.batch(&ids[1..], "person").is_ok());
     }
 }

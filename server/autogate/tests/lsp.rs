@@ -1010,3 +1010,181 @@ async fn a_client_that_pipelines_initialized_does_not_hang_the_server() {
     assert!(seen.contains(r#""error":{"code":-32002"#), "{seen}");
     server.abort();
 }
+
+/// A Rust file with two independent top-level functions, and one proposal that edits both: a
+/// doc comment (low) and a shell call (high).
+const TWO_SYMBOLS: &str = "/// Adds.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\nfn helper() -> i32 {\n    1\n}\n";
+const TWO_SYMBOLS_AFTER: &str = "/// Adds two numbers.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\nfn helper() -> i32 {\n    std::process::Command::new(\"true\").status().map_or(1, |_| 0)\n}\n";
+
+fn two_symbol_edit(uri: &str, version: Option<i32>) -> Value {
+    json!({ "documentChanges": [ { "textDocument": { "uri": uri, "version": version }, "edits": [
+        { "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 1, "character": 0 } },
+          "newText": "/// Adds two numbers.\n" },
+        { "range": { "start": { "line": 6, "character": 0 }, "end": { "line": 7, "character": 0 } },
+          "newText": "    std::process::Command::new(\"true\").status().map_or(1, |_| 0)\n" } ] } ] })
+}
+
+#[tokio::test]
+async fn two_symbols_of_one_file_are_decided_apart_and_the_approved_one_lands_on_top() {
+    let dir = workspace(&[("src/lib.rs", TWO_SYMBOLS)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    client.open("src/lib.rs", TWO_SYMBOLS).await;
+    let uri = client.uri("src/lib.rs");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": two_symbol_edit(&uri, Some(1)) }),
+        )
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str, &str)> = summary["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["level"].as_str().unwrap(),
+                c["decision"].as_str().unwrap(),
+                c["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("low", "auto", "applied"), ("high", "ask", "pending")],
+        "{summary}"
+    );
+    // Only the doc comment is in the buffer.
+    assert_eq!(
+        client.text("src/lib.rs").unwrap(),
+        TWO_SYMBOLS.replace("/// Adds.", "/// Adds two numbers.")
+    );
+    client.settle(100).await;
+
+    // The pending change is approved on top of the applied one, with the hash it was asked with.
+    let explained = client
+        .command("autogate.explain", json!({ "id": "2" }))
+        .await
+        .unwrap();
+    let hash = explained["hash"].as_str().unwrap().to_owned();
+    let approved = client
+        .command("autogate.approve", json!({ "id": "2", "hash": hash }))
+        .await
+        .unwrap();
+    assert_eq!(
+        change(&approved, 0)["status"],
+        json!("approved"),
+        "{approved}"
+    );
+    assert!(
+        change(&approved, 0)["reasons"]
+            .to_string()
+            .contains("applied on top of change(s) 1 of the same proposal"),
+        "{approved}"
+    );
+    assert_eq!(client.text("src/lib.rs").unwrap(), TWO_SYMBOLS_AFTER);
+    client.settle(100).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_split_change_is_refused_when_the_person_edited_the_file_since_its_sibling_applied() {
+    let dir = workspace(&[("src/lib.rs", TWO_SYMBOLS)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    client.open("src/lib.rs", TWO_SYMBOLS).await;
+    let uri = client.uri("src/lib.rs");
+    client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": two_symbol_edit(&uri, Some(1)) }),
+        )
+        .await
+        .unwrap();
+    client.settle(100).await;
+    // The person edits the function the pending change touches.
+    let mine = client
+        .text("src/lib.rs")
+        .unwrap()
+        .replace("    1\n", "    2\n");
+    client.change("src/lib.rs", &mine).await;
+    let result = client
+        .command("autogate.approve", json!({ "id": "2" }))
+        .await
+        .unwrap();
+    assert_eq!(change(&result, 0)["status"], json!("failed"), "{result}");
+    assert!(
+        change(&result, 0)["reasons"]
+            .to_string()
+            .contains("changed since the change was analyzed"),
+        "{result}"
+    );
+    assert_eq!(
+        client.text("src/lib.rs").unwrap(),
+        mine,
+        "the person's text stays"
+    );
+    client.settle(100).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn rejecting_one_part_of_a_split_proposal_keeps_the_other() {
+    let dir = workspace(&[("src/lib.rs", TWO_SYMBOLS)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let uri = client.uri("src/lib.rs");
+    // Not open: both parts go to disk.
+    client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": two_symbol_edit(&uri, None) }),
+        )
+        .await
+        .unwrap();
+    let doc_only = TWO_SYMBOLS.replace("/// Adds.", "/// Adds two numbers.");
+    assert_eq!(read(&root, "src/lib.rs").unwrap(), doc_only);
+    let result = client
+        .command("autogate.reject", json!({ "id": "2" }))
+        .await
+        .unwrap();
+    assert_eq!(change(&result, 0)["status"], json!("rejected"));
+    assert_eq!(read(&root, "src/lib.rs").unwrap(), doc_only);
+    client.settle(100).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn auto_changes_to_two_symbols_of_one_file_go_out_as_one_apply_edit() {
+    let dir = workspace(&[("src/lib.rs", TWO_SYMBOLS)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    client.open("src/lib.rs", TWO_SYMBOLS).await;
+    let uri = client.uri("src/lib.rs");
+    let edit = json!({ "documentChanges": [ { "textDocument": { "uri": uri, "version": 1 }, "edits": [
+        { "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 1, "character": 0 } },
+          "newText": "/// Adds two numbers.\n" },
+        { "range": { "start": { "line": 5, "character": 0 }, "end": { "line": 5, "character": 0 } },
+          "newText": "/// The answer, more or less.\n" } ] } ] });
+    let summary = client
+        .command("autogate.proposeEdit", json!({ "edit": edit }))
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = summary["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["applied", "applied"], "{summary}");
+    assert_eq!(
+        client.text("src/lib.rs").unwrap(),
+        TWO_SYMBOLS
+            .replace("/// Adds.", "/// Adds two numbers.")
+            .replace("fn helper", "/// The answer, more or less.\nfn helper")
+    );
+    assert_eq!(client.version("src/lib.rs"), Some(2), "one applyEdit");
+    client.settle(100).await;
+    client.shutdown().await;
+}

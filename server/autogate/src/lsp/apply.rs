@@ -154,16 +154,11 @@ fn written_files(shared: &Shared, ids: &[String]) -> Vec<(String, Option<String>
     let Some(gate) = shared.gate() else {
         return Vec::new();
     };
-    let mut files = Vec::new();
-    for change in ids.iter().filter_map(|id| gate.get(id)) {
-        for file in &change.unit.files {
-            files.push((file.path.clone(), file.after.clone()));
-            if let Some(old) = file.old_path.as_ref().filter(|old| **old != file.path) {
-                files.push((old.clone(), None));
-            }
-        }
-    }
-    files
+    ids.iter()
+        .filter_map(|id| gate.get(id)?.checkpoint.as_deref())
+        .find_map(|checkpoint| gate.written.get(checkpoint))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// One planned write.
@@ -275,7 +270,7 @@ async fn apply_batch(
         }
         None => format!("change {}", ids.join(", ")),
     };
-    let outcome = apply_batch_inner(client, shared, ids, &label).await;
+    let outcome = apply_batch_inner(client, shared, ids, approver, &label).await;
     if let Some(mut gate) = shared.gate() {
         match &outcome {
             Outcome::Applied { checkpoint } => {
@@ -301,14 +296,14 @@ async fn apply_batch_inner(
     client: &Client,
     shared: &Shared,
     ids: &[String],
+    approver: &'static str,
     label: &str,
 ) -> Outcome {
-    let files: Vec<(FileChange, BTreeMap<String, Base>)> = match shared.gate() {
-        Some(gate) => ids
-            .iter()
-            .filter_map(|id| gate.get(id))
-            .flat_map(|c| c.unit.files.iter().map(|f| (f.clone(), c.bases.clone())))
-            .collect(),
+    let files = match shared.gate() {
+        Some(mut gate) => match gate.batch(ids, approver) {
+            Ok(files) => files,
+            Err(reason) => return Outcome::Failed { reason },
+        },
         None => {
             return Outcome::Failed {
                 reason: "the server is not initialized".to_owned(),
@@ -404,6 +399,13 @@ async fn apply_batch_inner(
         }
     }
     net.record_written(&checkpoint, &states);
+    if let Some(mut gate) = shared.gate() {
+        let files = writes
+            .iter()
+            .map(|w| (w.path.clone(), w.after.clone()))
+            .collect();
+        gate.written.insert(checkpoint.to_string(), files);
+    }
     Outcome::Applied {
         checkpoint: Some(checkpoint.to_string()),
     }
@@ -493,13 +495,15 @@ async fn rollback(
     // What autogate wrote for each path of this checkpoint, from this session's records.
     let (ids, written): (Vec<String>, BTreeMap<String, Option<String>>) = match shared.gate() {
         Some(gate) => {
-            let changes: Vec<_> = gate.with_checkpoint(id.as_str()).collect();
-            let ids = changes.iter().map(|c| c.id.clone()).collect();
-            let written = changes
-                .iter()
-                .flat_map(|c| c.unit.files.iter())
-                .map(|f| (f.path.clone(), f.after.clone()))
+            let ids = gate
+                .with_checkpoint(id.as_str())
+                .map(|c| c.id.clone())
                 .collect();
+            let written = gate
+                .written
+                .get(id.as_str())
+                .map(|files| files.iter().cloned().collect())
+                .unwrap_or_default();
             (ids, written)
         }
         None => (Vec::new(), BTreeMap::new()),

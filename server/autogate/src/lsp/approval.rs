@@ -98,7 +98,11 @@ impl Approvals {
         let mut by_path: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
         if let Some(gate) = self.shared.gate() {
             for change in gate.pending() {
-                for file in &change.unit.files {
+                // Where the change is now: after the changes of its proposal applied since.
+                let files = gate
+                    .view(change)
+                    .map_or_else(|_| change.unit.files.clone(), |view| view.unit.files);
+                for file in &files {
                     let range = first_changed_range(
                         file.before.as_deref().unwrap_or(""),
                         file.after.as_deref().unwrap_or(""),
