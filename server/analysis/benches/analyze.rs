@@ -1,14 +1,18 @@
 //! `analyze` on a one-line body change in the middle of a 10,000-line file, against one full
 //! tree-sitter parse of that file: (a) the parse, (b) `analyze` without a cache, (c)
 //! `analyze_cached` with a warm cache (the tree of the before text, as the shell keeps it for
-//! open documents). Rust and Python. Run: `cargo bench -p autogate-analysis --bench analyze`.
+//! open documents). Then `split`: (d) `split_cached`, warm, of a change of two functions far
+//! apart (two units), (e) `split` without a cache of the same, (f) `split` of the one-line
+//! change (never parsed). Rust and Python. Run:
+//! `cargo bench -p autogate-analysis --bench analyze`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use autogate_analysis::{
-    AnalysisContext, ChangeUnit, FileChange, ParseCache, ProtectedPaths, analyze, analyze_cached,
+    AnalysisContext, ChangeUnit, FileChange, ParseCache, Proposal, ProtectedPaths, analyze,
+    analyze_cached, split, split_cached,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -52,6 +56,7 @@ fn bench_language(
     text: &str,
     grammar: tree_sitter::Language,
     edits: [(&str, &str); 2],
+    far: (&str, &str),
 ) {
     let protected = ProtectedPaths::empty();
     let ctx = AnalysisContext {
@@ -90,6 +95,34 @@ fn bench_language(
             analyze_cached(black_box(&units[i % 2]), &ctx, &mut cache)
         })
     });
+    // Two edits far apart: two units. Alternated like (c), so the after text is parsed anew.
+    let proposals: Vec<Proposal> = edits
+        .iter()
+        .map(|(from, to)| {
+            let after = text.replacen(from, to, 1).replacen(far.0, far.1, 1);
+            Proposal {
+                files: unit(path, text, after).files,
+            }
+        })
+        .collect();
+    assert_eq!(split(&proposals[0]).len(), 2, "two functions: two units");
+    let mut cache = ParseCache::new();
+    cache.update(path, text);
+    let mut i = 0;
+    group.bench_function("d_split_cached_warm_2_hunks", |b| {
+        b.iter(|| {
+            i += 1;
+            split_cached(black_box(&proposals[i % 2]), &mut cache)
+        })
+    });
+    group.bench_function("e_split_2_hunks", |b| {
+        b.iter(|| split(black_box(&proposals[0])))
+    });
+    let one = Proposal {
+        files: units[0].files.clone(),
+    };
+    assert_eq!(split(&one).len(), 1);
+    group.bench_function("f_split_1_hunk", |b| b.iter(|| split(black_box(&one))));
     group.finish();
 }
 
@@ -104,6 +137,7 @@ fn benches(c: &mut Criterion) {
             ("a.wrapping_mul(833)", "a.wrapping_mul(7)"),
             ("a.wrapping_mul(834)", "a.wrapping_mul(9)"),
         ],
+        ("a.wrapping_mul(100)", "a.wrapping_mul(5)"),
     );
     bench_language(
         c,
@@ -112,6 +146,7 @@ fn benches(c: &mut Criterion) {
         &python_file(),
         tree_sitter_python::LANGUAGE.into(),
         [("(a * 625)", "(a * 7)"), ("(a * 626)", "(a * 9)")],
+        ("(a * 100)", "(a * 5)"),
     );
 }
 
