@@ -460,7 +460,7 @@ impl CheckpointStore {
             Backend::Fs(dir) if !removed.is_empty() => fs_gc(dir)?,
             Backend::Fs(_) => {}
             Backend::Git(repo) => {
-                pack::fold(&*lock(repo)?, None)?;
+                pack::fold(&*lock(repo)?, pack::FOLD_MAX_BYTES)?;
             }
         }
         Ok(removed)
@@ -610,8 +610,8 @@ fn from_json(id: &CheckpointId, bytes: &[u8]) -> Result<Manifest> {
         .map_err(|e| VcsError::Corrupt(format!("checkpoint {id}: bad manifest: {e}")))
 }
 
-/// Writes blobs, tree and commit as one durable pack, then creates the ref. Returns false if the
-/// id is already taken.
+/// Writes blobs, tree and commit as one durable pack, then creates the ref, durably. Returns
+/// false if the id is already taken.
 fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) -> Result<bool> {
     let name = ref_name(&manifest.id);
     if repo.find_reference(&name).is_ok() {
@@ -645,14 +645,7 @@ fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) 
         pack.insert_commit(commit)?;
         Ok(commit)
     })?;
-    match repo.reference(&name, commit, false, "autogate: checkpoint") {
-        Ok(_) => {
-            sync_ref(repo, &name);
-            Ok(true)
-        }
-        Err(e) if e.code() == git2::ErrorCode::Exists => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    pack::write_ref(repo, &name, commit, None)
 }
 
 /// Writes a commit object of `tree` into `mem`, by "autogate" at the checkpoint's time. The
@@ -679,19 +672,8 @@ fn write_commit(
         .write(git2::ObjectType::Commit, text.as_bytes())?)
 }
 
-/// Best-effort fsync of a loose ref file and its folder (libgit2 does not fsync).
-fn sync_ref(repo: &git2::Repository, name: &str) {
-    let path = repo.commondir().join(name);
-    if let Ok(f) = fs::File::open(&path) {
-        let _ = f.sync_all();
-    }
-    if let Some(dir) = path.parent() {
-        fsutil::sync_dir(dir);
-    }
-}
-
 /// Stores the updated manifest in a new commit (the old one its parent), as one durable pack
-/// holding only the manifest, the root tree and the commit, and moves the ref to it.
+/// holding only the manifest, the root tree and the commit, and moves the ref to it, durably.
 fn git_update_manifest(repo: &git2::Repository, manifest: &Manifest) -> Result<()> {
     let name = ref_name(&manifest.id);
     let reference = find_ref(repo, &manifest.id)?;
@@ -710,9 +692,11 @@ fn git_update_manifest(repo: &git2::Repository, manifest: &Manifest) -> Result<(
         }
         Ok(commit)
     })?;
-    repo.reference_matching(&name, commit, true, old.id(), "autogate: record written")?;
-    sync_ref(repo, &name);
-    Ok(())
+    if pack::write_ref(repo, &name, commit, Some(old.id()))? {
+        Ok(())
+    } else {
+        Err(git2::Error::from_str(&format!("{name} moved while recording what was written")).into())
+    }
 }
 
 fn find_ref<'r>(repo: &'r git2::Repository, id: &CheckpointId) -> Result<git2::Reference<'r>> {

@@ -1,6 +1,6 @@
 //! One packfile per checkpoint write: objects built in memory, then stored durably as a single
-//! pack, so a checkpoint costs a few fsyncs instead of one per loose object; and the folding
-//! that keeps the number of those packs small.
+//! pack, so a checkpoint costs a few fsyncs instead of one per loose object; the durable ref
+//! write; and the folding that keeps the number of those packs small.
 //!
 //! The objects of a write are made in an in-memory object database (libgit2's mempack, wrapped
 //! in a repository of its own that sees nothing else), so every object the write makes lands in
@@ -10,18 +10,19 @@
 //! `objects/autogate-incoming`; both are fsynced there, renamed into `objects/pack` (pack first,
 //! index last, as git does) and that folder is fsynced. Only then may a ref point at the
 //! objects: after a power loss the ref never points at a missing object, and git never sees a
-//! half-written pack.
+//! half-written pack. [`write_ref`] then writes the ref as git does, fsynced before its rename.
 //!
 //! Each write adds one small pack, and many packs slow down every object lookup (libgit2 rescans
 //! the pack folder when it misses an object, git's `gc --auto` repacks everything past 50).
 //! So the store remembers its own packs (an empty marker file per pack under
-//! `<git dir>/autogate/packs/`) and folds them like `git repack --geometric=2`: the smallest
+//! `<git dir>/autogate/packs/`) and `prune` folds them like `git repack --geometric=2`: the smallest
 //! packs, and any larger one that would break a factor-2 progression, are written again as one
 //! pack, which is made durable before the folded packs are deleted. A fold keeps every object
 //! of the folded packs (other objects, such as the person's own commits, may refer to them),
 //! so dropping the objects of pruned checkpoints stays git `gc`'s job.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use fs4::fs_std::FileExt;
@@ -35,8 +36,9 @@ const INCOMING: &str = "autogate-incoming";
 
 /// A fold runs once at least this many of the store's packs fall below the progression.
 const FOLD_AT: usize = 8;
-/// On the write path a fold rewrites at most this many bytes; larger folds wait for `prune`.
-const FOLD_ON_WRITE_MAX_BYTES: u64 = 4 << 20;
+/// A fold rewrites at most this many bytes (libgit2 inflates, delta-searches and deflates every
+/// object again); beyond that, folding is left to git's gc.
+pub(crate) const FOLD_MAX_BYTES: u64 = 16 << 20;
 /// Each pack kept must be at least this many times the size of the next smaller one.
 const FOLD_FACTOR: u64 = 2;
 
@@ -54,9 +56,6 @@ pub(crate) fn write_pack<T>(
     builder.set_threads(1);
     let out = build(&mem, &mut builder)?;
     install(target, &mut builder)?;
-    if let Err(e) = fold(target, Some(FOLD_ON_WRITE_MAX_BYTES)) {
-        tracing::warn!(error = %e, "could not fold checkpoint packs");
-    }
     Ok(out)
 }
 
@@ -100,21 +99,77 @@ fn write_and_move(builder: &mut git2::PackBuilder<'_>, tmp: &Path, packs: &Path)
     Ok(name)
 }
 
+/// Points the loose ref `name` at `new`, durably, the way git writes refs: `<ref>.lock` created
+/// exclusively, written and fsynced, renamed over the ref, folder fsynced. `expect` is the value
+/// the ref must have now (`None`: it must not exist). Returns false if it has another, or if
+/// another writer holds the lock. Unlike libgit2's ref writes, this never looks `new` up (the
+/// caller made it durable), so a write costs the same however many packs the repository has.
+pub(crate) fn write_ref(
+    repo: &git2::Repository,
+    name: &str,
+    new: git2::Oid,
+    expect: Option<git2::Oid>,
+) -> Result<bool> {
+    let path = repo.commondir().join(name);
+    let (Some(dir), Some(file)) = (path.parent(), path.file_name()) else {
+        return Err(VcsError::Corrupt(format!("bad ref name {name}")));
+    };
+    if !dir.is_dir() {
+        // The first checkpoint: make the new folders durable too.
+        fs::create_dir_all(dir).at(dir)?;
+        let refs = repo.commondir().join("refs");
+        for parent in dir.ancestors().skip(1) {
+            fsutil::sync_dir(parent);
+            if parent == refs {
+                break;
+            }
+        }
+    }
+    let lock_path = dir.join(format!("{}.lock", file.to_string_lossy()));
+    let mut lock = match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&lock_path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(e).at(&lock_path),
+    };
+    let result = (|| {
+        let current = match repo.refname_to_id(name) {
+            Ok(id) => Some(id),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+            Err(e) => return Err(e.into()),
+        };
+        if current != expect {
+            return Ok(false);
+        }
+        lock.write_all(format!("{new}\n").as_bytes())
+            .and_then(|()| lock.sync_all())
+            .at(&lock_path)?;
+        fs::rename(&lock_path, &path).at(&path)?;
+        fsutil::sync_dir(dir);
+        Ok(true)
+    })();
+    if !matches!(result, Ok(true)) {
+        let _ = fs::remove_file(&lock_path);
+    }
+    result
+}
+
 /// The folder of marker files, one per pack the store wrote and has not folded yet.
 fn markers(repo: &git2::Repository) -> PathBuf {
     repo.commondir().join("autogate").join("packs")
 }
 
 /// Folds the store's packs that fall below a factor-2 progression into one, if at least
-/// [`FOLD_AT`] do (and, with `max_bytes`, if they add up to no more than that). Returns how
-/// many packs were folded. Packs gone meanwhile (git's gc repacked them) are forgotten.
-/// Without `max_bytes` (from `prune`), it also sweeps what crashed writes left behind.
-pub(crate) fn fold(repo: &git2::Repository, max_bytes: Option<u64>) -> Result<usize> {
+/// [`FOLD_AT`] of them add up to no more than `max_bytes`. Returns how many packs were folded.
+/// Packs gone meanwhile (git's gc repacked them) are forgotten, and so is what crashed writes
+/// left in the incoming folder.
+pub(crate) fn fold(repo: &git2::Repository, max_bytes: u64) -> Result<usize> {
     let marks = markers(repo);
     let objects = repo.commondir().join("objects");
-    if max_bytes.is_none() {
-        sweep_incoming(&objects.join(INCOMING));
-    }
+    sweep_incoming(&objects.join(INCOMING));
     let packs_dir = objects.join("pack");
     let entries = match fs::read_dir(&marks) {
         Ok(e) => e,
@@ -142,9 +197,14 @@ pub(crate) fn fold(repo: &git2::Repository, max_bytes: Option<u64>) -> Result<us
     }
     packs.sort();
     let sizes: Vec<u64> = packs.iter().map(|(size, _)| *size).collect();
-    let split = geometric_split(&sizes);
-    let total: u64 = sizes[..split].iter().sum();
-    if split < FOLD_AT || max_bytes.is_some_and(|max| total > max) {
+    let mut split = geometric_split(&sizes);
+    let mut total: u64 = sizes[..split].iter().sum();
+    // Too much to rewrite now: fold only the smallest of them.
+    while split > 0 && total > max_bytes {
+        split -= 1;
+        total -= sizes[split];
+    }
+    if split < FOLD_AT {
         return Ok(0);
     }
     // One fold at a time per repository; another process folding now makes this one unneeded.
