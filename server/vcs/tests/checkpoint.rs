@@ -747,3 +747,42 @@ fn a_private_file_is_recreated_with_its_permissions() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn folding_keeps_objects_that_git_reuses_from_a_checkpoint_pack() {
+    let dir = common::repo();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    write(root, "a.txt", b"only ever in a checkpoint\n");
+    store
+        .create(
+            &store.capture(&["a.txt"]).unwrap(),
+            &CheckpointMeta::now("first"),
+        )
+        .unwrap();
+    // git finds the blob in the checkpoint's pack and does not write it again.
+    common::git(root, &["add", "a.txt"]);
+    let blob = git_text(root, &["rev-parse", ":a.txt"]);
+    let loose = root.join(format!(".git/objects/{}/{}", &blob[..2], blob[2..].trim()));
+    assert!(!loose.exists(), "git wrote the blob again");
+    common::git(root, &["commit", "-q", "-m", "reuses the blob"]);
+    for i in 0..10 {
+        write(root, "b.txt", format!("{i}\n").as_bytes());
+        store
+            .create(
+                &store.capture(&["b.txt"]).unwrap(),
+                &CheckpointMeta::now("more"),
+            )
+            .unwrap();
+    }
+    let before = packs(root);
+    // Every checkpoint goes, and the packs are folded (deleted once the fold is durable).
+    assert_eq!(store.prune(None, Some(0)).unwrap().len(), 11);
+    assert!(packs(root).len() < before.len());
+    assert_eq!(
+        git_text(root, &["cat-file", "-p", "HEAD:a.txt"]),
+        "only ever in a checkpoint\n"
+    );
+    let fsck = common::git(root, &["fsck", "--strict", "--no-dangling"]);
+    assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
+}
