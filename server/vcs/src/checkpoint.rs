@@ -2,7 +2,9 @@
 //!
 //! In a git repository a checkpoint is a commit object (no parent, never on a branch) whose tree holds
 //! `files/<path>` blobs and an `autogate-manifest.json`; the private ref
-//! `refs/autogate/checkpoints/<id>` points at it. Outside git the same lives under
+//! `refs/autogate/checkpoints/<id>` points at it. [`CheckpointStore::record_written`] moves the ref
+//! to a child commit with the updated manifest. Each of the two writes stores its objects as one
+//! fsynced pack (see `pack.rs`) before the ref is written and fsynced. Outside git the same lives under
 //! `<root>/.autogate/checkpoints/` as content-addressed objects and one manifest per checkpoint.
 //! Neither touches the index, HEAD, branches or any workspace file.
 
@@ -20,6 +22,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::{IoContext, Result, VcsError};
 use crate::fsutil::{self, sha256_hex};
+use crate::pack;
 
 /// Where checkpoint refs live in a git repository.
 pub const CHECKPOINT_REF_PREFIX: &str = "refs/autogate/checkpoints/";
@@ -433,7 +436,8 @@ impl CheckpointStore {
     }
 
     /// Removes checkpoints older than `max_age` and all but the newest `max_count`. Returns the
-    /// removed ids. In git the objects stay until `git gc` expires them.
+    /// removed ids. In git it also folds the store's small packs into one (whatever their size);
+    /// the objects of removed checkpoints stay until `git gc` expires them.
     pub fn prune(
         &self,
         max_age: Option<Duration>,
@@ -452,10 +456,15 @@ impl CheckpointStore {
                 removed.push(info.id);
             }
         }
-        if let Backend::Fs(dir) = &self.backend
-            && !removed.is_empty()
-        {
-            fs_gc(dir)?;
+        match &self.backend {
+            Backend::Fs(dir) if !removed.is_empty() => fs_gc(dir)?,
+            Backend::Fs(_) => {}
+            Backend::Git(repo) => {
+                // Folding only saves lookups later: it never fails a prune.
+                if let Err(e) = pack::fold(&*lock(repo)?, pack::FOLD_MAX_BYTES) {
+                    tracing::warn!(error = %e, "could not fold the checkpoint packs");
+                }
+            }
         }
         Ok(removed)
     }
@@ -604,109 +613,93 @@ fn from_json(id: &CheckpointId, bytes: &[u8]) -> Result<Manifest> {
         .map_err(|e| VcsError::Corrupt(format!("checkpoint {id}: bad manifest: {e}")))
 }
 
-fn signature(manifest: &Manifest) -> Result<git2::Signature<'static>> {
-    let secs = OffsetDateTime::parse(&manifest.created, &Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .unwrap_or(0);
-    Ok(git2::Signature::new(
-        "autogate",
-        "autogate@localhost",
-        &git2::Time::new(secs, 0),
-    )?)
-}
-
-/// Writes blobs, tree and commit, then creates the ref. Returns false if the id is already taken.
+/// Writes blobs, tree and commit as one durable pack, then creates the ref, durably. Returns
+/// false if the id is already taken.
 fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) -> Result<bool> {
     let name = ref_name(&manifest.id);
     if repo.find_reference(&name).is_ok() {
         return Ok(false);
     }
-    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
-    let mut update = git2::build::TreeUpdateBuilder::new();
-    for f in files {
-        if let Some(content) = &f.content {
-            let oid = repo.blob(content)?;
-            let mode = if f.executable {
-                git2::FileMode::BlobExecutable
-            } else {
-                git2::FileMode::Blob
-            };
-            update.upsert(format!("{FILES_DIR}/{}", f.path), oid, mode);
-        }
-    }
-    let manifest_oid = repo.blob(&to_json(manifest)?)?;
-    update.upsert(MANIFEST_NAME, manifest_oid, git2::FileMode::Blob);
-    let tree = repo.find_tree(update.create_updated(repo, &empty)?)?;
-    let sig = signature(manifest)?;
     let message = format!(
         "autogate checkpoint {}\n\n{}\n",
         manifest.id, manifest.label
     );
-    let commit = repo.commit(None, &sig, &sig, &message, &tree, &[])?;
-    sync_objects(repo, &tree, commit);
-    match repo.reference(&name, commit, false, "autogate: checkpoint") {
-        Ok(_) => {
-            sync_ref(repo, &name);
-            Ok(true)
+    let commit = pack::write_pack(repo, |mem, pack| {
+        let empty = mem.find_tree(mem.treebuilder(None)?.write()?)?;
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for f in files {
+            if let Some(content) = &f.content {
+                let mode = if f.executable {
+                    git2::FileMode::BlobExecutable
+                } else {
+                    git2::FileMode::Blob
+                };
+                update.upsert(format!("{FILES_DIR}/{}", f.path), mem.blob(content)?, mode);
+            }
         }
-        Err(e) if e.code() == git2::ErrorCode::Exists => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+        update.upsert(
+            MANIFEST_NAME,
+            mem.blob(&to_json(manifest)?)?,
+            git2::FileMode::Blob,
+        );
+        let tree = mem.find_tree(update.create_updated(mem, &empty)?)?;
+        let commit = write_commit(mem, manifest, &message, &tree, None)?;
+        // The commit with its whole tree: the pack alone holds the checkpoint.
+        pack.insert_commit(commit)?;
+        Ok(commit)
+    })?;
+    pack::write_ref(repo, &name, commit, None)
 }
 
-/// Best-effort fsync of the loose objects of a checkpoint (libgit2 does not fsync by default), so
-/// that after a power loss the ref never points at missing objects. A `kill -9` needs none of this.
-fn sync_objects(repo: &git2::Repository, tree: &git2::Tree<'_>, commit: git2::Oid) {
-    let objects = repo.commondir().join("objects");
-    let mut oids = vec![commit, tree.id()];
-    let _ = tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
-        oids.push(entry.id());
-        git2::TreeWalkResult::Ok
-    });
-    let mut dirs = std::collections::BTreeSet::new();
-    for oid in oids {
-        let hex = oid.to_string();
-        let dir = objects.join(&hex[..2]);
-        if let Ok(f) = fs::File::open(dir.join(&hex[2..])) {
-            let _ = f.sync_all();
-            dirs.insert(dir);
-        }
+/// Writes a commit object of `tree` into `mem`, by "autogate" at the checkpoint's time. The
+/// parent, if any, need not be in `mem` (libgit2 would drop such a parent, so the commit is
+/// written out here).
+fn write_commit(
+    mem: &git2::Repository,
+    manifest: &Manifest,
+    message: &str,
+    tree: &git2::Tree<'_>,
+    parent: Option<git2::Oid>,
+) -> Result<git2::Oid> {
+    let secs = OffsetDateTime::parse(&manifest.created, &Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0);
+    let who = format!("autogate <autogate@localhost> {secs} +0000");
+    let mut text = format!("tree {}\n", tree.id());
+    if let Some(parent) = parent {
+        text.push_str(&format!("parent {parent}\n"));
     }
-    for dir in dirs {
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
+    text.push_str(&format!("author {who}\ncommitter {who}\n\n{message}"));
+    Ok(mem
+        .odb()?
+        .write(git2::ObjectType::Commit, text.as_bytes())?)
 }
 
-/// Best-effort fsync of a loose ref file and its folder.
-fn sync_ref(repo: &git2::Repository, name: &str) {
-    let path = repo.commondir().join(name);
-    if let Ok(f) = fs::File::open(&path) {
-        let _ = f.sync_all();
-    }
-    if let Some(dir) = path.parent()
-        && let Ok(d) = fs::File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-}
-
+/// Stores the updated manifest in a new commit (the old one its parent), as one durable pack
+/// holding only the manifest, the root tree and the commit, and moves the ref to it, durably.
 fn git_update_manifest(repo: &git2::Repository, manifest: &Manifest) -> Result<()> {
     let name = ref_name(&manifest.id);
     let reference = find_ref(repo, &manifest.id)?;
     let old = reference.peel_to_commit()?;
-    let manifest_oid = repo.blob(&to_json(manifest)?)?;
-    let mut update = git2::build::TreeUpdateBuilder::new();
-    update.upsert(MANIFEST_NAME, manifest_oid, git2::FileMode::Blob);
-    let tree = repo.find_tree(update.create_updated(repo, &old.tree()?)?)?;
-    let sig = signature(manifest)?;
+    let old_tree = old.tree()?;
     let message = format!("autogate checkpoint {}: written\n", manifest.id);
-    let commit = repo.commit(None, &sig, &sig, &message, &tree, &[&old])?;
-    sync_objects(repo, &tree, commit);
-    repo.reference_matching(&name, commit, true, old.id(), "autogate: record written")?;
-    sync_ref(repo, &name);
-    Ok(())
+    let commit = pack::write_pack(repo, |mem, pack| {
+        let blob = mem.blob(&to_json(manifest)?)?;
+        let mut root = mem.treebuilder(Some(&old_tree))?;
+        root.insert(MANIFEST_NAME, blob, git2::FileMode::Blob.into())?;
+        let tree = mem.find_tree(root.write()?)?;
+        let commit = write_commit(mem, manifest, &message, &tree, Some(old.id()))?;
+        // The files/ tree and the parent are in the checkpoint's first pack, durable already.
+        for oid in [blob, tree.id(), commit] {
+            pack.insert_object(oid, None)?;
+        }
+        Ok(commit)
+    })?;
+    if pack::write_ref(repo, &name, commit, Some(old.id()))? {
+        Ok(())
+    } else {
+        Err(git2::Error::from_str(&format!("{name} moved while recording what was written")).into())
+    }
 }
 
 fn find_ref<'r>(repo: &'r git2::Repository, id: &CheckpointId) -> Result<git2::Reference<'r>> {

@@ -222,7 +222,7 @@ pub(crate) fn remove(path: &Path) -> Result<()> {
 }
 
 /// Best-effort fsync of a folder so a rename or removal survives a crash.
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();

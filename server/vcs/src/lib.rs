@@ -52,6 +52,7 @@ mod checkpoint;
 pub mod commit;
 mod error;
 mod fsutil;
+mod pack;
 mod restore;
 
 pub use audit::{

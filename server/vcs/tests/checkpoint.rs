@@ -525,6 +525,27 @@ fn count_files(dir: &Path) -> usize {
     n
 }
 
+/// The packs in `.git/objects/pack`, by name (`pack-<hash>`).
+fn packs(root: &Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(root.join(".git/objects/pack"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".idx").map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The object ids in one pack, as git lists them.
+fn pack_objects(root: &Path, pack: &str) -> Vec<String> {
+    let idx = root.join(format!(".git/objects/pack/{pack}.idx"));
+    git_text(root, &["verify-pack", "-v", idx.to_str().unwrap()])
+        .lines()
+        .filter(|l| l.len() > 40 && l.as_bytes()[40] == b' ')
+        .map(|l| l[..40].to_owned())
+        .collect()
+}
+
 #[test]
 fn a_checkpoint_stores_only_the_touched_files() {
     let dir = common::repo();
@@ -540,13 +561,127 @@ fn a_checkpoint_stores_only_the_touched_files() {
     common::git(root, &["commit", "-q", "-m", "many"]);
     let objects = root.join(".git/objects");
     let before = count_files(&objects);
+    let packs_before = packs(root);
     let store = CheckpointStore::open(root).unwrap();
     let pre = store.capture(&["many/f7.rs", "brand/new.rs"]).unwrap();
     store.create(&pre, &CheckpointMeta::now("small")).unwrap();
-    // At most: 1 new blob (f7's exists already), manifest, 3 trees (root, files/, files/many), the
-    // empty tree and the commit.
-    let added = count_files(&objects) - before;
-    assert!(added <= 7, "{added} objects for a one-file checkpoint");
+    // One pack and its index, nothing loose, nothing left in the folder where it was written.
+    assert_eq!(count_files(&objects) - before, 2);
+    let new: Vec<String> = packs(root).difference(&packs_before).cloned().collect();
+    assert_eq!(new.len(), 1);
+    // The pack holds the whole checkpoint, f7's blob included although git has it already:
+    // the blob, the manifest, 3 trees (root, files/, files/many) and the commit.
+    assert_eq!(pack_objects(root, &new[0]).len(), 6);
+    assert_eq!(count_files(&objects.join("autogate-incoming")), 0);
+}
+
+#[test]
+fn git_reads_checkpoints_and_fsck_is_clean() {
+    let dir = common::repo();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    let id = store
+        .create(
+            &store.capture(&["src/lib.rs", "brand/new.rs"]).unwrap(),
+            &CheckpointMeta::now("read by git"),
+        )
+        .unwrap();
+    write(root, "src/lib.rs", b"pub fn a() { 1 }\n");
+    store
+        .record_written(
+            &id,
+            &[PostImage::written(
+                "src/lib.rs",
+                b"pub fn a() { 1 }\n",
+                false,
+            )],
+        )
+        .unwrap();
+    let refname = format!("refs/autogate/checkpoints/{id}");
+    assert_eq!(
+        git_text(
+            root,
+            &["cat-file", "-p", &format!("{refname}:files/src/lib.rs")]
+        ),
+        "pub fn a() {}\n"
+    );
+    let manifest = git_text(
+        root,
+        &[
+            "cat-file",
+            "-p",
+            &format!("{refname}:autogate-manifest.json"),
+        ],
+    );
+    assert!(manifest.contains("\"written\""), "{manifest}");
+    // The written state is a child of the checkpoint commit.
+    let log = git_text(root, &["log", "--format=%s", &refname]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            format!("autogate checkpoint {id}: written"),
+            format!("autogate checkpoint {id}")
+        ]
+    );
+    let fsck = common::git(root, &["fsck", "--strict", "--no-dangling"]);
+    assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
+}
+
+#[test]
+fn many_checkpoints_fold_their_packs_and_restore_byte_identical() {
+    let dir = common::repo();
+    let root = dir.path();
+    let git_packs = packs(root).len();
+    let store = CheckpointStore::open(root).unwrap();
+    let content = |i: usize| format!("pub fn a() {{ {i} }}\n").repeat(1 + i % 7);
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        write(root, "src/lib.rs", content(i).as_bytes());
+        let id = store
+            .create(
+                &store.capture(&["src/lib.rs"]).unwrap(),
+                &CheckpointMeta::now(format!("n{i}")),
+            )
+            .unwrap();
+        write(root, "src/lib.rs", content(i + 1).as_bytes());
+        store
+            .record_written(
+                &id,
+                &[PostImage::written(
+                    "src/lib.rs",
+                    content(i + 1).as_bytes(),
+                    false,
+                )],
+            )
+            .unwrap();
+        ids.push(id);
+    }
+    // 80 writes, one pack each; pruning (nothing to remove here) folds them.
+    assert_eq!(packs(root).len() - git_packs, 80);
+    assert!(store.prune(None, Some(40)).unwrap().is_empty());
+    let ours = packs(root).len() - git_packs;
+    assert!(ours < 8, "{ours} packs after folding 80");
+    // Every checkpoint is still whole, from a new process's point of view too.
+    let fresh = CheckpointStore::open(root).unwrap();
+    assert_eq!(fresh.list().unwrap().len(), 40);
+    for (i, id) in ids.iter().enumerate().step_by(13) {
+        let plan = fresh.plan_restore(id).unwrap();
+        assert_eq!(plan.files[0].before.as_deref(), Some(content(i).as_bytes()));
+    }
+    let report = fresh
+        .restore(
+            &fresh.plan_restore(&ids[0]).unwrap(),
+            ConflictPolicy::Overwrite,
+        )
+        .unwrap();
+    assert!(report.is_complete());
+    assert_eq!(read(root, "src/lib.rs").unwrap(), content(0).as_bytes());
+    // Pruning drops refs; the objects stay until git's gc.
+    fresh.prune(None, Some(10)).unwrap();
+    assert!(packs(root).len() - git_packs <= ours);
+    assert_eq!(fresh.list().unwrap().len(), 10);
+    let fsck = common::git(root, &["fsck", "--strict", "--no-dangling"]);
+    assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
 }
 
 #[test]
@@ -611,4 +746,43 @@ fn a_private_file_is_recreated_with_its_permissions() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn folding_keeps_objects_that_git_reuses_from_a_checkpoint_pack() {
+    let dir = common::repo();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    write(root, "a.txt", b"only ever in a checkpoint\n");
+    store
+        .create(
+            &store.capture(&["a.txt"]).unwrap(),
+            &CheckpointMeta::now("first"),
+        )
+        .unwrap();
+    // git finds the blob in the checkpoint's pack and does not write it again.
+    common::git(root, &["add", "a.txt"]);
+    let blob = git_text(root, &["rev-parse", ":a.txt"]);
+    let loose = root.join(format!(".git/objects/{}/{}", &blob[..2], blob[2..].trim()));
+    assert!(!loose.exists(), "git wrote the blob again");
+    common::git(root, &["commit", "-q", "-m", "reuses the blob"]);
+    for i in 0..10 {
+        write(root, "b.txt", format!("{i}\n").as_bytes());
+        store
+            .create(
+                &store.capture(&["b.txt"]).unwrap(),
+                &CheckpointMeta::now("more"),
+            )
+            .unwrap();
+    }
+    let before = packs(root);
+    // Every checkpoint goes, and the packs are folded (deleted once the fold is durable).
+    assert_eq!(store.prune(None, Some(0)).unwrap().len(), 11);
+    assert!(packs(root).len() < before.len());
+    assert_eq!(
+        git_text(root, &["cat-file", "-p", "HEAD:a.txt"]),
+        "only ever in a checkpoint\n"
+    );
+    let fsck = common::git(root, &["fsck", "--strict", "--no-dangling"]);
+    assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
 }

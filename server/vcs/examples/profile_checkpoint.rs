@@ -1,0 +1,166 @@
+//! Times the phases of a checkpoint (open, capture, create, record_written) of a 10-file batch in a
+//! 20,000-file git repository, plus the raw costs they are made of (a quick profile, not a bench:
+//! see `benches/checkpoint.rs`). Usage: `cargo run --release -p autogate-vcs --example
+//! profile_checkpoint [REPO_DIR]`; the repository is generated there if it does not exist yet.
+//! `LONG=N` adds N more checkpoints without pruning (packs pile up, as in the criterion bench).
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use autogate_vcs::{CheckpointMeta, CheckpointStore, PostImage};
+
+const FILES: usize = 20_000;
+const PER_DIR: usize = 100;
+const BATCH: usize = 10;
+const ROUNDS: usize = 50;
+
+fn rel(i: usize) -> String {
+    format!("d{:03}/f{:05}.rs", i / PER_DIR, i)
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .args(["-c", "commit.gpgsign=false", "-c", "gc.auto=0"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+fn generate(root: &Path) {
+    for i in 0..FILES {
+        let path = root.join(rel(i));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            path,
+            format!("pub fn f{i}() -> usize {{\n    {i} * 2 + 1\n}}\n").repeat(8),
+        )
+        .unwrap();
+    }
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "generated"]);
+    git(root, &["gc", "-q"]);
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/tmp/autogate-profile-repo".into());
+    let root = Path::new(&dir);
+    if !root.join(".git").exists() {
+        std::fs::create_dir_all(root).unwrap();
+        let t = Instant::now();
+        generate(root);
+        println!("generated in {:?}", t.elapsed());
+    }
+    let paths: Vec<String> = (0..BATCH).map(|i| rel(i * (FILES / BATCH))).collect();
+    let path_refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+
+    let (mut open, mut capture, mut create, mut record) = (vec![], vec![], vec![], vec![]);
+    let mut store = CheckpointStore::open(root).unwrap();
+    for round in 0..ROUNDS {
+        for (i, p) in paths.iter().enumerate() {
+            std::fs::write(
+                root.join(p),
+                format!("pub fn g{i}() -> usize {{ {round} }}\n").repeat(40),
+            )
+            .unwrap();
+        }
+        if round % 10 == 0 {
+            let t = Instant::now();
+            store = CheckpointStore::open(root).unwrap();
+            open.push(t.elapsed());
+        }
+        let t = Instant::now();
+        let pre = store.capture(&path_refs).unwrap();
+        capture.push(t.elapsed());
+        let t = Instant::now();
+        let id = store.create(&pre, &CheckpointMeta::now("profile")).unwrap();
+        create.push(t.elapsed());
+        let post: Vec<PostImage> = pre
+            .iter()
+            .map(|p| PostImage::written(p.path.clone(), b"after\n", false))
+            .collect();
+        let t = Instant::now();
+        store.record_written(&id, &post).unwrap();
+        record.push(t.elapsed());
+    }
+    println!("median of {ROUNDS} rounds, new content each round:");
+    println!("  open            {:?}", median(open));
+    println!("  capture         {:?}", median(capture));
+    println!("  create          {:?}", median(create));
+    println!("  record_written  {:?}", median(record));
+
+    // The same content again (as in the criterion bench's timed loop: the blobs exist already).
+    let mut again = vec![];
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        let pre = store.capture(&path_refs).unwrap();
+        store.create(&pre, &CheckpointMeta::now("profile")).unwrap();
+        again.push(t.elapsed());
+    }
+    println!("  capture+create, same content  {:?}", median(again));
+    let n: usize = std::env::var("LONG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if n > 0 {
+        let mut long = vec![];
+        for _ in 0..n {
+            let t = Instant::now();
+            let pre = store.capture(&path_refs).unwrap();
+            store.create(&pre, &CheckpointMeta::now("profile")).unwrap();
+            long.push(t.elapsed());
+        }
+        let total: Duration = long.iter().sum();
+        let max = *long.iter().max().unwrap();
+        println!(
+            "  {n} more same-content checkpoints: mean {:?} median {:?} max {max:?}",
+            total / n as u32,
+            median(long)
+        );
+    }
+
+    let packs = std::fs::read_dir(root.join(".git/objects/pack"))
+        .unwrap()
+        .count();
+    println!(
+        "  files in objects/pack after {} writes: {packs}",
+        3 * ROUNDS
+    );
+
+    // Raw costs.
+    let probe = root.join(".git/autogate-fsync-probe");
+    let mut fsync = vec![];
+    for i in 0..ROUNDS {
+        let t = Instant::now();
+        std::fs::write(&probe, format!("{i}")).unwrap();
+        std::fs::File::open(&probe).unwrap().sync_all().unwrap();
+        fsync.push(t.elapsed());
+    }
+    std::fs::remove_file(&probe).unwrap();
+    println!("  write+fsync of a small file  {:?}", median(fsync));
+    let mut stash = vec![];
+    for _ in 0..10 {
+        let t = Instant::now();
+        git(root, &["stash", "create"]);
+        stash.push(t.elapsed());
+    }
+    println!("  git stash create  {:?}", median(stash));
+}
