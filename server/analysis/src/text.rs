@@ -144,6 +144,36 @@ fn line_content_len(line: &ropey::RopeSlice<'_>) -> usize {
     }
 }
 
+/// Byte lengths of the whole lines `a` and `b` share at their start and at their end (not
+/// overlapping). Both cut points are line starts (after a `\n`) or the ends of the texts.
+pub fn common_lines(a: &str, b: &str) -> (usize, usize) {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let same = x.iter().zip(y).take_while(|(p, q)| p == q).count();
+    let head = if same == x.len() && same == y.len() {
+        same
+    } else {
+        x[..same]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1)
+    };
+    let room = x.len().min(y.len()) - head;
+    let same = x
+        .iter()
+        .rev()
+        .zip(y.iter().rev())
+        .take(room)
+        .take_while(|(p, q)| p == q)
+        .count();
+    // The shared tail starts right after a `\n` that is itself shared (so it ends a line in
+    // both texts), or is empty.
+    let tail = x[x.len() - same..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(0, |i| same - i - 1);
+    (head, tail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,34 +212,4 @@ mod tests {
                 .is_err()
         );
     }
-}
-
-/// Byte lengths of the whole lines `a` and `b` share at their start and at their end (not
-/// overlapping). Both cut points are line starts (after a `\n`) or the ends of the texts.
-pub fn common_lines(a: &str, b: &str) -> (usize, usize) {
-    let (x, y) = (a.as_bytes(), b.as_bytes());
-    let same = x.iter().zip(y).take_while(|(p, q)| p == q).count();
-    let head = if same == x.len() && same == y.len() {
-        same
-    } else {
-        x[..same]
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1)
-    };
-    let room = x.len().min(y.len()) - head;
-    let same = x
-        .iter()
-        .rev()
-        .zip(y.iter().rev())
-        .take(room)
-        .take_while(|(p, q)| p == q)
-        .count();
-    // The shared tail starts right after a `\n` that is itself shared (so it ends a line in
-    // both texts), or is empty.
-    let tail = x[x.len() - same..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(0, |i| same - i - 1);
-    (head, tail)
 }

@@ -23,6 +23,9 @@ pub enum Base {
     Disk,
 }
 
+/// Per touched path, where its "before" came from.
+pub type Bases = BTreeMap<String, Base>;
+
 /// One change and everything known about it.
 #[derive(Clone, Debug)]
 pub struct ChangeRecord {
@@ -380,8 +383,8 @@ impl Gate {
         &mut self,
         ids: &[String],
         approver: &'static str,
-    ) -> Result<Vec<(FileChange, BTreeMap<String, Base>)>, String> {
-        let mut out: Vec<(FileChange, BTreeMap<String, Base>)> = Vec::new();
+    ) -> Result<Vec<(FileChange, Bases)>, String> {
+        let mut out: Vec<(FileChange, Bases)> = Vec::new();
         let mut rechecks = Vec::new();
         for id in ids {
             let change = self
@@ -394,7 +397,7 @@ impl Gate {
             for file in view.unit.files {
                 // A rebased file is checked by content only: its version moved on when the
                 // changes under it were applied.
-                let bases: BTreeMap<String, Base> = if view.rebased_over.is_empty() {
+                let bases: Bases = if view.rebased_over.is_empty() {
                     file.touched_paths()
                         .filter_map(|p| change.bases.get(p).map(|b| (p.to_owned(), b.clone())))
                         .collect()
