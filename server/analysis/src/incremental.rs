@@ -48,7 +48,15 @@ struct Entry {
     /// The symbols of `text` without tokens, computed on first use by an analysis.
     skeleton: Option<Arc<Skeleton>>,
     /// The last "after" side analyzed against this entry: a likely next text.
-    pending: Option<(String, Tree)>,
+    pending: Option<Pending>,
+}
+
+/// A likely next text of an entry, its tree, and (once [`ParseCache::prepare`] ran) its
+/// skeleton.
+struct Pending {
+    text: String,
+    tree: Tree,
+    skeleton: Option<Arc<Skeleton>>,
 }
 
 impl ParseCache {
@@ -64,22 +72,29 @@ impl ParseCache {
             self.entries.remove(path);
             return;
         };
-        let tree = match self.entries.get_mut(path) {
+        let next = match self.entries.get_mut(path) {
             Some(entry) if entry.text == text => return,
             Some(entry) => match entry.pending.take() {
-                Some((pending, tree)) if pending == text => Some(tree),
-                _ => self.parsers.reparse(lang, &entry.tree, &entry.text, text),
+                // The text the last analysis expected: its tree (and skeleton) are ready.
+                Some(p) if p.text == text => Some((p.text, p.tree, p.skeleton)),
+                _ => self
+                    .parsers
+                    .reparse(lang, &entry.tree, &entry.text, text)
+                    .map(|tree| (text.to_owned(), tree, None)),
             },
-            None => self.parsers.parse(lang, text, None),
+            None => self
+                .parsers
+                .parse(lang, text, None)
+                .map(|tree| (text.to_owned(), tree, None)),
         };
-        match tree {
-            Some(tree) => {
+        match next {
+            Some((text, tree, skeleton)) => {
                 self.entries.insert(
                     path.to_owned(),
                     Entry {
-                        text: text.to_owned(),
+                        text,
                         tree,
-                        skeleton: None,
+                        skeleton,
                         pending: None,
                     },
                 );
@@ -88,6 +103,23 @@ impl ParseCache {
                 self.entries.remove(path);
             }
         }
+    }
+
+    /// Work ahead, for a moment when nobody waits: computes the skeleton of each entry's
+    /// likely next text (the "after" of its last analysis), so that analyzing a change on top
+    /// of it does not have to. Returns how many were computed.
+    pub fn prepare(&mut self) -> usize {
+        let mut done = 0;
+        for (path, entry) in &mut self.entries {
+            let Some(lang) = Language::from_path(path) else {
+                continue;
+            };
+            if let Some(p) = entry.pending.as_mut().filter(|p| p.skeleton.is_none()) {
+                p.skeleton = Some(Arc::new(Skeleton::new(p.tree.root_node(), &p.text, lang)));
+                done += 1;
+            }
+        }
+        done
     }
 
     /// Forgets `path` (the document closed).
@@ -155,8 +187,8 @@ impl ParseCache {
         };
         let after_tree = match (after, &before_tree, before) {
             (Some(a), _, _) if a == entry.text => Some(entry.tree.clone()),
-            (Some(a), _, _) if entry.pending.as_ref().is_some_and(|(t, _)| t == a) => {
-                entry.pending.as_ref().map(|(_, t)| t.clone())
+            (Some(a), _, _) if entry.pending.as_ref().is_some_and(|p| p.text == a) => {
+                entry.pending.as_ref().map(|p| p.tree.clone())
             }
             (Some(a), Some(bt), Some(b)) => self.parsers.reparse(lang, bt, b, a),
             (Some(a), _, _) => self.parsers.reparse(lang, &entry.tree, &entry.text, a),
@@ -164,8 +196,13 @@ impl ParseCache {
         };
         if let (Some(a), Some(t)) = (after, &after_tree)
             && a != entry.text
+            && entry.pending.as_ref().is_none_or(|p| p.text != a)
         {
-            entry.pending = Some((a.to_owned(), t.clone()));
+            entry.pending = Some(Pending {
+                text: a.to_owned(),
+                tree: t.clone(),
+                skeleton: None,
+            });
         }
         Known {
             before: before_tree,
@@ -381,6 +418,32 @@ mod tests {
         assert_eq!(changed_span(&long, &longer), (1000, 1000, 1001));
         let (old, new) = (format!("{long}a{long}"), format!("{long}bc{long}"));
         assert_eq!(changed_span(&old, &new), (1000, 1001, 1002));
+    }
+
+    #[test]
+    fn a_prepared_next_text_brings_its_tree_and_skeleton() {
+        let (old, new) = (
+            "fn a() {}\nfn b() {}\n",
+            "fn a() {}\nfn b() { 1 }\nfn c() {}\n",
+        );
+        let mut cache = ParseCache::new();
+        cache.update("x.rs", old);
+        let _ = cache.trees(Language::Rust, "x.rs", Some(old), Some(new));
+        assert_eq!(cache.prepare(), 1);
+        assert_eq!(cache.prepare(), 0, "done once");
+        cache.update("x.rs", new);
+        let entry = cache.entries.get("x.rs").expect("kept");
+        let fresh = Language::Rust.parse(new).expect("parses");
+        assert_eq!(
+            entry.tree.root_node().to_sexp(),
+            fresh.root_node().to_sexp()
+        );
+        let skeleton = entry.skeleton.as_ref().expect("carried over");
+        let expected = Skeleton::new(fresh.root_node(), new, Language::Rust);
+        assert_eq!(
+            format!("{:?}", skeleton.symbols),
+            format!("{:?}", expected.symbols)
+        );
     }
 
     #[test]

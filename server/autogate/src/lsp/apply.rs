@@ -83,6 +83,11 @@ impl Applier {
                             super::index::update(&shared, &written_files(&shared, &ids));
                         }
                         let _ = reply.send(outcome);
+                        if applied && let Some(mut gate) = shared.gate() {
+                            // Work ahead while nobody waits: the next proposal to these
+                            // documents most likely starts from what was just applied.
+                            gate.parses.prepare();
+                        }
                         if applied {
                             // Still in the writer: no other batch applies until this one is
                             // verified, committed and recorded.
@@ -179,7 +184,7 @@ struct Write {
 /// Checks every file is still as analyzed and plans where each write goes.
 fn plan(
     shared: &Shared,
-    files: &[(FileChange, BTreeMap<String, Base>)],
+    files: &[(FileChange, crate::gate::Bases)],
 ) -> Result<Vec<Write>, String> {
     let Some(workspace) = shared.workspace.get() else {
         return Err("the server is not initialized".to_owned());
