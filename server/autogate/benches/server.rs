@@ -145,39 +145,9 @@ fn initialize_params(root: &std::path::Path) -> Value {
             "capabilities": { "workspace": { "applyEdit": true }, "general": { "positionEncodings": ["utf-16"] } } })
 }
 
-#[tokio::main]
-async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    let machine = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_default();
-    println!(
-        "machine: {machine}, {} cores",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
-    );
-
-    // initialize, cold process each time.
-    let mut init = Vec::new();
-    for _ in 0..20 {
-        let mut conn = Conn::spawn(&root);
-        let start = Instant::now();
-        let id = conn.request("initialize", initialize_params(&root)).await;
-        conn.until_response(id).await;
-        init.push(start.elapsed());
-    }
-    let (median, p90) = stats(init);
-    println!("initialize answered: median {median:.2} ms, p90 {p90:.2} ms (20 cold starts)");
-
-    // proposeEdit → applyEdit on a 10,000-line file.
-    let text = rust_file(10_000);
+/// proposeEdit → applyEdit latencies (and no-op round trips) for 1-line changes in `text`,
+/// open as `big.rs` in a server started at `root`.
+async fn propose_latencies(root: &std::path::Path, text: &str) -> (Vec<Duration>, Vec<Duration>) {
     std::fs::write(root.join("big.rs"), &text).unwrap();
     let mut conn = Conn::spawn(&root);
     let id = conn.request("initialize", initialize_params(&root)).await;
@@ -186,7 +156,7 @@ async fn main() {
         .await;
     let uri = format!("file://{}", root.join("big.rs").display());
     conn.send(&json!({ "jsonrpc": "2.0", "method": "textDocument/didOpen", "params": { "textDocument": { "uri": uri, "languageId": "rust", "version": 1, "text": text } } })).await;
-    let mut current = text.clone();
+    let mut current = text.to_owned();
     let mut version = 1;
     let mut latency = Vec::new();
     let mut noop = Vec::new();
@@ -242,10 +212,80 @@ async fn main() {
             }
         }
     }
+    (latency, noop)
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    println!(
+        "machine: {machine}, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+
+    // initialize, cold process each time.
+    let mut init = Vec::new();
+    for _ in 0..20 {
+        let mut conn = Conn::spawn(&root);
+        let start = Instant::now();
+        let id = conn.request("initialize", initialize_params(&root)).await;
+        conn.until_response(id).await;
+        init.push(start.elapsed());
+    }
+    let (median, p90) = stats(init);
+    println!("initialize answered: median {median:.2} ms, p90 {p90:.2} ms (20 cold starts)");
+
+    // proposeEdit → applyEdit on a 10,000-line file, in a folder without git (checkpoints in
+    // `.autogate/checkpoints/`) and in a git repository (checkpoints as git objects).
+    let text = rust_file(10_000);
+    let (latency, noop) = propose_latencies(&root, &text).await;
     let (median, p90) = stats(latency);
     let (noop_median, _) = stats(noop);
     println!(
-        "proposeEdit → applyEdit, 1-line change in a 10,000-line file: median {median:.2} ms, p90 {p90:.2} ms (60 runs)"
+        "proposeEdit → applyEdit, 1-line change in a 10,000-line file, no git: median {median:.2} ms, p90 {p90:.2} ms (60 runs)"
+    );
+    println!("  baseline, no-op command round trip: median {noop_median:.2} ms");
+    let repo = tempfile::tempdir().unwrap();
+    let repo_root = repo.path().canonicalize().unwrap();
+    std::fs::write(repo_root.join("big.rs"), &text).unwrap();
+    for args in [
+        &["init", "-q", "-b", "feature"][..],
+        &["add", "big.rs"],
+        &[
+            "-c",
+            "user.name=Bench",
+            "-c",
+            "user.email=bench@example.invalid",
+            "commit",
+            "-qm",
+            "big",
+        ],
+    ] {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo_root)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+    let (latency, noop) = propose_latencies(&repo_root, &text).await;
+    let (median, p90) = stats(latency);
+    let (noop_median, _) = stats(noop);
+    println!(
+        "proposeEdit → applyEdit, the same in a git repository: median {median:.2} ms, p90 {p90:.2} ms (60 runs)"
     );
     println!("  baseline, no-op command round trip: median {noop_median:.2} ms");
     let mut parser = tree_sitter::Parser::new();
