@@ -182,10 +182,7 @@ struct Write {
 }
 
 /// Checks every file is still as analyzed and plans where each write goes.
-fn plan(
-    shared: &Shared,
-    files: &[(FileChange, crate::gate::Bases)],
-) -> Result<Vec<Write>, String> {
+fn plan(shared: &Shared, files: &[(FileChange, crate::gate::Bases)]) -> Result<Vec<Write>, String> {
     let Some(workspace) = shared.workspace.get() else {
         return Err("the server is not initialized".to_owned());
     };
