@@ -1,5 +1,6 @@
 //! Times `analyze` and `analyze_cached` on a 1-line change in a 10,000-line Rust file (a quick
-//! profile, not a bench: see `benches/analyze.rs`).
+//! profile, not a bench: see `benches/analyze.rs`), and as the server calls it, with and
+//! without `ParseCache::prepare` between proposals.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 use autogate_analysis::{
     AnalysisContext, ChangeUnit, FileChange, ParseCache, ProtectedPaths, analyze, analyze_cached,
@@ -119,4 +120,53 @@ fn main() {
     let t = std::time::Instant::now();
     let _ = p.parse(&text, None);
     println!("one parse: {:?}", t.elapsed());
+    // As the server calls it: every proposal's "before" is the previous one's "after".
+    for prepare in [false, true] {
+        let (update, analysis) = rounds(&text, prepare);
+        println!(
+            "server pattern, ParseCache::prepare between proposals: {prepare}: cache update {update:?}, analyze_cached {analysis:?} (medians of 40)"
+        );
+    }
+}
+
+/// `(cache update, analyze_cached)` medians of 40 proposals, each on top of the last.
+fn rounds(text: &str, prepare: bool) -> (std::time::Duration, std::time::Duration) {
+    let protected = ProtectedPaths::empty();
+    let ctx = AnalysisContext {
+        protected: &protected,
+        index: None,
+    };
+    let mut cache = ParseCache::new();
+    cache.update("big.rs", text);
+    let mut before = text.to_owned();
+    let mut times = Vec::new();
+    for i in 0..40 {
+        let (from, to) = if i % 2 == 0 {
+            ("a.wrapping_mul(833)", "a.wrapping_mul(7)")
+        } else {
+            ("a.wrapping_mul(7)", "a.wrapping_mul(833)")
+        };
+        let after = before.replacen(from, to, 1);
+        let t = std::time::Instant::now();
+        cache.update("big.rs", &before);
+        let update = t.elapsed();
+        let unit = ChangeUnit {
+            files: vec![FileChange {
+                path: "big.rs".into(),
+                old_path: None,
+                before: Some(before.clone()),
+                after: Some(after.clone()),
+            }],
+        };
+        let t = std::time::Instant::now();
+        let report = analyze_cached(&unit, &ctx, &mut cache);
+        times.push((update, t.elapsed()));
+        assert_eq!(report.level.as_str(), "medium");
+        if prepare {
+            cache.prepare();
+        }
+        before = after;
+    }
+    times.sort_by_key(|t| t.1);
+    times[20]
 }

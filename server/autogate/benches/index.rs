@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use autogate::lsp::index::{build, source_files};
 use autogate_analysis::languages::Language;
 use serde_json::{Value, json};
@@ -178,20 +180,7 @@ async fn server_rss_with_index(root: &Path) -> (f64, f64) {
 
 #[tokio::main]
 async fn main() {
-    let machine = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_default();
-    println!(
-        "machine: {machine}, {} cores",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
-    );
+    println!("{}", common::machine());
     let stdlib = std::process::Command::new("python3")
         .args([
             "-c",

@@ -12,6 +12,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -148,9 +150,9 @@ fn initialize_params(root: &std::path::Path) -> Value {
 /// proposeEdit → applyEdit latencies (and no-op round trips) for 1-line changes in `text`,
 /// open as `big.rs` in a server started at `root`.
 async fn propose_latencies(root: &std::path::Path, text: &str) -> (Vec<Duration>, Vec<Duration>) {
-    std::fs::write(root.join("big.rs"), &text).unwrap();
-    let mut conn = Conn::spawn(&root);
-    let id = conn.request("initialize", initialize_params(&root)).await;
+    std::fs::write(root.join("big.rs"), text).unwrap();
+    let mut conn = Conn::spawn(root);
+    let id = conn.request("initialize", initialize_params(root)).await;
     conn.until_response(id).await;
     conn.send(&json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }))
         .await;
@@ -215,24 +217,18 @@ async fn propose_latencies(root: &std::path::Path, text: &str) -> (Vec<Duration>
     (latency, noop)
 }
 
+fn report_latencies(what: &str, latency: Vec<Duration>, noop: Vec<Duration>) {
+    let (median, p90) = stats(latency);
+    let (noop_median, _) = stats(noop);
+    println!("proposeEdit → applyEdit, {what}: median {median:.2} ms, p90 {p90:.2} ms (60 runs)");
+    println!("  baseline, no-op command round trip: median {noop_median:.2} ms");
+}
+
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    let machine = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_default();
-    println!(
-        "machine: {machine}, {} cores",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
-    );
+    println!("{}", common::machine());
 
     // initialize, cold process each time.
     let mut init = Vec::new();
@@ -250,12 +246,7 @@ async fn main() {
     // `.autogate/checkpoints/`) and in a git repository (checkpoints as git objects).
     let text = rust_file(10_000);
     let (latency, noop) = propose_latencies(&root, &text).await;
-    let (median, p90) = stats(latency);
-    let (noop_median, _) = stats(noop);
-    println!(
-        "proposeEdit → applyEdit, 1-line change in a 10,000-line file, no git: median {median:.2} ms, p90 {p90:.2} ms (60 runs)"
-    );
-    println!("  baseline, no-op command round trip: median {noop_median:.2} ms");
+    report_latencies("1-line change in a 10,000-line file, no git", latency, noop);
     let repo = tempfile::tempdir().unwrap();
     let repo_root = repo.path().canonicalize().unwrap();
     std::fs::write(repo_root.join("big.rs"), &text).unwrap();
@@ -282,12 +273,7 @@ async fn main() {
         assert!(status.success(), "git {args:?}");
     }
     let (latency, noop) = propose_latencies(&repo_root, &text).await;
-    let (median, p90) = stats(latency);
-    let (noop_median, _) = stats(noop);
-    println!(
-        "proposeEdit → applyEdit, the same in a git repository: median {median:.2} ms, p90 {p90:.2} ms (60 runs)"
-    );
-    println!("  baseline, no-op command round trip: median {noop_median:.2} ms");
+    report_latencies("the same in a git repository", latency, noop);
     let mut parser = tree_sitter::Parser::new();
     parser
         .set_language(&tree_sitter_rust::LANGUAGE.into())

@@ -3,66 +3,13 @@
 //! folded (`prune`, as the server does after each batch) before `git stash create` is timed.
 
 use std::path::Path;
-use std::process::Command;
 
 use autogate_vcs::{CheckpointMeta, CheckpointStore};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const FILES: usize = 20_000;
-const PER_DIR: usize = 100;
-const BATCH: usize = 10;
+mod repo;
 
-fn git(dir: &Path, args: &[&str]) -> bool {
-    Command::new("git")
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "core.autocrlf=false",
-            "-c",
-            "gc.auto=0",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .output()
-        .is_ok_and(|o| {
-            if !o.status.success() {
-                report(&format!(
-                    "git {args:?}: {}",
-                    String::from_utf8_lossy(&o.stderr)
-                ));
-            }
-            o.status.success()
-        })
-}
-
-fn rel(i: usize) -> String {
-    format!("d{:03}/f{:05}.rs", i / PER_DIR, i)
-}
-
-fn generate(root: &Path) -> std::io::Result<()> {
-    for i in 0..FILES {
-        let path = root.join(rel(i));
-        if i % PER_DIR == 0
-            && let Some(dir) = path.parent()
-        {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(
-            path,
-            format!("pub fn f{i}() -> usize {{\n    {i} * 2 + 1\n}}\n").repeat(8),
-        )?;
-    }
-    Ok(())
-}
+use repo::{BATCH, FILES, generate, git, rel};
 
 /// Rewrites the batch's files with content unique to `round`.
 fn touch_batch(root: &Path, round: usize) -> std::io::Result<()> {
@@ -105,15 +52,7 @@ fn bench(c: &mut Criterion) {
     };
     let root = dir.path();
     if let Err(e) = generate(root) {
-        report(&format!("generate: {e}"));
-        return;
-    }
-    if !git(root, &["init", "-q", "-b", "main"])
-        || !git(root, &["add", "-A"])
-        || !git(root, &["commit", "-q", "-m", "generated"])
-        || !git(root, &["gc", "-q"])
-    {
-        report("could not generate the benchmark repository");
+        report(&format!("could not generate the benchmark repository: {e}"));
         return;
     }
     let Ok(store) = CheckpointStore::open(root) else {
@@ -140,7 +79,11 @@ fn bench(c: &mut Criterion) {
     let per_checkpoint = (objects_bytes(&objects) - start) / rounds as u64;
     let start = objects_bytes(&objects);
     for round in 0..rounds {
-        if touch_batch(root, 1000 + round).is_err() || !git(root, &["stash", "create"]) {
+        if touch_batch(root, 1000 + round).is_err() {
+            return;
+        }
+        if let Err(e) = git(root, &["stash", "create"]) {
+            report(&e);
             return;
         }
     }
@@ -172,7 +115,7 @@ fn bench(c: &mut Criterion) {
         t.elapsed()
     ));
     group.bench_function("git_stash_create", |b| {
-        b.iter(|| git(root, &["stash", "create"]));
+        b.iter(|| git(root, &["stash", "create"]).is_ok());
     });
     group.finish();
 }

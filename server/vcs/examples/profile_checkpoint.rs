@@ -6,52 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use autogate_vcs::{CheckpointMeta, CheckpointStore, PostImage};
 
-const FILES: usize = 20_000;
-const PER_DIR: usize = 100;
-const BATCH: usize = 10;
+#[path = "../benches/repo/mod.rs"]
+mod repo;
+
+use repo::{BATCH, FILES, generate, git, rel};
+
 const ROUNDS: usize = 50;
-
-fn rel(i: usize) -> String {
-    format!("d{:03}/f{:05}.rs", i / PER_DIR, i)
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(["-c", "commit.gpgsign=false", "-c", "gc.auto=0"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
-}
-
-fn generate(root: &Path) {
-    for i in 0..FILES {
-        let path = root.join(rel(i));
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(
-            path,
-            format!("pub fn f{i}() -> usize {{\n    {i} * 2 + 1\n}}\n").repeat(8),
-        )
-        .unwrap();
-    }
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-q", "-m", "generated"]);
-    git(root, &["gc", "-q"]);
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -66,7 +30,7 @@ fn main() {
     if !root.join(".git").exists() {
         std::fs::create_dir_all(root).unwrap();
         let t = Instant::now();
-        generate(root);
+        generate(root).unwrap();
         println!("generated in {:?}", t.elapsed());
     }
     let paths: Vec<String> = (0..BATCH).map(|i| rel(i * (FILES / BATCH))).collect();
@@ -159,7 +123,7 @@ fn main() {
     let mut stash = vec![];
     for _ in 0..10 {
         let t = Instant::now();
-        git(root, &["stash", "create"]);
+        git(root, &["stash", "create"]).unwrap();
         stash.push(t.elapsed());
     }
     println!("  git stash create  {:?}", median(stash));
