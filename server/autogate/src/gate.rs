@@ -173,14 +173,20 @@ impl Gate {
         let mut ids = Vec::new();
         let proposal_number = self.next_proposal;
         self.next_proposal += 1;
-        // Open documents: their current text (the "before") is parsed incrementally from the
-        // last tree the cache holds for them; other files are parsed afresh.
+        // Every "before" goes through the parse cache: an open document's text is parsed
+        // incrementally from the last tree the cache holds for it, another file's once, and
+        // each change split from a file then reparses only its own hunks. Files the editor
+        // does not have open leave the cache again afterwards.
+        let mut visiting = Vec::new();
         for file in &proposal.files {
-            if let (Some(Base::Open { .. }), Some(before)) =
-                (bases.get(&file.path), file.before.as_deref())
-            {
-                self.parses.update(&file.path, before);
+            let Some(before) = file.before.as_deref() else {
+                continue;
+            };
+            let open = matches!(bases.get(&file.path), Some(Base::Open { .. }));
+            if !open && !self.parses.contains_path(&file.path) {
+                visiting.push(file.path.clone());
             }
+            self.parses.update(&file.path, before);
         }
         for unit in split_cached(proposal, &mut self.parses) {
             let ctx = AnalysisContext {
@@ -222,6 +228,9 @@ impl Gate {
                 },
             );
             ids.push(id);
+        }
+        for path in visiting {
+            self.parses.remove(&path);
         }
         ids
     }
