@@ -110,6 +110,7 @@ fn demo_runs_offline_through_the_real_server() {
         "low → auto → applied",
         "high → ask → pending",
         "is now approved",
+        "is now approved, applied on top of the other",
         "is now rejected",
         "critical → deny → denied",
         "rolled_back",

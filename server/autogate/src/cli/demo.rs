@@ -278,7 +278,7 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
         incoming,
         next_id: 1,
         docs: HashMap::new(),
-        answers: vec!["Approve", "Reject"],
+        answers: vec!["Approve", "Approve", "Reject"],
         prompts: Vec::new(),
     };
 
@@ -311,10 +311,50 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
     let s = editor.command("autogate.proposeEdit", json!({ "edit": insert(&lib, Some(2), 9, body), "intent": "add count()", "source": "demo-agent" })).await?;
     report("2. The agent adds a public function:", &s);
 
+    // One proposal, two top-level symbols: each is decided on its own.
+    let current = editor.docs.get(&lib).cloned().unwrap_or_default();
+    let line_of = |needle: &str| {
+        current
+            .0
+            .lines()
+            .position(|l| l.contains(needle))
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    };
+    let (doc, body) = (line_of("/// Parses"), line_of("parse_config(text).len()"));
+    let edit = json!({ "documentChanges": [ { "textDocument": { "uri": lib, "version": current.1 }, "edits": [
+        { "range": { "start": { "line": doc, "character": 0 }, "end": { "line": doc + 1, "character": 0 } },
+          "newText": "/// Parses `key=value` lines, one pair per line.\n" },
+        { "range": { "start": { "line": body, "character": 0 }, "end": { "line": body, "character": 0 } },
+          "newText": "    std::process::Command::new(\"true\").status().ok();\n" } ] } ] });
+    let s = editor
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit, "intent": "touch two functions", "source": "demo-agent" }),
+        )
+        .await?;
+    report(
+        "3. The agent edits two functions in one proposal: a doc comment, and a process call (split per top-level symbol):",
+        &s,
+    );
+    if let Some(id) = s["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["status"] == json!("pending"))
+        .and_then(|c| c["id"].as_str())
+    {
+        let explained = editor.settle_until(id).await?;
+        out(format!(
+            "   the person was asked in the editor: change {id} is now {}, applied on top of the other",
+            explained["status"].as_str().unwrap_or("?")
+        ));
+    }
+
     let manifest = uri(&root, "Cargo.toml");
     let s = editor.command("autogate.proposeEdit", json!({ "edit": insert(&manifest, None, 4, "\n[dependencies]\nserde = \"1\"\n"), "intent": "add serde", "source": "demo-agent" })).await?;
     report(
-        "3. The agent adds a dependency to Cargo.toml (a protected path):",
+        "4. The agent adds a dependency to Cargo.toml (a protected path):",
         &s,
     );
     if let Some(id) = s["changes"][0]["id"].as_str() {
@@ -348,7 +388,7 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
     match s {
         Ok(s) => {
             report(
-                "4. The agent marks a test #[ignore] (verification weakened), as a unified diff:",
+                "5. The agent marks a test #[ignore] (verification weakened), as a unified diff:",
                 &s,
             );
             if let Some(id) = s["changes"][0]["id"]
@@ -362,18 +402,18 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
                 ));
             }
         }
-        Err(e) => out(format!("\n4. The agent's patch was refused: {e}")),
+        Err(e) => out(format!("\n5. The agent's patch was refused: {e}")),
     }
 
     let secret = format!("AWS_ACCESS_KEY_ID = \"AKIA{}\"\n", "Q3ZWLMNB7XKJ4T2P");
     let s = editor.command("autogate.proposeEdit", json!({ "edit": { "documentChanges": [ { "kind": "create", "uri": uri(&root, "config/prod.toml") }, { "textDocument": { "uri": uri(&root, "config/prod.toml"), "version": null }, "edits": [ { "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }, "newText": secret } ] } ] }, "intent": "configure prod" })).await?;
     report(
-        "5. The agent writes an AWS access key into a new config file:",
+        "6. The agent writes an AWS access key into a new config file:",
         &s,
     );
 
     let s = editor.command("autogate.proposeEdit", json!({ "edit": { "documentChanges": [ { "kind": "create", "uri": format!("{}/../../tmp/evil.sh", uri(&root, "src")) } ] }, "intent": "escape" })).await?;
-    report("6. The agent tries to write outside the workspace:", &s);
+    report("7. The agent tries to write outside the workspace:", &s);
 
     for prompt in &editor.prompts {
         out(format!("\nprompt shown: {prompt}"));
@@ -382,7 +422,7 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
     let rolled = editor.command("autogate.rollback", json!({})).await?;
     report(
         &format!(
-            "7. The person rolls back the latest checkpoint ({}):",
+            "8. The person rolls back the latest checkpoint ({}):",
             rolled["checkpoint"].as_str().unwrap_or("?")
         ),
         &rolled,
