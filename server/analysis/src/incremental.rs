@@ -311,36 +311,11 @@ impl Parsers {
 /// common suffix, on character boundaries.
 pub(crate) fn changed_span(old: &str, new: &str) -> (usize, usize, usize) {
     let (a, b) = (old.as_bytes(), new.as_bytes());
-    // Whole blocks first (a `memcmp` each), then bytes.
-    const BLOCK: usize = 256;
-    let mut prefix = a
-        .chunks(BLOCK)
-        .zip(b.chunks(BLOCK))
-        .take_while(|(x, y)| x.len() == BLOCK && x == y)
-        .count()
-        * BLOCK;
-    prefix += a[prefix..]
-        .iter()
-        .zip(&b[prefix..])
-        .take_while(|(x, y)| x == y)
-        .count();
+    let mut prefix = crate::text::common_prefix(a, b);
     while prefix > 0 && !(old.is_char_boundary(prefix) && new.is_char_boundary(prefix)) {
         prefix -= 1;
     }
-    let max_suffix = a.len().min(b.len()) - prefix;
-    let (ra, rb) = (&a[a.len() - max_suffix..], &b[b.len() - max_suffix..]);
-    let mut suffix = ra
-        .rchunks(BLOCK)
-        .zip(rb.rchunks(BLOCK))
-        .take_while(|(x, y)| x.len() == BLOCK && x == y)
-        .count()
-        * BLOCK;
-    suffix += ra[..ra.len() - suffix]
-        .iter()
-        .rev()
-        .zip(rb[..rb.len() - suffix].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
+    let mut suffix = crate::text::common_suffix(a, b, a.len().min(b.len()) - prefix);
     while suffix > 0
         && !(old.is_char_boundary(a.len() - suffix) && new.is_char_boundary(b.len() - suffix))
     {

@@ -144,11 +144,49 @@ fn line_content_len(line: &ropey::RopeSlice<'_>) -> usize {
     }
 }
 
+/// How many bytes `a` and `b` share at their start: whole 256-byte blocks first (a `memcmp`
+/// each), then bytes.
+pub fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 256;
+    let blocks = a
+        .chunks(BLOCK)
+        .zip(b.chunks(BLOCK))
+        .take_while(|(x, y)| x.len() == BLOCK && x == y)
+        .count()
+        * BLOCK;
+    blocks
+        + a[blocks..]
+            .iter()
+            .zip(&b[blocks..])
+            .take_while(|(x, y)| x == y)
+            .count()
+}
+
+/// How many bytes `a` and `b` share at their end, at most `limit` (at most the shorter length).
+pub fn common_suffix(a: &[u8], b: &[u8], limit: usize) -> usize {
+    const BLOCK: usize = 256;
+    let limit = limit.min(a.len()).min(b.len());
+    let (ra, rb) = (&a[a.len() - limit..], &b[b.len() - limit..]);
+    let blocks = ra
+        .rchunks(BLOCK)
+        .zip(rb.rchunks(BLOCK))
+        .take_while(|(x, y)| x.len() == BLOCK && x == y)
+        .count()
+        * BLOCK;
+    blocks
+        + ra[..ra.len() - blocks]
+            .iter()
+            .rev()
+            .zip(rb[..rb.len() - blocks].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count()
+}
+
 /// Byte lengths of the whole lines `a` and `b` share at their start and at their end (not
 /// overlapping). Both cut points are line starts (after a `\n`) or the ends of the texts.
 pub fn common_lines(a: &str, b: &str) -> (usize, usize) {
     let (x, y) = (a.as_bytes(), b.as_bytes());
-    let same = x.iter().zip(y).take_while(|(p, q)| p == q).count();
+    let same = common_prefix(x, y);
     let head = if same == x.len() && same == y.len() {
         same
     } else {
@@ -157,14 +195,7 @@ pub fn common_lines(a: &str, b: &str) -> (usize, usize) {
             .rposition(|&c| c == b'\n')
             .map_or(0, |i| i + 1)
     };
-    let room = x.len().min(y.len()) - head;
-    let same = x
-        .iter()
-        .rev()
-        .zip(y.iter().rev())
-        .take(room)
-        .take_while(|(p, q)| p == q)
-        .count();
+    let same = common_suffix(x, y, x.len().min(y.len()) - head);
     // The shared tail starts right after a `\n` that is itself shared (so it ends a line in
     // both texts), or is empty.
     let tail = x[x.len() - same..]
