@@ -3,6 +3,7 @@
 //! Plain data in, plain data out: no LSP, no IO. The shell (the LSP server or the CLI) reads the
 //! files, hands in a [`Proposal`], performs the writes this module plans, and reports back.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use autogate_analysis::{
@@ -77,10 +78,11 @@ impl ChangeRecord {
     }
 }
 
-/// A change as it would apply now: see [`Gate::view`].
+/// A change as it would apply now: see [`Gate::view`]. Borrows the change's own unit when
+/// nothing was rebased.
 #[derive(Clone, Debug)]
-pub struct View {
-    pub unit: ChangeUnit,
+pub struct View<'g> {
+    pub unit: Cow<'g, ChangeUnit>,
     /// The applied changes of the same proposal it was rebased over (empty: not rebased).
     pub rebased_over: Vec<String>,
 }
@@ -160,6 +162,18 @@ impl Gate {
         (n, n.to_string())
     }
 
+    /// Analyzes a unit (open documents incrementally) and decides it under the current policy,
+    /// environment and mode.
+    fn judge(&mut self, unit: &ChangeUnit) -> (ImpactReport, Verdict) {
+        let ctx = AnalysisContext {
+            protected: self.policy.protected(),
+            index: Some(&self.index),
+        };
+        let report = analyze_cached(unit, &ctx, &mut self.parses);
+        let verdict = self.policy.decide(&report, &self.environment, self.mode);
+        (report, verdict)
+    }
+
     /// Splits, analyzes and decides a proposal. Returns the new change ids in order.
     ///
     /// Statuses after admission: `denied`, `planned` (plan mode), `pending` (ask), or
@@ -189,12 +203,7 @@ impl Gate {
             self.parses.update(&file.path, before);
         }
         for unit in split_cached(proposal, &mut self.parses) {
-            let ctx = AnalysisContext {
-                protected: self.policy.protected(),
-                index: Some(&self.index),
-            };
-            let report = analyze_cached(&unit, &ctx, &mut self.parses);
-            let verdict = self.policy.decide(&report, &self.environment, self.mode);
+            let (report, verdict) = self.judge(&unit);
             let status = match (verdict.decision, self.mode) {
                 (Decision::Deny, _) => Status::Denied,
                 (_, Mode::Plan) => Status::Planned,
@@ -312,21 +321,34 @@ impl Gate {
     /// file must hold now (the apply step checks it byte for byte) and its `after` that text
     /// with this change's hunks merged in (a 3-way line merge). `rebased_over` names the
     /// changes merged under it: empty when the change applies as analyzed.
-    pub fn view(&self, change: &ChangeRecord) -> Result<View, String> {
-        let mut files = Vec::with_capacity(change.unit.files.len());
-        let mut over = Vec::new();
-        for file in &change.unit.files {
-            let applied: Vec<&ChangeRecord> = self
-                .changes
+    pub fn view<'g>(&'g self, change: &'g ChangeRecord) -> Result<View<'g>, String> {
+        let applied_to = |path: &str| -> Vec<&ChangeRecord> {
+            self.changes
                 .values()
                 .filter(|c| {
                     c.proposal == change.proposal
                         && c.proposal != 0
                         && c.id != change.id
                         && matches!(c.status, Status::Applied | Status::Approved)
-                        && c.unit.files.iter().any(|f| f.path == file.path)
+                        && c.unit.files.iter().any(|f| f.path == path)
                 })
-                .collect();
+                .collect()
+        };
+        if change
+            .unit
+            .files
+            .iter()
+            .all(|f| applied_to(&f.path).is_empty())
+        {
+            return Ok(View {
+                unit: Cow::Borrowed(&change.unit),
+                rebased_over: Vec::new(),
+            });
+        }
+        let mut files = Vec::with_capacity(change.unit.files.len());
+        let mut over = Vec::new();
+        for file in &change.unit.files {
+            let applied = applied_to(&file.path);
             if applied.is_empty() {
                 files.push(file.clone());
                 continue;
@@ -377,7 +399,7 @@ impl Gate {
             });
         }
         Ok(View {
-            unit: ChangeUnit { files },
+            unit: Cow::Owned(ChangeUnit { files }),
             rebased_over: over,
         })
     }
@@ -400,10 +422,7 @@ impl Gate {
                 .get(id)
                 .ok_or_else(|| format!("no change with id `{id}`"))?;
             let view = self.view(change)?;
-            if !view.rebased_over.is_empty() {
-                rechecks.push((id.clone(), view.clone()));
-            }
-            for file in view.unit.files {
+            for file in view.unit.files.iter().cloned() {
                 // A rebased file is checked by content only: its version moved on when the
                 // changes under it were applied.
                 let bases: Bases = if view.rebased_over.is_empty() {
@@ -447,14 +466,12 @@ impl Gate {
                     composed_bases.clear();
                 }
             }
+            if !view.rebased_over.is_empty() {
+                rechecks.push((id.clone(), view.unit.into_owned(), view.rebased_over));
+            }
         }
-        for (id, view) in rechecks {
-            let ctx = AnalysisContext {
-                protected: self.policy.protected(),
-                index: Some(&self.index),
-            };
-            let report = analyze_cached(&view.unit, &ctx, &mut self.parses);
-            let verdict = self.policy.decide(&report, &self.environment, self.mode);
+        for (id, unit, rebased_over) in rechecks {
+            let (report, verdict) = self.judge(&unit);
             let Some(change) = self.get_mut(&id) else {
                 continue;
             };
@@ -465,14 +482,14 @@ impl Gate {
             if report.level > change.report.level || !allowed {
                 return Err(format!(
                     "change {id}, analyzed again on top of change(s) {} of the same proposal, is now {} ({}); nothing was applied — propose it again",
-                    view.rebased_over.join(", "),
+                    rebased_over.join(", "),
                     report.level,
                     report.reasons.join("; ")
                 ));
             }
             let note = format!(
                 "applied on top of change(s) {} of the same proposal",
-                view.rebased_over.join(", ")
+                rebased_over.join(", ")
             );
             if !change.notes.contains(&note) {
                 change.notes.push(note);

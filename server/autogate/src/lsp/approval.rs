@@ -99,10 +99,11 @@ impl Approvals {
         if let Some(gate) = self.shared.gate() {
             for change in gate.pending() {
                 // Where the change is now: after the changes of its proposal applied since.
-                let files = gate
-                    .view(change)
-                    .map_or_else(|_| change.unit.files.clone(), |view| view.unit.files);
-                for file in &files {
+                let view = gate.view(change);
+                let files = view
+                    .as_ref()
+                    .map_or(&change.unit.files, |view| &view.unit.files);
+                for file in files {
                     let range = first_changed_range(
                         file.before.as_deref().unwrap_or(""),
                         file.after.as_deref().unwrap_or(""),
