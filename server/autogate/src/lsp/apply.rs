@@ -83,12 +83,12 @@ impl Applier {
                             super::index::update(&shared, &written_files(&shared, &ids));
                         }
                         let _ = reply.send(outcome);
-                        if applied && let Some(mut gate) = shared.gate() {
+                        if applied {
                             // Work ahead while nobody waits: the next proposal to these
                             // documents most likely starts from what was just applied.
-                            gate.parses.prepare();
-                        }
-                        if applied {
+                            if let Some(mut gate) = shared.gate() {
+                                gate.parses.prepare();
+                            }
                             // Still in the writer: no other batch applies until this one is
                             // verified, committed and recorded.
                             finish_batch(&client, &shared, &ids, approver, checkpoint, &commands)
