@@ -18,9 +18,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::sync::OnceLock;
 
-use regex::Regex;
 use tree_sitter::{Node, Tree};
 
 use crate::languages::{Language, is_atomic_kind, is_comment_kind, is_identifier_kind};
@@ -158,11 +156,7 @@ pub(crate) fn cut(
 
 /// Adds every word of `text` (identifier-shaped) to `out`.
 pub(crate) fn words(text: &str, out: &mut BTreeSet<String>) {
-    static WORD: OnceLock<Regex> = OnceLock::new();
-    let word = WORD.get_or_init(|| {
-        Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("the word pattern is a constant")
-    });
-    out.extend(word.find_iter(text).map(|m| m.as_str().to_owned()));
+    out.extend(crate::text::words(text).map(str::to_owned));
 }
 
 /// Kinds whose change every part of the file may depend on without naming it.

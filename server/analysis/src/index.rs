@@ -6,9 +6,6 @@
 //! languages without a grammar fall back to word tokens.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
-
-use regex::Regex;
 
 use crate::impact::BlastRadius;
 use crate::languages::{Language, is_comment_kind, is_identifier_kind};
@@ -64,12 +61,8 @@ fn identifiers(tree: Option<&tree_sitter::Tree>, text: &str) -> BTreeMap<String,
             }
         }
     }
-    static WORD: OnceLock<Regex> = OnceLock::new();
-    let word = WORD.get_or_init(|| {
-        Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("the word pattern is a constant")
-    });
-    for m in word.find_iter(text) {
-        *out.entry(m.as_str().to_owned()).or_insert(0) += 1;
+    for word in crate::text::words(text) {
+        *out.entry(word.to_owned()).or_insert(0) += 1;
     }
     out
 }

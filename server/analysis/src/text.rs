@@ -1,9 +1,13 @@
-//! Documents as ropes, and positions in the encoding the client negotiated.
+//! Documents as ropes, and positions in the encoding the client negotiated; plus the plain-text
+//! helpers the crate shares: identifier-shaped words, and the bytes and lines two texts share.
 //!
 //! LSP positions are `(line, character)` where `character` counts UTF-8 bytes, UTF-16 code
 //! units or Unicode scalar values, depending on the negotiated `positionEncoding`. Ropes make
 //! both the conversion and snapshots cheap.
 
+use std::sync::OnceLock;
+
+use regex::Regex;
 use ropey::Rope;
 
 /// The unit in which a position's `character` is counted.
@@ -142,6 +146,16 @@ fn line_content_len(line: &ropey::RopeSlice<'_>) -> usize {
     } else {
         len
     }
+}
+
+/// The identifier-shaped words of `text` (`[A-Za-z_][A-Za-z0-9_]*`), in order.
+pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
+    static WORD: OnceLock<Regex> = OnceLock::new();
+    WORD.get_or_init(|| {
+        Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("the word pattern is a constant")
+    })
+    .find_iter(text)
+    .map(|m| m.as_str())
 }
 
 /// How many bytes `a` and `b` share at their start: whole 256-byte blocks first (a `memcmp`
