@@ -982,7 +982,7 @@ class B:
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(300))]
+            #![proptest_config(ProptestConfig::with_cases(crate::testing::proptest_cases(300)))]
 
             #[test]
             fn rust_units_partition_the_hunks_and_fold_back(n in 2usize..9, edits in edits(), crlf in any::<bool>()) {

@@ -174,8 +174,16 @@ fn unit(path: &str, before: &str, after: &str) -> ChangeUnit {
     }
 }
 
+/// Property cases: `default`, or `AUTOGATE_PROPTEST_CASES` for a deep run.
+fn cases(default: u32) -> u32 {
+    std::env::var("AUTOGATE_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(32)))]
 
     #[test]
     fn one_line_edits_of_large_files_keep_their_verdicts(
@@ -220,7 +228,7 @@ fn splice(text: &str, at: f64, len: usize, insert: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(cases(16)))]
 
     /// Edits anywhere, of any shape (across lines, opening strings and comments, several at
     /// once): the local path either agrees with the whole-file one or declines.

@@ -84,8 +84,16 @@ fn ctx<'a>(protected: &'a ProtectedPaths, index: &'a SymbolIndex) -> AnalysisCon
     }
 }
 
+/// Property cases: `default`, or `AUTOGATE_PROPTEST_CASES` for a deep run.
+fn cases(default: u32) -> u32 {
+    std::env::var("AUTOGATE_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(cases(200)))]
 
     #[test]
     fn random_edits_never_panic_and_unparsable_is_never_low(
