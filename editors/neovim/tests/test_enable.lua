@@ -44,3 +44,17 @@ T.case('doc/autogate.txt is valid help with the documented tags', function()
     T.contains(tags, tag .. '\t', 'tag ' .. tag)
   end
 end)
+
+T.case('the shipped doc/tags is what :helptags makes, and :help autogate works at once', function()
+  local dir = vim.fs.joinpath(vim.fn.tempname(), 'doc')
+  vim.fn.mkdir(dir, 'p')
+  vim.uv.fs_copyfile(vim.fs.joinpath(T.plugin, 'doc', 'autogate.txt'), vim.fs.joinpath(dir, 'autogate.txt'))
+  T.cmd('helptags ' .. vim.fn.fnameescape(dir))
+  local made = vim.fn.readfile(vim.fs.joinpath(dir, 'tags'))
+  local shipped = vim.fn.readfile(vim.fs.joinpath(T.plugin, 'doc', 'tags'))
+  T.eq(made, shipped, 'doc/tags (regenerate with :helptags editors/neovim/doc)')
+  -- The plugin directory is on 'runtimepath' in these tests: no :helptags needed first.
+  T.cmd('help autogate')
+  T.eq('autogate.txt', vim.fn.expand('%:t'), 'the help buffer')
+  T.cmd('helpclose')
+end)
