@@ -173,13 +173,21 @@ fn assess_reports_json_and_fails_on_a_level() {
     assert_eq!(code, 1);
     let (code, stdout, _) = run(&root, &["assess", "--format", "github"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("::error file=Cargo.toml"), "{stdout}");
+    // On the line the change starts at, as the reasons say.
+    assert!(
+        stdout.contains("::error file=Cargo.toml,line=2,title="),
+        "{stdout}"
+    );
     git(&root, &["checkout", "-q", "main"]);
     let (_, stdout, _) = run(&root, &["assess"]);
     assert!(
         stdout.starts_with("environment: production (branch `main`"),
         "{stdout}"
     );
+    let header = stdout.lines().nth(1).unwrap_or_default();
+    for column in ["id", "level", "decision", "files"] {
+        assert!(header.contains(column), "a header names {column}: {stdout}");
+    }
     let (code, _, stderr) = run(&root, &["assess", "--base", "nope"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("`nope` is not a revision"), "{stderr}");
@@ -187,6 +195,7 @@ fn assess_reports_json_and_fails_on_a_level() {
     let (code, _, stderr) = run(plain.path(), &["assess"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("not in a git repository"), "{stderr}");
+    assert!(!stderr.contains("class="), "no raw libgit2 text: {stderr}");
 }
 
 #[test]
@@ -204,6 +213,15 @@ fn policy_check_gives_file_line_col_and_exit_codes() {
     let (code, stdout, _) = run(dir.path(), &["policy", "explain", "--path", "Cargo.lock"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("Cargo.lock is protected"), "{stdout}");
+    // A broken file: explain shows the fail-closed policy in force, and exits 1.
+    std::fs::write(dir.path().join(".autogate.toml"), "mode = \"yolo\"\n").unwrap();
+    let (code, stdout, _) = run(dir.path(), &["policy", "explain"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("every change asks"), "{stdout}");
+    // The hint adds to the message instead of repeating its list of choices.
+    let (code, stdout, _) = run(dir.path(), &["policy", "check"]);
+    assert_eq!(code, 1);
+    assert_eq!(stdout.matches("auto, ask").count(), 1, "{stdout}");
 }
 
 #[tokio::test]

@@ -274,7 +274,11 @@ impl Validator<'_> {
         match mode.get_ref().parse() {
             Ok(mode) => Some(mode),
             Err(message) => {
-                let hint = hint_choice(mode.get_ref(), &["auto", "ask", "plan"]);
+                let hint = hint_near(
+                    mode.get_ref(),
+                    &["auto", "ask", "plan"],
+                    "`auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied",
+                );
                 self.error(&mode.span(), message, hint);
                 None
             }
@@ -285,7 +289,11 @@ impl Validator<'_> {
         match level.get_ref().parse() {
             Ok(level) => Some(level),
             Err(message) => {
-                let hint = hint_choice(level.get_ref(), &["low", "medium", "high", "critical"]);
+                let hint = hint_near(
+                    level.get_ref(),
+                    &["low", "medium", "high", "critical"],
+                    "levels rise from `low` to `critical`",
+                );
                 self.error(&level.span(), format!("`{key}`: {message}"), hint);
                 None
             }
@@ -502,7 +510,11 @@ impl Validator<'_> {
             .and_then(|d| match d.get_ref().parse() {
                 Ok(decision) => Some(decision),
                 Err(message) => {
-                    let hint = hint_choice(d.get_ref(), &["auto", "ask", "deny"]);
+                    let hint = hint_near(
+                        d.get_ref(),
+                        &["auto", "ask", "deny"],
+                        "`auto` applies, `ask` waits for a person, `deny` refuses",
+                    );
                     self.error(&d.span(), message, hint);
                     None
                 }
@@ -756,6 +768,14 @@ impl Validator<'_> {
             sign_off: raw.sign_off,
         }
     }
+}
+
+/// "did you mean `x`?", or `otherwise` where the message lists the choices already.
+fn hint_near(word: &str, choices: &[&str], otherwise: &str) -> String {
+    did_you_mean(word, choices.iter().copied()).map_or_else(
+        || otherwise.to_owned(),
+        |near| format!("did you mean `{near}`?"),
+    )
 }
 
 /// "did you mean `x`?" or the list of choices.

@@ -106,7 +106,7 @@ fn bad_min_level() {
     check(
         "[[rules]]\npaths = [\"src/**\"]\nmin_level = \"severe\"\n",
         &[
-            ".autogate.toml:3:13: `min_level`: unknown level `severe`: expected one of low, medium, high, critical (hint: expected one of: low, medium, high, critical)",
+            ".autogate.toml:3:13: `min_level`: unknown level `severe`: expected one of low, medium, high, critical (hint: levels rise from `low` to `critical`)",
         ],
     );
 }
@@ -116,7 +116,7 @@ fn bad_mode() {
     check(
         "mode = \"yolo\"\n",
         &[
-            ".autogate.toml:1:8: unknown mode `yolo`: expected auto, ask or plan (hint: expected one of: auto, ask, plan)",
+            ".autogate.toml:1:8: unknown mode `yolo`: expected auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied)",
         ],
     );
 }
@@ -126,7 +126,7 @@ fn bad_decision() {
     check(
         "[[rules]]\npaths = [\"docs/**\"]\ndecision = \"allow\"\n",
         &[
-            ".autogate.toml:3:12: unknown decision `allow`: expected auto, ask or deny (hint: expected one of: auto, ask, deny)",
+            ".autogate.toml:3:12: unknown decision `allow`: expected auto, ask or deny (hint: `auto` applies, `ask` waits for a person, `deny` refuses)",
         ],
     );
 }
@@ -367,7 +367,7 @@ fn several_mistakes_at_once() {
     check(
         "mode = \"fast\"\n\n[[rules]]\npaths = [\"docs/**\"]\nkinds = [\"comment_onyl\"]\ndecision = \"auto\"\n\n[[rules]]\npaths = [\"src/auth/**\"]\n",
         &[
-            ".autogate.toml:1:8: unknown mode `fast`: expected auto, ask or plan (hint: expected one of: auto, ask, plan)",
+            ".autogate.toml:1:8: unknown mode `fast`: expected auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied)",
             ".autogate.toml:5:10: unknown change kind `comment_onyl` (hint: did you mean `comment_only`?)",
             ".autogate.toml:8:1: rules[1] has no effect (hint: add `min_level = \"high\"` and/or `decision = \"ask\"`)",
         ],

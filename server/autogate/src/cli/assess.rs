@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use autogate_analysis::{FileChange, Level, Proposal};
 use autogate_policy::Policy;
 use clap::ValueEnum;
@@ -42,11 +42,16 @@ enum Format {
 
 /// The proposal "base → working tree": untracked but not ignored files included.
 pub fn working_tree_proposal(root: &Path, base: &str) -> Result<Proposal> {
-    let repo = git2::Repository::discover(root).with_context(|| {
-        format!(
-            "{} is not in a git repository; assess compares the working tree with a revision",
-            root.display()
-        )
+    // libgit2's own text ("class=Repository (6); code=NotFound (-3)") helps nobody here.
+    let repo = git2::Repository::discover(root).map_err(|e| {
+        if e.code() == git2::ErrorCode::NotFound {
+            anyhow!(
+                "{} is not in a git repository; assess compares the working tree with a revision (run `git init` and commit, or run assess inside a repository)",
+                root.display()
+            )
+        } else {
+            anyhow!("cannot open the git repository at {}: {}", root.display(), e.message())
+        }
     })?;
     let workdir = repo
         .workdir()
@@ -55,7 +60,12 @@ pub fn working_tree_proposal(root: &Path, base: &str) -> Result<Proposal> {
     let tree = repo
         .revparse_single(base)
         .and_then(|o| o.peel_to_tree())
-        .with_context(|| format!("`{base}` is not a revision of this repository"))?;
+        .map_err(|e| {
+            anyhow!(
+                "`{base}` is not a revision of this repository ({}); give an existing commit, branch or tag with --base",
+                e.message()
+            )
+        })?;
     let mut options = git2::DiffOptions::new();
     options
         .include_untracked(true)
@@ -175,18 +185,23 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
             ));
             if changes.is_empty() {
                 out(format!("no changes against {}", args.base));
+            } else {
+                out(format!(
+                    "{:>3}  {:<8} {:<8} {}",
+                    "id", "level", "decision", "files"
+                ));
             }
             for c in &changes {
                 let files: Vec<&str> = c.unit.files.iter().map(|f| f.path.as_str()).collect();
                 out(format!(
-                    "{:>3}  {:<8} {:<5} {}",
+                    "{:>3}  {:<8} {:<8} {}",
                     c.id,
                     c.report.level,
                     c.verdict.decision,
                     files.join(", ")
                 ));
                 for reason in c.summary().reasons {
-                    out(format!("          - {reason}"));
+                    out(format!("     - {reason}"));
                 }
             }
         }
@@ -223,8 +238,16 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
                         .join("; ")
                         .replace('%', "%25")
                         .replace('\n', "%0A");
+                    // The annotation sits on the file's first changed line, where the reasons
+                    // point; a deleted file has none.
+                    let line = super::sarif::first_changed_line(
+                        file.before.as_deref(),
+                        file.after.as_deref(),
+                    )
+                    .map(|l| format!(",line={l}"))
+                    .unwrap_or_default();
                     out(format!(
-                        "::{kind} file={},title=autogate {} ({})::{message}",
+                        "::{kind} file={}{line},title=autogate {} ({})::{message}",
                         file.path, c.report.level, c.verdict.decision
                     ));
                 }

@@ -49,6 +49,8 @@ pub fn run(root: &Path, command: &PolicyCommand) -> Result<ExitCode> {
             }
         }),
         PolicyCommand::Explain { path } => {
+            // A broken file is an error (exit 1), after the policy that is in force meanwhile.
+            let broken = matches!(loaded, Loaded::Invalid { .. });
             let policy = match loaded {
                 Loaded::Missing => Policy::default(),
                 Loaded::Valid(policy) => *policy,
@@ -76,7 +78,11 @@ pub fn run(root: &Path, command: &PolicyCommand) -> Result<ExitCode> {
                     out(format!("{path} is protected (`{pattern}`): high at least"));
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if broken {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }
