@@ -349,17 +349,38 @@ fn is_binding_site(leaf: Node<'_>) -> bool {
 /// Leaf texts joined by single spaces: a layout-free display form of a stream.
 pub fn display(toks: &[Tok]) -> String {
     let mut out = String::new();
+    let mut prev: Option<&str> = None;
     for tok in toks {
         let text = match tok {
             Tok::Leaf { text, .. } | Tok::Gap(text) => text.as_str(),
             _ => continue,
         };
-        if !out.is_empty() {
+        if prev.is_some_and(|p| spaced(p, text)) {
             out.push(' ');
         }
         out.push_str(text);
+        prev = Some(text);
     }
     out
+}
+
+/// Whether a space goes between two tokens when a signature is shown to a person: as code is
+/// usually written (`pub fn parse(a: u8) -> u8`, `#[test] fn f()`), not one per token.
+fn spaced(prev: &str, next: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || matches!(c, '_' | '\'' | '"' | '$');
+    let (Some(end), Some(start)) = (prev.chars().last(), next.chars().next()) else {
+        return false;
+    };
+    if matches!(
+        prev,
+        "," | ";" | ":" | "->" | "=>" | "=" | "|" | "||" | "&&" | "{"
+    ) || matches!(next, "->" | "=>" | "=" | "{" | "}" | "||" | "&&")
+    {
+        return true;
+    }
+    // `u8 x`, `] fn`, `) Read`, `@Test @Disabled`, `char *s`.
+    (word(end) || matches!(end, ')' | ']')) && (word(start) || start == '@')
+        || word(end) && matches!(next, "*" | "&")
 }
 
 /// If `after` is `before` with some identifiers consistently renamed (every occurrence of an

@@ -121,6 +121,21 @@ fn demo_runs_offline_through_the_real_server() {
             "demo output has `{expected}`:\n{stdout}"
         );
     }
+    // Each prompt is shown with its change, before the answer it got, not at the end.
+    let lines: Vec<&str> = stdout.lines().collect();
+    for (change, answer) in [("change 4", "Approve"), ("change 6", "Reject")] {
+        let prompt = lines
+            .iter()
+            .position(|l| l.contains("prompt shown") && l.contains(change))
+            .unwrap_or_else(|| panic!("a prompt for {change}:\n{stdout}"));
+        assert!(lines[prompt].ends_with(&format!("clicks {answer}")), "{stdout}");
+        assert!(
+            lines[prompt + 1].contains(&format!("{change} is now")),
+            "the outcome follows the prompt:\n{stdout}"
+        );
+    }
+    // Signatures read like code, not one token per word.
+    assert!(stdout.contains("`#[test] fn parses_pairs()`"), "{stdout}");
 }
 
 #[test]

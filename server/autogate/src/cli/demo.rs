@@ -85,6 +85,20 @@ impl Editor {
             .ok_or_else(|| anyhow!("the server closed the connection"))
     }
 
+    /// Waits until the person answered the prompt about change `id`, then prints the prompt
+    /// they saw and the change's status.
+    async fn person_answers(&mut self, id: &str, note: &str) -> Result<()> {
+        let explained = self.settle_until(id).await?;
+        for prompt in self.prompts.drain(..) {
+            out(format!("   prompt shown: {prompt}"));
+        }
+        out(format!(
+            "   the person was asked in the editor: change {id} is now {}{note}",
+            explained["status"].as_str().unwrap_or("?")
+        ));
+        Ok(())
+    }
+
     /// Handles what an editor handles: edits, prompts (answered by the scripted person).
     async fn handle(&mut self, message: Value) -> Result<()> {
         let id = message["id"].clone();
@@ -100,9 +114,21 @@ impl Editor {
                 } else {
                     self.answers.remove(0)
                 };
+                // The reasons are printed with the change already: show the prompt's head
+                // and its buttons.
+                let text = message["params"]["message"].as_str().unwrap_or("");
+                let head = text.split_once(':').map_or(text, |(_, rest)| rest);
+                let head = head.split(" waits for approval").next().unwrap_or(head);
+                let buttons: Vec<&str> = message["params"]["actions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a["title"].as_str())
+                    .collect();
                 self.prompts.push(format!(
-                    "{}  → the person clicks {answer}",
-                    message["params"]["message"].as_str().unwrap_or("")
+                    "\"{} waits for approval\" [{}] → the person clicks {answer}",
+                    head.trim(),
+                    buttons.join("] [")
                 ));
                 self.send(json!({ "jsonrpc": "2.0", "id": id, "result": { "title": answer } }))
                     .await
@@ -344,11 +370,9 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
         .find(|c| c["status"] == json!("pending"))
         .and_then(|c| c["id"].as_str())
     {
-        let explained = editor.settle_until(id).await?;
-        out(format!(
-            "   the person was asked in the editor: change {id} is now {}, applied on top of the other",
-            explained["status"].as_str().unwrap_or("?")
-        ));
+        editor
+            .person_answers(id, ", applied on top of the other")
+            .await?;
     }
 
     let manifest = uri(&root, "Cargo.toml");
@@ -358,11 +382,7 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
         &s,
     );
     if let Some(id) = s["changes"][0]["id"].as_str() {
-        let explained = editor.settle_until(id).await?;
-        out(format!(
-            "   the person was asked in the editor: change {id} is now {}",
-            explained["status"].as_str().unwrap_or("?")
-        ));
+        editor.person_answers(id, "").await?;
     }
 
     let patch = "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -21,6 +21,7 @@\n \n     #[test]\n+    #[ignore]\n     fn parses_pairs() {\n";
@@ -395,11 +415,7 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
                 .as_str()
                 .filter(|_| s["changes"][0]["status"] == json!("pending"))
             {
-                let explained = editor.settle_until(id).await?;
-                out(format!(
-                    "   the person was asked in the editor: change {id} is now {}",
-                    explained["status"].as_str().unwrap_or("?")
-                ));
+                editor.person_answers(id, "").await?;
             }
         }
         Err(e) => out(format!("\n5. The agent's patch was refused: {e}")),
@@ -414,10 +430,6 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
 
     let s = editor.command("autogate.proposeEdit", json!({ "edit": { "documentChanges": [ { "kind": "create", "uri": format!("{}/../../tmp/evil.sh", uri(&root, "src")) } ] }, "intent": "escape" })).await?;
     report("7. The agent tries to write outside the workspace:", &s);
-
-    for prompt in &editor.prompts {
-        out(format!("\nprompt shown: {prompt}"));
-    }
 
     let rolled = editor.command("autogate.rollback", json!({})).await?;
     report(
