@@ -4,20 +4,50 @@
 //! is pure and name-based: a reference is an identifier leaf (comments and strings excluded)
 //! whose text equals the name, minus the definitions of that name in the same file. Files in
 //! languages without a grammar fall back to word tokens.
+//!
+//! An index can be *incomplete* (the shell is still building it): the blast radius then says
+//! so and assumes the worst, so that a change is never rated lower for want of an index. A
+//! [`FileEntry`] is plain data, so that the shell can keep entries on disk between runs.
 
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::impact::BlastRadius;
 use crate::languages::{Language, is_comment_kind, is_identifier_kind};
 use crate::symbols;
 
-#[derive(Clone, Debug, Default)]
-struct FileEntry {
+/// What the index knows of one file: its definitions and identifiers, counted by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
     definitions: BTreeMap<String, usize>,
     identifiers: BTreeMap<String, usize>,
 }
 
 impl FileEntry {
+    /// The entry of one file's text (`None` for binary content, which is not indexed).
+    pub fn of(path: &str, text: &str) -> Option<FileEntry> {
+        if text.contains('\0') {
+            return None;
+        }
+        let lang = Language::from_path(path);
+        let tree = lang.and_then(|l| l.parse(text));
+        let mut entry = FileEntry {
+            definitions: BTreeMap::new(),
+            identifiers: identifiers(tree.as_ref(), text),
+        };
+        if let (Some(lang), Some(tree)) = (lang, &tree) {
+            // Names only: the index needs no signatures or bodies (the cheap path of extract).
+            for sym in
+                symbols::extract_raw(tree.root_node(), text, lang, None, symbols::Detail::Nothing)
+            {
+                let name = sym.name.split('#').next().unwrap_or_default();
+                count(&mut entry.definitions, name);
+            }
+        }
+        Some(entry)
+    }
+
     fn references(&self, name: &str) -> usize {
         let uses = self.identifiers.get(name).copied().unwrap_or(0);
         let defs = self.definitions.get(name).copied().unwrap_or(0);
@@ -29,6 +59,17 @@ impl FileEntry {
 #[derive(Clone, Debug, Default)]
 pub struct SymbolIndex {
     files: BTreeMap<String, FileEntry>,
+    /// Still being built: references elsewhere are unknown.
+    incomplete: bool,
+}
+
+/// Adds one occurrence of `name`, allocating only for a name not seen before.
+fn count(map: &mut BTreeMap<String, usize>, name: &str) {
+    if let Some(n) = map.get_mut(name) {
+        *n += 1;
+    } else {
+        map.insert(name.to_owned(), 1);
+    }
 }
 
 /// Identifier leaves of a text, counted by name.
@@ -46,7 +87,7 @@ fn identifiers(tree: Option<&tree_sitter::Tree>, text: &str) -> BTreeMap<String,
                 && is_identifier_kind(kind)
                 && let Some(t) = text.get(node.byte_range())
             {
-                *out.entry(t.to_owned()).or_insert(0) += 1;
+                count(&mut out, t);
             }
             if descend && cursor.goto_first_child() {
                 continue;
@@ -62,7 +103,7 @@ fn identifiers(tree: Option<&tree_sitter::Tree>, text: &str) -> BTreeMap<String,
         }
     }
     for word in crate::text::words(text) {
-        *out.entry(word.to_owned()).or_insert(0) += 1;
+        count(&mut out, word);
     }
     out
 }
@@ -72,28 +113,49 @@ impl SymbolIndex {
         Self::default()
     }
 
+    /// An empty index that is still being built: see [`is_incomplete`](Self::is_incomplete).
+    pub fn incomplete() -> Self {
+        Self {
+            files: BTreeMap::new(),
+            incomplete: true,
+        }
+    }
+
+    /// Whether the index is still being built, so that references elsewhere are unknown.
+    pub fn is_incomplete(&self) -> bool {
+        self.incomplete
+    }
+
+    /// Marks the index complete or incomplete.
+    pub fn set_incomplete(&mut self, incomplete: bool) {
+        self.incomplete = incomplete;
+    }
+
     /// Indexes (or re-indexes) one file. Binary content is ignored.
     pub fn add_file(&mut self, path: &str, text: &str) {
-        if text.contains('\0') {
-            self.files.remove(path);
-            return;
-        }
-        let lang = Language::from_path(path);
-        let tree = lang.and_then(|l| l.parse(text));
-        let mut entry = FileEntry {
-            definitions: BTreeMap::new(),
-            identifiers: identifiers(tree.as_ref(), text),
-        };
-        if let (Some(lang), Some(tree)) = (lang, &tree) {
-            // Names only: the index needs no signatures or bodies (the cheap path of extract).
-            for sym in
-                symbols::extract_raw(tree.root_node(), text, lang, None, symbols::Detail::Nothing)
-            {
-                let name = sym.name.split('#').next().unwrap_or_default().to_owned();
-                *entry.definitions.entry(name).or_insert(0) += 1;
+        match FileEntry::of(path, text) {
+            Some(entry) => {
+                self.files.insert(path.to_owned(), entry);
+            }
+            None => {
+                self.files.remove(path);
             }
         }
+    }
+
+    /// Puts a file's entry (computed earlier, or kept on disk) into the index.
+    pub fn insert(&mut self, path: &str, entry: FileEntry) {
         self.files.insert(path.to_owned(), entry);
+    }
+
+    /// The entry of a file, if it is indexed.
+    pub fn entry(&self, path: &str) -> Option<&FileEntry> {
+        self.files.get(path)
+    }
+
+    /// Every indexed file with its entry, by path.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &FileEntry)> {
+        self.files.iter().map(|(p, e)| (p.as_str(), e))
     }
 
     /// Forgets a file.
@@ -101,7 +163,9 @@ impl SymbolIndex {
         self.files.remove(path);
     }
 
-    /// Takes every file of `other` (built in parallel, for example); its entries win.
+    /// Takes every file of `other` (built in parallel, for example); its entries win. The
+    /// index stays incomplete if it was (mark it complete with
+    /// [`set_incomplete`](Self::set_incomplete)).
     pub fn extend(&mut self, other: SymbolIndex) {
         self.files.extend(other.files);
     }
@@ -184,5 +248,66 @@ mod tests {
             index.references_outside("parse", &["notes.txt"]).references,
             2
         );
+    }
+
+    #[test]
+    fn an_incomplete_index_never_lowers_a_level() {
+        use crate::change::{ChangeUnit, FileChange};
+        use crate::impact::AnalysisContext;
+        use crate::level::Level;
+        use crate::paths::ProtectedPaths;
+
+        let unit = ChangeUnit {
+            files: vec![FileChange {
+                path: "src/lib.rs".into(),
+                old_path: None,
+                before: Some("pub fn parse(a: u8) -> u8 {\n    a\n}\n".into()),
+                after: Some("pub fn parse(a: u8) -> u8 {\n    a + 1\n}\n".into()),
+            }],
+        };
+        let protected = ProtectedPaths::empty();
+        let level = |index: &SymbolIndex| {
+            let ctx = AnalysisContext {
+                protected: &protected,
+                index: Some(index),
+            };
+            crate::risk::analyze(&unit, &ctx)
+        };
+        // Complete and with few references: a public body change is medium.
+        let mut index = SymbolIndex::new();
+        index.add_file("src/main.rs", "fn main() { parse(1); }\n");
+        assert_eq!(level(&index).level, Level::Medium);
+        // With many references it is high; an incomplete index must not say less.
+        for i in 0..LARGE {
+            index.add_file(&format!("src/user{i}.rs"), "fn f() { parse(1); }\n");
+        }
+        assert_eq!(level(&index).level, Level::High);
+        let incomplete = SymbolIndex::incomplete();
+        let report = level(&incomplete);
+        assert_eq!(report.level, Level::High);
+        assert!(
+            report
+                .reasons
+                .iter()
+                .any(|r| r.contains("index is incomplete") && r.contains("`parse`")),
+            "{:?}",
+            report.reasons
+        );
+    }
+
+    const LARGE: usize = crate::risk::LARGE_BLAST_FILES + 1;
+
+    #[test]
+    fn entries_round_trip_and_are_what_add_file_makes() {
+        let text = "def parse(a):\n    return helper(a)\n";
+        let entry = FileEntry::of("a.py", text).expect("text");
+        let mut index = SymbolIndex::new();
+        index.add_file("a.py", text);
+        assert_eq!(index.entry("a.py"), Some(&entry));
+        let mut other = SymbolIndex::new();
+        other.insert("a.py", entry);
+        assert_eq!(other.definitions("parse"), vec!["a.py"]);
+        assert_eq!(other.references("helper").references, 1);
+        assert!(FileEntry::of("b.bin", "a\0b").is_none());
     }
 }

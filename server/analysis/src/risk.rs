@@ -981,6 +981,28 @@ fn blast_radius(b: &mut Builder<'_>) {
     let Some(index) = b.ctx.index else {
         return;
     };
+    if index.is_incomplete() {
+        // The references elsewhere are unknown: assume the worst, as a complete index could
+        // find enough of them to raise the level (fail closed, never lower for want of data).
+        let names: Vec<String> = b
+            .blast
+            .keys()
+            .map(|(name, container)| match container {
+                Some(c) => format!("`{c}::{name}`"),
+                None => format!("`{name}`"),
+            })
+            .collect();
+        if !names.is_empty() {
+            b.raise(
+                Level::High,
+                format!(
+                    "blast radius unknown: the workspace index is incomplete (still being built), so references to {} elsewhere are not counted yet",
+                    names.join(", ")
+                ),
+            );
+        }
+        return;
+    }
     let exclude: Vec<&str> = b.unit_paths.iter().map(String::as_str).collect();
     let mut total = BlastRadius::default();
     let mut reasons = Vec::new();

@@ -2,8 +2,10 @@
 //!
 //! Over the Python standard library (without site-packages) and over `~/.cargo/registry/src`:
 //! the index build on every core, against the raw tree-sitter parse of the same files on one and
-//! on every core, measured in the same run. Then the RSS of the real server with the stdlib
-//! indexed. Figures go into docs/benchmarks.md by hand.
+//! on every core, measured in the same run; then a warm restart (the walk, and the index from
+//! the store of the last run) against `ctags -R` on the same tree when `ctags` is installed.
+//! Then the RSS of the real server with the stdlib indexed. Figures go into docs/benchmarks.md
+//! by hand.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -12,12 +14,12 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use autogate::lsp::index::{build, source_files};
+use autogate::workspace_index::{SourceFile, build_warm, source_files};
 use autogate_analysis::languages::Language;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-fn parse_all(files: &[(String, PathBuf)], threads: usize) -> Duration {
+fn parse_all(files: &[SourceFile], threads: usize) -> Duration {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let start = Instant::now();
     std::thread::scope(|scope| {
@@ -25,13 +27,13 @@ fn parse_all(files: &[(String, PathBuf)], threads: usize) -> Duration {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((relative, path)) = files.get(i) else {
+                    let Some(file) = files.get(i) else {
                         break;
                     };
-                    let Ok(text) = std::fs::read_to_string(path) else {
+                    let Ok(text) = std::fs::read_to_string(&file.path) else {
                         continue;
                     };
-                    if let Some(lang) = Language::from_path(relative) {
+                    if let Some(lang) = Language::from_path(&file.relative) {
                         std::hint::black_box(lang.parse(&text));
                     }
                 }
@@ -42,18 +44,17 @@ fn parse_all(files: &[(String, PathBuf)], threads: usize) -> Duration {
 }
 
 fn corpus(name: &str, root: &Path, skip: Option<&str>) {
-    let files: Vec<(String, PathBuf)> = source_files(root)
-        .into_iter()
-        .filter(|(p, _)| skip.is_none_or(|s| !p.starts_with(s)))
-        .collect();
-    let bytes: u64 = files
-        .iter()
-        .filter_map(|(_, p)| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let walk = |root: &Path| -> Vec<SourceFile> {
+        source_files(root)
+            .into_iter()
+            .filter(|f| skip.is_none_or(|s| !f.relative.starts_with(s)))
+            .collect()
+    };
+    let files = walk(root);
+    let bytes: u64 = files.iter().map(|f| f.size).sum();
     let lines: usize = files
         .iter()
-        .filter_map(|(_, p)| std::fs::read_to_string(p).ok())
+        .filter_map(|f| std::fs::read_to_string(&f.path).ok())
         .map(|t| t.lines().count())
         .sum();
     let threads = std::thread::available_parallelism()
@@ -68,7 +69,7 @@ fn corpus(name: &str, root: &Path, skip: Option<&str>) {
     let raw1 = parse_all(&files, 1);
     let raw_n = parse_all(&files, threads);
     let start = Instant::now();
-    let index = build(&files, threads);
+    let (index, _) = build_warm(&files, None, threads);
     let indexed = start.elapsed();
     let tput = |d: Duration| mb / d.as_secs_f64();
     println!(
@@ -88,16 +89,66 @@ fn corpus(name: &str, root: &Path, skip: Option<&str>) {
         index.len(),
         100.0 * raw_n.as_secs_f64() / indexed.as_secs_f64()
     );
+    // A warm restart: walk the tree and take the index from the store of the last run (the
+    // median of 5), against `ctags -R` on the same tree.
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = store_dir.path().join("index.bin");
+    let (_, stats) = build_warm(&files, Some(&store), threads);
+    assert!(stats.stored);
+    let size = std::fs::metadata(&store).map(|m| m.len()).unwrap_or(0);
+    let mut warm: Vec<Duration> = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            let files = walk(root);
+            let (index, stats) = build_warm(&files, Some(&store), threads);
+            assert_eq!(stats.parsed, 0, "nothing changed");
+            std::hint::black_box(index);
+            start.elapsed()
+        })
+        .collect();
+    warm.sort();
+    println!(
+        "  warm restart (walk + store of {:.1} MB), median of 5: {:>7.3} s",
+        size as f64 / 1e6,
+        warm[2].as_secs_f64()
+    );
+    let ctags = |out: &Path| {
+        std::process::Command::new("ctags")
+            .args(["-R", "-f"])
+            .arg(out)
+            .arg(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let tags = store_dir.path().join("tags");
+    if ctags(&tags) {
+        let mut runs: Vec<Duration> = (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                ctags(&tags);
+                start.elapsed()
+            })
+            .collect();
+        runs.sort();
+        println!(
+            "  ctags -R on the same tree, median of 5:           {:>7.3} s",
+            runs[2].as_secs_f64()
+        );
+    } else {
+        println!("  (ctags is not installed: no ctags baseline)");
+    }
 }
 
 fn copy_tree(from: &Path, to: &Path, skip: &str) {
-    for (relative, path) in source_files(from) {
-        if relative.starts_with(skip) {
+    for file in source_files(from) {
+        if file.relative.starts_with(skip) {
             continue;
         }
-        let target = to.join(&relative);
+        let target = to.join(&file.relative);
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(path, target).unwrap();
+        std::fs::copy(&file.path, target).unwrap();
     }
 }
 

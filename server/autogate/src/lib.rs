@@ -13,3 +13,4 @@ pub mod runner;
 pub mod safety;
 pub mod verify;
 pub mod workspace;
+pub mod workspace_index;

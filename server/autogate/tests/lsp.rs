@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{OnApplyEdit, TestClient, edit, full_caps, helix_caps, read, root, workspace};
+use support::{OnApplyEdit, TestClient, edit, full_caps, helix_caps, read, repo, root, workspace};
 
 fn change(summary: &Value, i: usize) -> &Value {
     &summary["changes"][i]
@@ -917,6 +917,54 @@ async fn a_helix_session_approves_rejects_and_rolls_back_through_code_actions_an
         "[package]\nname = \"h\"\n"
     );
     client.settle(100).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_takes_the_index_from_the_last_run_and_parses_only_what_changed() {
+    let dir = repo(&[
+        (
+            "src/lib.rs",
+            "pub fn parse_config(a: u8) -> u8 {\n    a\n}\n",
+        ),
+        ("src/a.rs", "fn a() { parse_config(1); }\n"),
+        ("src/b.rs", "fn b() { parse_config(2); }\n"),
+    ]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let built = client.wait_log("workspace index built").await;
+    assert!(
+        built.contains("3 files") && built.contains("(3 parsed, 0 kept"),
+        "{built}"
+    );
+    client.shutdown().await;
+    assert!(
+        root.join(".git/autogate/index.bin").is_file(),
+        "kept beside the audit trail"
+    );
+
+    // Edited while no server ran: only that file is parsed again, and it counts.
+    std::fs::write(
+        root.join("src/b.rs"),
+        "fn b() { parse_config(2); parse_config(3); }\n",
+    )
+    .unwrap();
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let built = client.wait_log("workspace index built").await;
+    assert!(
+        built.contains("(1 parsed, 2 kept from the last run)"),
+        "{built}"
+    );
+    let lib = client.uri("src/lib.rs");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&lib, None, [0, 20, 0, 25], "a: u8, b: u8") }),
+        )
+        .await
+        .unwrap();
+    let reasons = summary["changes"][0]["reasons"].to_string();
+    assert!(reasons.contains("3 references in 2 files"), "{summary:#}");
     client.shutdown().await;
 }
 

@@ -156,6 +156,12 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
     let proposal = working_tree_proposal(root, &args.base)?;
     let environment = config::environment(&policy, root);
     let mut gate = Gate::new(policy, environment.clone());
+    // The blast radius needs the rest of the workspace, as in the server (warm from the last
+    // run's index when there is one).
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let files = crate::workspace_index::source_files(root);
+    let store = crate::workspace_index::store_path(root);
+    gate.index = crate::workspace_index::build_warm(&files, Some(&store), threads).0;
     let origin = Origin {
         intent: None,
         source: Some("assess".to_owned()),

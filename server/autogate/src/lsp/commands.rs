@@ -242,6 +242,7 @@ pub async fn gate_intake(
     intake: Intake,
     origin: Origin,
 ) -> Result<Summary, CommandError> {
+    super::index::wait_ready(&ctx.shared, super::index::READY_WAIT).await;
     let started = std::time::Instant::now();
     let Intake {
         proposal,

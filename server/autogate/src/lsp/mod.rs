@@ -65,6 +65,8 @@ pub struct Shared {
     pub safety: OnceLock<Result<crate::safety::SafetyNet, String>>,
     /// What the first policy load has to tell the person, sent once `initialized` arrives.
     pub startup_report: Mutex<Option<policy::Report>>,
+    /// Whether the first workspace index build is installed in the gate.
+    pub index_ready: tokio::sync::watch::Sender<bool>,
 }
 
 pub use documents::Documents;
@@ -84,6 +86,7 @@ impl Shared {
             startup_report: Mutex::new(None),
             safety: OnceLock::new(),
             tasks: Default::default(),
+            index_ready: tokio::sync::watch::Sender::new(false),
         }
     }
 
