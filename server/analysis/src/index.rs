@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::impact::BlastRadius;
-use crate::languages::{Language, is_comment_kind, is_identifier_kind};
+use crate::languages::{KIND_COMMENT, KIND_IDENTIFIER, Language};
 use crate::symbols;
 
 /// What the index knows of one file: its definitions and identifiers, counted by name.
@@ -34,7 +34,7 @@ impl FileEntry {
         let tree = lang.and_then(|l| l.parse(text));
         let mut entry = FileEntry {
             definitions: BTreeMap::new(),
-            identifiers: identifiers(tree.as_ref(), text),
+            identifiers: identifiers(lang.zip(tree.as_ref()), text),
         };
         if let (Some(lang), Some(tree)) = (lang, &tree) {
             // Names only: the index needs no signatures or bodies (the cheap path of extract).
@@ -73,18 +73,26 @@ fn count(map: &mut BTreeMap<String, usize>, name: &str) {
 }
 
 /// Identifier leaves of a text, counted by name.
-fn identifiers(tree: Option<&tree_sitter::Tree>, text: &str) -> BTreeMap<String, usize> {
+fn identifiers(
+    tree: Option<(Language, &tree_sitter::Tree)>,
+    text: &str,
+) -> BTreeMap<String, usize> {
     let mut out: BTreeMap<String, usize> = BTreeMap::new();
-    if let Some(tree) = tree {
+    if let Some((lang, tree)) = tree {
+        // Kinds by id, not by name: this walk visits every node of every file.
+        let flags = lang.kind_flags();
+        let flag = |node: &tree_sitter::Node<'_>| {
+            flags.get(usize::from(node.kind_id())).copied().unwrap_or(0)
+        };
         let root = tree.root_node();
         let mut cursor = root.walk();
         loop {
             let node = cursor.node();
-            let kind = node.kind();
-            let descend = !is_comment_kind(kind);
+            let f = flag(&node);
+            let descend = f & KIND_COMMENT == 0;
             if descend
+                && f & KIND_IDENTIFIER != 0
                 && node.child_count() == 0
-                && is_identifier_kind(kind)
                 && let Some(t) = text.get(node.byte_range())
             {
                 count(&mut out, t);

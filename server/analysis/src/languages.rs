@@ -72,9 +72,55 @@ impl Language {
     /// a tree with ERROR or MISSING nodes is still returned (check [`Tree::root_node`]
     /// `has_error`).
     pub fn parse(self, text: &str) -> Option<Tree> {
-        let mut parser = Parser::new();
-        parser.set_language(&self.grammar()).ok()?;
-        parser.parse(text, None)
+        thread_local! {
+            // One parser per thread and language: creating one costs as much as parsing a
+            // small file.
+            static PARSERS: std::cell::RefCell<Vec<(Language, Parser)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        PARSERS.with(|parsers| {
+            let mut parsers = parsers.try_borrow_mut().ok()?;
+            let at = match parsers.iter().position(|(l, _)| *l == self) {
+                Some(at) => at,
+                None => {
+                    let mut parser = Parser::new();
+                    parser.set_language(&self.grammar()).ok()?;
+                    parsers.push((self, parser));
+                    parsers.len() - 1
+                }
+            };
+            let parser = &mut parsers[at].1;
+            let tree = parser.parse(text, None);
+            if tree.is_none() {
+                parser.reset();
+            }
+            tree
+        })
+    }
+
+    /// What each node kind of the grammar is, by kind id ([`KIND_COMMENT`],
+    /// [`KIND_IDENTIFIER`]), for walks that visit every node and should not compare names.
+    pub fn kind_flags(self) -> &'static [u8] {
+        static TABLES: [std::sync::OnceLock<Vec<u8>>; 8] = [const { std::sync::OnceLock::new() }; 8];
+        TABLES[self as usize].get_or_init(|| {
+            let grammar = self.grammar();
+            (0..grammar.node_kind_count())
+                .map(|id| {
+                    let kind = u16::try_from(id)
+                        .ok()
+                        .and_then(|id| grammar.node_kind_for_id(id))
+                        .unwrap_or("");
+                    let mut flags = 0;
+                    if is_comment_kind(kind) {
+                        flags |= KIND_COMMENT;
+                    }
+                    if is_identifier_kind(kind) {
+                        flags |= KIND_IDENTIFIER;
+                    }
+                    flags
+                })
+                .collect()
+        })
     }
 
     /// Line-comment prefixes, used by the line-based scanners to skip comment lines.
@@ -87,6 +133,11 @@ impl Language {
 }
 
 /// Whether a node kind is a comment (line, block or doc comment) in any of our grammars.
+/// In [`Language::kind_flags`]: a comment.
+pub const KIND_COMMENT: u8 = 1;
+/// In [`Language::kind_flags`]: an identifier.
+pub const KIND_IDENTIFIER: u8 = 2;
+
 pub fn is_comment_kind(kind: &str) -> bool {
     kind.contains("comment")
 }
