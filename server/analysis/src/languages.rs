@@ -101,7 +101,8 @@ impl Language {
     /// What each node kind of the grammar is, by kind id ([`KIND_COMMENT`],
     /// [`KIND_IDENTIFIER`]), for walks that visit every node and should not compare names.
     pub fn kind_flags(self) -> &'static [u8] {
-        static TABLES: [std::sync::OnceLock<Vec<u8>>; 8] = [const { std::sync::OnceLock::new() }; 8];
+        static TABLES: [std::sync::OnceLock<Vec<u8>>; 8] =
+            [const { std::sync::OnceLock::new() }; 8];
         TABLES[self as usize].get_or_init(|| {
             let grammar = self.grammar();
             (0..grammar.node_kind_count())

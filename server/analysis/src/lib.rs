@@ -33,6 +33,7 @@ pub mod languages;
 pub mod level;
 mod local;
 mod merge;
+pub mod naming;
 pub mod paths;
 pub mod risk;
 pub mod secrets;

@@ -184,7 +184,7 @@ pub fn build_warm(
     }
     stats.trusted = kept.len();
     // Biggest first, so that no thread is left with a big file while the others are idle.
-    work.sort_by(|a, b| b.0.size.cmp(&a.0.size));
+    work.sort_by_key(|w| std::cmp::Reverse(w.0.size));
     // The rest on every core: read, hash, and parse only when the content changed.
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(StoredFile, bool)>> = Mutex::new(Vec::with_capacity(work.len()));

@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use autogate::runner::{
-    Cursor, FormatCommand, FormatOptions, LLM_POLICY_EXAMPLE, Lang, RenameTarget, RunError,
-    SourceFile, Task, document, format, parse_task, provider_from_policy,
-    provider_from_policy_with_env, rename, run_llm_task, tidy,
+    Cursor, FormatCommand, FormatOptions, LLM_POLICY_EXAMPLE, RenameTarget, RunError, SourceFile,
+    Task, document, format, parse_task, provider_from_policy, provider_from_policy_with_env,
+    rename, run_llm_task, tidy,
 };
 use autogate_analysis::{
-    AnalysisContext, ChangeKind, ChangeUnit, FileChange, Level, Proposal, ProtectedPaths, analyze,
+    AnalysisContext, ChangeKind, ChangeUnit, FileChange, Language, Level, Proposal, ProtectedPaths,
+    analyze,
 };
 use autogate_llm::{ContextFile, EnvLookup, PromptLimits, Selection};
 use autogate_policy::{LlmProvider, LlmSettings, Policy};
@@ -309,7 +310,7 @@ async fn other_formatters_run_or_explain_how_to_install_them() {
     }
 }
 
-fn with_command(lang: Lang, program: &str, args: &[&str]) -> FormatOptions {
+fn with_command(lang: Language, program: &str, args: &[&str]) -> FormatOptions {
     FormatOptions {
         commands: HashMap::from([(lang, FormatCommand::new(program, args))]),
         cwd: None,
@@ -321,14 +322,14 @@ fn with_command(lang: Lang, program: &str, args: &[&str]) -> FormatOptions {
 async fn configured_formatter_commands() {
     // The override replaces the default, and `{path}` is substituted.
     let opts = with_command(
-        Lang::Go,
+        Language::Go,
         "sh",
         &["-c", "tr a-z A-Z; echo \"// $0\"", "{path}"],
     );
     let p = format("pkg/a.go", "package a\n", &opts).await.unwrap();
     assert_eq!(only_after(&p), "PACKAGE A\n// pkg/a.go\n");
 
-    let opts = with_command(Lang::Go, "cat", &[]);
+    let opts = with_command(Language::Go, "cat", &[]);
     let err = format("a.go", "package a\n", &opts).await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -336,7 +337,7 @@ async fn configured_formatter_commands() {
     );
 
     let opts = with_command(
-        Lang::C,
+        Language::C,
         "sh",
         &["-c", "echo 'a.c:1: expected ;' >&2; exit 3"],
     );
@@ -347,11 +348,11 @@ async fn configured_formatter_commands() {
         "{msg}"
     );
 
-    let opts = with_command(Lang::Java, "sh", &["-c", "exit 0"]);
+    let opts = with_command(Language::Java, "sh", &["-c", "exit 0"]);
     let err = format("A.java", "class A {}\n", &opts).await.unwrap_err();
     assert!(err.to_string().contains("printed nothing"), "{err}");
 
-    let opts = with_command(Lang::Python, "autogate-no-such-formatter", &[]);
+    let opts = with_command(Language::Python, "autogate-no-such-formatter", &[]);
     let err = format("a.py", "x = 1\n", &opts).await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -361,7 +362,7 @@ async fn configured_formatter_commands() {
 
 #[tokio::test]
 async fn a_typescript_override_covers_tsx() {
-    let opts = with_command(Lang::TypeScript, "tr", &["a-z", "A-Z"]);
+    let opts = with_command(Language::TypeScript, "tr", &["a-z", "A-Z"]);
     let p = format("src/App.tsx", "export const a = <b/>;\n", &opts)
         .await
         .unwrap();
@@ -370,7 +371,7 @@ async fn a_typescript_override_covers_tsx() {
 
 #[tokio::test]
 async fn a_stuck_formatter_is_stopped() {
-    let opts = with_command(Lang::Rust, "sleep", &["30"]);
+    let opts = with_command(Language::Rust, "sleep", &["30"]);
     let started = std::time::Instant::now();
     let err = format("a.rs", "fn a() {}\n", &opts).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));

@@ -497,8 +497,8 @@ fn family_files(
     path: &str,
     bases: &mut BTreeMap<String, Base>,
 ) -> Result<Vec<SourceFile>, String> {
-    let family = runner::Lang::from_path(path)
-        .map(runner::Lang::family)
+    let family = autogate_analysis::Language::from_path(path)
+        .map(autogate_analysis::Language::family)
         .ok_or_else(|| format!("{path}: rename does not support this language"))?;
     let workspace = ctx
         .shared
@@ -518,7 +518,10 @@ fn family_files(
             continue;
         };
         let relative = relative.to_string_lossy().replace('\\', "/");
-        if runner::Lang::from_path(&relative).map(runner::Lang::family) != Some(family) {
+        if autogate_analysis::Language::from_path(&relative)
+            .map(autogate_analysis::Language::family)
+            != Some(family)
+        {
             continue;
         }
         let (text, base) = match ctx.shared.docs().get(&relative) {

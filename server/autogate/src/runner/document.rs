@@ -6,8 +6,9 @@
 
 use tree_sitter::Node;
 
-use super::lang::{Lang, dominant_eol, syntax_error};
+use super::lang::{dominant_eol, syntax_error};
 use super::{Proposal, RunError, single_file};
+use autogate_analysis::Language;
 
 /// Adds a `TODO: document` stub above every undocumented public item of the file:
 ///
@@ -31,7 +32,7 @@ pub fn document(path: &str, text: &str) -> Result<Proposal, RunError> {
 }
 
 pub(crate) fn document_text(path: &str, text: &str) -> Result<String, RunError> {
-    let lang = Lang::from_path(path).ok_or_else(|| RunError::UnsupportedLanguage {
+    let lang = Language::from_path(path).ok_or_else(|| RunError::UnsupportedLanguage {
         operation: "document",
         path: path.to_owned(),
     })?;
@@ -51,12 +52,12 @@ pub(crate) fn document_text(path: &str, text: &str) -> Result<String, RunError> 
     };
     let root = tree.root_node();
     match lang {
-        Lang::Rust => rust(root, &mut stubs),
-        Lang::Python => python(root, &mut stubs),
-        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => javascript(root, &mut stubs),
-        Lang::Go => go(root, &mut stubs),
-        Lang::Java => java(root, &mut stubs),
-        Lang::C => c(root, &mut stubs),
+        Language::Rust => rust(root, &mut stubs),
+        Language::Python => python(root, &mut stubs),
+        Language::JavaScript | Language::TypeScript | Language::Tsx => javascript(root, &mut stubs),
+        Language::Go => go(root, &mut stubs),
+        Language::Java => java(root, &mut stubs),
+        Language::C => c(root, &mut stubs),
     }
     Ok(stubs.apply())
 }

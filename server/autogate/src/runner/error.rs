@@ -40,7 +40,7 @@ pub enum RunError {
     /// The operation needs a language it does not know for this file.
     #[error(
         "{operation}: {path} is not a file it can handle (supported: {}); open a supported file or describe the task in words for the LLM",
-        super::lang::SUPPORTED
+        autogate_analysis::naming::SUPPORTED
     )]
     UnsupportedLanguage {
         operation: &'static str,

@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use super::lang::Lang;
 use super::{Proposal, RunError, single_file};
+use autogate_analysis::Language;
 
 /// One formatter invocation: the file's text goes to stdin, the formatted text comes from
 /// stdout. `{path}` in an argument is replaced by the workspace-relative path of the file.
@@ -33,8 +33,8 @@ impl FormatCommand {
 #[derive(Clone, Debug)]
 pub struct FormatOptions {
     /// Commands that replace the default formatter of a language (a `TypeScript` entry also
-    /// covers `.tsx` files without their own). [`Lang::from_name`] reads settings keys.
-    pub commands: HashMap<Lang, FormatCommand>,
+    /// covers `.tsx` files without their own). [`Language::from_name`] reads settings keys.
+    pub commands: HashMap<Language, FormatCommand>,
     /// The working directory (the workspace root), so that formatters find their config files
     /// and a project-local `node_modules/.bin/prettier`. `None`: the server's own.
     pub cwd: Option<PathBuf>,
@@ -53,9 +53,13 @@ impl Default for FormatOptions {
 }
 
 /// The default formatters of a language, tried in order until one can be started.
-pub(crate) fn default_commands(lang: Lang, path: &str, cwd: Option<&Path>) -> Vec<FormatCommand> {
+pub(crate) fn default_commands(
+    lang: Language,
+    path: &str,
+    cwd: Option<&Path>,
+) -> Vec<FormatCommand> {
     match lang {
-        Lang::Rust => {
+        Language::Rust => {
             let edition = cwd
                 .and_then(|root| cargo_edition(root, path))
                 .unwrap_or_else(|| "2024".to_owned());
@@ -64,11 +68,11 @@ pub(crate) fn default_commands(lang: Lang, path: &str, cwd: Option<&Path>) -> Ve
                 &["--emit", "stdout", "--edition", &edition],
             )]
         }
-        Lang::Python => vec![
+        Language::Python => vec![
             FormatCommand::new("ruff", &["format", "--stdin-filename", "{path}", "-"]),
             FormatCommand::new("black", &["-q", "--stdin-filename", "{path}", "-"]),
         ],
-        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
             let mut commands = Vec::new();
             if let Some(local) = cwd.map(|d| d.join("node_modules/.bin/prettier"))
                 && local.is_file()
@@ -84,9 +88,9 @@ pub(crate) fn default_commands(lang: Lang, path: &str, cwd: Option<&Path>) -> Ve
             ));
             commands
         }
-        Lang::Go => vec![FormatCommand::new("gofmt", &[])],
-        Lang::Java => vec![FormatCommand::new("google-java-format", &["-"])],
-        Lang::C => vec![FormatCommand::new(
+        Language::Go => vec![FormatCommand::new("gofmt", &[])],
+        Language::Java => vec![FormatCommand::new("google-java-format", &["-"])],
+        Language::C => vec![FormatCommand::new(
             "clang-format",
             &["--assume-filename={path}"],
         )],
@@ -117,32 +121,34 @@ fn cargo_edition(root: &Path, path: &str) -> Option<String> {
     None
 }
 
-fn install_hint(lang: Lang) -> &'static str {
+fn install_hint(lang: Language) -> &'static str {
     match lang {
-        Lang::Rust => "install it with `rustup component add rustfmt`",
-        Lang::Python => "install one with `pip install ruff` (or `pip install black`)",
-        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
+        Language::Rust => "install it with `rustup component add rustfmt`",
+        Language::Python => "install one with `pip install ruff` (or `pip install black`)",
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
             "install prettier in the project with `npm install --save-dev prettier` (or globally with `npm install -g prettier`)"
         }
-        Lang::Go => "install Go (https://go.dev/dl/), which ships gofmt, and put it on PATH",
-        Lang::Java => {
+        Language::Go => "install Go (https://go.dev/dl/), which ships gofmt, and put it on PATH",
+        Language::Java => {
             "install google-java-format (https://github.com/google/google-java-format) and put it on PATH"
         }
-        Lang::C => "install clang-format (`apt install clang-format`, `brew install clang-format`)",
+        Language::C => {
+            "install clang-format (`apt install clang-format`, `brew install clang-format`)"
+        }
     }
 }
 
 /// Formats one file with its language's formatter (or the configured override) and proposes
 /// the result. Errors name the formatter and say how to install or configure it.
 pub async fn format(path: &str, text: &str, options: &FormatOptions) -> Result<Proposal, RunError> {
-    let lang = Lang::from_path(path).ok_or_else(|| RunError::UnsupportedLanguage {
+    let lang = Language::from_path(path).ok_or_else(|| RunError::UnsupportedLanguage {
         operation: "format",
         path: path.to_owned(),
     })?;
     // A TypeScript override also covers .tsx files unless they have their own.
     let configured = options.commands.get(&lang).or_else(|| {
-        (lang == Lang::Tsx)
-            .then(|| options.commands.get(&Lang::TypeScript))
+        (lang == Language::Tsx)
+            .then(|| options.commands.get(&Language::TypeScript))
             .flatten()
     });
     let (commands, hint) = match configured {
@@ -164,7 +170,7 @@ pub async fn format(path: &str, text: &str, options: &FormatOptions) -> Result<P
         }
     }
     Err(RunError::FormatterMissing {
-        language: lang.name(),
+        language: lang.display_name(),
         tried,
         hint,
     })
@@ -293,7 +299,7 @@ mod tests {
         );
         let empty = tempfile::tempdir().unwrap();
         assert_eq!(cargo_edition(empty.path(), "src/lib.rs"), None);
-        let cmds = default_commands(Lang::Rust, "b/src/lib.rs", Some(root.path()));
+        let cmds = default_commands(Language::Rust, "b/src/lib.rs", Some(root.path()));
         assert_eq!(cmds[0].args, ["--emit", "stdout", "--edition", "2018"]);
     }
 }

@@ -69,7 +69,6 @@ pub use autogate_analysis::{FileChange, Proposal};
 pub use document::document;
 pub use error::{LLM_POLICY_EXAMPLE, RunError};
 pub use format::{FormatCommand, FormatOptions, format};
-pub use lang::Lang;
 pub use llm::{
     DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL, LlmOutcome, provider_from_policy,
     provider_from_policy_with_env, run_llm_task, selection,

@@ -8,8 +8,9 @@
 
 use tree_sitter::{Node, Tree};
 
-use super::lang::{Lang, syntax_error};
+use super::lang::syntax_error;
 use super::{FileChange, Proposal, RunError};
+use autogate_analysis::Language;
 
 /// A workspace file: path relative to the workspace root (with `/`), and its current text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +56,7 @@ pub fn rename(
         return Err(RunError::MissingNewName);
     }
     let path = target.path();
-    let lang = Lang::from_path(path).ok_or_else(|| RunError::UnsupportedLanguage {
+    let lang = Language::from_path(path).ok_or_else(|| RunError::UnsupportedLanguage {
         operation: "rename",
         path: path.to_owned(),
     })?;
@@ -72,7 +73,7 @@ pub fn rename(
     if let Some(why) = lang.invalid_identifier(new_name) {
         return Err(RunError::InvalidName {
             name: new_name.to_owned(),
-            language: lang.name(),
+            language: lang.display_name(),
             why,
         });
     }
@@ -85,7 +86,7 @@ pub fn rename(
 
     let mut changes = Vec::new();
     for f in files {
-        let Some(f_lang) = Lang::from_path(&f.path) else {
+        let Some(f_lang) = Language::from_path(&f.path) else {
             continue;
         };
         if f_lang.family() != lang.family() {
@@ -95,8 +96,8 @@ pub fn rename(
         // C has one global namespace, and a Go package spans its directory: there a clash in a
         // file that does not change still merges two symbols.
         let shares_scope = match lang {
-            Lang::C => true,
-            Lang::Go => parent_dir(&f.path) == parent_dir(path),
+            Language::C => true,
+            Language::Go => parent_dir(&f.path) == parent_dir(path),
             _ => false,
         };
         let may_clash = shares_scope && f.text.contains(new_name);
@@ -158,7 +159,7 @@ fn parent_dir(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
-fn parse_checked(lang: Lang, file: &SourceFile) -> Result<Tree, RunError> {
+fn parse_checked(lang: Language, file: &SourceFile) -> Result<Tree, RunError> {
     let tree = lang
         .parse(&file.text)
         .ok_or_else(|| RunError::UnsupportedLanguage {
@@ -189,7 +190,7 @@ fn byte_offset(text: &str, cursor: Cursor) -> Option<usize> {
 }
 
 fn identifier_at(
-    lang: Lang,
+    lang: Language,
     tree: &Tree,
     file: &SourceFile,
     cursor: Cursor,
@@ -208,7 +209,7 @@ fn identifier_at(
     let candidates = [Some(offset), offset.checked_sub(1)];
     for at in candidates.into_iter().flatten() {
         if let Some(node) = root.descendant_for_byte_range(at, at)
-            && lang.is_identifier_kind(node.kind())
+            && lang.is_name_kind(node.kind())
             && node.byte_range().contains(&at)
         {
             return Ok(file.text[node.byte_range()].to_owned());
@@ -219,8 +220,8 @@ fn identifier_at(
     })
 }
 
-fn visit_identifiers<'t>(lang: Lang, node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
-    if lang.is_identifier_kind(node.kind()) {
+fn visit_identifiers<'t>(lang: Language, node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
+    if lang.is_name_kind(node.kind()) {
         f(node);
         return;
     }

@@ -2,8 +2,9 @@
 
 use tree_sitter::Tree;
 
-use super::lang::{Lang, dominant_eol};
+use super::lang::dominant_eol;
 use super::{Proposal, RunError, single_file};
+use autogate_analysis::Language;
 
 /// Whitespace that `tidy` removes at the end of a line (line breaks themselves are kept).
 fn is_trailing_space(c: char) -> bool {
@@ -13,7 +14,7 @@ fn is_trailing_space(c: char) -> bool {
 /// Tidies one file: removes trailing whitespace, removes blank lines at the end and ends the
 /// file with exactly one newline. Each line keeps its own ending (a CRLF file stays CRLF).
 ///
-/// In the languages of [`Lang`], whitespace inside string literals (multi-line strings, raw
+/// In the languages of [`Language`], whitespace inside string literals (multi-line strings, raw
 /// strings, template literals) is kept, since it is part of the program. In Markdown, two or
 /// more trailing spaces (a hard line break) are kept. An empty file stays empty.
 pub fn tidy(path: &str, text: &str) -> Result<Proposal, RunError> {
@@ -22,7 +23,7 @@ pub fn tidy(path: &str, text: &str) -> Result<Proposal, RunError> {
 }
 
 pub(crate) fn tidy_text(path: &str, text: &str) -> String {
-    let tree = Lang::from_path(path).and_then(|lang| lang.parse(text));
+    let tree = Language::from_path(path).and_then(|lang| lang.parse(text));
     let markdown = {
         let lower = path.to_ascii_lowercase();
         lower.ends_with(".md") || lower.ends_with(".markdown")
