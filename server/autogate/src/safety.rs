@@ -4,9 +4,13 @@
 //! Architecture invariant: no batch is written unless its checkpoint was created first
 //! (fail closed). The checkpoint lives in git objects under `refs/autogate/checkpoints/`, or in
 //! `.autogate/checkpoints/` without git, so a crash mid-batch can be undone from the CLI.
+//! The audit record of a batch is part of its commit: the writer waits for it
+//! ([`SafetyNet::audit_confirmed`]), and a batch whose record cannot be written is undone.
+//! Writes from every autogate process on one workspace are serialized by [`WriteLock`].
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use autogate_vcs::{
@@ -28,6 +32,32 @@ pub struct FileState<'a> {
 pub struct SafetyNet {
     pub store: CheckpointStore,
     audit: AuditWriter,
+    /// The lock file every autogate process on this workspace writes under.
+    lock_path: PathBuf,
+}
+
+/// The exclusive right to write to the workspace, held by one autogate process at a time (an
+/// OS file lock, released when dropped or when the process dies).
+#[derive(Debug)]
+pub struct WriteLock {
+    _file: std::fs::File,
+}
+
+/// A queued audit write; [`AuditReceipt::written`] says whether it reached the trail.
+pub struct AuditReceipt {
+    wait: Option<tokio::sync::oneshot::Receiver<Result<(), String>>>,
+}
+
+impl AuditReceipt {
+    /// `Err` with the reason when a record could not be written (or the writer stopped).
+    pub async fn written(self) -> Result<(), String> {
+        match self.wait {
+            None => Ok(()),
+            Some(wait) => wait
+                .await
+                .unwrap_or_else(|_| Err("the audit writer stopped".to_owned())),
+        }
+    }
 }
 
 impl SafetyNet {
@@ -36,8 +66,47 @@ impl SafetyNet {
         let audit = AuditLog::open(root)
             .context("cannot open the audit trail")?
             .with_redactor(autogate_llm::redact_secrets);
+        // Beside the audit trail: `.git/autogate/` in a repository, else `.autogate/`, both out
+        // of reach of any write autogate gates.
+        let lock_path = audit.path().with_file_name("write.lock");
         let audit = AuditWriter::spawn(audit, root.to_owned())?;
-        Ok(Self { store, audit })
+        Ok(Self {
+            store,
+            audit,
+            lock_path,
+        })
+    }
+
+    /// Takes the workspace's write lock, waiting at most `limit` for another autogate process
+    /// (another editor window on this folder) to finish its write.
+    pub async fn lock_writes(&self, limit: Duration) -> Result<WriteLock, String> {
+        if let Some(dir) = self.lock_path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|e| format!("cannot open {}: {e}", self.lock_path.display()))?;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(WriteLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(format!("cannot lock {}: {e}", self.lock_path.display()));
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "another autogate process on this workspace has been writing for more than {} s",
+                    limit.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Stores the pre-image of every file the batch touches. Called before anything is written.
@@ -85,22 +154,55 @@ impl SafetyNet {
             .map(|change| record(change, event, verification))
             .collect();
         if !records.is_empty() {
-            self.audit.send(Message::Append(records));
+            self.audit.send(Message::Append(records, None));
         }
+    }
+
+    /// Queues one audit record per change, like [`SafetyNet::audit`], and returns a receipt
+    /// that says whether they were all written. Queued at once (in order with the others);
+    /// await the receipt without holding a lock.
+    pub fn audit_confirmed<'c>(
+        &self,
+        changes: impl IntoIterator<Item = &'c ChangeRecord>,
+        event: AuditEvent,
+        verification: Option<&serde_json::Value>,
+    ) -> AuditReceipt {
+        let records: Vec<AuditRecord> = changes
+            .into_iter()
+            .map(|change| record(change, event, verification))
+            .collect();
+        if records.is_empty() {
+            return AuditReceipt { wait: None };
+        }
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.audit.send(Message::Append(records, Some(done)));
+        AuditReceipt { wait: Some(wait) }
     }
 
     /// Resolves once every record queued before the call is written (or failed, logged).
     pub async fn audit_flushed(&self) {
+        let _ = self.audit_writable().await;
+    }
+
+    /// Like [`SafetyNet::audit_flushed`], and says whether the last record queued before the
+    /// call could be written: `Err` with the reason when the trail is unwritable now.
+    pub async fn audit_writable(&self) -> Result<(), String> {
         let (done, wait) = tokio::sync::oneshot::channel();
         self.audit.send(Message::Flush(done));
-        let _ = wait.await;
+        wait.await
+            .unwrap_or_else(|_| Err("the audit writer stopped".to_owned()))
     }
 }
 
 /// What the audit thread is asked to do.
 enum Message {
-    Append(Vec<AuditRecord>),
-    Flush(tokio::sync::oneshot::Sender<()>),
+    /// Records to append, and where to say whether they all were.
+    Append(
+        Vec<AuditRecord>,
+        Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    ),
+    /// Answers once everything queued before is done: the error of the last append, if any.
+    Flush(tokio::sync::oneshot::Sender<Result<(), String>>),
 }
 
 /// The thread that appends audit records in the order they were queued.
@@ -114,13 +216,16 @@ impl AuditWriter {
         std::thread::Builder::new()
             .name("autogate-audit".to_owned())
             .spawn(move || {
+                // The error of the last append, until one succeeds again.
+                let mut last: Result<(), String> = Ok(());
                 for message in rx {
                     match message {
-                        Message::Append(records) => {
+                        Message::Append(records, done) => {
                             let branch = match crate::config::head(&root) {
                                 autogate_policy::Head::Branch(b) => Some(b),
                                 _ => None,
                             };
+                            let mut result = Ok(());
                             for mut record in records {
                                 record.branch.clone_from(&branch);
                                 let change = record.change.clone().unwrap_or_default();
@@ -129,11 +234,16 @@ impl AuditWriter {
                                         change,
                                         "could not append to the audit trail: {e:#}"
                                     );
+                                    result = Err(format!("{e:#}"));
                                 }
+                            }
+                            last.clone_from(&result);
+                            if let Some(done) = done {
+                                let _ = done.send(result);
                             }
                         }
                         Message::Flush(done) => {
-                            let _ = done.send(());
+                            let _ = done.send(last.clone());
                         }
                     }
                 }

@@ -3,6 +3,13 @@
 //! Open documents are changed with `workspace/applyEdit` against the exact versions the change
 //! was analyzed on; files the editor does not have open are written on disk atomically. If the
 //! client refuses or does not answer in time, every file written on disk is restored.
+//!
+//! Under the workspace's write lock (shared with every autogate process on the folder), each
+//! path is checked to still lead where the change was decided (no symlink below the root) and
+//! its base text is read again, through the confined [`Workspace`] calls; a batch whose audit
+//! record cannot be written is undone.
+//!
+//! [`Workspace`]: crate::workspace::Workspace
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -67,15 +74,37 @@ impl Applier {
                         approver,
                         reply,
                     } => {
-                        let commands = shared
+                        let (commands, commits) = shared
                             .gate()
-                            .map(|g| g.policy.verify().commands.clone())
+                            .map(|g| {
+                                (
+                                    g.policy.verify().commands.clone(),
+                                    g.policy.commit().enabled,
+                                )
+                            })
                             .unwrap_or_default();
-                        let outcome = apply_batch(&client, &shared, &ids, approver).await;
+                        let mut outcome = apply_batch(&client, &shared, &ids, approver).await;
                         let checkpoint = match &outcome {
                             Outcome::Applied { checkpoint } => checkpoint.clone(),
                             Outcome::Failed { .. } => None,
                         };
+                        // Nothing to verify or commit: the record is written before the answer,
+                        // so the answer says whether the batch stands.
+                        let at_once = commands.is_empty() && !commits;
+                        if at_once
+                            && matches!(outcome, Outcome::Applied { .. })
+                            && let Err(reason) = finish_batch(
+                                &client,
+                                &shared,
+                                &ids,
+                                approver,
+                                checkpoint.clone(),
+                                &commands,
+                            )
+                            .await
+                        {
+                            outcome = Outcome::Failed { reason };
+                        }
                         let applied = matches!(outcome, Outcome::Applied { .. });
                         if applied {
                             // Before the reply, so the next proposal sees the new references;
@@ -91,8 +120,13 @@ impl Applier {
                             }
                             // Still in the writer: no other batch applies until this one is
                             // verified, committed and recorded.
-                            finish_batch(&client, &shared, &ids, approver, checkpoint, &commands)
+                            if !at_once {
+                                let _ = finish_batch(
+                                    &client, &shared, &ids, approver, checkpoint, &commands,
+                                )
                                 .await;
+                            }
+                            prune_checkpoints(&shared);
                         }
                     }
                     Job::Rollback {
@@ -197,6 +231,10 @@ fn plan(shared: &Shared, files: &[(FileChange, crate::gate::Bases)]) -> Result<V
             parts.push((old.clone(), file.before.clone(), None));
         }
         for (path, before, after) in parts {
+            // The path must still lead where the change was decided: no symlink below the root.
+            workspace
+                .check(&path)
+                .map_err(|e| format!("{e}; nothing was applied"))?;
             let base = bases.get(&path).cloned().unwrap_or(Base::Disk);
             match docs.get(&path) {
                 Some(open) => {
@@ -233,7 +271,9 @@ fn plan(shared: &Shared, files: &[(FileChange, crate::gate::Bases)]) -> Result<V
                     }
                 }
                 None => {
-                    let current = workspace.read(&path).map_err(|e| format!("{e:#}"))?;
+                    let current = workspace
+                        .read(&path)
+                        .map_err(|e| format!("{e:#}; nothing was applied"))?;
                     if current != before {
                         return Err(format!(
                             "{path} changed on disk since the change was analyzed; nothing was applied — propose it again"
@@ -313,16 +353,11 @@ async fn apply_batch_inner(
         }
     };
     let started = std::time::Instant::now();
-    let writes = match plan(shared, &files) {
-        Ok(writes) => writes,
-        Err(reason) => return Outcome::Failed { reason },
-    };
     let Some(workspace) = shared.workspace.get() else {
         return Outcome::Failed {
             reason: "the server is not initialized".to_owned(),
         };
     };
-
     // The checkpoint comes before any write: no checkpoint, no write (fail closed).
     let net = match shared.safety() {
         Ok(net) => net,
@@ -332,6 +367,27 @@ async fn apply_batch_inner(
             };
         }
     };
+    // Held from the re-check of the bases to the end of the write: another autogate process
+    // on this workspace cannot write in between (it waits, then finds its base changed).
+    let _lock = match net.lock_writes(lock_limit(shared)).await {
+        Ok(lock) => lock,
+        Err(e) => {
+            return Outcome::Failed {
+                reason: format!("{e}; nothing was applied — propose it again"),
+            };
+        }
+    };
+    let writes = match plan(shared, &files) {
+        Ok(writes) => writes,
+        Err(reason) => return Outcome::Failed { reason },
+    };
+    // The batch's records are part of its commit: a trail that cannot take the decision just
+    // recorded will not take the outcome either.
+    if let Err(e) = net.audit_writable().await {
+        return Outcome::Failed {
+            reason: format!("the audit trail cannot be written ({e}); nothing was applied"),
+        };
+    }
     let states: Vec<FileState<'_>> = writes
         .iter()
         .map(|w| FileState {
@@ -413,6 +469,12 @@ async fn apply_batch_inner(
     }
 }
 
+/// How long a write waits for another autogate process on the workspace to finish its own
+/// (which may wait for its editor's `applyEdit` answer).
+fn lock_limit(shared: &Shared) -> std::time::Duration {
+    shared.apply_timeout() + std::time::Duration::from_secs(10)
+}
+
 /// Sends `workspace/applyEdit` with the server's time limit. `Err` says why it was not applied.
 async fn send_apply_edit(
     client: &Client,
@@ -482,6 +544,10 @@ async fn rollback(
 ) -> Result<Rollback, String> {
     use autogate_vcs::{CheckpointId, ConflictPolicy, RestoreOutcome};
     let net = shared.safety()?;
+    let _lock = net
+        .lock_writes(lock_limit(shared))
+        .await
+        .map_err(|e| format!("{e}; nothing was restored"))?;
     let id = match checkpoint {
         Some(id) => CheckpointId::parse(&id).map_err(|e| format!("{e}"))?,
         None => net
@@ -761,6 +827,7 @@ async fn verify_batch(
 }
 
 /// After a batch is applied: verify it, commit it if the policy says so, and record it.
+/// `Err` says why the batch was rolled back (a failed verification, an unwritable record).
 async fn finish_batch(
     client: &Client,
     shared: &Shared,
@@ -768,12 +835,13 @@ async fn finish_batch(
     approver: &'static str,
     checkpoint: Option<String>,
     commands: &[autogate_policy::VerifyCommand],
-) {
+) -> Result<(), String> {
     let commit_settings = shared
         .gate()
         .map(|g| g.policy.commit().clone())
         .filter(|s| s.enabled);
-    if !commands.is_empty() || commit_settings.is_some() {
+    let flushed = !commands.is_empty() || commit_settings.is_some();
+    if flushed {
         // Verification commands and commits read the disk: once, before both.
         flush_to_disk(client, shared, ids).await;
     }
@@ -782,7 +850,8 @@ async fn finish_batch(
     } else {
         match verify_batch(client, shared, ids, checkpoint.clone(), commands).await {
             Some(v) => Some(v),
-            None => return, // rolled back, marked failed and recorded
+            // Rolled back, marked failed and recorded.
+            None => return Err("verification failed; the batch was rolled back".to_owned()),
         }
     };
     if let Some(settings) = commit_settings {
@@ -811,8 +880,36 @@ async fn finish_batch(
     } else {
         autogate_vcs::AuditEvent::Applied
     };
-    shared.audit_with(ids, event, verification.as_ref());
-    prune_checkpoints(shared);
+    let receipt = match (shared.safety(), shared.gate()) {
+        (Ok(net), Some(gate)) => net.audit_confirmed(
+            ids.iter().filter_map(|id| gate.get(id)),
+            event,
+            verification.as_ref(),
+        ),
+        _ => return Ok(()),
+    };
+    let Err(e) = receipt.written().await else {
+        return Ok(());
+    };
+    // The record is part of the batch: without it, the batch is undone.
+    let rolled = rollback(client, shared, flushed, checkpoint, false).await;
+    let mut note = format!("the audit trail cannot be written ({e}); the batch was rolled back");
+    match &rolled {
+        Ok(r) if !r.notes.is_empty() => note.push_str(&format!(" ({})", r.notes.join("; "))),
+        Ok(_) => {}
+        Err(e) => note = format!("{note}, but the rollback failed: {e}"),
+    }
+    if let Some(mut gate) = shared.gate() {
+        gate.settle(ids, Status::Failed, Some(&note), None);
+    }
+    shared.audit(ids, autogate_vcs::AuditEvent::Failed);
+    client
+        .show_message(
+            tower_lsp_server::ls_types::MessageType::ERROR,
+            format!("autogate: change {}: {note}", ids.join(", ")),
+        )
+        .await;
+    Err(note)
 }
 
 /// Drops checkpoints beyond the policy's `[checkpoints]` count and age (the newest is kept).
@@ -864,7 +961,17 @@ async fn flush_to_disk(client: &Client, shared: &Shared, ids: &[String]) {
             .await,
             Ok(Ok(_))
         );
-    if !saved && let Some(workspace) = shared.workspace.get() {
+    if !saved
+        && let Some(workspace) = shared.workspace.get()
+        && let Ok(net) = shared.safety()
+    {
+        let _lock = match net.lock_writes(lock_limit(shared)).await {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::error!("cannot write open documents to disk: {e}");
+                return;
+            }
+        };
         for (path, _, after) in &open {
             if let Err(e) = workspace.write(path, Some(after)) {
                 tracing::error!(%path, "cannot write to disk: {e:#}");

@@ -1,0 +1,109 @@
+//! Two autogate processes on one workspace (two editor windows on one folder) racing to write
+//! the same closed file: no change reported applied may be lost.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use support::{TestClient, edit, helix_caps, read, repo, root};
+
+/// How many comment lines each server inserts.
+const EDITS: usize = 8;
+
+/// Starts the real binary on `root` and connects a test client to its stdio.
+async fn server(root: &Path) -> (TestClient, tokio::process::Child) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
+        .arg("lsp")
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let client = TestClient::connect(
+        root,
+        Box::new(stdout),
+        Box::new(stdin),
+        None,
+        helix_caps(),
+        Value::Null,
+    )
+    .await;
+    (client, child)
+}
+
+/// Inserts `EDITS` comment lines at the top of `src/lib.rs`, one proposal each, as fast as the
+/// server answers; returns (line, status, reasons) for each.
+async fn insert_lines(client: &mut TestClient, name: &str) -> Vec<(String, String, String)> {
+    let uri = client.uri("src/lib.rs");
+    let mut out = Vec::new();
+    for i in 0..EDITS {
+        let line = format!("// {name} {i}\n");
+        let summary = client
+            .command(
+                "autogate.proposeEdit",
+                json!({ "edit": edit(&uri, None, [0, 0, 0, 0], &line) }),
+            )
+            .await
+            .unwrap();
+        let change = &summary["changes"][0];
+        out.push((
+            line,
+            change["status"].as_str().unwrap_or_default().to_owned(),
+            change["reasons"].to_string(),
+        ));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_writing_one_closed_file_lose_no_applied_change() {
+    let dir = repo(&[("src/lib.rs", "pub fn a() {}\n")]);
+    let root = root(&dir);
+    let (mut a, _child_a) = server(&root).await;
+    let (mut b, _child_b) = server(&root).await;
+    let (results_a, results_b) = tokio::join!(
+        async {
+            let results = insert_lines(&mut a, "a").await;
+            a.shutdown().await;
+            results
+        },
+        async {
+            let results = insert_lines(&mut b, "b").await;
+            b.shutdown().await;
+            results
+        },
+    );
+    let file = read(&root, "src/lib.rs").unwrap();
+    let mut applied = 0;
+    for (line, status, reasons) in results_a.iter().chain(&results_b) {
+        match status.as_str() {
+            "applied" => {
+                applied += 1;
+                assert!(
+                    file.contains(line.as_str()),
+                    "`{}` was reported applied but is not in the file:\n{file}",
+                    line.trim_end()
+                );
+            }
+            "failed" => assert!(
+                reasons.contains("changed on disk since the change was analyzed"),
+                "a lost race is refused with a reason: {reasons}"
+            ),
+            other => panic!("unexpected status {other} for `{}`", line.trim_end()),
+        }
+    }
+    assert_eq!(
+        file.lines().filter(|l| l.starts_with("// ")).count(),
+        applied,
+        "the file holds exactly the applied lines:\n{file}"
+    );
+    assert!(file.ends_with("pub fn a() {}\n"));
+    assert!(applied > 0, "some edits landed");
+}
