@@ -43,6 +43,68 @@ pub struct WriteLock {
     _file: std::fs::File,
 }
 
+/// How often a process waiting for the write lock tries again.
+const LOCK_POLL: Duration = Duration::from_millis(5);
+
+impl WriteLock {
+    /// The lock file of the workspace at `root`: `write.lock` beside its audit trail
+    /// (`.git/autogate/` in a repository, else `.autogate/`), out of reach of gated writes.
+    pub fn path(root: &Path) -> Result<PathBuf> {
+        let audit = AuditLog::open(root).context("cannot find the audit trail")?;
+        Ok(audit.path().with_file_name("write.lock"))
+    }
+
+    /// Opens (creating) the lock file; taking the lock is [`WriteLock::try_take`].
+    fn open(path: &Path) -> Result<std::fs::File, String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))
+    }
+
+    /// `Ok(Err(file))` when another process holds the lock.
+    fn try_take(file: std::fs::File, path: &Path) -> Result<Result<Self, std::fs::File>, String> {
+        match file.try_lock() {
+            Ok(()) => Ok(Ok(Self { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(Err(file)),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(format!("cannot lock {}: {e}", path.display()))
+            }
+        }
+    }
+
+    fn timed_out(limit: Duration) -> String {
+        format!(
+            "another autogate process on this workspace has been writing for more than {} s",
+            limit.as_secs()
+        )
+    }
+
+    /// Takes the lock of the workspace at `root`, blocking the thread at most `limit` (for the
+    /// CLI; the server waits asynchronously, [`SafetyNet::lock_writes`]).
+    pub fn wait(root: &Path, limit: Duration) -> Result<Self> {
+        let path = Self::path(root)?;
+        let mut file = Self::open(&path).map_err(anyhow::Error::msg)?;
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            match Self::try_take(file, &path).map_err(anyhow::Error::msg)? {
+                Ok(lock) => return Ok(lock),
+                Err(again) => file = again,
+            }
+            if std::time::Instant::now() >= deadline {
+                anyhow::bail!(Self::timed_out(limit));
+            }
+            std::thread::sleep(LOCK_POLL);
+        }
+    }
+}
+
 /// A queued audit write; [`AuditReceipt::written`] says whether it reached the trail.
 pub struct AuditReceipt {
     wait: Option<tokio::sync::oneshot::Receiver<Result<(), String>>>,
@@ -66,9 +128,7 @@ impl SafetyNet {
         let audit = AuditLog::open(root)
             .context("cannot open the audit trail")?
             .with_redactor(autogate_llm::redact_secrets);
-        // Beside the audit trail: `.git/autogate/` in a repository, else `.autogate/`, both out
-        // of reach of any write autogate gates.
-        let lock_path = audit.path().with_file_name("write.lock");
+        let lock_path = WriteLock::path(root)?;
         let audit = AuditWriter::spawn(audit, root.to_owned())?;
         Ok(Self {
             store,
@@ -80,32 +140,17 @@ impl SafetyNet {
     /// Takes the workspace's write lock, waiting at most `limit` for another autogate process
     /// (another editor window on this folder) to finish its write.
     pub async fn lock_writes(&self, limit: Duration) -> Result<WriteLock, String> {
-        if let Some(dir) = self.lock_path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock_path)
-            .map_err(|e| format!("cannot open {}: {e}", self.lock_path.display()))?;
+        let mut file = WriteLock::open(&self.lock_path)?;
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(WriteLock { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(format!("cannot lock {}: {e}", self.lock_path.display()));
-                }
+            match WriteLock::try_take(file, &self.lock_path)? {
+                Ok(lock) => return Ok(lock),
+                Err(again) => file = again,
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
-                    "another autogate process on this workspace has been writing for more than {} s",
-                    limit.as_secs()
-                ));
+                return Err(WriteLock::timed_out(limit));
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::sleep(LOCK_POLL).await;
         }
     }
 

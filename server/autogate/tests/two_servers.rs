@@ -107,3 +107,46 @@ async fn two_servers_writing_one_closed_file_lose_no_applied_change() {
     assert!(file.ends_with("pub fn a() {}\n"));
     assert!(applied > 0, "some edits landed");
 }
+
+#[tokio::test]
+async fn autogate_rollback_waits_while_another_autogate_process_writes() {
+    let dir = repo(&[("src/lib.rs", "pub fn a() {}\n")]);
+    let root = root(&dir);
+    let (mut client, _child) = server(&root).await;
+    let uri = client.uri("src/lib.rs");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [0, 0, 0, 0], "/// A.\n") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        summary["changes"][0]["status"],
+        json!("applied"),
+        "{summary:#}"
+    );
+    client.shutdown().await;
+
+    // Another autogate process is in the middle of a write: it holds the workspace's lock.
+    let lock = std::fs::File::create(root.join(".git/autogate/write.lock")).unwrap();
+    lock.lock().unwrap();
+    let started = std::time::Instant::now();
+    let mut rollback = std::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
+        .arg("rollback")
+        .current_dir(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(
+        read(&root, "src/lib.rs").unwrap(),
+        "/// A.\npub fn a() {}\n",
+        "nothing restored while the other process writes"
+    );
+    drop(lock);
+    assert!(rollback.wait().unwrap().success());
+    assert!(started.elapsed() >= std::time::Duration::from_millis(600));
+    assert_eq!(read(&root, "src/lib.rs").unwrap(), "pub fn a() {}\n");
+}
