@@ -226,16 +226,19 @@ impl SafetyNet {
 
     /// Resolves once every record queued before the call is written (or failed, logged).
     pub async fn audit_flushed(&self) {
-        let _ = self.audit_writable().await;
-    }
-
-    /// Like [`SafetyNet::audit_flushed`], and says whether the last record queued before the
-    /// call could be written: `Err` with the reason when the trail is unwritable now.
-    pub async fn audit_writable(&self) -> Result<(), String> {
         let (done, wait) = tokio::sync::oneshot::channel();
         self.audit.send(Message::Flush(done));
-        wait.await
-            .unwrap_or_else(|_| Err("the audit writer stopped".to_owned()))
+        let _ = wait.await;
+    }
+
+    /// Why the last record the trail was given could not be written, if it could not (without
+    /// waiting for records still queued). A batch is not started on a trail known to be broken.
+    pub fn audit_broken(&self) -> Option<String> {
+        self.audit
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -246,23 +249,26 @@ enum Message {
         Vec<AuditRecord>,
         Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
     ),
-    /// Answers once everything queued before is done: the error of the last append, if any.
-    Flush(tokio::sync::oneshot::Sender<Result<(), String>>),
+    /// Answers once everything queued before is done.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The thread that appends audit records in the order they were queued.
 struct AuditWriter {
     tx: mpsc::Sender<Message>,
+    /// Why the last append failed; `None` once one succeeds again.
+    last_error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl AuditWriter {
     fn spawn(log: AuditLog, root: PathBuf) -> Result<Self> {
         let (tx, rx) = mpsc::channel::<Message>();
+        let last_error = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let shared_error = last_error.clone();
         std::thread::Builder::new()
             .name("autogate-audit".to_owned())
             .spawn(move || {
-                // The error of the last append, until one succeeds again.
-                let mut last: Result<(), String> = Ok(());
+                let last_error = shared_error;
                 for message in rx {
                     match message {
                         Message::Append(records, done) => {
@@ -282,19 +288,20 @@ impl AuditWriter {
                                     result = Err(format!("{e:#}"));
                                 }
                             }
-                            last.clone_from(&result);
+                            *last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                                result.clone().err();
                             if let Some(done) = done {
                                 let _ = done.send(result);
                             }
                         }
                         Message::Flush(done) => {
-                            let _ = done.send(last.clone());
+                            let _ = done.send(());
                         }
                     }
                 }
             })
             .context("cannot start the audit writer")?;
-        Ok(Self { tx })
+        Ok(Self { tx, last_error })
     }
 
     fn send(&self, message: Message) {

@@ -41,6 +41,29 @@ async fn a_low_change_whose_audit_record_cannot_be_written_is_not_applied() {
         "the person is told why: {summary:#}"
     );
     assert_eq!(read(&root, "src/lib.rs").unwrap(), "pub fn a() {}\n");
+
+    // The trail is now known to be broken: an open document is not even sent an applyEdit.
+    client.open("src/lib.rs", "pub fn a() {}\n").await;
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, Some(1), [0, 0, 0, 0], "/// B.\n") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        summary["changes"][0]["status"],
+        json!("failed"),
+        "{summary:#}"
+    );
+    assert!(
+        summary["changes"][0]["reasons"]
+            .to_string()
+            .contains("the audit trail cannot be written"),
+        "{summary:#}"
+    );
+    assert_eq!(client.apply_edits_seen, 0);
+    assert_eq!(client.text("src/lib.rs").unwrap(), "pub fn a() {}\n");
     client.settle(100).await;
     client.shutdown().await;
 }

@@ -367,6 +367,14 @@ async fn apply_batch_inner(
             };
         }
     };
+    // The batch's records are part of its commit: nothing is written on a trail known to be
+    // broken. (Without waiting for the records still queued: one that fails meanwhile is
+    // caught by the outcome record, which rolls the batch back.)
+    if let Some(e) = net.audit_broken() {
+        return Outcome::Failed {
+            reason: format!("the audit trail cannot be written ({e}); nothing was applied"),
+        };
+    }
     // Held from the re-check of the bases to the end of the write: another autogate process
     // on this workspace cannot write in between (it waits, then finds its base changed).
     let _lock = match net.lock_writes(lock_limit(shared)).await {
@@ -381,13 +389,6 @@ async fn apply_batch_inner(
         Ok(writes) => writes,
         Err(reason) => return Outcome::Failed { reason },
     };
-    // The batch's records are part of its commit: a trail that cannot take the decision just
-    // recorded will not take the outcome either.
-    if let Err(e) = net.audit_writable().await {
-        return Outcome::Failed {
-            reason: format!("the audit trail cannot be written ({e}); nothing was applied"),
-        };
-    }
     let states: Vec<FileState<'_>> = writes
         .iter()
         .map(|w| FileState {
