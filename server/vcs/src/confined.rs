@@ -14,7 +14,7 @@
 //! narrows the window but cannot close it.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -286,8 +286,7 @@ impl Root {
                 });
             }
             let mut content = Vec::new();
-            std::fs::File::from(fd)
-                .read_to_end(&mut content)
+            std::io::Read::read_to_end(&mut std::fs::File::from(fd), &mut content)
                 .map_err(io(rel, "read"))?;
             Ok(Some(FileRead {
                 content,
