@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::{OnApplyEdit, TestClient, edit, helix_caps, read, repo, root};
+use support::{OnApplyEdit, TestClient, edit, full_caps, helix_caps, read, repo, root};
 
 fn change(summary: &Value, i: usize) -> &Value {
     &summary["changes"][i]
@@ -234,6 +234,57 @@ async fn an_auto_batch_whose_folder_is_swapped_while_it_waits_for_the_writer_wri
     );
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
     assert_eq!(read(&root, "src/lib.rs").unwrap(), "pub fn a() {}\n");
+    client.settle(100).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rollback_sends_no_edit_for_an_open_document_whose_folder_became_a_symlink() {
+    let dir = repo(&[("tools/lib.rs", "pub fn t() {}\n")]);
+    let root = root(&dir);
+    let outside = tempfile::tempdir().unwrap();
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    client.open("tools/lib.rs", "pub fn t() {}\n").await;
+    let uri = client.uri("tools/lib.rs");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, Some(1), [0, 0, 0, 0], "/// T.\n") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        change(&summary, 0)["status"],
+        json!("applied"),
+        "{summary:#}"
+    );
+    assert_eq!(client.apply_edits_seen, 1);
+    // The person edits the buffer, so the rollback asks before overwriting it.
+    client
+        .change("tools/lib.rs", "/// T.\npub fn t() { 1 }\n")
+        .await;
+
+    let rollback = client
+        .send_request(
+            "workspace/executeCommand",
+            json!({ "command": "autogate.rollback", "arguments": [ {} ] }),
+        )
+        .await;
+    let prompt = client.expect("window/showMessageRequest").await;
+    // While the person reads the prompt, the folder starts leading out of the root.
+    swap_for_symlink(&root, "tools", outside.path());
+    client.reply(&prompt, json!({ "title": "Overwrite" })).await;
+    let rolled = client.response(rollback).await.unwrap();
+    let reasons = change(&rolled, 0)["reasons"].to_string();
+    assert!(
+        reasons.contains("left tools/lib.rs alone") && reasons.contains("symlink"),
+        "{rolled:#}"
+    );
+    assert_eq!(
+        client.apply_edits_seen, 1,
+        "no applyEdit for the redirected path"
+    );
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     client.settle(100).await;
     client.shutdown().await;
 }

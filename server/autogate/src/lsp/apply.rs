@@ -598,7 +598,15 @@ async fn rollback(
                 .before
                 .as_deref()
                 .and_then(|b| std::str::from_utf8(b).ok());
+            // The editor would save a restored buffer where the path leads now.
+            let redirected = match shared.workspace.get().map(|w| w.check(&file.path)) {
+                Some(Err(e)) => e.to_string(),
+                _ => String::new(),
+            };
             match (docs.get(&file.path), before, written.get(&file.path)) {
+                (Some(_), Some(_), Some(Some(_))) if !redirected.is_empty() => {
+                    notes.push(format!("left {} alone: {redirected}", file.path));
+                }
                 (Some(open), Some(before), Some(Some(after))) => {
                     let buffer = open.doc.text();
                     if also_disk {
