@@ -126,7 +126,7 @@ impl Applier {
                                 )
                                 .await;
                             }
-                            prune_checkpoints(&shared);
+                            prune_checkpoints(&shared).await;
                         }
                     }
                     Job::Rollback {
@@ -922,11 +922,16 @@ async fn finish_batch(
 }
 
 /// Drops checkpoints beyond the policy's `[checkpoints]` count and age (the newest is kept).
-fn prune_checkpoints(shared: &Shared) {
+/// Under the workspace's write lock, as the store is shared with the other autogate processes;
+/// skipped (until the next batch) while another one writes.
+async fn prune_checkpoints(shared: &Shared) {
     let Some(settings) = shared.gate().map(|g| g.policy.checkpoints().clone()) else {
         return;
     };
     let Ok(net) = shared.safety() else { return };
+    let Ok(_lock) = net.lock_writes(std::time::Duration::from_millis(200)).await else {
+        return;
+    };
     let max_age = std::time::Duration::from_secs(settings.max_age_days.saturating_mul(86_400));
     match net.store.prune(Some(max_age), Some(settings.keep)) {
         Ok(pruned) if !pruned.is_empty() => {
