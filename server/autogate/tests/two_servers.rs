@@ -14,7 +14,7 @@ use support::{TestClient, edit, helix_caps, read, repo, root};
 const EDITS: usize = 8;
 
 /// Starts the real binary on `root` and connects a test client to its stdio.
-async fn server(root: &Path) -> (TestClient, tokio::process::Child) {
+async fn server(root: &Path, options: Value) -> (TestClient, tokio::process::Child) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
         .arg("lsp")
         .current_dir(root)
@@ -32,7 +32,7 @@ async fn server(root: &Path) -> (TestClient, tokio::process::Child) {
         Box::new(stdin),
         None,
         helix_caps(),
-        Value::Null,
+        options,
     )
     .await;
     (client, child)
@@ -66,8 +66,8 @@ async fn insert_lines(client: &mut TestClient, name: &str) -> Vec<(String, Strin
 async fn two_servers_writing_one_closed_file_lose_no_applied_change() {
     let dir = repo(&[("src/lib.rs", "pub fn a() {}\n")]);
     let root = root(&dir);
-    let (mut a, _child_a) = server(&root).await;
-    let (mut b, _child_b) = server(&root).await;
+    let (mut a, _child_a) = server(&root, Value::Null).await;
+    let (mut b, _child_b) = server(&root, Value::Null).await;
     let (results_a, results_b) = tokio::join!(
         async {
             let results = insert_lines(&mut a, "a").await;
@@ -112,7 +112,7 @@ async fn two_servers_writing_one_closed_file_lose_no_applied_change() {
 async fn autogate_rollback_waits_while_another_autogate_process_writes() {
     let dir = repo(&[("src/lib.rs", "pub fn a() {}\n")]);
     let root = root(&dir);
-    let (mut client, _child) = server(&root).await;
+    let (mut client, _child) = server(&root, Value::Null).await;
     let uri = client.uri("src/lib.rs");
     let summary = client
         .command(
@@ -149,4 +149,34 @@ async fn autogate_rollback_waits_while_another_autogate_process_writes() {
     assert!(rollback.wait().unwrap().success());
     assert!(started.elapsed() >= std::time::Duration::from_millis(600));
     assert_eq!(read(&root, "src/lib.rs").unwrap(), "pub fn a() {}\n");
+}
+
+#[tokio::test]
+async fn a_write_that_waits_too_long_for_another_process_is_refused_with_a_reason() {
+    let dir = repo(&[("src/lib.rs", "pub fn a() {}\n")]);
+    let root = root(&dir);
+    // The wait is the applyEdit time limit plus 5 s.
+    let (mut client, _child) = server(&root, json!({ "applyTimeoutMs": 100 })).await;
+    std::fs::create_dir_all(root.join(".git/autogate")).unwrap();
+    let lock = std::fs::File::create(root.join(".git/autogate/write.lock")).unwrap();
+    lock.lock().unwrap();
+    let uri = client.uri("src/lib.rs");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [0, 0, 0, 0], "/// A.\n") }),
+        )
+        .await
+        .unwrap();
+    let change = &summary["changes"][0];
+    assert_eq!(change["status"], json!("failed"), "{summary:#}");
+    assert!(
+        change["reasons"]
+            .to_string()
+            .contains("another autogate process on this workspace has been writing"),
+        "{summary:#}"
+    );
+    assert_eq!(read(&root, "src/lib.rs").unwrap(), "pub fn a() {}\n");
+    drop(lock);
+    client.shutdown().await;
 }

@@ -473,7 +473,7 @@ async fn apply_batch_inner(
 /// How long a write waits for another autogate process on the workspace to finish its own
 /// (which may wait for its editor's `applyEdit` answer).
 fn lock_limit(shared: &Shared) -> std::time::Duration {
-    shared.apply_timeout() + std::time::Duration::from_secs(10)
+    shared.apply_timeout() + std::time::Duration::from_secs(5)
 }
 
 /// Sends `workspace/applyEdit` with the server's time limit. `Err` says why it was not applied.
