@@ -288,3 +288,49 @@ async fn a_rollback_sends_no_edit_for_an_open_document_whose_folder_became_a_sym
     client.settle(100).await;
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_document_whose_folder_became_a_symlink_after_its_edit_is_not_saved_through_it() {
+    let dir = repo(&[("tools/lib.rs", "pub fn t() {}\n")]);
+    let root = root(&dir);
+    std::fs::write(
+        root.join(".autogate.toml"),
+        "[verify]\ncommands = [{ run = \"true\", timeout_secs = 30 }]\n",
+    )
+    .unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let mut caps = helix_caps();
+    caps["experimental"] = json!({ "autogate": { "saveDocuments": true } });
+    let mut client = TestClient::start(&root, caps, Value::Null).await;
+    client.on_apply_edit = OnApplyEdit::Hold;
+    client.open("tools/lib.rs", "pub fn t() {}\n").await;
+    let uri = client.uri("tools/lib.rs");
+    let id = client
+        .send_request(
+            "workspace/executeCommand",
+            json!({ "command": "autogate.proposeEdit", "arguments": [ { "edit": edit(&uri, Some(1), [0, 0, 0, 0], "/// T.\n") } ] }),
+        )
+        .await;
+    let held = client.expect("workspace/applyEdit").await;
+    // The editor applies the edit; meanwhile the folder starts leading out of the root.
+    swap_for_symlink(&root, "tools", outside.path());
+    client
+        .change("tools/lib.rs", "/// T.\npub fn t() {}\n")
+        .await;
+    client.reply(&held, json!({ "applied": true })).await;
+    let summary = client.response(id).await.unwrap();
+    assert_eq!(
+        change(&summary, 0)["status"],
+        json!("applied"),
+        "{summary:#}"
+    );
+    let warning = client.wait_message("did not save tools/lib.rs").await;
+    assert!(warning.contains("symlink"), "{warning}");
+    assert!(
+        client.saved.is_empty(),
+        "the editor was not asked to save it"
+    );
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    client.settle(300).await;
+    client.shutdown().await;
+}

@@ -961,6 +961,27 @@ async fn flush_to_disk(client: &Client, shared: &Shared, ids: &[String]) {
             })
             .collect()
     };
+    // A document is saved where its path leads now: never through a symlink planted since.
+    let (open, redirected): (Vec<_>, Vec<_>) = open.into_iter().partition(|(path, _, _)| {
+        shared
+            .workspace
+            .get()
+            .is_some_and(|w| w.check(path).is_ok())
+    });
+    for (path, _, _) in &redirected {
+        let why = shared
+            .workspace
+            .get()
+            .and_then(|w| w.check(path).err())
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        client
+            .show_message(
+                tower_lsp_server::ls_types::MessageType::WARNING,
+                format!("autogate: did not save {path} to disk: {why}"),
+            )
+            .await;
+    }
     if open.is_empty() {
         return;
     }
