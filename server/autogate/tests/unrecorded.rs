@@ -64,6 +64,25 @@ async fn a_low_change_whose_audit_record_cannot_be_written_is_not_applied() {
     );
     assert_eq!(client.apply_edits_seen, 0);
     assert_eq!(client.text("src/lib.rs").unwrap(), "pub fn a() {}\n");
+
+    // Repaired, the trail takes the next decision and the change goes through.
+    std::fs::remove_dir(root.join(".git/autogate/audit.jsonl")).unwrap();
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, Some(1), [0, 0, 0, 0], "/// C.\n") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        summary["changes"][0]["status"],
+        json!("applied"),
+        "{summary:#}"
+    );
+    assert_eq!(
+        client.text("src/lib.rs").unwrap(),
+        "/// C.\npub fn a() {}\n"
+    );
     client.settle(100).await;
     client.shutdown().await;
 }
@@ -71,12 +90,13 @@ async fn a_low_change_whose_audit_record_cannot_be_written_is_not_applied() {
 #[tokio::test]
 async fn a_change_whose_record_fails_after_it_was_written_is_rolled_back() {
     // The verification command is the attacker: it breaks the trail after the batch was
-    // written and before its record is.
+    // written and before its record is (again and again, should the audit writer recreate
+    // the file in between).
     let dir = repo(&[
         ("src/lib.rs", "pub fn a() {}\n"),
         (
             ".autogate.toml",
-            "[verify]\ncommands = [{ run = \"rm -f .git/autogate/audit.jsonl && mkdir .git/autogate/audit.jsonl\", timeout_secs = 30 }]\n",
+            "[verify]\ncommands = [{ run = \"until mkdir .git/autogate/audit.jsonl 2>/dev/null; do rm -f .git/autogate/audit.jsonl; done\", timeout_secs = 30 }]\n",
         ),
     ]);
     let root = root(&dir);

@@ -368,8 +368,12 @@ async fn apply_batch_inner(
         }
     };
     // The batch's records are part of its commit: nothing is written on a trail known to be
-    // broken. (Without waiting for the records still queued: one that fails meanwhile is
-    // caught by the outcome record, which rolls the batch back.)
+    // broken. (Waiting for the records still queued only then, to see whether the trail was
+    // repaired: one that fails meanwhile is caught by the outcome record, which rolls the
+    // batch back.)
+    if net.audit_broken().is_some() {
+        net.audit_flushed().await;
+    }
     if let Some(e) = net.audit_broken() {
         return Outcome::Failed {
             reason: format!("the audit trail cannot be written ({e}); nothing was applied"),
