@@ -156,12 +156,13 @@ impl SafetyNet {
 
     /// Stores the pre-image of every file the batch touches. Called before anything is written.
     pub fn checkpoint(&self, files: &[FileState<'_>], label: &str) -> Result<CheckpointId> {
+        let executable = self.executable();
         let pre: Vec<PreImage> = files
             .iter()
             .map(|f| PreImage {
                 path: f.path.to_owned(),
                 content: f.before.map(|t| t.as_bytes().to_vec()),
-                executable: is_executable(&self.store.root().join(f.path)),
+                executable: executable(f.path),
             })
             .collect();
         self.store
@@ -171,19 +172,29 @@ impl SafetyNet {
 
     /// Records what autogate wrote, so that rollback can tell the person's later edits apart.
     pub fn record_written(&self, id: &CheckpointId, files: &[FileState<'_>]) {
+        let executable = self.executable();
         let post: Vec<PostImage> = files
             .iter()
             .map(|f| match f.after {
-                Some(text) => PostImage::written(
-                    f.path,
-                    text.as_bytes(),
-                    is_executable(&self.store.root().join(f.path)),
-                ),
+                Some(text) => PostImage::written(f.path, text.as_bytes(), executable(f.path)),
                 None => PostImage::deleted(f.path),
             })
             .collect();
         if let Err(e) = self.store.record_written(id, &post) {
             tracing::warn!(checkpoint = %id, "could not record the written state: {e:#}");
+        }
+    }
+
+    /// Whether a workspace file has the exec bit, read through the confined root (a symlink on
+    /// its path gives `false`, never the bit of what it points to).
+    fn executable(&self) -> impl Fn(&str) -> bool + use<> {
+        let root = autogate_vcs::confined::Root::open(self.store.root()).ok();
+        move |path| {
+            cfg!(unix)
+                && root
+                    .as_ref()
+                    .and_then(|r| r.mode(path).ok().flatten())
+                    .is_some_and(|mode| mode & 0o111 != 0)
         }
     }
 
@@ -342,17 +353,4 @@ fn record(
     record.commit = change.commit.clone();
     record.reasons = change.summary().reasons;
     record
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
-#[cfg(not(unix))]
-fn is_executable(_: &Path) -> bool {
-    false
 }

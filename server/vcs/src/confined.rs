@@ -309,6 +309,25 @@ impl Root {
         Ok(())
     }
 
+    /// The permission bits of the regular file `rel`; `Ok(None)` when it does not exist or is
+    /// not a regular file. A symlink on the path is refused.
+    pub fn mode(&self, rel: &str) -> Result<Option<u32>, ConfinedError> {
+        use rustix::fs::{AtFlags, FileType};
+        let depth = rel.split('/').count() - 1;
+        let mode = self.with_parent(rel, false, |dir, name| {
+            match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
+                    FileType::RegularFile => Ok(Some(sys::mode_bits(stat.st_mode))),
+                    FileType::Symlink => Err(sys::redirected(rel, depth, Some(FileType::Symlink))),
+                    _ => Ok(None),
+                },
+                Err(rustix::io::Errno::NOENT) => Ok(None),
+                Err(e) => Err(io(rel, "inspect")(sys::err(e))),
+            }
+        })?;
+        Ok(mode.flatten())
+    }
+
     /// Writes `bytes` to `rel` atomically: a temp file in the same folder, fsynced, renamed over
     /// the target, the folder fsynced. Missing folders are created. `mode` sets the permission
     /// bits; `None` keeps those of the file replaced (a new file gets `0o666` less the umask).
@@ -457,6 +476,14 @@ impl Root {
         self.checked(rel, false).map(|_| ())
     }
 
+    /// Permission bits are not tracked outside unix: `0o644` for an existing regular file.
+    pub fn mode(&self, rel: &str) -> Result<Option<u32>, ConfinedError> {
+        Ok(self
+            .checked(rel, false)?
+            .filter(|p| p.is_file())
+            .map(|_| 0o644))
+    }
+
     /// Writes `bytes` to `rel` atomically (temp file and rename).
     pub fn write(&self, rel: &str, bytes: &[u8], _mode: Option<u32>) -> Result<(), ConfinedError> {
         let Some(path) = self.checked(rel, true)? else {
@@ -547,6 +574,7 @@ mod tests {
             root.write("tools/new", b"ours", None),
             root.remove("tools/f").map(|_| ()),
             root.check("tools/f"),
+            root.mode("tools/f").map(|_| ()),
         ] {
             let err = result.unwrap_err();
             assert!(

@@ -140,21 +140,13 @@ pub(crate) fn mode_for(existing: Option<u32>, mode: Option<u32>, executable: boo
     }
 }
 
-/// Unix permission bits of a file (`None` elsewhere or if it does not exist).
-pub(crate) fn mode_of(path: &Path) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::symlink_metadata(path)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.permissions().mode() & 0o777)
+/// Unix permission bits of a workspace file (`None` elsewhere, if it does not exist, or if a
+/// symlink is on its path).
+pub(crate) fn mode_of(root: &Path, rel: &str) -> Option<u32> {
+    if !cfg!(unix) || resolve(root, rel).is_err() {
+        return None;
     }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
+    open_root(root).ok()?.mode(rel).ok().flatten()
 }
 
 #[cfg(unix)]
