@@ -34,6 +34,8 @@ pub struct SafetyNet {
     audit: AuditWriter,
     /// The lock file every autogate process on this workspace writes under.
     lock_path: PathBuf,
+    /// The audit trail's file.
+    audit_path: PathBuf,
 }
 
 /// The exclusive right to write to the workspace, held by one autogate process at a time (an
@@ -129,11 +131,13 @@ impl SafetyNet {
             .context("cannot open the audit trail")?
             .with_redactor(autogate_llm::redact_secrets);
         let lock_path = WriteLock::path(root)?;
+        let audit_path = audit.path().to_owned();
         let audit = AuditWriter::spawn(audit, root.to_owned())?;
         Ok(Self {
             store,
             audit,
             lock_path,
+            audit_path,
         })
     }
 
@@ -240,6 +244,24 @@ impl SafetyNet {
         let (done, wait) = tokio::sync::oneshot::channel();
         self.audit.send(Message::Flush(done));
         let _ = wait.await;
+    }
+
+    /// Whether the trail can take a record now: every queued record written, the last of them
+    /// without error, and its file open for appending. For a step that cannot be undone.
+    pub async fn audit_ready(&self) -> Result<(), String> {
+        self.audit_flushed().await;
+        if let Some(e) = self.audit_broken() {
+            return Err(e);
+        }
+        // Opened as the trail appends, without creating it (the first append does).
+        match std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.audit_path)
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("{}: {e}", self.audit_path.display())),
+        }
     }
 
     /// Why the last record the trail was given could not be written, if it could not (without

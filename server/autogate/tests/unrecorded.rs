@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::{TestClient, edit, helix_caps, read, repo, root};
+use support::{TestClient, edit, git, helix_caps, read, repo, root};
 
 /// Makes the audit trail unwritable whoever runs the test (root included): its file becomes a
 /// folder.
@@ -123,6 +123,49 @@ async fn a_change_whose_record_fails_after_it_was_written_is_rolled_back() {
         .await
         .unwrap();
     assert_eq!(pending["status"], json!("failed"), "{pending:#}");
+    client.settle(100).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_batch_the_trail_cannot_record_is_not_committed() {
+    // Commits are never rolled back, so the trail is checked before the commit.
+    let dir = repo(&[
+        ("src/lib.rs", "pub fn a() {}\n"),
+        (
+            ".autogate.toml",
+            "[commit]\nenabled = true\n[verify]\ncommands = [{ run = \"until mkdir .git/autogate/audit.jsonl 2>/dev/null; do rm -f .git/autogate/audit.jsonl; done\", timeout_secs = 30 }]\n",
+        ),
+    ]);
+    let root = root(&dir);
+    let head = git(&root, &["rev-parse", "HEAD"]);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let uri = client.uri("src/lib.rs");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [0, 0, 0, 0], "/// A.\n") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        summary["changes"][0]["status"],
+        json!("applied"),
+        "{summary:#}"
+    );
+    let message = client
+        .wait_message("the audit trail cannot be written")
+        .await;
+    assert!(
+        message.contains("rolled back") && !message.contains("stays in the history"),
+        "{message}"
+    );
+    assert_eq!(
+        git(&root, &["rev-parse", "HEAD"]),
+        head,
+        "nothing committed"
+    );
+    assert_eq!(read(&root, "src/lib.rs").unwrap(), "pub fn a() {}\n");
     client.settle(100).await;
     client.shutdown().await;
 }

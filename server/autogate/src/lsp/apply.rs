@@ -868,6 +868,13 @@ async fn finish_batch(
         }
     };
     if let Some(settings) = commit_settings {
+        // A commit cannot be rolled back (HEAD and branches are never touched): the trail is
+        // checked first, so that a batch it cannot record is undone before it is committed.
+        if let Ok(net) = shared.safety()
+            && let Err(e) = net.audit_ready().await
+        {
+            return Err(undo_unrecorded(client, shared, ids, flushed, checkpoint, &e).await);
+        }
         match commit(shared, ids, approver, checkpoint.as_deref(), &settings).await {
             Ok(oid) => {
                 if let (Some(oid), Some(mut gate)) = (oid, shared.gate()) {
@@ -904,13 +911,31 @@ async fn finish_batch(
     let Err(e) = receipt.written().await else {
         return Ok(());
     };
-    // The record is part of the batch: without it, the batch is undone.
+    Err(undo_unrecorded(client, shared, ids, flushed, checkpoint, &e).await)
+}
+
+/// The record is part of the batch: without it, the batch is rolled back, marked failed, and
+/// the person told why. Returns that reason.
+async fn undo_unrecorded(
+    client: &Client,
+    shared: &Shared,
+    ids: &[String],
+    flushed: bool,
+    checkpoint: Option<String>,
+    why: &str,
+) -> String {
     let rolled = rollback(client, shared, flushed, checkpoint, false).await;
-    let mut note = format!("the audit trail cannot be written ({e}); the batch was rolled back");
+    let mut note = format!("the audit trail cannot be written ({why}); the batch was rolled back");
     match &rolled {
         Ok(r) if !r.notes.is_empty() => note.push_str(&format!(" ({})", r.notes.join("; "))),
         Ok(_) => {}
         Err(e) => note = format!("{note}, but the rollback failed: {e}"),
+    }
+    let commit = shared
+        .gate()
+        .and_then(|gate| ids.iter().find_map(|id| gate.get(id)?.commit.clone()));
+    if let Some(oid) = commit {
+        note.push_str(&format!("; its commit {oid} stays in the history"));
     }
     if let Some(mut gate) = shared.gate() {
         gate.settle(ids, Status::Failed, Some(&note), None);
@@ -922,7 +947,7 @@ async fn finish_batch(
             format!("autogate: change {}: {note}", ids.join(", ")),
         )
         .await;
-    Err(note)
+    note
 }
 
 /// Drops checkpoints beyond the policy's `[checkpoints]` count and age (the newest is kept).
