@@ -112,7 +112,14 @@ impl Workspace {
     /// Writes (`Some`) or removes (`None`) a file, confined to the root (see
     /// [`autogate_vcs::confined`]). Writes are atomic: a temp file in the same folder, fsynced,
     /// then renamed over the target, keeping the target's permissions.
+    /// autogate's own `.autogate/` (checkpoints, audit trail) is refused like `.git/`.
     pub fn write(&self, relative: &str, content: Option<&str>) -> Result<(), ConfinedError> {
+        if relative.split('/').next() == Some(".autogate") {
+            return Err(ConfinedError::Invalid {
+                path: relative.to_owned(),
+                why: "inside autogate's own store",
+            });
+        }
         match content {
             None => self.handle.remove(relative).map(|_| ()),
             Some(text) => self.handle.write(relative, text.as_bytes(), None),
@@ -215,5 +222,8 @@ mod tests {
         ws.write("src/a/b.txt", None).expect("remove");
         ws.write("src/a/b.txt", None).expect("remove again");
         assert_eq!(ws.read("src/a/b.txt").expect("read"), None);
+        for forbidden in [".git/config", ".autogate/audit.jsonl", "a/../b"] {
+            assert!(ws.write(forbidden, Some("x")).is_err(), "{forbidden}");
+        }
     }
 }
