@@ -4,9 +4,13 @@
 //! Architecture invariant: no batch is written unless its checkpoint was created first
 //! (fail closed). The checkpoint lives in git objects under `refs/autogate/checkpoints/`, or in
 //! `.autogate/checkpoints/` without git, so a crash mid-batch can be undone from the CLI.
+//! The audit record of a batch is part of its commit: the writer waits for it
+//! ([`SafetyNet::audit_confirmed`]), and a batch whose record cannot be written is undone.
+//! Writes from every autogate process on one workspace are serialized by [`WriteLock`].
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use autogate_vcs::{
@@ -28,6 +32,96 @@ pub struct FileState<'a> {
 pub struct SafetyNet {
     pub store: CheckpointStore,
     audit: AuditWriter,
+    /// The lock file every autogate process on this workspace writes under.
+    lock_path: PathBuf,
+    /// The audit trail's file.
+    audit_path: PathBuf,
+}
+
+/// The exclusive right to write to the workspace, held by one autogate process at a time (an
+/// OS file lock, released when dropped or when the process dies).
+#[derive(Debug)]
+pub struct WriteLock {
+    _file: std::fs::File,
+}
+
+/// How often a process waiting for the write lock tries again.
+const LOCK_POLL: Duration = Duration::from_millis(5);
+
+impl WriteLock {
+    /// The lock file of the workspace at `root`: `write.lock` beside its audit trail
+    /// (`.git/autogate/` in a repository, else `.autogate/`), out of reach of gated writes.
+    pub fn path(root: &Path) -> Result<PathBuf> {
+        let audit = AuditLog::open(root).context("cannot find the audit trail")?;
+        Ok(audit.path().with_file_name("write.lock"))
+    }
+
+    /// Opens (creating) the lock file; taking the lock is [`WriteLock::try_take`].
+    fn open(path: &Path) -> Result<std::fs::File, String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))
+    }
+
+    /// `Ok(Err(file))` when another process holds the lock.
+    fn try_take(file: std::fs::File, path: &Path) -> Result<Result<Self, std::fs::File>, String> {
+        match file.try_lock() {
+            Ok(()) => Ok(Ok(Self { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(Err(file)),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(format!("cannot lock {}: {e}", path.display()))
+            }
+        }
+    }
+
+    fn timed_out(limit: Duration) -> String {
+        format!(
+            "another autogate process on this workspace has been writing for more than {} s",
+            limit.as_secs()
+        )
+    }
+
+    /// Takes the lock of the workspace at `root`, blocking the thread at most `limit` (for the
+    /// CLI; the server waits asynchronously, [`SafetyNet::lock_writes`]).
+    pub fn wait(root: &Path, limit: Duration) -> Result<Self> {
+        let path = Self::path(root)?;
+        let mut file = Self::open(&path).map_err(anyhow::Error::msg)?;
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            match Self::try_take(file, &path).map_err(anyhow::Error::msg)? {
+                Ok(lock) => return Ok(lock),
+                Err(again) => file = again,
+            }
+            if std::time::Instant::now() >= deadline {
+                anyhow::bail!(Self::timed_out(limit));
+            }
+            std::thread::sleep(LOCK_POLL);
+        }
+    }
+}
+
+/// A queued audit write; [`AuditReceipt::written`] says whether it reached the trail.
+pub struct AuditReceipt {
+    wait: Option<tokio::sync::oneshot::Receiver<Result<(), String>>>,
+}
+
+impl AuditReceipt {
+    /// `Err` with the reason when a record could not be written (or the writer stopped).
+    pub async fn written(self) -> Result<(), String> {
+        match self.wait {
+            None => Ok(()),
+            Some(wait) => wait
+                .await
+                .unwrap_or_else(|_| Err("the audit writer stopped".to_owned())),
+        }
+    }
 }
 
 impl SafetyNet {
@@ -36,18 +130,43 @@ impl SafetyNet {
         let audit = AuditLog::open(root)
             .context("cannot open the audit trail")?
             .with_redactor(autogate_llm::redact_secrets);
+        let lock_path = WriteLock::path(root)?;
+        let audit_path = audit.path().to_owned();
         let audit = AuditWriter::spawn(audit, root.to_owned())?;
-        Ok(Self { store, audit })
+        Ok(Self {
+            store,
+            audit,
+            lock_path,
+            audit_path,
+        })
+    }
+
+    /// Takes the workspace's write lock, waiting at most `limit` for another autogate process
+    /// (another editor window on this folder) to finish its write.
+    pub async fn lock_writes(&self, limit: Duration) -> Result<WriteLock, String> {
+        let mut file = WriteLock::open(&self.lock_path)?;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match WriteLock::try_take(file, &self.lock_path)? {
+                Ok(lock) => return Ok(lock),
+                Err(again) => file = again,
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(WriteLock::timed_out(limit));
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
     }
 
     /// Stores the pre-image of every file the batch touches. Called before anything is written.
     pub fn checkpoint(&self, files: &[FileState<'_>], label: &str) -> Result<CheckpointId> {
+        let executable = self.executable();
         let pre: Vec<PreImage> = files
             .iter()
             .map(|f| PreImage {
                 path: f.path.to_owned(),
                 content: f.before.map(|t| t.as_bytes().to_vec()),
-                executable: is_executable(&self.store.root().join(f.path)),
+                executable: executable(f.path),
             })
             .collect();
         self.store
@@ -57,19 +176,29 @@ impl SafetyNet {
 
     /// Records what autogate wrote, so that rollback can tell the person's later edits apart.
     pub fn record_written(&self, id: &CheckpointId, files: &[FileState<'_>]) {
+        let executable = self.executable();
         let post: Vec<PostImage> = files
             .iter()
             .map(|f| match f.after {
-                Some(text) => PostImage::written(
-                    f.path,
-                    text.as_bytes(),
-                    is_executable(&self.store.root().join(f.path)),
-                ),
+                Some(text) => PostImage::written(f.path, text.as_bytes(), executable(f.path)),
                 None => PostImage::deleted(f.path),
             })
             .collect();
         if let Err(e) = self.store.record_written(id, &post) {
             tracing::warn!(checkpoint = %id, "could not record the written state: {e:#}");
+        }
+    }
+
+    /// Whether a workspace file has the exec bit, read through the confined root (a symlink on
+    /// its path gives `false`, never the bit of what it points to).
+    fn executable(&self) -> impl Fn(&str) -> bool + use<> {
+        let root = autogate_vcs::confined::Root::open(self.store.root()).ok();
+        move |path| {
+            cfg!(unix)
+                && root
+                    .as_ref()
+                    .and_then(|r| r.mode(path).ok().flatten())
+                    .is_some_and(|mode| mode & 0o111 != 0)
         }
     }
 
@@ -85,8 +214,29 @@ impl SafetyNet {
             .map(|change| record(change, event, verification))
             .collect();
         if !records.is_empty() {
-            self.audit.send(Message::Append(records));
+            self.audit.send(Message::Append(records, None));
         }
+    }
+
+    /// Queues one audit record per change, like [`SafetyNet::audit`], and returns a receipt
+    /// that says whether they were all written. Queued at once (in order with the others);
+    /// await the receipt without holding a lock.
+    pub fn audit_confirmed<'c>(
+        &self,
+        changes: impl IntoIterator<Item = &'c ChangeRecord>,
+        event: AuditEvent,
+        verification: Option<&serde_json::Value>,
+    ) -> AuditReceipt {
+        let records: Vec<AuditRecord> = changes
+            .into_iter()
+            .map(|change| record(change, event, verification))
+            .collect();
+        if records.is_empty() {
+            return AuditReceipt { wait: None };
+        }
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.audit.send(Message::Append(records, Some(done)));
+        AuditReceipt { wait: Some(wait) }
     }
 
     /// Resolves once every record queued before the call is written (or failed, logged).
@@ -95,32 +245,71 @@ impl SafetyNet {
         self.audit.send(Message::Flush(done));
         let _ = wait.await;
     }
+
+    /// Whether the trail can take a record now: every queued record written, the last of them
+    /// without error, and its file open for appending. For a step that cannot be undone.
+    pub async fn audit_ready(&self) -> Result<(), String> {
+        self.audit_flushed().await;
+        if let Some(e) = self.audit_broken() {
+            return Err(e);
+        }
+        // Opened as the trail appends, without creating it (the first append does).
+        match std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.audit_path)
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("{}: {e}", self.audit_path.display())),
+        }
+    }
+
+    /// Why the last record the trail was given could not be written, if it could not (without
+    /// waiting for records still queued). A batch is not started on a trail known to be broken.
+    pub fn audit_broken(&self) -> Option<String> {
+        self.audit
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// What the audit thread is asked to do.
 enum Message {
-    Append(Vec<AuditRecord>),
+    /// Records to append, and where to say whether they all were.
+    Append(
+        Vec<AuditRecord>,
+        Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    ),
+    /// Answers once everything queued before is done.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The thread that appends audit records in the order they were queued.
 struct AuditWriter {
     tx: mpsc::Sender<Message>,
+    /// Why the last append failed; `None` once one succeeds again.
+    last_error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl AuditWriter {
     fn spawn(log: AuditLog, root: PathBuf) -> Result<Self> {
         let (tx, rx) = mpsc::channel::<Message>();
+        let last_error = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let shared_error = last_error.clone();
         std::thread::Builder::new()
             .name("autogate-audit".to_owned())
             .spawn(move || {
+                let last_error = shared_error;
                 for message in rx {
                     match message {
-                        Message::Append(records) => {
+                        Message::Append(records, done) => {
                             let branch = match crate::config::head(&root) {
                                 autogate_policy::Head::Branch(b) => Some(b),
                                 _ => None,
                             };
+                            let mut result = Ok(());
                             for mut record in records {
                                 record.branch.clone_from(&branch);
                                 let change = record.change.clone().unwrap_or_default();
@@ -129,7 +318,13 @@ impl AuditWriter {
                                         change,
                                         "could not append to the audit trail: {e:#}"
                                     );
+                                    result = Err(format!("{e:#}"));
                                 }
+                            }
+                            *last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                                result.clone().err();
+                            if let Some(done) = done {
+                                let _ = done.send(result);
                             }
                         }
                         Message::Flush(done) => {
@@ -139,7 +334,7 @@ impl AuditWriter {
                 }
             })
             .context("cannot start the audit writer")?;
-        Ok(Self { tx })
+        Ok(Self { tx, last_error })
     }
 
     fn send(&self, message: Message) {
@@ -180,17 +375,4 @@ fn record(
     record.commit = change.commit.clone();
     record.reasons = change.summary().reasons;
     record
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
-#[cfg(not(unix))]
-fn is_executable(_: &Path) -> bool {
-    false
 }

@@ -2,17 +2,21 @@
 //!
 //! Architecture invariant: every path autogate writes goes through [`Workspace::resolve`] first.
 //! Symlinks are resolved and `..` removed; anything that lands outside the root or inside
-//! `.git/` or `.autogate/` is [`Resolved::Forbidden`] and never written.
+//! `.git/` or `.autogate/` is [`Resolved::Forbidden`] and never written. Reads and writes then
+//! happen through an open handle on the root, one component at a time, never following a
+//! symlink: a folder swapped for a symlink after the decision is refused, never followed.
 
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use autogate_vcs::confined::{ConfinedError, Root};
 
-/// A workspace root, canonicalized once.
+/// A workspace root, canonicalized and opened once.
 #[derive(Clone, Debug)]
 pub struct Workspace {
     root: PathBuf,
+    handle: Arc<Root>,
 }
 
 /// Where a path the client named really is.
@@ -29,7 +33,12 @@ impl Workspace {
         let root = root
             .canonicalize()
             .with_context(|| format!("workspace root {} is not accessible", root.display()))?;
-        Ok(Self { root })
+        let handle = Root::open(&root)
+            .with_context(|| format!("cannot open the workspace root {}", root.display()))?;
+        Ok(Self {
+            root,
+            handle: Arc::new(handle),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -83,45 +92,37 @@ impl Workspace {
         self.root.join(relative)
     }
 
-    /// Reads a file as text. `Ok(None)` when it does not exist.
+    /// Reads a file as text. `Ok(None)` when it does not exist. Confined: a symlink on the path
+    /// (the file included) is refused, so what feeds a decision is what the path held.
     pub fn read(&self, relative: &str) -> Result<Option<String>> {
-        let path = self.absolute(relative);
-        match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+        match self.handle.read(relative)? {
+            Some(file) => String::from_utf8(file.content).map(Some).map_err(|_| {
                 anyhow::anyhow!("{relative} is not UTF-8 text; autogate edits text files only")
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("cannot read {relative}")),
+            None => Ok(None),
         }
     }
 
-    /// Writes (`Some`) or removes (`None`) a file. Writes are atomic: a temp file in the same
-    /// directory, fsynced, then renamed over the target, keeping the target's permissions.
-    pub fn write(&self, relative: &str, content: Option<&str>) -> Result<()> {
-        let path = self.absolute(relative);
+    /// Refuses a path that no longer leads where it did when it was resolved: a symlink in any
+    /// component below the root, or a folder on it that is no longer a folder.
+    pub fn check(&self, relative: &str) -> Result<(), ConfinedError> {
+        self.handle.check(relative)
+    }
+
+    /// Writes (`Some`) or removes (`None`) a file, confined to the root (see
+    /// [`autogate_vcs::confined`]). Writes are atomic: a temp file in the same folder, fsynced,
+    /// then renamed over the target, keeping the target's permissions.
+    /// autogate's own `.autogate/` (checkpoints, audit trail) is refused like `.git/`.
+    pub fn write(&self, relative: &str, content: Option<&str>) -> Result<(), ConfinedError> {
+        if relative.split('/').next() == Some(".autogate") {
+            return Err(ConfinedError::Invalid {
+                path: relative.to_owned(),
+                why: "inside autogate's own store",
+            });
+        }
         match content {
-            None => match std::fs::remove_file(&path) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(e).with_context(|| format!("cannot remove {relative}")),
-            },
-            Some(text) => {
-                let dir = path.parent().context("a file path has a parent")?;
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create the directory of {relative}"))?;
-                let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                    .with_context(|| format!("cannot create a temp file beside {relative}"))?;
-                tmp.write_all(text.as_bytes())
-                    .and_then(|()| tmp.as_file().sync_all())
-                    .with_context(|| format!("cannot write {relative}"))?;
-                if let Ok(meta) = std::fs::metadata(&path) {
-                    let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-                }
-                tmp.persist(&path)
-                    .map_err(|e| e.error)
-                    .with_context(|| format!("cannot replace {relative}"))?;
-                Ok(())
-            }
+            None => self.handle.remove(relative).map(|_| ()),
+            Some(text) => self.handle.write(relative, text.as_bytes(), None),
         }
     }
 }
@@ -221,5 +222,8 @@ mod tests {
         ws.write("src/a/b.txt", None).expect("remove");
         ws.write("src/a/b.txt", None).expect("remove again");
         assert_eq!(ws.read("src/a/b.txt").expect("read"), None);
+        for forbidden in [".git/config", ".autogate/audit.jsonl", "a/../b"] {
+            assert!(ws.write(forbidden, Some("x")).is_err(), "{forbidden}");
+        }
     }
 }

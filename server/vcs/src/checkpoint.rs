@@ -346,8 +346,7 @@ impl CheckpointStore {
                 mode: f
                     .content
                     .as_ref()
-                    .and_then(|_| fsutil::resolve(&self.root, &f.path).ok())
-                    .and_then(|p| fsutil::mode_of(&p)),
+                    .and_then(|_| fsutil::mode_of(&self.root, &f.path)),
                 missing_dirs: if f.content.is_none() {
                     missing_dirs(&self.root, &f.path)
                 } else {

@@ -1,4 +1,7 @@
 //! Workspace file access: path validation, reads, atomic writes and the exec bit.
+//!
+//! Workspace files are read and written through [`crate::confined`] (an open handle on the
+//! root, no symlink followed below it); the by-name helpers here serve autogate's own store.
 
 use std::fs;
 use std::io::Write;
@@ -7,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use crate::confined::{ConfinedError, Root};
 use crate::error::{IoContext, Result, VcsError};
 
 /// Hex SHA-256 of some bytes.
@@ -19,6 +23,8 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 pub(crate) struct OnDisk {
     pub content: Vec<u8>,
     pub executable: bool,
+    /// Unix permission bits.
+    pub mode: u32,
 }
 
 fn invalid(path: &str, reason: &'static str) -> VcsError {
@@ -87,54 +93,60 @@ pub(crate) fn check_no_symlinked_parent(root: &Path, rel: &str) -> Result<()> {
     Ok(())
 }
 
-/// Reads a workspace file without following a final symlink into its target's content.
-pub(crate) fn read_state(root: &Path, rel: &str) -> Result<Option<OnDisk>> {
-    let path = resolve(root, rel)?;
-    check_no_symlinked_parent(root, rel)?;
-    let meta = match fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).at(&path),
-    };
-    if meta.file_type().is_symlink() {
-        return Err(invalid(rel, "the file is a symlink"));
+/// Opens a confined handle on the workspace root.
+pub(crate) fn open_root(root: &Path) -> Result<Root> {
+    Root::open(root).at(root)
+}
+
+/// A confined access error as the crate's error.
+pub(crate) fn confined(e: ConfinedError) -> VcsError {
+    let reason = e.reason();
+    match e {
+        ConfinedError::Io { path, source, .. } => VcsError::Io {
+            path: path.into(),
+            source,
+        },
+        ConfinedError::Redirected { path, .. } | ConfinedError::Invalid { path, .. } => {
+            VcsError::InvalidPath { path, reason }
+        }
     }
-    if !meta.is_file() {
-        return Err(invalid(rel, "not a regular file"));
-    }
-    let content = fs::read(&path).at(&path)?;
-    Ok(Some(OnDisk {
-        content,
-        executable: is_executable(&meta),
+}
+
+/// Reads a workspace file through `handle`: a symlink anywhere on the path (the file
+/// included) is refused, never followed.
+pub(crate) fn read_in(handle: &Root, rel: &str) -> Result<Option<OnDisk>> {
+    resolve(handle.path(), rel)?;
+    Ok(handle.read(rel).map_err(confined)?.map(|file| OnDisk {
+        content: file.content,
+        executable: cfg!(unix) && file.mode & 0o111 != 0,
+        mode: file.mode,
     }))
 }
 
-#[cfg(unix)]
-fn is_executable(meta: &fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o111 != 0
+/// Reads a workspace file without following a symlink anywhere on its path.
+pub(crate) fn read_state(root: &Path, rel: &str) -> Result<Option<OnDisk>> {
+    resolve(root, rel)?;
+    read_in(&open_root(root)?, rel)
 }
 
-#[cfg(not(unix))]
-fn is_executable(_meta: &fs::Metadata) -> bool {
-    false
+/// The permission bits to restore: `mode` if known, else those of the file replaced (0o644
+/// for a new file), with the exec bit as asked.
+pub(crate) fn mode_for(existing: Option<u32>, mode: Option<u32>, executable: bool) -> u32 {
+    let base = mode.or(existing).map_or(0o644, |m| m & 0o777);
+    if executable {
+        base | ((base & 0o444) >> 2)
+    } else {
+        base & !0o111
+    }
 }
 
-/// Unix permission bits of a file (`None` elsewhere or if it does not exist).
-pub(crate) fn mode_of(path: &Path) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::symlink_metadata(path)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.permissions().mode() & 0o777)
+/// Unix permission bits of a workspace file (`None` elsewhere, if it does not exist, or if a
+/// symlink is on its path).
+pub(crate) fn mode_of(root: &Path, rel: &str) -> Option<u32> {
+    if !cfg!(unix) || resolve(root, rel).is_err() {
+        return None;
     }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
+    open_root(root).ok()?.mode(rel).ok().flatten()
 }
 
 #[cfg(unix)]

@@ -50,6 +50,7 @@
 mod audit;
 mod checkpoint;
 pub mod commit;
+pub mod confined;
 mod error;
 mod fsutil;
 mod pack;

@@ -252,25 +252,35 @@ impl CheckpointStore {
             return RestoreOutcome::KeptMine(c);
         }
         let result = (|| -> Result<RestoreOutcome> {
-            let path = fsutil::resolve(&self.root, &f.path)?;
-            fsutil::check_no_symlinked_parent(&self.root, &f.path)?;
-            let now = fsutil::read_state(&self.root, &f.path)?;
+            // Confined from here on: every call below resolves the path from an open handle
+            // on the root and refuses a symlink in any component, so a folder swapped for a
+            // symlink after the check cannot lead the write out of the root or into `.git/`.
+            fsutil::resolve(&self.root, &f.path)?;
+            let handle = fsutil::open_root(&self.root)?;
+            let now = fsutil::read_in(&handle, &f.path)?;
             if !same(now.as_ref(), f.current.as_deref(), f.current_executable) {
                 return Ok(RestoreOutcome::Stale);
             }
             match (f.action, &f.before) {
                 (RestoreAction::Delete, _) => {
-                    fsutil::remove(&path)?;
+                    handle.remove(&f.path).map_err(fsutil::confined)?;
                     for dir in &f.created_dirs {
                         // Only empty folders go; anything the person put there keeps its folder.
-                        if let Ok(p) = fsutil::resolve(&self.root, dir) {
-                            let _ = std::fs::remove_dir(p);
+                        if fsutil::resolve(&self.root, dir).is_ok() {
+                            let _ = handle.remove_empty_dir(dir);
                         }
                     }
                     Ok(RestoreOutcome::Deleted)
                 }
                 (RestoreAction::Restore | RestoreAction::Recreate, Some(before)) => {
-                    fsutil::write_atomic(&path, before, f.before_executable, f.before_mode)?;
+                    let mode = fsutil::mode_for(
+                        now.as_ref().map(|n| n.mode),
+                        f.before_mode,
+                        f.before_executable,
+                    );
+                    handle
+                        .write(&f.path, before, Some(mode))
+                        .map_err(fsutil::confined)?;
                     Ok(if f.action == RestoreAction::Recreate {
                         RestoreOutcome::Recreated
                     } else {

@@ -182,6 +182,8 @@ pub fn rollback(root: &Path, args: &RollbackArgs) -> Result<ExitCode> {
             None => bail!("there are no checkpoints to roll back to"),
         },
     };
+    // Like the server's writes: never at the same time as another autogate process's.
+    let _lock = crate::safety::WriteLock::wait(root, std::time::Duration::from_secs(60))?;
     let plan = store.plan_restore(&id)?;
     let policy = if args.overwrite {
         ConflictPolicy::Overwrite

@@ -3,6 +3,13 @@
 //! Open documents are changed with `workspace/applyEdit` against the exact versions the change
 //! was analyzed on; files the editor does not have open are written on disk atomically. If the
 //! client refuses or does not answer in time, every file written on disk is restored.
+//!
+//! Under the workspace's write lock (shared with every autogate process on the folder), each
+//! path is checked to still lead where the change was decided (no symlink below the root) and
+//! its base text is read again, through the confined [`Workspace`] calls; a batch whose audit
+//! record cannot be written is undone.
+//!
+//! [`Workspace`]: crate::workspace::Workspace
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -67,15 +74,37 @@ impl Applier {
                         approver,
                         reply,
                     } => {
-                        let commands = shared
+                        let (commands, commits) = shared
                             .gate()
-                            .map(|g| g.policy.verify().commands.clone())
+                            .map(|g| {
+                                (
+                                    g.policy.verify().commands.clone(),
+                                    g.policy.commit().enabled,
+                                )
+                            })
                             .unwrap_or_default();
-                        let outcome = apply_batch(&client, &shared, &ids, approver).await;
+                        let mut outcome = apply_batch(&client, &shared, &ids, approver).await;
                         let checkpoint = match &outcome {
                             Outcome::Applied { checkpoint } => checkpoint.clone(),
                             Outcome::Failed { .. } => None,
                         };
+                        // Nothing to verify or commit: the record is written before the answer,
+                        // so the answer says whether the batch stands.
+                        let at_once = commands.is_empty() && !commits;
+                        if at_once
+                            && matches!(outcome, Outcome::Applied { .. })
+                            && let Err(reason) = finish_batch(
+                                &client,
+                                &shared,
+                                &ids,
+                                approver,
+                                checkpoint.clone(),
+                                &commands,
+                            )
+                            .await
+                        {
+                            outcome = Outcome::Failed { reason };
+                        }
                         let applied = matches!(outcome, Outcome::Applied { .. });
                         if applied {
                             // Before the reply, so the next proposal sees the new references;
@@ -91,8 +120,13 @@ impl Applier {
                             }
                             // Still in the writer: no other batch applies until this one is
                             // verified, committed and recorded.
-                            finish_batch(&client, &shared, &ids, approver, checkpoint, &commands)
+                            if !at_once {
+                                let _ = finish_batch(
+                                    &client, &shared, &ids, approver, checkpoint, &commands,
+                                )
                                 .await;
+                            }
+                            prune_checkpoints(&shared).await;
                         }
                     }
                     Job::Rollback {
@@ -197,6 +231,10 @@ fn plan(shared: &Shared, files: &[(FileChange, crate::gate::Bases)]) -> Result<V
             parts.push((old.clone(), file.before.clone(), None));
         }
         for (path, before, after) in parts {
+            // The path must still lead where the change was decided: no symlink below the root.
+            workspace
+                .check(&path)
+                .map_err(|e| format!("{e}; nothing was applied"))?;
             let base = bases.get(&path).cloned().unwrap_or(Base::Disk);
             match docs.get(&path) {
                 Some(open) => {
@@ -233,7 +271,9 @@ fn plan(shared: &Shared, files: &[(FileChange, crate::gate::Bases)]) -> Result<V
                     }
                 }
                 None => {
-                    let current = workspace.read(&path).map_err(|e| format!("{e:#}"))?;
+                    let current = workspace
+                        .read(&path)
+                        .map_err(|e| format!("{e:#}; nothing was applied"))?;
                     if current != before {
                         return Err(format!(
                             "{path} changed on disk since the change was analyzed; nothing was applied — propose it again"
@@ -313,16 +353,11 @@ async fn apply_batch_inner(
         }
     };
     let started = std::time::Instant::now();
-    let writes = match plan(shared, &files) {
-        Ok(writes) => writes,
-        Err(reason) => return Outcome::Failed { reason },
-    };
     let Some(workspace) = shared.workspace.get() else {
         return Outcome::Failed {
             reason: "the server is not initialized".to_owned(),
         };
     };
-
     // The checkpoint comes before any write: no checkpoint, no write (fail closed).
     let net = match shared.safety() {
         Ok(net) => net,
@@ -331,6 +366,32 @@ async fn apply_batch_inner(
                 reason: format!("cannot create a checkpoint ({e}); nothing was applied"),
             };
         }
+    };
+    // The batch's records are part of its commit: nothing is written on a trail known to be
+    // broken. (Waiting for the records still queued only then, to see whether the trail was
+    // repaired: one that fails meanwhile is caught by the outcome record, which rolls the
+    // batch back.)
+    if net.audit_broken().is_some() {
+        net.audit_flushed().await;
+    }
+    if let Some(e) = net.audit_broken() {
+        return Outcome::Failed {
+            reason: format!("the audit trail cannot be written ({e}); nothing was applied"),
+        };
+    }
+    // Held from the re-check of the bases to the end of the write: another autogate process
+    // on this workspace cannot write in between (it waits, then finds its base changed).
+    let _lock = match net.lock_writes(lock_limit(shared)).await {
+        Ok(lock) => lock,
+        Err(e) => {
+            return Outcome::Failed {
+                reason: format!("{e}; nothing was applied — propose it again"),
+            };
+        }
+    };
+    let writes = match plan(shared, &files) {
+        Ok(writes) => writes,
+        Err(reason) => return Outcome::Failed { reason },
     };
     let states: Vec<FileState<'_>> = writes
         .iter()
@@ -413,6 +474,12 @@ async fn apply_batch_inner(
     }
 }
 
+/// How long a write waits for another autogate process on the workspace to finish its own
+/// (which may wait for its editor's `applyEdit` answer).
+fn lock_limit(shared: &Shared) -> std::time::Duration {
+    shared.apply_timeout() + std::time::Duration::from_secs(5)
+}
+
 /// Sends `workspace/applyEdit` with the server's time limit. `Err` says why it was not applied.
 async fn send_apply_edit(
     client: &Client,
@@ -482,6 +549,10 @@ async fn rollback(
 ) -> Result<Rollback, String> {
     use autogate_vcs::{CheckpointId, ConflictPolicy, RestoreOutcome};
     let net = shared.safety()?;
+    let _lock = net
+        .lock_writes(lock_limit(shared))
+        .await
+        .map_err(|e| format!("{e}; nothing was restored"))?;
     let id = match checkpoint {
         Some(id) => CheckpointId::parse(&id).map_err(|e| format!("{e}"))?,
         None => net
@@ -531,7 +602,15 @@ async fn rollback(
                 .before
                 .as_deref()
                 .and_then(|b| std::str::from_utf8(b).ok());
+            // The editor would save a restored buffer where the path leads now.
+            let redirected = match shared.workspace.get().map(|w| w.check(&file.path)) {
+                Some(Err(e)) => e.to_string(),
+                _ => String::new(),
+            };
             match (docs.get(&file.path), before, written.get(&file.path)) {
+                (Some(_), Some(_), Some(Some(_))) if !redirected.is_empty() => {
+                    notes.push(format!("left {} alone: {redirected}", file.path));
+                }
                 (Some(open), Some(before), Some(Some(after))) => {
                     let buffer = open.doc.text();
                     if also_disk {
@@ -761,6 +840,7 @@ async fn verify_batch(
 }
 
 /// After a batch is applied: verify it, commit it if the policy says so, and record it.
+/// `Err` says why the batch was rolled back (a failed verification, an unwritable record).
 async fn finish_batch(
     client: &Client,
     shared: &Shared,
@@ -768,12 +848,13 @@ async fn finish_batch(
     approver: &'static str,
     checkpoint: Option<String>,
     commands: &[autogate_policy::VerifyCommand],
-) {
+) -> Result<(), String> {
     let commit_settings = shared
         .gate()
         .map(|g| g.policy.commit().clone())
         .filter(|s| s.enabled);
-    if !commands.is_empty() || commit_settings.is_some() {
+    let flushed = !commands.is_empty() || commit_settings.is_some();
+    if flushed {
         // Verification commands and commits read the disk: once, before both.
         flush_to_disk(client, shared, ids).await;
     }
@@ -782,10 +863,18 @@ async fn finish_batch(
     } else {
         match verify_batch(client, shared, ids, checkpoint.clone(), commands).await {
             Some(v) => Some(v),
-            None => return, // rolled back, marked failed and recorded
+            // Rolled back, marked failed and recorded.
+            None => return Err("verification failed; the batch was rolled back".to_owned()),
         }
     };
     if let Some(settings) = commit_settings {
+        // A commit cannot be rolled back (HEAD and branches are never touched): the trail is
+        // checked first, so that a batch it cannot record is undone before it is committed.
+        if let Ok(net) = shared.safety()
+            && let Err(e) = net.audit_ready().await
+        {
+            return Err(undo_unrecorded(client, shared, ids, flushed, checkpoint, &e).await);
+        }
         match commit(shared, ids, approver, checkpoint.as_deref(), &settings).await {
             Ok(oid) => {
                 if let (Some(oid), Some(mut gate)) = (oid, shared.gate()) {
@@ -811,16 +900,67 @@ async fn finish_batch(
     } else {
         autogate_vcs::AuditEvent::Applied
     };
-    shared.audit_with(ids, event, verification.as_ref());
-    prune_checkpoints(shared);
+    let receipt = match (shared.safety(), shared.gate()) {
+        (Ok(net), Some(gate)) => net.audit_confirmed(
+            ids.iter().filter_map(|id| gate.get(id)),
+            event,
+            verification.as_ref(),
+        ),
+        _ => return Ok(()),
+    };
+    let Err(e) = receipt.written().await else {
+        return Ok(());
+    };
+    Err(undo_unrecorded(client, shared, ids, flushed, checkpoint, &e).await)
+}
+
+/// The record is part of the batch: without it, the batch is rolled back, marked failed, and
+/// the person told why. Returns that reason.
+async fn undo_unrecorded(
+    client: &Client,
+    shared: &Shared,
+    ids: &[String],
+    flushed: bool,
+    checkpoint: Option<String>,
+    why: &str,
+) -> String {
+    let rolled = rollback(client, shared, flushed, checkpoint, false).await;
+    let mut note = format!("the audit trail cannot be written ({why}); the batch was rolled back");
+    match &rolled {
+        Ok(r) if !r.notes.is_empty() => note.push_str(&format!(" ({})", r.notes.join("; "))),
+        Ok(_) => {}
+        Err(e) => note = format!("{note}, but the rollback failed: {e}"),
+    }
+    let commit = shared
+        .gate()
+        .and_then(|gate| ids.iter().find_map(|id| gate.get(id)?.commit.clone()));
+    if let Some(oid) = commit {
+        note.push_str(&format!("; its commit {oid} stays in the history"));
+    }
+    if let Some(mut gate) = shared.gate() {
+        gate.settle(ids, Status::Failed, Some(&note), None);
+    }
+    shared.audit(ids, autogate_vcs::AuditEvent::Failed);
+    client
+        .show_message(
+            tower_lsp_server::ls_types::MessageType::ERROR,
+            format!("autogate: change {}: {note}", ids.join(", ")),
+        )
+        .await;
+    note
 }
 
 /// Drops checkpoints beyond the policy's `[checkpoints]` count and age (the newest is kept).
-fn prune_checkpoints(shared: &Shared) {
+/// Under the workspace's write lock, as the store is shared with the other autogate processes;
+/// skipped (until the next batch) while another one writes.
+async fn prune_checkpoints(shared: &Shared) {
     let Some(settings) = shared.gate().map(|g| g.policy.checkpoints().clone()) else {
         return;
     };
     let Ok(net) = shared.safety() else { return };
+    let Ok(_lock) = net.lock_writes(std::time::Duration::from_millis(200)).await else {
+        return;
+    };
     let max_age = std::time::Duration::from_secs(settings.max_age_days.saturating_mul(86_400));
     match net.store.prune(Some(max_age), Some(settings.keep)) {
         Ok(pruned) if !pruned.is_empty() => {
@@ -850,6 +990,27 @@ async fn flush_to_disk(client: &Client, shared: &Shared, ids: &[String]) {
             })
             .collect()
     };
+    // A document is saved where its path leads now: never through a symlink planted since.
+    let (open, redirected): (Vec<_>, Vec<_>) = open.into_iter().partition(|(path, _, _)| {
+        shared
+            .workspace
+            .get()
+            .is_some_and(|w| w.check(path).is_ok())
+    });
+    for (path, _, _) in &redirected {
+        let why = shared
+            .workspace
+            .get()
+            .and_then(|w| w.check(path).err())
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        client
+            .show_message(
+                tower_lsp_server::ls_types::MessageType::WARNING,
+                format!("autogate: did not save {path} to disk: {why}"),
+            )
+            .await;
+    }
     if open.is_empty() {
         return;
     }
@@ -864,7 +1025,17 @@ async fn flush_to_disk(client: &Client, shared: &Shared, ids: &[String]) {
             .await,
             Ok(Ok(_))
         );
-    if !saved && let Some(workspace) = shared.workspace.get() {
+    if !saved
+        && let Some(workspace) = shared.workspace.get()
+        && let Ok(net) = shared.safety()
+    {
+        let _lock = match net.lock_writes(lock_limit(shared)).await {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::error!("cannot write open documents to disk: {e}");
+                return;
+            }
+        };
         for (path, _, after) in &open {
             if let Err(e) = workspace.write(path, Some(after)) {
                 tracing::error!(%path, "cannot write to disk: {e:#}");

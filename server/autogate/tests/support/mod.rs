@@ -21,6 +21,8 @@ pub enum OnApplyEdit {
     Refuse,
     /// Never answer (a hung client).
     Ignore,
+    /// Keep the request for the test, which answers it with `reply` when it wants.
+    Hold,
 }
 
 pub struct TestClient {
@@ -253,6 +255,7 @@ impl TestClient {
                         self.send(json!({ "jsonrpc": "2.0", "id": id, "result": { "applied": false, "failureReason": "refused by the test" } })).await;
                     }
                     OnApplyEdit::Ignore => {}
+                    OnApplyEdit::Hold => self.unconsumed.push_back(message),
                 }
             }
             Some("textDocument/publishDiagnostics") => {
