@@ -12,6 +12,9 @@
 //!   [`analyze_cached`], the same report reusing the trees of a [`ParseCache`].
 //! - [`languages`]: the grammars by file extension; [`tokens`]: structural token streams
 //!   (format-only, comment-only, renames); [`symbols`]: per-language symbol tables and diffs.
+//! - `resolve`: per-file name resolution (imports, aliases, re-bindings) of the calls a change
+//!   adds, looked up in [`capabilities`] (the table of what a resolved call can do); weakening
+//!   (non-cryptographic randomness for secrets, TLS verification off, suppressions).
 //! - [`secrets`] (detection and [`redact`]), [`domains`] (the sensitive-pattern table),
 //!   [`verification`] (tests weakened): line scanners over what a change adds or removes.
 //! - [`index`]: the workspace [`SymbolIndex`] behind the blast radius.
@@ -23,6 +26,7 @@
 //! content, unknown languages) is never `low`. A split never separates a definition from its
 //! edited references; when unsure it keeps together.
 
+pub mod capabilities;
 pub mod change;
 mod cut;
 pub mod domains;
@@ -34,6 +38,7 @@ pub mod level;
 mod local;
 mod merge;
 pub mod paths;
+mod resolve;
 pub mod risk;
 pub mod secrets;
 pub mod symbols;

@@ -1,0 +1,1786 @@
+//! Name resolution per file, from the syntax tree: what a call really is.
+//!
+//! The file's bindings (imports with their aliases, `from x import y as z`, `require` and
+//! destructuring, `import * as`, `use a::b as c`, Go import names, Java imports and typed
+//! locals, C function pointers, simple re-bindings `x = module.attr`) are collected for the
+//! module (outside any function) and for each enclosing function of a call, inner scopes
+//! shadowing outer ones. Each call on the rows a change adds is resolved to a qualified target
+//! (`subprocess.check_call`, `child_process.exec`, `std::process::Command::new`,
+//! `os/exec.Command`, `java.lang.ProcessBuilder`, `system`) and looked up in
+//! [`crate::capabilities`]. A callee computed at run time (`getattr(os, name)`, `require(x)`,
+//! `globalThis[x]`) is dynamic dispatch whatever it returns. Names the file itself defines
+//! (a local function `system`, a parameter `eval`) are never library targets.
+//!
+//! Only what the change adds counts: a call whose target and text the same function already
+//! had before the change does not raise it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use regex::Regex;
+use tree_sitter::{Node, Tree};
+
+use crate::capabilities::{self, Capability};
+use crate::impact::Domain;
+use crate::languages::Language;
+use crate::level::Level;
+
+/// What a name is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Value {
+    /// A qualified target: a module, a function, a class, or an instance of a class.
+    Target(String),
+    /// Bound by the file itself (a local function, a parameter, a local value).
+    Local,
+    /// Computed at run time, and how.
+    Dynamic(String),
+}
+
+/// What an expression resolves to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Res {
+    Target(String),
+    Dynamic(String),
+    Unknown,
+}
+
+type Bindings = HashMap<String, Value>;
+
+/// A capability found on the rows a change adds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Finding {
+    /// 1-based line.
+    pub line: usize,
+    pub domain: Domain,
+    pub level: Level,
+    /// For people, without the path.
+    pub reason: String,
+    /// What makes two findings the same (one reason each).
+    key: String,
+}
+
+/// One call with a capability.
+#[derive(Clone, Debug)]
+struct Hit {
+    row: usize,
+    capability: Capability,
+    pattern: &'static str,
+    target: String,
+    written: String,
+    alias: bool,
+    /// The call's text, whitespace removed: with `scope` and `target`, what is compared with
+    /// the before side.
+    text: String,
+    scope: String,
+    /// Names around the call (assigned name, enclosing function, arguments), for randomness.
+    context: Vec<String>,
+}
+
+fn is_function_like(lang: Language, kind: &str) -> bool {
+    match lang {
+        Language::Python => matches!(kind, "function_definition" | "lambda"),
+        Language::JavaScript | Language::TypeScript | Language::Tsx => matches!(
+            kind,
+            "function_declaration"
+                | "function_expression"
+                | "function"
+                | "arrow_function"
+                | "method_definition"
+                | "generator_function_declaration"
+                | "generator_function"
+        ),
+        Language::Go => matches!(
+            kind,
+            "function_declaration" | "method_declaration" | "func_literal"
+        ),
+        Language::Java => matches!(
+            kind,
+            "method_declaration" | "constructor_declaration" | "lambda_expression"
+        ),
+        Language::Rust => matches!(kind, "function_item" | "closure_expression"),
+        Language::C => kind == "function_definition",
+    }
+}
+
+fn is_call(lang: Language, kind: &str) -> bool {
+    match lang {
+        Language::Python => kind == "call",
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
+            matches!(kind, "call_expression" | "new_expression")
+        }
+        Language::Java => matches!(kind, "method_invocation" | "object_creation_expression"),
+        _ => kind == "call_expression",
+    }
+}
+
+fn is_string(kind: &str) -> bool {
+    matches!(
+        kind,
+        "string" | "string_literal" | "interpreted_string_literal" | "raw_string_literal"
+    ) || kind == "template_string"
+}
+
+/// The text of a string literal without its quotes, if it has no interpolation.
+fn string_value(node: Node<'_>, src: &str) -> Option<String> {
+    if !is_string(node.kind()) {
+        return None;
+    }
+    let mut c = node.walk();
+    if node
+        .named_children(&mut c)
+        .any(|n| matches!(n.kind(), "interpolation" | "template_substitution"))
+    {
+        return None;
+    }
+    let text = node.utf8_text(src.as_bytes()).ok()?;
+    let t = text.trim_start_matches(|ch: char| ch.is_ascii_alphabetic());
+    let t = t.trim_matches(|ch| matches!(ch, '"' | '\'' | '`'));
+    Some(t.to_owned())
+}
+
+fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
+    src.get(node.byte_range()).unwrap_or("")
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn clip(s: &str) -> String {
+    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 60 {
+        format!("{}…", one_line.chars().take(60).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+/// The name a function-like node is known by: its own, or the name it is assigned to.
+fn function_name(node: Node<'_>, src: &str) -> Option<String> {
+    if let Some(n) = node.child_by_field_name("name") {
+        return Some(text(n, src).to_owned());
+    }
+    if let Some(d) = node.child_by_field_name("declarator") {
+        // C: the identifier inside the declarator.
+        return declarator_name(d, src);
+    }
+    let parent = node.parent()?;
+    match parent.kind() {
+        "variable_declarator" | "pair" | "assignment_expression" | "assignment" => parent
+            .child_by_field_name("name")
+            .or_else(|| parent.child_by_field_name("key"))
+            .or_else(|| parent.child_by_field_name("left"))
+            .map(|n| text(n, src).to_owned()),
+        "literal_element" => {
+            let keyed = parent.parent()?;
+            if keyed.kind() == "keyed_element" {
+                keyed.named_child(0).map(|k| text(k, src).to_owned())
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// C: the identifier a declarator declares.
+fn declarator_name(node: Node<'_>, src: &str) -> Option<String> {
+    let mut n = node;
+    for _ in 0..16 {
+        if matches!(n.kind(), "identifier" | "field_identifier") {
+            return Some(text(n, src).to_owned());
+        }
+        n = match n.child_by_field_name("declarator") {
+            Some(d) => d,
+            None => {
+                let mut c = n.walk();
+                let next = n
+                    .named_children(&mut c)
+                    .find(|x| x.kind().ends_with("declarator") || x.kind() == "identifier");
+                next?
+            }
+        };
+    }
+    None
+}
+
+/// Splits an identifier into lower-case words (`sessionKey`, `session_key` → session, key).
+pub(crate) fn name_words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if !ch.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if ch.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
+        cur.push(ch.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Whether a name says it holds a secret (a key, token, nonce, salt, …).
+pub(crate) fn is_secret_name(name: &str) -> bool {
+    const SECRET: &[&str] = &[
+        "key",
+        "keys",
+        "token",
+        "tokens",
+        "nonce",
+        "nonces",
+        "salt",
+        "salts",
+        "secret",
+        "secrets",
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "otp",
+        "iv",
+        "csrf",
+        "xsrf",
+        "apikey",
+        "passphrase",
+        "pin",
+        "totp",
+        "hotp",
+        "credential",
+        "credentials",
+        "sessionid",
+        "cookie",
+        "seed",
+        "challenge",
+        "verifier",
+    ];
+    name_words(name)
+        .iter()
+        .any(|w| SECRET.contains(&w.as_str()))
+}
+
+pub(crate) struct Resolver<'t> {
+    lang: Language,
+    src: &'t str,
+    root: Node<'t>,
+    module: Bindings,
+    scopes: HashMap<usize, Bindings>,
+}
+
+impl<'t> Resolver<'t> {
+    pub(crate) fn new(lang: Language, tree: &'t Tree, src: &'t str) -> Self {
+        let root = tree.root_node();
+        let mut r = Resolver {
+            lang,
+            src,
+            root,
+            module: Bindings::new(),
+            scopes: HashMap::new(),
+        };
+        let mut module = Bindings::new();
+        r.collect(root, root, &mut module, 0);
+        r.module = module;
+        r
+    }
+
+    fn t(&self, node: Node<'_>) -> &'t str {
+        text(node, self.src)
+    }
+
+    /// Collects the bindings under `node` into `out`, without entering functions other than
+    /// `scope`.
+    fn collect(&self, scope: Node<'t>, node: Node<'t>, out: &mut Bindings, depth: usize) {
+        if depth > 200 {
+            return;
+        }
+        let kind = node.kind();
+        if node != scope && is_function_like(self.lang, kind) {
+            if let Some(name) = node.child_by_field_name("name").map(|n| self.t(n)) {
+                if !name.is_empty() {
+                    out.insert(name.to_owned(), Value::Local);
+                }
+            } else if self.lang == Language::C
+                && let Some(name) = function_name(node, self.src)
+            {
+                out.insert(name, Value::Local);
+            }
+            return;
+        }
+        self.bind(node, out);
+        let mut c = node.walk();
+        for child in node.named_children(&mut c) {
+            self.collect(scope, child, out, depth + 1);
+        }
+    }
+
+    /// The bindings one node makes, if it is a binding form.
+    fn bind(&self, node: Node<'t>, out: &mut Bindings) {
+        let kind = node.kind();
+        match self.lang {
+            Language::Python => self.bind_python(node, kind, out),
+            Language::JavaScript | Language::TypeScript | Language::Tsx => {
+                self.bind_js(node, kind, out)
+            }
+            Language::Go => self.bind_go(node, kind, out),
+            Language::Java => self.bind_java(node, kind, out),
+            Language::Rust => self.bind_rust(node, kind, out),
+            Language::C => self.bind_c(node, kind, out),
+        }
+    }
+
+    fn value_of(&self, expr: Node<'t>) -> Value {
+        match self.resolve(expr) {
+            Res::Target(t) => Value::Target(t),
+            Res::Dynamic(d) => Value::Dynamic(d),
+            Res::Unknown => Value::Local,
+        }
+    }
+
+    fn bind_python(&self, node: Node<'t>, kind: &str, out: &mut Bindings) {
+        let mut c = node.walk();
+        match kind {
+            "import_statement" => {
+                for name in node.children_by_field_name("name", &mut c) {
+                    if name.kind() == "aliased_import" {
+                        if let (Some(n), Some(a)) = (
+                            name.child_by_field_name("name"),
+                            name.child_by_field_name("alias"),
+                        ) {
+                            out.insert(self.t(a).to_owned(), Value::Target(squash(self.t(n))));
+                        }
+                    } else {
+                        let dotted = squash(self.t(name));
+                        let first = dotted.split('.').next().unwrap_or("").to_owned();
+                        out.insert(first.clone(), Value::Target(first));
+                    }
+                }
+            }
+            "import_from_statement" => {
+                let Some(module) = node.child_by_field_name("module_name") else {
+                    return;
+                };
+                let relative = module.kind() == "relative_import";
+                let m = squash(self.t(module));
+                for name in node.children_by_field_name("name", &mut c) {
+                    let (orig, alias) = if name.kind() == "aliased_import" {
+                        match (
+                            name.child_by_field_name("name"),
+                            name.child_by_field_name("alias"),
+                        ) {
+                            (Some(n), Some(a)) => (squash(self.t(n)), self.t(a).to_owned()),
+                            _ => continue,
+                        }
+                    } else {
+                        let n = squash(self.t(name));
+                        (n.clone(), n)
+                    };
+                    let value = if relative {
+                        Value::Local
+                    } else {
+                        Value::Target(format!("{m}.{orig}"))
+                    };
+                    out.insert(alias, value);
+                }
+            }
+            "assignment" => {
+                if let (Some(left), Some(right)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                ) && left.kind() == "identifier"
+                {
+                    out.insert(self.t(left).to_owned(), self.value_of(right));
+                }
+            }
+            "class_definition" => {
+                if let Some(n) = node.child_by_field_name("name") {
+                    out.insert(self.t(n).to_owned(), Value::Local);
+                }
+            }
+            "parameters" | "lambda_parameters" => {
+                for p in node.named_children(&mut c) {
+                    let name = if p.kind() == "identifier" {
+                        Some(p)
+                    } else {
+                        p.child_by_field_name("name").or_else(|| {
+                            let mut c2 = p.walk();
+                            p.named_children(&mut c2).find(|x| x.kind() == "identifier")
+                        })
+                    };
+                    if let Some(n) = name {
+                        out.insert(self.t(n).to_owned(), Value::Local);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn bind_js(&self, node: Node<'t>, kind: &str, out: &mut Bindings) {
+        let mut c = node.walk();
+        match kind {
+            "import_statement" => {
+                let Some(source) = node
+                    .child_by_field_name("source")
+                    .and_then(|s| string_value(s, self.src))
+                else {
+                    // `import x = require("y")` (TypeScript).
+                    for ch in node.named_children(&mut c) {
+                        if ch.kind() == "import_require_clause"
+                            && let (Some(id), Some(s)) = (
+                                ch.named_child(0),
+                                ch.child_by_field_name("source")
+                                    .and_then(|s| string_value(s, self.src)),
+                            )
+                        {
+                            out.insert(self.t(id).to_owned(), Value::Target(js_module(&s)));
+                        }
+                    }
+                    return;
+                };
+                let module = js_module(&source);
+                for clause in node.named_children(&mut c) {
+                    if clause.kind() == "import_require_clause"
+                        && let Some(id) = clause.named_child(0)
+                    {
+                        out.insert(self.t(id).to_owned(), Value::Target(module.clone()));
+                    }
+                    if clause.kind() != "import_clause" {
+                        continue;
+                    }
+                    let mut c2 = clause.walk();
+                    for part in clause.named_children(&mut c2) {
+                        match part.kind() {
+                            "identifier" => {
+                                out.insert(self.t(part).to_owned(), Value::Target(module.clone()));
+                            }
+                            "namespace_import" => {
+                                if let Some(id) = part.named_child(0) {
+                                    out.insert(
+                                        self.t(id).to_owned(),
+                                        Value::Target(module.clone()),
+                                    );
+                                }
+                            }
+                            "named_imports" => {
+                                let mut c3 = part.walk();
+                                for spec in part.named_children(&mut c3) {
+                                    let Some(name) = spec.child_by_field_name("name") else {
+                                        continue;
+                                    };
+                                    let n = string_value(name, self.src)
+                                        .unwrap_or_else(|| self.t(name).to_owned());
+                                    let alias = spec
+                                        .child_by_field_name("alias")
+                                        .map_or(n.clone(), |a| self.t(a).to_owned());
+                                    let target = if n == "default" {
+                                        module.clone()
+                                    } else {
+                                        format!("{module}.{n}")
+                                    };
+                                    out.insert(alias, Value::Target(target));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            "variable_declarator" | "assignment_expression" => {
+                let (name, value) = if kind == "variable_declarator" {
+                    (
+                        node.child_by_field_name("name"),
+                        node.child_by_field_name("value"),
+                    )
+                } else {
+                    (
+                        node.child_by_field_name("left"),
+                        node.child_by_field_name("right"),
+                    )
+                };
+                let Some(name) = name else { return };
+                let value = value.map_or(Value::Local, |v| self.value_of(v));
+                self.bind_pattern(name, value, out);
+            }
+            "class_declaration" => {
+                if let Some(n) = node.child_by_field_name("name") {
+                    out.insert(self.t(n).to_owned(), Value::Local);
+                }
+            }
+            "formal_parameters" => {
+                for p in node.named_children(&mut c) {
+                    self.bind_pattern(p, Value::Local, out);
+                }
+            }
+            "arrow_function" => {
+                if let Some(p) = node.child_by_field_name("parameter") {
+                    out.insert(self.t(p).to_owned(), Value::Local);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// JS: binds the names of a pattern to `value` (destructuring takes its members).
+    fn bind_pattern(&self, pattern: Node<'t>, value: Value, out: &mut Bindings) {
+        let member = |name: &str| match &value {
+            Value::Target(t) => Value::Target(format!("{t}.{name}")),
+            other => other.clone(),
+        };
+        match pattern.kind() {
+            "identifier" | "shorthand_property_identifier_pattern" => {
+                out.insert(self.t(pattern).to_owned(), value);
+            }
+            "required_parameter" | "optional_parameter" | "assignment_pattern" => {
+                if let Some(n) = pattern
+                    .child_by_field_name("pattern")
+                    .or_else(|| pattern.child_by_field_name("name"))
+                    .or_else(|| pattern.child_by_field_name("left"))
+                {
+                    self.bind_pattern(n, value, out);
+                }
+            }
+            "object_pattern" => {
+                let mut c = pattern.walk();
+                for p in pattern.named_children(&mut c) {
+                    match p.kind() {
+                        "shorthand_property_identifier_pattern" => {
+                            let n = self.t(p).to_owned();
+                            out.insert(n.clone(), member(&n));
+                        }
+                        "pair_pattern" => {
+                            if let (Some(k), Some(v)) =
+                                (p.child_by_field_name("key"), p.child_by_field_name("value"))
+                            {
+                                let key = string_value(k, self.src)
+                                    .unwrap_or_else(|| self.t(k).to_owned());
+                                self.bind_pattern(v, member(&key), out);
+                            }
+                        }
+                        "object_assignment_pattern" => {
+                            if let Some(l) = p.child_by_field_name("left") {
+                                let n = self.t(l).to_owned();
+                                out.insert(n.clone(), member(&n));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {
+                let mut c = pattern.walk();
+                for p in pattern.named_children(&mut c) {
+                    if p.kind() == "identifier" {
+                        out.insert(self.t(p).to_owned(), Value::Local);
+                    }
+                }
+            }
+        }
+    }
+
+    fn bind_go(&self, node: Node<'t>, kind: &str, out: &mut Bindings) {
+        let mut c = node.walk();
+        match kind {
+            "import_spec" => {
+                let Some(path) = node
+                    .child_by_field_name("path")
+                    .and_then(|p| string_value(p, self.src))
+                else {
+                    return;
+                };
+                let name = match node.child_by_field_name("name") {
+                    Some(n) if n.kind() == "package_identifier" => self.t(n).to_owned(),
+                    Some(_) => return,
+                    None => go_package_name(&path),
+                };
+                out.insert(name, Value::Target(path));
+            }
+            "short_var_declaration" | "assignment_statement" => {
+                let (Some(left), Some(right)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                ) else {
+                    return;
+                };
+                let mut c2 = right.walk();
+                let values: Vec<Node<'t>> = right.named_children(&mut c2).collect();
+                for (i, l) in left.named_children(&mut c).enumerate() {
+                    if l.kind() != "identifier" {
+                        continue;
+                    }
+                    let v = if values.len() == 1 && i > 0 {
+                        Value::Local
+                    } else {
+                        values.get(i).map_or(Value::Local, |v| self.value_of(*v))
+                    };
+                    out.insert(self.t(l).to_owned(), v);
+                }
+            }
+            "var_spec" => {
+                let names: Vec<Node<'t>> = node.children_by_field_name("name", &mut c).collect();
+                let values: Vec<Node<'t>> = node
+                    .child_by_field_name("value")
+                    .map(|v| {
+                        let mut c2 = v.walk();
+                        v.named_children(&mut c2).collect()
+                    })
+                    .unwrap_or_default();
+                for (i, n) in names.iter().enumerate() {
+                    let v = values.get(i).map_or(Value::Local, |v| self.value_of(*v));
+                    out.insert(self.t(*n).to_owned(), v);
+                }
+            }
+            "parameter_declaration" => {
+                for n in node.children_by_field_name("name", &mut c) {
+                    out.insert(self.t(n).to_owned(), Value::Local);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn bind_java(&self, node: Node<'t>, kind: &str, out: &mut Bindings) {
+        let mut c = node.walk();
+        match kind {
+            "import_declaration" => {
+                let is_wildcard = node.named_children(&mut c).any(|n| n.kind() == "asterisk");
+                if is_wildcard {
+                    return;
+                }
+                let mut c2 = node.walk();
+                if let Some(path) = node
+                    .named_children(&mut c2)
+                    .find(|n| matches!(n.kind(), "scoped_identifier" | "identifier"))
+                {
+                    let full = squash(self.t(path));
+                    let last = full.rsplit('.').next().unwrap_or(&full).to_owned();
+                    out.insert(last, Value::Target(full));
+                }
+            }
+            "local_variable_declaration" | "field_declaration" => {
+                let Some(ty) = node.child_by_field_name("type") else {
+                    return;
+                };
+                let is_var = self.t(ty) == "var";
+                let ty = self.java_type(ty);
+                for d in node.children_by_field_name("declarator", &mut c) {
+                    let Some(name) = d.child_by_field_name("name") else {
+                        continue;
+                    };
+                    let v = if is_var {
+                        d.child_by_field_name("value")
+                            .map_or(Value::Local, |v| self.value_of(v))
+                    } else {
+                        Value::Target(ty.clone())
+                    };
+                    out.insert(self.t(name).to_owned(), v);
+                }
+            }
+            "formal_parameter" => {
+                if let (Some(ty), Some(name)) = (
+                    node.child_by_field_name("type"),
+                    node.child_by_field_name("name"),
+                ) {
+                    out.insert(self.t(name).to_owned(), Value::Target(self.java_type(ty)));
+                }
+            }
+            "class_declaration" | "interface_declaration" | "enum_declaration" => {
+                if let Some(n) = node.child_by_field_name("name") {
+                    out.insert(self.t(n).to_owned(), Value::Local);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn java_type(&self, ty: Node<'t>) -> String {
+        let mut n = ty;
+        if n.kind() == "generic_type"
+            && let Some(inner) = n.named_child(0)
+        {
+            n = inner;
+        }
+        let name = squash(self.t(n));
+        let first = name.split('.').next().unwrap_or(&name).to_owned();
+        match self.module.get(&first) {
+            Some(Value::Target(t)) => format!("{t}{}", &name[first.len()..]),
+            Some(_) => name,
+            None if first.chars().next().is_some_and(char::is_uppercase) && !name.contains('.') => {
+                format!("java.lang.{name}")
+            }
+            None => name,
+        }
+    }
+
+    fn bind_rust(&self, node: Node<'t>, kind: &str, out: &mut Bindings) {
+        match kind {
+            "use_declaration" => {
+                if let Some(arg) = node.child_by_field_name("argument") {
+                    self.bind_use(arg, "", out);
+                }
+            }
+            "let_declaration" => {
+                if let Some(p) = node.child_by_field_name("pattern") {
+                    let v = node
+                        .child_by_field_name("value")
+                        .map_or(Value::Local, |v| self.value_of(v));
+                    let p = if p.kind() == "mut_pattern" {
+                        p.named_child(0).unwrap_or(p)
+                    } else {
+                        p
+                    };
+                    if p.kind() == "identifier" {
+                        out.insert(self.t(p).to_owned(), v);
+                    }
+                }
+            }
+            "parameter" => {
+                if let Some(p) = node.child_by_field_name("pattern")
+                    && p.kind() == "identifier"
+                {
+                    out.insert(self.t(p).to_owned(), Value::Local);
+                }
+            }
+            "struct_item" | "enum_item" | "trait_item" | "mod_item" => {
+                if let Some(n) = node.child_by_field_name("name") {
+                    out.insert(self.t(n).to_owned(), Value::Local);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn bind_use(&self, node: Node<'t>, prefix: &str, out: &mut Bindings) {
+        let join = |p: &str, s: &str| {
+            if p.is_empty() {
+                s.to_owned()
+            } else {
+                format!("{p}::{s}")
+            }
+        };
+        match node.kind() {
+            "identifier" | "scoped_identifier" => {
+                let path = squash(self.t(node));
+                let full = join(prefix, &path);
+                let last = full.rsplit("::").next().unwrap_or(&full).to_owned();
+                out.insert(last, Value::Target(full));
+            }
+            "self" => {
+                let last = prefix.rsplit("::").next().unwrap_or(prefix).to_owned();
+                out.insert(last, Value::Target(prefix.to_owned()));
+            }
+            "use_as_clause" => {
+                if let (Some(p), Some(a)) = (
+                    node.child_by_field_name("path"),
+                    node.child_by_field_name("alias"),
+                ) {
+                    out.insert(
+                        self.t(a).to_owned(),
+                        Value::Target(join(prefix, &squash(self.t(p)))),
+                    );
+                }
+            }
+            "scoped_use_list" => {
+                let p = node
+                    .child_by_field_name("path")
+                    .map(|p| join(prefix, &squash(self.t(p))))
+                    .unwrap_or_else(|| prefix.to_owned());
+                if let Some(list) = node.child_by_field_name("list") {
+                    self.bind_use(list, &p, out);
+                }
+            }
+            "use_list" => {
+                let mut c = node.walk();
+                for ch in node.named_children(&mut c) {
+                    self.bind_use(ch, prefix, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn bind_c(&self, node: Node<'t>, kind: &str, out: &mut Bindings) {
+        match kind {
+            "init_declarator" => {
+                if let (Some(d), Some(v)) = (
+                    node.child_by_field_name("declarator"),
+                    node.child_by_field_name("value"),
+                ) && let Some(name) = declarator_name(d, self.src)
+                {
+                    let v = if matches!(v.kind(), "identifier" | "pointer_expression") {
+                        self.value_of(v)
+                    } else {
+                        Value::Local
+                    };
+                    out.insert(name, v);
+                }
+            }
+            "assignment_expression" => {
+                if let (Some(l), Some(r)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                ) && l.kind() == "identifier"
+                    && r.kind() == "identifier"
+                {
+                    out.insert(self.t(l).to_owned(), self.value_of(r));
+                }
+            }
+            "parameter_declaration" => {
+                if let Some(d) = node.child_by_field_name("declarator")
+                    && let Some(name) = declarator_name(d, self.src)
+                {
+                    out.insert(name, Value::Local);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The bindings of a function scope (computed once).
+    fn scope_bindings(&mut self, scope: Node<'t>) -> &Bindings {
+        let id = scope.id();
+        if !self.scopes.contains_key(&id) {
+            let mut b = Bindings::new();
+            self.collect(scope, scope, &mut b, 0);
+            self.scopes.insert(id, b);
+        }
+        self.scopes.get(&id).unwrap_or(&self.module)
+    }
+
+    /// Looks `name` up from `at` outwards.
+    fn lookup(&self, name: &str, at: Node<'t>) -> Option<Value> {
+        let mut n = at.parent();
+        while let Some(p) = n {
+            if is_function_like(self.lang, p.kind())
+                && let Some(v) = self.scopes.get(&p.id()).and_then(|b| b.get(name))
+            {
+                return Some(v.clone());
+            }
+            n = p.parent();
+        }
+        self.module.get(name).cloned()
+    }
+
+    /// Prepares the scopes enclosing `node`.
+    fn enter(&mut self, node: Node<'t>) {
+        let mut n = node.parent();
+        while let Some(p) = n {
+            if is_function_like(self.lang, p.kind()) {
+                self.scope_bindings(p);
+            }
+            n = p.parent();
+        }
+    }
+
+    fn resolve_name(&self, node: Node<'t>) -> Res {
+        let name = self.t(node);
+        match self.lookup(name, node) {
+            Some(Value::Target(t)) => Res::Target(t),
+            Some(Value::Dynamic(d)) => Res::Dynamic(d),
+            Some(Value::Local) => Res::Unknown,
+            None => {
+                if self.lang == Language::Java
+                    && name.chars().next().is_some_and(char::is_uppercase)
+                {
+                    Res::Target(format!("java.lang.{name}"))
+                } else if self.lang.is_js_family()
+                    && matches!(name, "globalThis" | "window" | "global" | "self")
+                {
+                    Res::Target(String::new())
+                } else {
+                    Res::Target(name.to_owned())
+                }
+            }
+        }
+    }
+
+    fn member(&self, object: Res, sep: &str, name: &str) -> Res {
+        match object {
+            Res::Target(t) if t.is_empty() => Res::Target(name.to_owned()),
+            Res::Target(t) => Res::Target(format!("{t}{sep}{name}")),
+            Res::Dynamic(d) => Res::Dynamic(d),
+            Res::Unknown => Res::Target(format!("?.{name}")),
+        }
+    }
+
+    /// What an expression resolves to.
+    fn resolve(&self, node: Node<'t>) -> Res {
+        self.resolve_depth(node, 0)
+    }
+
+    fn resolve_depth(&self, node: Node<'t>, depth: usize) -> Res {
+        if depth > 32 {
+            return Res::Unknown;
+        }
+        let field = |n: &str| node.child_by_field_name(n);
+        let sub =
+            |n: Option<Node<'t>>| n.map_or(Res::Unknown, |n| self.resolve_depth(n, depth + 1));
+        match node.kind() {
+            "identifier" | "type_identifier" | "package_identifier" => self.resolve_name(node),
+            "attribute" => {
+                let name = field("attribute").map_or("", |n| self.t(n));
+                self.member(sub(field("object")), ".", name)
+            }
+            "member_expression" => {
+                let name = field("property").map_or("", |n| self.t(n));
+                self.member(sub(field("object")), ".", name)
+            }
+            "selector_expression" => {
+                let name = field("field").map_or("", |n| self.t(n));
+                self.member(sub(field("operand")), ".", name)
+            }
+            "field_access" => {
+                let name = field("field").map_or("", |n| self.t(n));
+                self.member(sub(field("object")), ".", name)
+            }
+            "field_expression" => {
+                if self.lang == Language::C {
+                    return Res::Unknown;
+                }
+                let name = field("field").map_or("", |n| self.t(n));
+                self.member(sub(field("value")), ".", name)
+            }
+            "scoped_identifier" | "scoped_type_identifier" => {
+                if self.lang == Language::Java {
+                    let full = squash(self.t(node));
+                    let first = full.split('.').next().unwrap_or("").to_owned();
+                    return match self.module.get(&first) {
+                        Some(Value::Target(t)) => {
+                            Res::Target(format!("{t}{}", &full[first.len()..]))
+                        }
+                        _ => Res::Target(full),
+                    };
+                }
+                let name = field("name").map_or("", |n| self.t(n));
+                match field("path") {
+                    Some(p) => self.member(sub(Some(p)), "::", name),
+                    None => Res::Target(name.to_owned()),
+                }
+            }
+            "subscript_expression" => {
+                let index = field("index");
+                match index.and_then(|i| string_value(i, self.src)) {
+                    Some(s) => self.member(sub(field("object")), ".", &s),
+                    None => Res::Dynamic(clip(self.t(node))),
+                }
+            }
+            "generic_function" => sub(field("function")),
+            "parenthesized_expression"
+            | "await_expression"
+            | "non_null_expression"
+            | "as_expression"
+            | "satisfies_expression"
+            | "type_assertion"
+            | "pointer_expression"
+            | "cast_expression" => {
+                let mut c = node.walk();
+                let inner = node
+                    .child_by_field_name("argument")
+                    .or_else(|| node.child_by_field_name("value"))
+                    .or_else(|| node.named_children(&mut c).last());
+                sub(inner)
+            }
+            "object_creation_expression" => match field("type") {
+                Some(ty) => Res::Target(format!("{}()", self.java_type(ty))),
+                None => Res::Unknown,
+            },
+            "method_invocation" => {
+                let name = field("name").map_or("", |n| self.t(n));
+                let base = match field("object") {
+                    Some(o) => self.member(sub(Some(o)), ".", name),
+                    None => self.resolve_name_str(name, node),
+                };
+                self.through_call(base, node)
+            }
+            "new_expression" => match sub(field("constructor")) {
+                Res::Target(t) => Res::Target(format!("{t}()")),
+                other => other,
+            },
+            "call" | "call_expression" => {
+                let callee = field("function");
+                let base = match callee {
+                    Some(c) if c.kind() == "import" => Res::Target("import".to_owned()),
+                    other => sub(other),
+                };
+                self.through_call(base, node)
+            }
+            _ => Res::Unknown,
+        }
+    }
+
+    fn resolve_name_str(&self, name: &str, at: Node<'t>) -> Res {
+        match self.lookup(name, at) {
+            Some(Value::Target(t)) => Res::Target(t),
+            Some(Value::Dynamic(d)) => Res::Dynamic(d),
+            Some(Value::Local) => Res::Unknown,
+            None => Res::Target(name.to_owned()),
+        }
+    }
+
+    /// The argument nodes of a call.
+    fn args(&self, call: Node<'t>) -> Vec<Node<'t>> {
+        let Some(list) = call.child_by_field_name("arguments") else {
+            return Vec::new();
+        };
+        let mut c = list.walk();
+        list.named_children(&mut c)
+            .filter(|n| !crate::languages::is_comment_kind(n.kind()))
+            .collect()
+    }
+
+    /// The value of a call to `base`: through `getattr`, `require` and the like with a
+    /// literal name, statically; with a computed name, dynamic; otherwise `base()`.
+    fn through_call(&self, base: Res, call: Node<'t>) -> Res {
+        let Res::Target(t) = base else {
+            return base;
+        };
+        let dynamic_row =
+            capabilities::lookup(self.lang.name(), &t).find(|r| r.literal_arg.is_some());
+        if let Some(row) = dynamic_row {
+            let args = self.args(call);
+            let i = row.literal_arg.unwrap_or(0);
+            return match args.get(i).and_then(|a| string_value(*a, self.src)) {
+                Some(lit) if i == 1 => {
+                    let object = args.first().map_or(Res::Unknown, |o| self.resolve(*o));
+                    self.member(object, ".", &lit)
+                }
+                Some(lit) if self.lang.is_js_family() => Res::Target(js_module(&lit)),
+                Some(lit) => Res::Target(lit),
+                None => Res::Dynamic(clip(self.t(call))),
+            };
+        }
+        Res::Target(format!("{t}()"))
+    }
+
+    /// The callee of a call node, as written, and what it resolves to.
+    fn callee(&self, call: Node<'t>) -> (String, Res) {
+        match call.kind() {
+            "method_invocation" => {
+                let name = call.child_by_field_name("name").map_or("", |n| self.t(n));
+                let written = match call.child_by_field_name("object") {
+                    Some(o) => format!("{}.{name}", self.t(o)),
+                    None => name.to_owned(),
+                };
+                let res = match call.child_by_field_name("object") {
+                    Some(o) => self.member(self.resolve(o), ".", name),
+                    None => self.resolve_name_str(name, call),
+                };
+                (written, res)
+            }
+            "object_creation_expression" => {
+                let ty = call.child_by_field_name("type");
+                let written = ty.map_or(String::new(), |t| format!("new {}", self.t(t)));
+                let res = ty.map_or(Res::Unknown, |t| Res::Target(self.java_type(t)));
+                (written, res)
+            }
+            "new_expression" => {
+                let ctor = call.child_by_field_name("constructor");
+                let written = ctor.map_or(String::new(), |c| format!("new {}", self.t(c)));
+                (written, ctor.map_or(Res::Unknown, |c| self.resolve(c)))
+            }
+            _ => {
+                let f = call.child_by_field_name("function");
+                let written = f.map_or(String::new(), |f| self.t(f).to_owned());
+                let res = match f {
+                    Some(f) if f.kind() == "import" => Res::Target("import".to_owned()),
+                    Some(f) => self.resolve(f),
+                    None => Res::Unknown,
+                };
+                (written, res)
+            }
+        }
+    }
+
+    /// Whether the first name of `written` is an alias: bound to a target whose last part
+    /// has another name.
+    fn is_alias(&self, written: &str, at: Node<'t>) -> bool {
+        let first = written
+            .trim_start_matches("new ")
+            .split(['.', ':', '(', '['])
+            .next()
+            .unwrap_or("");
+        match self.lookup(first, at) {
+            Some(Value::Target(t)) => {
+                let last = t
+                    .trim_end_matches("()")
+                    .rsplit(['.', ':', '/'])
+                    .next()
+                    .unwrap_or("");
+                last != first
+            }
+            Some(Value::Dynamic(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// The names of the enclosing functions, outermost first.
+    fn scope_of(&self, node: Node<'t>) -> String {
+        let mut names = Vec::new();
+        let mut n = node.parent();
+        while let Some(p) = n {
+            if is_function_like(self.lang, p.kind()) {
+                names.push(function_name(p, self.src).unwrap_or_else(|| "<fn>".to_owned()));
+            }
+            n = p.parent();
+        }
+        names.reverse();
+        names.join("/")
+    }
+
+    /// Names around a call: what it is assigned to, the enclosing function, its plain
+    /// arguments.
+    fn context(&self, call: Node<'t>) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut n = call.parent();
+        let mut steps = 0;
+        while let Some(p) = n {
+            steps += 1;
+            if steps > 8 || is_function_like(self.lang, p.kind()) {
+                break;
+            }
+            let target = match p.kind() {
+                "assignment"
+                | "assignment_expression"
+                | "assignment_statement"
+                | "short_var_declaration"
+                | "augmented_assignment" => p.child_by_field_name("left"),
+                "variable_declarator" | "init_declarator" => p
+                    .child_by_field_name("name")
+                    .or_else(|| p.child_by_field_name("declarator")),
+                "let_declaration" => p.child_by_field_name("pattern"),
+                "pair" | "keyed_element" | "keyword_argument" => p
+                    .child_by_field_name("key")
+                    .or_else(|| p.child_by_field_name("name"))
+                    .or_else(|| p.named_child(0)),
+                "var_spec" | "const_spec" => p.child_by_field_name("name"),
+                _ => None,
+            };
+            if let Some(t) = target {
+                out.push(self.t(t).to_owned());
+            }
+            n = p.parent();
+        }
+        let mut f = call.parent();
+        while let Some(p) = f {
+            if is_function_like(self.lang, p.kind()) {
+                if let Some(name) = function_name(p, self.src) {
+                    out.push(name);
+                }
+                break;
+            }
+            f = p.parent();
+        }
+        for a in self.args(call) {
+            if matches!(
+                a.kind(),
+                "identifier"
+                    | "attribute"
+                    | "member_expression"
+                    | "field_expression"
+                    | "selector_expression"
+            ) || a.kind() == "unary_expression"
+                || a.kind() == "reference_expression"
+            {
+                out.push(self.t(a).to_owned());
+            }
+        }
+        out
+    }
+
+    /// The capability hits of one call node.
+    fn hits_of(&self, call: Node<'t>, out: &mut Vec<Hit>) {
+        let (written, res) = self.callee(call);
+        let row = call.start_position().row;
+        let text = squash(self.t(call));
+        match res {
+            Res::Dynamic(how) => out.push(Hit {
+                row,
+                capability: Capability::Dynamic,
+                pattern: "",
+                target: how,
+                written,
+                alias: false,
+                text,
+                scope: self.scope_of(call),
+                context: Vec::new(),
+            }),
+            Res::Target(t) => {
+                for r in capabilities::lookup(self.lang.name(), &t) {
+                    if let Some(i) = r.literal_arg {
+                        let args = self.args(call);
+                        if args
+                            .get(i)
+                            .and_then(|a| string_value(*a, self.src))
+                            .is_some()
+                        {
+                            continue;
+                        }
+                    }
+                    let target = if r.capability == Capability::Dynamic {
+                        clip(self.t(call))
+                    } else {
+                        t.trim_end_matches("()").to_owned()
+                    };
+                    let alias = self.is_alias(&written, call);
+                    out.push(Hit {
+                        row,
+                        capability: r.capability,
+                        pattern: r.target,
+                        target,
+                        written: written.clone(),
+                        alias,
+                        text: text.clone(),
+                        scope: self.scope_of(call),
+                        context: if r.capability == Capability::WeakRandom {
+                            self.context(call)
+                        } else {
+                            Vec::new()
+                        },
+                    });
+                    break;
+                }
+            }
+            Res::Unknown => {}
+        }
+    }
+
+    /// References (not calls) to TLS rows: `ssl.CERT_NONE`, a context factory assigned.
+    fn reference_hits(&self, node: Node<'t>, out: &mut Vec<Hit>) {
+        if let Some(p) = node.parent()
+            && (is_call(self.lang, p.kind())
+                || matches!(
+                    p.kind(),
+                    "attribute" | "member_expression" | "selector_expression" | "field_access"
+                ))
+        {
+            return;
+        }
+        if let Res::Target(t) = self.resolve(node) {
+            for r in capabilities::lookup(self.lang.name(), &t) {
+                if r.capability == Capability::Tls {
+                    out.push(Hit {
+                        row: node.start_position().row,
+                        capability: r.capability,
+                        pattern: r.target,
+                        target: t.clone(),
+                        written: self.t(node).to_owned(),
+                        alias: false,
+                        text: squash(self.t(node)),
+                        scope: self.scope_of(node),
+                        context: Vec::new(),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Every hit on `rows` (0-based; `None`: the whole file). A call counts when a row it
+    /// spans is in `rows`, except rows inside a function passed to it as an argument.
+    fn hits(&mut self, rows: Option<&BTreeSet<usize>>) -> Vec<Hit> {
+        let mut calls: Vec<Node<'t>> = Vec::new();
+        let mut refs: Vec<Node<'t>> = Vec::new();
+        let mut cursor = self.root.walk();
+        let intersects = |n: Node<'_>| match rows {
+            None => true,
+            Some(rows) => rows
+                .range(n.start_position().row..=n.end_position().row)
+                .next()
+                .is_some(),
+        };
+        let mut stack = vec![self.root];
+        while let Some(node) = stack.pop() {
+            if !intersects(node) {
+                continue;
+            }
+            let kind = node.kind();
+            if is_call(self.lang, kind) && self.counts(node, rows) {
+                calls.push(node);
+            } else if matches!(
+                kind,
+                "attribute" | "member_expression" | "selector_expression" | "field_access"
+            ) {
+                refs.push(node);
+            }
+            cursor.reset(node);
+            for child in node.named_children(&mut cursor) {
+                stack.push(child);
+            }
+        }
+        let mut out = Vec::new();
+        for call in calls {
+            self.enter(call);
+            self.hits_of(call, &mut out);
+        }
+        for r in refs {
+            self.enter(r);
+            self.reference_hits(r, &mut out);
+        }
+        // The head of a chain first (`Command::new` before `Command::new().arg`), so that it
+        // names the finding.
+        out.sort_by_key(|h| (h.row, h.target.len()));
+        out
+    }
+
+    /// Whether a call intersecting `rows` counts: a row of it is in `rows` outside the
+    /// functions passed to it as arguments.
+    fn counts(&self, call: Node<'t>, rows: Option<&BTreeSet<usize>>) -> bool {
+        let Some(rows) = rows else { return true };
+        let fns: Vec<(usize, usize)> = self
+            .args(call)
+            .into_iter()
+            .filter(|a| is_function_like(self.lang, a.kind()))
+            .map(|a| (a.start_position().row, a.end_position().row))
+            .collect();
+        rows.range(call.start_position().row..=call.end_position().row)
+            .any(|r| !fns.iter().any(|(s, e)| s < r && r <= e))
+    }
+
+    /// Functions on `rows` that accept every certificate: `(row, name)`.
+    fn accepting_verifiers(&self, rows: &BTreeSet<usize>) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root];
+        let mut cursor = self.root.walk();
+        while let Some(node) = stack.pop() {
+            if rows
+                .range(node.start_position().row..=node.end_position().row)
+                .next()
+                .is_none()
+            {
+                continue;
+            }
+            if is_function_like(self.lang, node.kind())
+                && let Some(name) = function_name(node, self.src)
+                && is_verifier_name(&name, self.t(node))
+                && self.always_accepts(node)
+            {
+                out.push((node.start_position().row, name));
+            }
+            cursor.reset(node);
+            for child in node.named_children(&mut cursor) {
+                stack.push(child);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Whether a function's body is empty or only returns an accepting constant.
+    fn always_accepts(&self, func: Node<'t>) -> bool {
+        let Some(body) = func.child_by_field_name("body") else {
+            return false;
+        };
+        let mut c = body.walk();
+        let stmts: Vec<Node<'t>> = if matches!(
+            body.kind(),
+            "block" | "statement_block" | "compound_statement"
+        ) {
+            body.named_children(&mut c)
+                .filter(|n| !crate::languages::is_comment_kind(n.kind()))
+                .collect()
+        } else {
+            vec![body]
+        };
+        match stmts.as_slice() {
+            [] => true,
+            [one] => {
+                let t = squash(self.t(*one));
+                let t = t.trim_start_matches("return").trim_end_matches(';');
+                accepting_constant().is_match(t)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn accepting_constant() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"^(?:true|True|1|nil|None|undefined|null|Ok\(\(\)\)|Ok\([\w:]*(?:ServerCertVerified|ClientCertVerified|HandshakeSignatureValid)::assertion\(\)\))$",
+        )
+        .expect("the accepting-constant pattern is a constant")
+    })
+}
+
+/// Whether a function of this name (and text) is a certificate or host name verifier.
+fn is_verifier_name(name: &str, body: &str) -> bool {
+    let n = name.trim_matches(|c| c == '"' || c == '\'');
+    matches!(
+        n,
+        "verify_server_cert"
+            | "verify_client_cert"
+            | "verify_tls12_signature"
+            | "verify_tls13_signature"
+            | "checkServerTrusted"
+            | "checkClientTrusted"
+            | "VerifyPeerCertificate"
+            | "VerifyConnection"
+            | "checkServerIdentity"
+            | "verify_callback"
+            | "verify_cb"
+            | "isTrusted"
+    ) || (n == "verify" && body.contains("SSLSession"))
+}
+
+/// A JS module specifier as the table spells it (`node:fs` → `fs`).
+fn js_module(s: &str) -> String {
+    s.strip_prefix("node:").unwrap_or(s).to_owned()
+}
+
+/// The name a Go import path binds by default.
+fn go_package_name(path: &str) -> String {
+    let mut parts = path.rsplit('/');
+    let mut last = parts.next().unwrap_or(path);
+    if last.len() >= 2 && last.starts_with('v') && last[1..].chars().all(|c| c.is_ascii_digit()) {
+        last = parts.next().unwrap_or(last);
+    }
+    let last = last.strip_prefix("go-").unwrap_or(last);
+    let last = last.split('.').next().unwrap_or(last);
+    last.replace('-', "_")
+}
+
+/// The findings of a change: capabilities newly reached on the `added` rows (0-based) of the
+/// after text, minus calls the same function already made the same way before.
+pub(crate) fn findings(
+    lang: Language,
+    after: (&Tree, &str),
+    before: Option<(&Tree, &str)>,
+    added: &BTreeSet<usize>,
+) -> Vec<Finding> {
+    if added.is_empty() {
+        return Vec::new();
+    }
+    let mut resolver = Resolver::new(lang, after.0, after.1);
+    let mut hits = resolver.hits(Some(added));
+    if !hits.is_empty()
+        && let Some((bt, bs)) = before
+    {
+        let mut old = Resolver::new(lang, bt, bs);
+        let known: BTreeSet<(String, String, String)> = old
+            .hits(None)
+            .into_iter()
+            .map(|h| (h.scope, h.target, h.text))
+            .collect();
+        hits.retain(|h| !known.contains(&(h.scope.clone(), h.target.clone(), h.text.clone())));
+    }
+    let mut out = Vec::new();
+    for h in hits {
+        if let Some(f) = finding_of(&h) {
+            out.push(f);
+        }
+    }
+    for (row, name) in resolver.accepting_verifiers(added) {
+        out.push(Finding {
+            line: row + 1,
+            domain: Domain::Network,
+            level: Level::High,
+            reason: format!(
+                "installs a certificate verifier that accepts everything (`{name}` checks nothing): TLS verification off"
+            ),
+            key: format!("verifier {name}"),
+        });
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|f| seen.insert(f.key.clone()));
+    out
+}
+
+fn finding_of(h: &Hit) -> Option<Finding> {
+    let what = h.capability.what();
+    let via = if h.alias {
+        format!(" through the alias `{}`", clip(&h.written))
+    } else {
+        String::new()
+    };
+    let reason = match h.capability {
+        Capability::Dynamic => format!(
+            "computes the called function at run time (`{}`): dynamic dispatch",
+            h.target
+        ),
+        Capability::WeakRandom => {
+            let name = h.context.iter().find(|n| is_secret_name(n))?;
+            format!("generates `{}` with `{}` ({what})", clip(name), h.target)
+        }
+        Capability::Tls => format!(
+            "turns TLS certificate verification off (`{}`)",
+            clip(&h.written)
+        ),
+        Capability::WeakCrypto => format!("uses `{}`{via} ({what})", h.target),
+        _ => format!("calls `{}`{via} ({what})", h.target),
+    };
+    Some(Finding {
+        line: h.row + 1,
+        domain: h.capability.domain(),
+        level: h.capability.level(),
+        reason,
+        key: format!("{:?} {}", h.capability, h.pattern),
+    })
+}
+
+/// What makes rows sensitive, for suppressions: the capabilities called on them (already
+/// there or new), as `(row, what)`.
+pub(crate) fn sensitive_rows(
+    lang: Language,
+    tree: &Tree,
+    src: &str,
+    rows: &BTreeSet<usize>,
+) -> Vec<(usize, String)> {
+    let mut resolver = Resolver::new(lang, tree, src);
+    let mut out: Vec<(usize, String)> = resolver
+        .hits(Some(rows))
+        .into_iter()
+        .filter(|h| {
+            h.capability != Capability::WeakRandom || h.context.iter().any(|n| is_secret_name(n))
+        })
+        .map(|h| (h.row, format!("{} (`{}`)", h.capability.what(), h.target)))
+        .collect();
+    for (row, name) in resolver.accepting_verifiers(rows) {
+        out.push((
+            row,
+            format!("a certificate verifier that accepts everything (`{name}`)"),
+        ));
+    }
+    out
+}
+
+/// The rows of the function enclosing `row`, or of the item that starts on the next
+/// non-blank line (an attribute or annotation belongs to it).
+pub(crate) fn scope_rows(lang: Language, tree: &Tree, src: &str, row: usize) -> (usize, usize) {
+    let root = tree.root_node();
+    let lines: Vec<&str> = src.lines().collect();
+    let point = |r: usize| {
+        let col = lines.get(r).map_or(0, |l| l.len() - l.trim_start().len());
+        tree_sitter::Point {
+            row: r,
+            column: col,
+        }
+    };
+    let mut best = (row, row + 1);
+    let mut probe = |r: usize| {
+        let mut n = root.descendant_for_point_range(point(r), point(r));
+        while let Some(node) = n {
+            if is_function_like(lang, node.kind()) {
+                let range = (node.start_position().row, node.end_position().row);
+                best = (best.0.min(range.0), best.1.max(range.1));
+                return;
+            }
+            n = node.parent();
+        }
+    };
+    probe(row);
+    let next = (row + 1..lines.len()).find(|r| lines.get(*r).is_some_and(|l| !l.trim().is_empty()));
+    if let Some(r) = next {
+        probe(r);
+    }
+    best
+}
+
+/// A suppression of a security tool or linter on a line: `(marker, whether it covers the
+/// rest of the file)`.
+pub(crate) fn suppression(line: &str, lang: Language) -> Option<(String, bool)> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)(?:#|//|/\*)\s*(?:nosec\b|noqa\b(?::\s*[A-Z]+\d*)?|nosemgrep\b|NOSONAR\b|NOLINT\w*|nolint\b(?::\S+)?|lgtm\b|pylint:\s*disable\S*|bandit:\s*skip|flawfinder:\s*ignore|deepcode\s+ignore|codeql\[|gosec\b)|@ts-(?:ignore|nocheck|expect-error)\b|\beslint-disable(?:-next-line|-line)?\b|#!?\[allow\([^)]*\)\]|@SuppressWarnings\b(?:\([^)]*\))?|@SuppressFBWarnings\b|#\[cfg_attr\([^)]*allow",
+        )
+        .expect("the suppression pattern is a constant")
+    });
+    let m = re.find(line)?;
+    let marker = m.as_str().trim().to_owned();
+    // Python's `#` is a comment, not an attribute; elsewhere `#[allow` is Rust only.
+    if marker.starts_with("#[") || marker.starts_with("#![") {
+        if lang != Language::Rust {
+            return None;
+        }
+    }
+    let lower = marker.to_ascii_lowercase();
+    let file_wide = lower.starts_with("#![")
+        || lower.contains("@ts-nocheck")
+        || (lower.contains("eslint-disable") && !lower.contains("-line"));
+    Some((marker, file_wide))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(path: &str, before: Option<&str>, after: &str) -> Vec<String> {
+        let lang = Language::from_path(path).expect("known language");
+        let at = lang.parse(after).expect("parses");
+        let bt = before.and_then(|b| lang.parse(b));
+        let before_lines: BTreeSet<&str> = before.map(|b| b.lines().collect()).unwrap_or_default();
+        let added: BTreeSet<usize> = after
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !before_lines.contains(l))
+            .map(|(i, _)| i)
+            .collect();
+        findings(lang, (&at, after), bt.as_ref().zip(before), &added)
+            .into_iter()
+            .map(|f| f.reason)
+            .collect()
+    }
+
+    #[test]
+    fn python_aliases_and_rebindings_resolve() {
+        let r = found(
+            "a.py",
+            None,
+            "import os\nrun = os.system\ndef f(c):\n    run(c)\n",
+        );
+        assert!(
+            r.iter()
+                .any(|x| x.contains("calls `os.system` through the alias `run`")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.py",
+            None,
+            "from subprocess import check_output as co\nco(['ls'])\n",
+        );
+        assert!(
+            r.iter().any(|x| x.contains("subprocess.check_output")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.py",
+            None,
+            "import os\ndef f(n):\n    getattr(os, 'sys' + 'tem')(n)\n",
+        );
+        assert!(r.iter().any(|x| x.contains("dynamic dispatch")), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "import os\ndef f(n):\n    getattr(os, 'system')(n)\n",
+        );
+        assert!(r.iter().any(|x| x.contains("os.system")), "{r:?}");
+        let r = found("a.py", None, "def system(x):\n    return x\nsystem('ls')\n");
+        assert!(r.is_empty(), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "import random\ndef make_token():\n    return random.random()\n",
+        );
+        assert!(
+            r.iter()
+                .any(|x| x.contains("generates `make_token` with `random.random`")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.py",
+            None,
+            "import random\ndef backoff(n):\n    return random.random() * n\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn js_rust_go_java_c_resolve() {
+        let r = found(
+            "a.js",
+            None,
+            "const cp = require('child_process');\nfunction f(x) { cp.execSync(x); }\n",
+        );
+        assert!(
+            r.iter().any(|x| x.contains("child_process.execSync")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.js",
+            None,
+            "const { exec: run } = require('node:child_process');\nrun('ls');\n",
+        );
+        assert!(
+            r.iter()
+                .any(|x| x.contains("child_process.exec` through the alias `run`")),
+            "{r:?}"
+        );
+        let r = found("a.js", None, "const re = /a/;\nre.exec('a');\n");
+        assert!(r.is_empty(), "{r:?}");
+        let r = found("a.js", None, "function f(m) { return require(m); }\n");
+        assert!(r.iter().any(|x| x.contains("dynamic dispatch")), "{r:?}");
+        let r = found(
+            "a.rs",
+            None,
+            "use std::process::Command as Cmd;\nfn f() { Cmd::new(\"sh\").spawn(); }\n",
+        );
+        assert!(
+            r.iter().any(|x| x.contains("std::process::Command::new")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.go",
+            None,
+            "package a\nimport run \"os/exec\"\nfunc F() { run.Command(\"ls\").Run() }\n",
+        );
+        assert!(r.iter().any(|x| x.contains("os/exec.Command")), "{r:?}");
+        let r = found(
+            "a.go",
+            None,
+            "package a\nimport \"crypto/rand\"\nfunc Key(b []byte) { rand.Read(b) }\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
+        let r = found(
+            "A.java",
+            None,
+            "class A { void f(String c) throws Exception { Runtime rt = Runtime.getRuntime(); rt.exec(c); } }\n",
+        );
+        assert!(
+            r.iter().any(|x| x.contains("java.lang.Runtime.exec")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.c",
+            None,
+            "#include <stdlib.h>\nint (*run)(const char *) = system;\nvoid f(char *c) { run(c); }\n",
+        );
+        assert!(
+            r.iter()
+                .any(|x| x.contains("calls `system` through the alias `run`")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.c",
+            None,
+            "static int system(int x) { return x; }\nint f(void) { return system(1); }\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn a_call_already_made_the_same_way_does_not_count() {
+        let before = "import os\ndef f(c):\n    os.system(c)\n";
+        let after = "import os\ndef f(c):\n    if c:\n        os.system(c)\n";
+        assert!(found("a.py", Some(before), after).is_empty());
+        // The same call in another function is new there.
+        let after = "import os\ndef f(c):\n    os.system(c)\ndef g(c):\n    os.system( c )\n";
+        assert!(!found("a.py", Some(before), after).is_empty());
+        let after = "import os\ndef f(c):\n    os.system( c )\n";
+        assert!(found("a.py", Some(before), after).is_empty());
+    }
+
+    #[test]
+    fn accepting_verifiers_are_tls_off() {
+        let r = found(
+            "a.rs",
+            None,
+            "impl ServerCertVerifier for V {\n    fn verify_server_cert(&self) -> Result<ServerCertVerified, Error> {\n        Ok(ServerCertVerified::assertion())\n    }\n}\n",
+        );
+        assert!(r.iter().any(|x| x.contains("accepts everything")), "{r:?}");
+        assert!(
+            is_secret_name("sessionKey")
+                && is_secret_name("make_nonce")
+                && !is_secret_name("monkey")
+        );
+        assert_eq!(go_package_name("math/rand/v2"), "rand");
+    }
+}
