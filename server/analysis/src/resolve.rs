@@ -1326,7 +1326,7 @@ impl<'t> Resolver<'t> {
         }
         // The head of a chain first (`Command::new` before `Command::new().arg`), so that it
         // names the finding.
-        out.sort_by_key(|h| (h.row, h.target.len()));
+        out.sort_by_key(|h| (h.row, h.target.len(), h.written.len()));
         out
     }
 
