@@ -973,11 +973,11 @@ impl<'t> Resolver<'t> {
                 }
             }
             "generic_function" => sub(field("function")),
+            "as_expression" | "satisfies_expression" | "non_null_expression" => {
+                sub(node.named_child(0))
+            }
             "parenthesized_expression"
             | "await_expression"
-            | "non_null_expression"
-            | "as_expression"
-            | "satisfies_expression"
             | "type_assertion"
             | "pointer_expression"
             | "cast_expression" => {
