@@ -889,6 +889,7 @@ impl<'t> Resolver<'t> {
             None => {
                 if self.lang == Language::Java
                     && name.chars().next().is_some_and(char::is_uppercase)
+                    && name.chars().any(char::is_lowercase)
                 {
                     Res::Target(format!("java.lang.{name}"))
                 } else if self.lang.is_js_family()
