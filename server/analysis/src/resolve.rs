@@ -74,6 +74,8 @@ struct Hit {
     scope: String,
     /// Names around the call (assigned name, enclosing function, arguments), for randomness.
     context: Vec<String>,
+    /// A name given at run time (`require(x)`, `getattr(o, x)`): `target` is the call.
+    computed: bool,
 }
 
 fn is_function_like(lang: Language, kind: &str) -> bool {
@@ -1212,6 +1214,7 @@ impl<'t> Resolver<'t> {
                 text,
                 scope: self.scope_of(call),
                 context: Vec::new(),
+                computed: true,
             }),
             Res::Target(t) => {
                 for r in capabilities::lookup(self.lang.name(), &t) {
@@ -1225,7 +1228,7 @@ impl<'t> Resolver<'t> {
                             continue;
                         }
                     }
-                    let target = if r.capability == Capability::Dynamic {
+                    let target = if r.literal_arg.is_some() {
                         clip(self.t(call))
                     } else {
                         t.trim_end_matches("()").to_owned()
@@ -1245,6 +1248,7 @@ impl<'t> Resolver<'t> {
                         } else {
                             Vec::new()
                         },
+                        computed: r.literal_arg.is_some(),
                     });
                     break;
                 }
@@ -1277,6 +1281,7 @@ impl<'t> Resolver<'t> {
                         text: squash(self.t(node)),
                         scope: self.scope_of(node),
                         context: Vec::new(),
+                        computed: false,
                     });
                     break;
                 }
@@ -1503,7 +1508,7 @@ fn finding_of(h: &Hit) -> Option<Finding> {
         String::new()
     };
     let reason = match h.capability {
-        Capability::Dynamic => format!(
+        Capability::Dynamic if h.pattern.is_empty() || h.computed => format!(
             "computes the called function at run time (`{}`): dynamic dispatch",
             h.target
         ),
