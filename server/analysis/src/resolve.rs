@@ -1603,10 +1603,8 @@ pub(crate) fn suppression(line: &str, lang: Language) -> Option<(String, bool)> 
     let m = re.find(line)?;
     let marker = m.as_str().trim().to_owned();
     // Python's `#` is a comment, not an attribute; elsewhere `#[allow` is Rust only.
-    if marker.starts_with("#[") || marker.starts_with("#![") {
-        if lang != Language::Rust {
-            return None;
-        }
+    if (marker.starts_with("#[") || marker.starts_with("#![")) && lang != Language::Rust {
+        return None;
     }
     let lower = marker.to_ascii_lowercase();
     let file_wide = lower.starts_with("#![")
