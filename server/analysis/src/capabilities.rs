@@ -209,6 +209,10 @@ pub const CAPABILITIES: &[Row] = &[
     dynamic(JS, "require", 0),
     dynamic(JS, "import", 0),
     dynamic(JS, "module.require", 0),
+    dynamic(JS, "process.mainModule.require", 0),
+    // `[].constructor.constructor("code")`: the Function constructor reached through any
+    // object.
+    row(JS, "*.constructor", CodeEval),
     row(JS, "node-serialize", Deserialization),
     row(JS, "serialize-to-js.deserialize", Deserialization),
     row(JS, "v8.deserialize", Deserialization),

@@ -372,6 +372,14 @@ impl<'t> Resolver<'t> {
                 };
                 let relative = module.kind() == "relative_import";
                 let m = squash(self.t(module));
+                if !relative
+                    && node
+                        .named_children(&mut c)
+                        .any(|n| n.kind() == "wildcard_import")
+                {
+                    out.insert(format!("*{m}"), Value::Target(m.clone()));
+                }
+                let mut c = node.walk();
                 for name in node.children_by_field_name("name", &mut c) {
                     let (orig, alias) = if name.kind() == "aliased_import" {
                         match (
@@ -600,6 +608,10 @@ impl<'t> Resolver<'t> {
                 };
                 let name = match node.child_by_field_name("name") {
                     Some(n) if n.kind() == "package_identifier" => self.t(n).to_owned(),
+                    Some(n) if n.kind() == "dot" => {
+                        out.insert(format!("*{path}"), Value::Target(path));
+                        return;
+                    }
                     Some(_) => return,
                     None => go_package_name(&path),
                 };
@@ -655,6 +667,14 @@ impl<'t> Resolver<'t> {
             "import_declaration" => {
                 let is_wildcard = node.named_children(&mut c).any(|n| n.kind() == "asterisk");
                 if is_wildcard {
+                    let mut c2 = node.walk();
+                    if let Some(path) = node
+                        .named_children(&mut c2)
+                        .find(|n| matches!(n.kind(), "scoped_identifier" | "identifier"))
+                    {
+                        let p = squash(self.t(path));
+                        out.insert(format!("*{p}"), Value::Target(p));
+                    }
                     return;
                 }
                 let mut c2 = node.walk();
@@ -715,6 +735,9 @@ impl<'t> Resolver<'t> {
         match self.module.get(&first) {
             Some(Value::Target(t)) => format!("{t}{}", &name[first.len()..]),
             Some(_) => name,
+            None if !name.contains('.') && self.from_wildcard(&name).is_some() => {
+                self.from_wildcard(&name).unwrap_or(name)
+            }
             None if first.chars().next().is_some_and(char::is_uppercase) && !name.contains('.') => {
                 format!("java.lang.{name}")
             }
@@ -799,6 +822,18 @@ impl<'t> Resolver<'t> {
                     self.bind_use(list, &p, out);
                 }
             }
+            "use_wildcard" => {
+                let path = squash(self.t(node));
+                let path = path.trim_end_matches("::*").trim_end_matches('*');
+                let full = if prefix.is_empty() {
+                    path.to_owned()
+                } else if path.is_empty() {
+                    prefix.to_owned()
+                } else {
+                    format!("{prefix}::{path}")
+                };
+                out.insert(format!("*{full}"), Value::Target(full));
+            }
             "use_list" => {
                 let mut c = node.walk();
                 for ch in node.named_children(&mut c) {
@@ -811,6 +846,24 @@ impl<'t> Resolver<'t> {
 
     fn bind_c(&self, node: Node<'t>, kind: &str, out: &mut Bindings) {
         match kind {
+            "preproc_def" => {
+                // `#define RUN system`: a name for a name.
+                if let (Some(n), Some(v)) = (
+                    node.child_by_field_name("name"),
+                    node.child_by_field_name("value"),
+                ) {
+                    let value = self.t(v).trim();
+                    if !value.is_empty()
+                        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        let v = match self.module.get(value).or_else(|| out.get(value)) {
+                            Some(v) => v.clone(),
+                            None => Value::Target(value.to_owned()),
+                        };
+                        out.insert(self.t(n).to_owned(), v);
+                    }
+                }
+            }
             "init_declarator" => {
                 if let (Some(d), Some(v)) = (
                     node.child_by_field_name("declarator"),
@@ -888,6 +941,9 @@ impl<'t> Resolver<'t> {
             Some(Value::Target(t)) => Res::Target(t),
             Some(Value::Dynamic(d)) => Res::Dynamic(d),
             Some(Value::Local) => Res::Unknown,
+            None if self.from_wildcard(name).is_some() => {
+                Res::Target(self.from_wildcard(name).unwrap_or_default())
+            }
             None => {
                 if self.lang == Language::Java
                     && name.chars().next().is_some_and(char::is_uppercase)
@@ -905,9 +961,33 @@ impl<'t> Resolver<'t> {
         }
     }
 
+    /// A name a wildcard import (`from m import *`, `use m::*`, `import m.*`, Go's `.`
+    /// import) brings, if it is one the capability table knows.
+    fn from_wildcard(&self, name: &str) -> Option<String> {
+        let sep = if self.lang == Language::Rust {
+            "::"
+        } else {
+            "."
+        };
+        self.module
+            .iter()
+            .find_map(|(k, v)| match (k.strip_prefix('*'), v) {
+                (Some(_), Value::Target(m)) => {
+                    let candidate = format!("{m}{sep}{name}");
+                    let known = capabilities::lookup(self.lang.name(), &candidate)
+                        .next()
+                        .is_some();
+                    known.then_some(candidate)
+                }
+                _ => None,
+            })
+    }
+
     fn member(&self, object: Res, sep: &str, name: &str) -> Res {
         match object {
             Res::Target(t) if t.is_empty() => Res::Target(name.to_owned()),
+            // `os.__dict__["system"]` is `os.system`.
+            Res::Target(t) if name == "__dict__" => Res::Target(t),
             Res::Target(t) => Res::Target(format!("{t}{sep}{name}")),
             Res::Dynamic(d) => Res::Dynamic(d),
             Res::Unknown => Res::Target(format!("?.{name}")),
@@ -968,6 +1048,26 @@ impl<'t> Resolver<'t> {
                     None => Res::Target(name.to_owned()),
                 }
             }
+            "subscript" => {
+                // Python: `os.__dict__["system"]`, `vars(os)["system"]`, `globals()[name]`.
+                let base = sub(field("value"));
+                let key = field("subscript").and_then(|k| string_value(k, self.src));
+                match (base, key) {
+                    (Res::Target(t), Some(k)) if t == "globals()" || t == "locals()" => {
+                        self.resolve_name_str(&k, node)
+                    }
+                    (Res::Target(t), Some(k)) if !t.ends_with("()") && !t.starts_with('?') => {
+                        self.member(Res::Target(t), ".", &k)
+                    }
+                    (Res::Target(t), None)
+                        if matches!(t.as_str(), "globals()" | "locals()" | "builtins")
+                            || self.is_module_namespace(field("value")) =>
+                    {
+                        Res::Dynamic(clip(self.t(node)))
+                    }
+                    _ => Res::Unknown,
+                }
+            }
             "subscript_expression" => {
                 let index = field("index");
                 match index.and_then(|i| string_value(i, self.src)) {
@@ -1013,10 +1113,24 @@ impl<'t> Resolver<'t> {
                     Some(c) if c.kind() == "import" => Res::Target("import".to_owned()),
                     other => sub(other),
                 };
+                // Python: `vars(os)` is the namespace of `os`.
+                if self.lang == Language::Python && base == Res::Target("vars".to_owned()) {
+                    return self
+                        .args(node)
+                        .first()
+                        .map_or(Res::Unknown, |a| self.resolve(*a));
+                }
                 self.through_call(base, node)
             }
             _ => Res::Unknown,
         }
+    }
+
+    /// Python: whether an expression is a module's namespace (`os.__dict__`, `vars(os)`).
+    fn is_module_namespace(&self, node: Option<Node<'t>>) -> bool {
+        let Some(n) = node else { return false };
+        let text = squash(self.t(n));
+        text.ends_with(".__dict__") || text.starts_with("vars(")
     }
 
     fn resolve_name_str(&self, name: &str, at: Node<'t>) -> Res {
@@ -1758,6 +1872,78 @@ mod tests {
             "static int system(int x) { return x; }\nint f(void) { return system(1); }\n",
         );
         assert!(r.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn wildcards_namespaces_and_macros_resolve() {
+        let r = found(
+            "a.py",
+            None,
+            "from subprocess import *\ndef f(c):\n    Popen(c)\n",
+        );
+        assert!(r.iter().any(|x| x.contains("subprocess.Popen")), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "import os\ndef f(c):\n    os.__dict__['system'](c)\n",
+        );
+        assert!(r.iter().any(|x| x.contains("os.system")), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "import os\ndef f(c):\n    vars(os)['sys' + 'tem'](c)\n",
+        );
+        assert!(r.iter().any(|x| x.contains("dynamic dispatch")), "{r:?}");
+        let r = found("a.py", None, "def f(c, n):\n    globals()[n](c)\n");
+        assert!(r.iter().any(|x| x.contains("dynamic dispatch")), "{r:?}");
+        let r = found("a.py", None, "def f(table, n):\n    table[n]()\n");
+        assert!(r.is_empty(), "{r:?}");
+        let r = found(
+            "A.java",
+            None,
+            "import java.util.*;\nclass A { String t() { Random r = new Random(); String token = \"\" + r.nextInt(); return token; } }\n",
+        );
+        assert!(r.iter().any(|x| x.contains("java.util.Random")), "{r:?}");
+        let r = found(
+            "a.rs",
+            None,
+            "use std::process::*;\nfn f() { Command::new(\"sh\"); }\n",
+        );
+        assert!(
+            r.iter().any(|x| x.contains("std::process::Command::new")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.go",
+            None,
+            "package a\nimport . \"os/exec\"\nfunc F() { Command(\"ls\").Run() }\n",
+        );
+        assert!(r.iter().any(|x| x.contains("os/exec.Command")), "{r:?}");
+        let r = found(
+            "a.c",
+            None,
+            "#include <stdlib.h>\n#define RUN system\nvoid f(char *c) { RUN(c); }\n",
+        );
+        assert!(
+            r.iter()
+                .any(|x| x.contains("calls `system` through the alias `RUN`")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.js",
+            None,
+            "function f(s) { return [].constructor.constructor(s)(); }\n",
+        );
+        assert!(r.iter().any(|x| x.contains("code evaluation")), "{r:?}");
+        let r = found(
+            "a.js",
+            None,
+            "function f() { return process.mainModule.require('child_process').execSync('id'); }\n",
+        );
+        assert!(
+            r.iter().any(|x| x.contains("child_process.execSync")),
+            "{r:?}"
+        );
     }
 
     #[test]
