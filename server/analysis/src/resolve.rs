@@ -735,8 +735,8 @@ impl<'t> Resolver<'t> {
         match self.module.get(&first) {
             Some(Value::Target(t)) => format!("{t}{}", &name[first.len()..]),
             Some(_) => name,
-            None if !name.contains('.') && self.from_wildcard(&name).is_some() => {
-                self.from_wildcard(&name).unwrap_or(name)
+            None if !name.contains('.') && self.wildcard_target(&name).is_some() => {
+                self.wildcard_target(&name).unwrap_or(name)
             }
             None if first.chars().next().is_some_and(char::is_uppercase) && !name.contains('.') => {
                 format!("java.lang.{name}")
@@ -941,8 +941,8 @@ impl<'t> Resolver<'t> {
             Some(Value::Target(t)) => Res::Target(t),
             Some(Value::Dynamic(d)) => Res::Dynamic(d),
             Some(Value::Local) => Res::Unknown,
-            None if self.from_wildcard(name).is_some() => {
-                Res::Target(self.from_wildcard(name).unwrap_or_default())
+            None if self.wildcard_target(name).is_some() => {
+                Res::Target(self.wildcard_target(name).unwrap_or_default())
             }
             None => {
                 if self.lang == Language::Java
@@ -963,7 +963,7 @@ impl<'t> Resolver<'t> {
 
     /// A name a wildcard import (`from m import *`, `use m::*`, `import m.*`, Go's `.`
     /// import) brings, if it is one the capability table knows.
-    fn from_wildcard(&self, name: &str) -> Option<String> {
+    fn wildcard_target(&self, name: &str) -> Option<String> {
         let sep = if self.lang == Language::Rust {
             "::"
         } else {
