@@ -14,6 +14,7 @@
 //! Only what the change adds counts: a call whose target and text the same function already
 //! had before the change does not raise it.
 
+use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
@@ -274,24 +275,43 @@ pub(crate) struct Resolver<'t> {
     lang: Language,
     src: &'t str,
     root: Node<'t>,
-    module: Bindings,
+    /// The module's bindings, collected on the first look-up that needs them (a change whose
+    /// calls all resolve in their functions never walks the module).
+    module: OnceCell<Bindings>,
+    /// Set while the module's bindings are being collected: look-ups then see none.
+    collecting: Cell<bool>,
     scopes: HashMap<usize, Bindings>,
 }
 
 impl<'t> Resolver<'t> {
     pub(crate) fn new(lang: Language, tree: &'t Tree, src: &'t str) -> Self {
-        let root = tree.root_node();
-        let mut r = Resolver {
+        Resolver {
             lang,
             src,
-            root,
-            module: Bindings::new(),
+            root: tree.root_node(),
+            module: OnceCell::new(),
+            collecting: Cell::new(false),
             scopes: HashMap::new(),
-        };
-        let mut module = Bindings::new();
-        r.collect(root, root, &mut module, 0);
-        r.module = module;
-        r
+        }
+    }
+
+    /// The module's bindings (`None` while they are being collected).
+    fn module(&self) -> Option<&Bindings> {
+        if let Some(m) = self.module.get() {
+            return Some(m);
+        }
+        if self.collecting.get() {
+            return None;
+        }
+        self.collecting.set(true);
+        let mut m = Bindings::new();
+        self.collect(self.root, self.root, &mut m, 0);
+        self.collecting.set(false);
+        Some(self.module.get_or_init(|| m))
+    }
+
+    fn module_get(&self, name: &str) -> Option<&Value> {
+        self.module().and_then(|m| m.get(name))
     }
 
     fn t(&self, node: Node<'_>) -> &'t str {
@@ -732,7 +752,7 @@ impl<'t> Resolver<'t> {
         }
         let name = squash(self.t(n));
         let first = name.split('.').next().unwrap_or(&name).to_owned();
-        match self.module.get(&first) {
+        match self.module_get(&first) {
             Some(Value::Target(t)) => format!("{t}{}", &name[first.len()..]),
             Some(_) => name,
             None if !name.contains('.') && self.wildcard_target(&name).is_some() => {
@@ -856,7 +876,7 @@ impl<'t> Resolver<'t> {
                     if !value.is_empty()
                         && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                     {
-                        let v = match self.module.get(value).or_else(|| out.get(value)) {
+                        let v = match out.get(value).or_else(|| self.module_get(value)) {
                             Some(v) => v.clone(),
                             None => Value::Target(value.to_owned()),
                         };
@@ -900,14 +920,13 @@ impl<'t> Resolver<'t> {
     }
 
     /// The bindings of a function scope (computed once).
-    fn scope_bindings(&mut self, scope: Node<'t>) -> &Bindings {
+    fn scope_bindings(&mut self, scope: Node<'t>) {
         let id = scope.id();
         if !self.scopes.contains_key(&id) {
             let mut b = Bindings::new();
             self.collect(scope, scope, &mut b, 0);
             self.scopes.insert(id, b);
         }
-        self.scopes.get(&id).unwrap_or(&self.module)
     }
 
     /// Looks `name` up from `at` outwards.
@@ -921,7 +940,7 @@ impl<'t> Resolver<'t> {
             }
             n = p.parent();
         }
-        self.module.get(name).cloned()
+        self.module_get(name).cloned()
     }
 
     /// Prepares the scopes enclosing `node`.
@@ -969,7 +988,7 @@ impl<'t> Resolver<'t> {
         } else {
             "."
         };
-        self.module
+        self.module()?
             .iter()
             .find_map(|(k, v)| match (k.strip_prefix('*'), v) {
                 (Some(_), Value::Target(m)) => {
@@ -1035,7 +1054,7 @@ impl<'t> Resolver<'t> {
                 if self.lang == Language::Java {
                     let full = squash(self.t(node));
                     let first = full.split('.').next().unwrap_or("").to_owned();
-                    return match self.module.get(&first) {
+                    return match self.module_get(&first) {
                         Some(Value::Target(t)) => {
                             Res::Target(format!("{t}{}", &full[first.len()..]))
                         }
@@ -1405,7 +1424,13 @@ impl<'t> Resolver<'t> {
 
     /// Every hit on `rows` (0-based; `None`: the whole file). A call counts when a row it
     /// spans is in `rows`, except rows inside a function passed to it as an argument.
-    fn hits(&mut self, rows: Option<&BTreeSet<usize>>) -> Vec<Hit> {
+    /// With `functions`, only functions of those names are looked into (the before side of
+    /// the functions a change reaches a capability in).
+    fn hits(
+        &mut self,
+        rows: Option<&BTreeSet<usize>>,
+        functions: Option<&BTreeSet<String>>,
+    ) -> Vec<Hit> {
         let mut calls: Vec<Node<'t>> = Vec::new();
         let mut refs: Vec<Node<'t>> = Vec::new();
         let mut cursor = self.root.walk();
@@ -1422,6 +1447,13 @@ impl<'t> Resolver<'t> {
                 continue;
             }
             let kind = node.kind();
+            if let Some(names) = functions
+                && is_function_like(self.lang, kind)
+                && !names
+                    .contains(&function_name(node, self.src).unwrap_or_else(|| "<fn>".to_owned()))
+            {
+                continue;
+            }
             if is_call(self.lang, kind) && self.counts(node, rows) {
                 calls.push(node);
             } else if matches!(
@@ -1580,13 +1612,17 @@ pub(crate) fn findings(
         return Vec::new();
     }
     let mut resolver = Resolver::new(lang, after.0, after.1);
-    let mut hits = resolver.hits(Some(added));
+    let mut hits = resolver.hits(Some(added), None);
     if !hits.is_empty()
         && let Some((bt, bs)) = before
     {
+        let scopes: BTreeSet<String> = hits
+            .iter()
+            .flat_map(|h| h.scope.split('/').map(str::to_owned))
+            .collect();
         let mut old = Resolver::new(lang, bt, bs);
         let known: BTreeSet<(String, String, String)> = old
-            .hits(None)
+            .hits(None, Some(&scopes))
             .into_iter()
             .map(|h| (h.scope, h.target, h.text))
             .collect();
@@ -1656,7 +1692,7 @@ pub(crate) fn sensitive_rows(
 ) -> Vec<(usize, String)> {
     let mut resolver = Resolver::new(lang, tree, src);
     let mut out: Vec<(usize, String)> = resolver
-        .hits(Some(rows))
+        .hits(Some(rows), None)
         .into_iter()
         .filter(|h| {
             h.capability != Capability::WeakRandom || h.context.iter().any(|n| is_secret_name(n))
