@@ -77,6 +77,8 @@ struct Hit {
     context: Vec<String>,
     /// A name given at run time (`require(x)`, `getattr(o, x)`): `target` is the call.
     computed: bool,
+    /// Not called here but passed on as a value (`Thread(target=os.system)`).
+    passed: bool,
 }
 
 fn is_function_like(lang: Language, kind: &str) -> bool {
@@ -960,6 +962,9 @@ impl<'t> Resolver<'t> {
             Some(Value::Target(t)) => Res::Target(t),
             Some(Value::Dynamic(d)) => Res::Dynamic(d),
             Some(Value::Local) => Res::Unknown,
+            None if self.lang == Language::Python && name == "__builtins__" => {
+                Res::Target("builtins".to_owned())
+            }
             None if self.wildcard_target(name).is_some() => {
                 Res::Target(self.wildcard_target(name).unwrap_or_default())
             }
@@ -1348,6 +1353,7 @@ impl<'t> Resolver<'t> {
                 scope: self.scope_of(call),
                 context: Vec::new(),
                 computed: true,
+                passed: false,
             }),
             Res::Target(t) => {
                 for r in capabilities::lookup(self.lang.name(), &t) {
@@ -1382,6 +1388,7 @@ impl<'t> Resolver<'t> {
                             Vec::new()
                         },
                         computed: r.literal_arg.is_some(),
+                        passed: false,
                     });
                     break;
                 }
@@ -1415,10 +1422,48 @@ impl<'t> Resolver<'t> {
                         scope: self.scope_of(node),
                         context: Vec::new(),
                         computed: false,
+                        passed: false,
                     });
                     break;
                 }
             }
+        }
+    }
+
+    /// A function with a capability passed on as a value (`Thread(target=os.system)`,
+    /// `cmds.forEach(cp.execSync)`, `functools.partial(subprocess.run, shell=True)`).
+    fn passed_hits(&self, node: Node<'t>, out: &mut Vec<Hit>) {
+        let Res::Target(t) = self.resolve(node) else {
+            return;
+        };
+        // `Function` as a value is a type check (`isType(x, Function)`), not a constructor call.
+        if self.lang.is_js_family() && t == "Function" {
+            return;
+        }
+        let row = capabilities::lookup(self.lang.name(), &t).find(|r| {
+            matches!(
+                r.capability,
+                Capability::Process
+                    | Capability::CodeEval
+                    | Capability::Deserialization
+                    | Capability::FilePermissions
+            ) || (r.capability == Capability::Dynamic && r.literal_arg.is_none())
+        });
+        if let Some(r) = row {
+            let written = self.t(node).to_owned();
+            out.push(Hit {
+                row: node.start_position().row,
+                capability: r.capability,
+                pattern: r.target,
+                alias: self.is_alias(&written, node),
+                target: t,
+                text: squash(&written),
+                written,
+                scope: self.scope_of(node),
+                context: Vec::new(),
+                computed: false,
+                passed: true,
+            });
         }
     }
 
@@ -1433,6 +1478,7 @@ impl<'t> Resolver<'t> {
     ) -> Vec<Hit> {
         let mut calls: Vec<Node<'t>> = Vec::new();
         let mut refs: Vec<Node<'t>> = Vec::new();
+        let mut passed: Vec<Node<'t>> = Vec::new();
         let mut cursor = self.root.walk();
         let intersects = |n: Node<'_>| match rows {
             None => true,
@@ -1461,6 +1507,21 @@ impl<'t> Resolver<'t> {
                 "attribute" | "member_expression" | "selector_expression" | "field_access"
             ) {
                 refs.push(node);
+            } else if matches!(kind, "argument_list" | "arguments") {
+                cursor.reset(node);
+                for arg in node.named_children(&mut cursor) {
+                    let value = if arg.kind() == "keyword_argument" {
+                        arg.child_by_field_name("value")
+                    } else {
+                        Some(arg)
+                    };
+                    if let Some(v) = value
+                        && is_value_reference(v.kind())
+                        && intersects(v)
+                    {
+                        passed.push(v);
+                    }
+                }
             }
             cursor.reset(node);
             for child in node.named_children(&mut cursor) {
@@ -1475,6 +1536,10 @@ impl<'t> Resolver<'t> {
         for r in refs {
             self.enter(r);
             self.reference_hits(r, &mut out);
+        }
+        for p in passed {
+            self.enter(p);
+            self.passed_hits(p, &mut out);
         }
         // The head of a chain first (`Command::new` before `Command::new().arg`), so that it
         // names the finding.
@@ -1551,6 +1616,20 @@ impl<'t> Resolver<'t> {
             _ => false,
         }
     }
+}
+
+/// Whether a node kind names a value (a name or a member), not computes one.
+fn is_value_reference(kind: &str) -> bool {
+    matches!(
+        kind,
+        "identifier"
+            | "attribute"
+            | "member_expression"
+            | "selector_expression"
+            | "field_access"
+            | "scoped_identifier"
+            | "field_expression"
+    )
 }
 
 fn accepting_constant() -> &'static Regex {
@@ -1671,6 +1750,7 @@ fn finding_of(h: &Hit) -> Option<Finding> {
             clip(&h.written)
         ),
         Capability::WeakCrypto => format!("uses `{}`{via} ({what})", h.target),
+        _ if h.passed => format!("passes `{}`{via} on as a value ({what})", h.target),
         _ => format!("calls `{}`{via} ({what})", h.target),
     };
     Some(Finding {
@@ -1980,6 +2060,37 @@ mod tests {
             r.iter().any(|x| x.contains("child_process.execSync")),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn a_capability_passed_as_a_value_counts() {
+        let r = found(
+            "a.py",
+            None,
+            "import os, threading\ndef f(c):\n    threading.Thread(target=os.system, args=(c,)).start()\n",
+        );
+        assert!(
+            r.iter()
+                .any(|x| x.contains("passes `os.system` on as a value")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.js",
+            None,
+            "const cp = require('child_process');\nfunction f(cmds) { cmds.forEach(cp.execSync); }\n",
+        );
+        assert!(
+            r.iter().any(|x| x.contains("child_process.execSync")),
+            "{r:?}"
+        );
+        let r = found("a.py", None, "def f(c):\n    __builtins__['eval'](c)\n");
+        assert!(r.iter().any(|x| x.contains("builtins.eval")), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "def f(items, log):\n    list(map(log.info, items))\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
     }
 
     #[test]
