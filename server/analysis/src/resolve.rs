@@ -1751,6 +1751,8 @@ fn finding_of(h: &Hit) -> Option<Finding> {
         ),
         Capability::WeakCrypto => format!("uses `{}`{via} ({what})", h.target),
         _ if h.passed => format!("passes `{}`{via} on as a value ({what})", h.target),
+        // A method of an unknown receiver is named as written.
+        _ if h.target.starts_with('?') => format!("calls `{}` ({what})", clip(&h.written)),
         _ => format!("calls `{}`{via} ({what})", h.target),
     };
     Some(Finding {
