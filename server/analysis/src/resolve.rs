@@ -563,6 +563,19 @@ impl<'t> Resolver<'t> {
 
     /// JS: binds the names of a pattern to `value` (destructuring takes its members).
     fn bind_pattern(&self, pattern: Node<'t>, value: Value, out: &mut Bindings) {
+        self.bind_pattern_depth(pattern, value, out, 0);
+    }
+
+    fn bind_pattern_depth(
+        &self,
+        pattern: Node<'t>,
+        value: Value,
+        out: &mut Bindings,
+        depth: usize,
+    ) {
+        if depth > 64 {
+            return;
+        }
         let member = |name: &str| match &value {
             Value::Target(t) => Value::Target(format!("{t}.{name}")),
             other => other.clone(),
@@ -577,7 +590,7 @@ impl<'t> Resolver<'t> {
                     .or_else(|| pattern.child_by_field_name("name"))
                     .or_else(|| pattern.child_by_field_name("left"))
                 {
-                    self.bind_pattern(n, value, out);
+                    self.bind_pattern_depth(n, value, out, depth + 1);
                 }
             }
             "object_pattern" => {
@@ -594,7 +607,7 @@ impl<'t> Resolver<'t> {
                             {
                                 let key = string_value(k, self.src)
                                     .unwrap_or_else(|| self.t(k).to_owned());
-                                self.bind_pattern(v, member(&key), out);
+                                self.bind_pattern_depth(v, member(&key), out, depth + 1);
                             }
                         }
                         "object_assignment_pattern" => {
@@ -1828,12 +1841,26 @@ pub(crate) fn suppression(line: &str, lang: Language) -> Option<(String, bool)> 
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
-            r"(?i)(?:#|//|/\*)\s*(?:nosec\b|noqa\b(?::\s*[A-Z]+\d*)?|nosemgrep\b|NOSONAR\b|NOLINT\w*|nolint\b(?::\S+)?|lgtm\b|pylint:\s*disable\S*|bandit:\s*skip|flawfinder:\s*ignore|deepcode\s+ignore|codeql\[|gosec\b)|@ts-(?:ignore|nocheck|expect-error)\b|\beslint-disable(?:-next-line|-line)?\b|#!?\[allow\([^)]*\)\]|@SuppressWarnings\b(?:\([^)]*\))?|@SuppressFBWarnings\b|#\[cfg_attr\([^)]*allow",
+            r"(?i)(?:#|//|/\*)\s*(?:nosec\b|noqa\b(?::\s*[A-Z]+\d*)?|nosemgrep\b|NOSONAR\b|NOLINT\w*|nolint\b(?::\S+)?|lgtm\b|bandit:\s*skip|flawfinder:\s*ignore|deepcode\s+ignore|codeql\[|gosec\b)|@ts-(?:ignore|nocheck|expect-error)\b|\beslint-disable(?:-next-line|-line)?\b|#!?\[allow\([^)]*\)\]|@SuppressWarnings\b(?:\([^)]*\))?|@SuppressFBWarnings\b|#\[cfg_attr\([^)]*allow",
         )
         .expect("the suppression pattern is a constant")
     });
     let m = re.find(line)?;
     let marker = m.as_str().trim().to_owned();
+    // `# noqa: E501` silences a style check; only a bare `noqa` or one naming a security
+    // code (flake8-bandit's `S…`) silences a security tool.
+    if marker.to_ascii_lowercase().contains("noqa") {
+        let rest = line.get(m.start()..).unwrap_or("");
+        let lower = rest.to_ascii_lowercase();
+        let after = lower.split("noqa").nth(1).unwrap_or("");
+        if let Some(codes) = after.trim_start().strip_prefix(':')
+            && !codes
+                .split([',', ' '])
+                .any(|c| c.trim().starts_with('s') && c.trim().len() > 1)
+        {
+            return None;
+        }
+    }
     // Python's `#` is a comment, not an attribute; elsewhere `#[allow` is Rust only.
     if (marker.starts_with("#[") || marker.starts_with("#![")) && lang != Language::Rust {
         return None;
@@ -2066,6 +2093,10 @@ mod tests {
 
     #[test]
     fn a_capability_passed_as_a_value_counts() {
+        assert!(suppression("os.system(c)  # noqa: E501", Language::Python).is_none());
+        assert!(suppression("os.system(c)  # noqa: E501, S605", Language::Python).is_some());
+        assert!(suppression("os.system(c)  # noqa", Language::Python).is_some());
+        assert!(suppression("#[allow(unused)]", Language::Python).is_none());
         let r = found(
             "a.py",
             None,
