@@ -116,7 +116,13 @@ use Capability::{
 /// The capability table.
 pub const CAPABILITIES: &[Row] = &[
     // Python
-    row(PY, "subprocess", Process),
+    row(PY, "subprocess.run", Process),
+    row(PY, "subprocess.call", Process),
+    row(PY, "subprocess.check_call", Process),
+    row(PY, "subprocess.check_output", Process),
+    row(PY, "subprocess.Popen", Process),
+    row(PY, "subprocess.getoutput", Process),
+    row(PY, "subprocess.getstatusoutput", Process),
     row(PY, "os.system", Process),
     row(PY, "os.popen", Process),
     row(PY, "os.exec*", Process),
@@ -282,7 +288,7 @@ pub const CAPABILITIES: &[Row] = &[
     row(RS, "fastrand", WeakRandom),
     row(RS, "oorandom", WeakRandom),
     // Go
-    row(GO, "os/exec", Process),
+    row(GO, "os/exec.Command*", Process),
     row(GO, "syscall.Exec", Process),
     row(GO, "syscall.ForkExec", Process),
     row(GO, "os.StartProcess", Process),
@@ -457,7 +463,7 @@ mod tests {
 
     #[test]
     fn targets_match_on_boundaries() {
-        assert!(matches("subprocess", "subprocess.check_call"));
+        assert!(matches("subprocess.run", "subprocess.run().stdout"));
         assert!(matches("os.system", "os.system"));
         assert!(!matches("os.system", "os.system_info"));
         assert!(matches("os.exec*", "os.execvp"));
@@ -475,7 +481,7 @@ mod tests {
             "std::process::Command",
             "std::process::Command::new"
         ));
-        assert!(matches("os/exec", "os/exec.Command"));
+        assert!(matches("os/exec.Command*", "os/exec.CommandContext"));
         assert!(!matches("math/rand", "crypto/rand.Read"));
         assert!(!matches("system", "?.system"));
     }
