@@ -2127,6 +2127,26 @@ mod tests {
     }
 
     #[test]
+    fn a_fully_qualified_path_needs_no_import() {
+        let r = found(
+            "a.rs",
+            None,
+            "fn main() {\n    std::process::Command::new(\"true\").status().ok();\n}\n",
+        );
+        assert!(
+            r.iter()
+                .any(|x| x.contains("calls `std::process::Command::new` (process execution)")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.py",
+            None,
+            "import os.path\ndef f(c):\n    os.path.join(c)\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
+    }
+
+    #[test]
     fn a_call_already_made_the_same_way_does_not_count() {
         let before = "import os\ndef f(c):\n    os.system(c)\n";
         let after = "import os\ndef f(c):\n    if c:\n        os.system(c)\n";
