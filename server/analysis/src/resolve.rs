@@ -1208,6 +1208,7 @@ impl<'t> Resolver<'t> {
                 }
                 Some(lit) if self.lang.is_js_family() => Res::Target(js_module(&lit)),
                 Some(lit) => Res::Target(lit),
+                None if self.bounded_dispatch(call) => Res::Unknown,
                 None => Res::Dynamic(clip(self.t(call))),
             };
         }
@@ -1349,6 +1350,65 @@ impl<'t> Resolver<'t> {
         out
     }
 
+    /// Python: `getattr(self, "visit_" + kind)`: a method of the object itself whose name
+    /// starts with a fixed prefix (a visitor's dispatch), not any function at all.
+    fn bounded_dispatch(&self, call: Node<'t>) -> bool {
+        if self.lang != Language::Python {
+            return false;
+        }
+        let args = self.args(call);
+        let (Some(object), Some(name)) = (args.first(), args.get(1)) else {
+            return false;
+        };
+        if !matches!(self.t(*object), "self" | "cls") {
+            return false;
+        }
+        if name.kind() == "identifier" {
+            // `method = 'visit_' + kind; getattr(self, method)`: every assignment of the name
+            // in the function must be a prefixed one.
+            let Some(func) = enclosing_function(self.lang, call) else {
+                return false;
+            };
+            let mut values = Vec::new();
+            let mut stack = vec![func];
+            let mut cursor = func.walk();
+            while let Some(n) = stack.pop() {
+                if n.kind() == "assignment"
+                    && n.child_by_field_name("left").map(|l| self.t(l)) == Some(self.t(*name))
+                {
+                    values.push(n.child_by_field_name("right"));
+                }
+                cursor.reset(n);
+                for c in n.named_children(&mut cursor) {
+                    stack.push(c);
+                }
+            }
+            return !values.is_empty()
+                && values
+                    .into_iter()
+                    .all(|v| v.is_some_and(|v| self.prefixed_name(v)));
+        }
+        self.prefixed_name(*name)
+    }
+
+    /// Python: a string built from a fixed, non-empty prefix (`'visit_' + x`, `f'visit_{x}'`).
+    fn prefixed_name(&self, name: Node<'t>) -> bool {
+        let prefix = match name.kind() {
+            "binary_operator" => name
+                .child_by_field_name("left")
+                .and_then(|l| string_value(l, self.src)),
+            "string" => {
+                // An f-string: the text before its first interpolation.
+                let t = self.t(name);
+                t.strip_prefix(['f', 'F'])
+                    .map(|r| r.trim_start_matches(['"', '\'']))
+                    .map(|r| r.split('{').next().unwrap_or("").to_owned())
+            }
+            _ => None,
+        };
+        prefix.is_some_and(|p| !p.is_empty())
+    }
+
     /// The capability hits of one call node.
     fn hits_of(&self, call: Node<'t>, out: &mut Vec<Hit>) {
         let (written, res) = self.callee(call);
@@ -1376,6 +1436,7 @@ impl<'t> Resolver<'t> {
                             .get(i)
                             .and_then(|a| string_value(*a, self.src))
                             .is_some()
+                            || self.bounded_dispatch(call)
                         {
                             continue;
                         }
@@ -1629,6 +1690,18 @@ impl<'t> Resolver<'t> {
             _ => false,
         }
     }
+}
+
+/// The innermost function enclosing `node`.
+fn enclosing_function(lang: Language, node: Node<'_>) -> Option<Node<'_>> {
+    let mut n = node.parent();
+    while let Some(p) = n {
+        if is_function_like(lang, p.kind()) {
+            return Some(p);
+        }
+        n = p.parent();
+    }
+    None
 }
 
 /// Whether a node kind names a value (a name or a member), not computes one.
@@ -2124,6 +2197,46 @@ mod tests {
             "def f(items, log):\n    list(map(log.info, items))\n",
         );
         assert!(r.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn a_visitor_dispatch_on_self_is_bounded() {
+        let r = found(
+            "a.py",
+            None,
+            "class V:\n    def visit(self, node):\n        method = 'visit_' + node.__class__.__name__\n        return getattr(self, method, self.generic_visit)(node)\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "class V:\n    def visit(self, node):\n        method = node.kind\n        return getattr(self, method)(node)\n",
+        );
+        assert!(r.iter().any(|x| x.contains("dynamic dispatch")), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "class V:\n    def visit(self, node):\n        return getattr(self, 'visit_' + node.kind)(node)\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "class V:\n    def visit(self, node):\n        return getattr(self, f'visit_{node.kind}')(node)\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "class V:\n    def visit(self, node):\n        return getattr(self, node.kind)(node)\n",
+        );
+        assert!(r.iter().any(|x| x.contains("dynamic dispatch")), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "import os\ndef f(n):\n    return getattr(os, 'sys' + n)('id')\n",
+        );
+        assert!(r.iter().any(|x| x.contains("dynamic dispatch")), "{r:?}");
     }
 
     #[test]
