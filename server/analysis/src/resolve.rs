@@ -1908,6 +1908,59 @@ pub(crate) fn scope_rows(lang: Language, tree: &Tree, src: &str, row: usize) -> 
     best
 }
 
+/// The suppressions among the `added` lines (`(1-based line, text)`) that sit on a sensitive
+/// line, above a sensitive item, in a sensitive function or (file-wide ones) over a sensitive
+/// file: `(line, reason)`. Sensitive: a capability is called there (already or newly), or a
+/// lexical domain row matches.
+pub(crate) fn suppressions(
+    lang: Language,
+    tree: &Tree,
+    text: &str,
+    added: &[(usize, String)],
+) -> Vec<(usize, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (line, added) in added {
+        let Some((marker, file_wide)) = suppression(added, lang) else {
+            continue;
+        };
+        let row = line.saturating_sub(1);
+        let (start, end) = if file_wide {
+            (row, lines.len().saturating_sub(1))
+        } else {
+            scope_rows(lang, tree, text, row)
+        };
+        let rows: BTreeSet<usize> = (start..=end).collect();
+        let mut why = sensitive_rows(lang, tree, text, &rows).into_iter().next();
+        if why.is_none() {
+            why = (start..=end).find_map(|r| {
+                let l = lines.get(r)?;
+                let (_, what, shown) = crate::domains::scan_line_with(l, Some(lang), true)
+                    .into_iter()
+                    .next()?;
+                Some((
+                    r,
+                    shown.map_or(what.to_owned(), |m| format!("{what} (`{m}`)")),
+                ))
+            });
+        }
+        if let Some((at, what)) = why {
+            let place = if file_wide {
+                "over a file with"
+            } else if at == row || at == row + 1 {
+                "on a line with"
+            } else {
+                "in a function with"
+            };
+            out.push((
+                *line,
+                format!("adds the suppression `{marker}` {place} {what}"),
+            ));
+        }
+    }
+    out
+}
+
 /// A suppression of a security tool or linter on a line: `(marker, whether it covers the
 /// rest of the file)`.
 pub(crate) fn suppression(line: &str, lang: Language) -> Option<(String, bool)> {

@@ -1002,52 +1002,9 @@ fn scan_domains(b: &mut Builder<'_>, st: &FileState<'_>) {
 /// `@SuppressWarnings`, …) that the change adds on a sensitive line or in a sensitive
 /// function: high.
 fn scan_suppressions(b: &mut Builder<'_>, st: &FileState<'_>) {
-    let (Some(lang), Some(after), Some(text)) = (st.lang, &st.after, st.file.after.as_deref())
-    else {
-        return;
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    for (line, added) in &st.added {
-        let Some((marker, file_wide)) = resolve::suppression(added, lang) else {
-            continue;
-        };
-        let row = line.saturating_sub(1);
-        let (start, end) = if file_wide {
-            (row, lines.len().saturating_sub(1))
-        } else {
-            resolve::scope_rows(lang, &after.tree, text, row)
-        };
-        let rows: BTreeSet<usize> = (start..=end).collect();
-        let mut why = resolve::sensitive_rows(lang, &after.tree, text, &rows)
-            .into_iter()
-            .next();
-        if why.is_none() {
-            why = (start..=end).find_map(|r| {
-                let l = lines.get(r)?;
-                let (_, what, shown) = domains::scan_line_with(l, Some(lang), true)
-                    .into_iter()
-                    .next()?;
-                Some((
-                    r,
-                    shown.map_or(what.to_owned(), |m| format!("{what} (`{m}`)")),
-                ))
-            });
-        }
-        if let Some((at, what)) = why {
-            let place = if at == row || (at == row + 1 && !file_wide) {
-                "on a line with"
-            } else if file_wide {
-                "over a file with"
-            } else {
-                "in a function with"
-            };
-            b.raise(
-                Level::High,
-                format!(
-                    "`{}` line {line}: adds the suppression `{marker}` {place} {what}",
-                    st.path()
-                ),
-            );
+    if let (Some(lang), Some(after), Some(text)) = (st.lang, &st.after, st.file.after.as_deref()) {
+        for (line, why) in resolve::suppressions(lang, &after.tree, text, &st.added) {
+            b.raise(Level::High, format!("`{}` line {line}: {why}", st.path()));
         }
     }
 }
