@@ -13,8 +13,9 @@
 //! - [`languages`]: the grammars by file extension; [`tokens`]: structural token streams
 //!   (format-only, comment-only, renames); [`symbols`]: per-language symbol tables and diffs.
 //! - `resolve`: per-file name resolution (imports, aliases, re-bindings) of the calls a change
-//!   adds, looked up in [`capabilities`] (the table of what a resolved call can do); weakening
-//!   (non-cryptographic randomness for secrets, TLS verification off, suppressions).
+//!   adds, looked up in [`capabilities`] (the table of what a resolved call can do), with
+//!   non-cryptographic randomness for secrets and verifiers that accept everything;
+//!   `weakening`: suppressions of security tools added where they matter.
 //! - [`secrets`] (detection and [`redact`]), [`domains`] (the sensitive-pattern table),
 //!   [`verification`] (tests weakened): line scanners over what a change adds or removes.
 //! - [`index`]: the workspace [`SymbolIndex`] behind the blast radius.
@@ -45,6 +46,7 @@ pub mod symbols;
 pub mod text;
 pub mod tokens;
 pub mod verification;
+mod weakening;
 
 pub use change::{ChangeUnit, FileChange, Proposal, split, split_cached};
 pub use impact::{

@@ -30,6 +30,7 @@ use crate::secrets;
 use crate::symbols::{self, Symbol, SymbolChange};
 use crate::tokens::{self, Options, Tok};
 use crate::verification;
+use crate::weakening;
 
 /// Body-only changes in non-public code up to this many changed lines stay `low`.
 pub const SMALL_CHANGE_LINES: usize = 20;
@@ -1003,7 +1004,7 @@ fn scan_domains(b: &mut Builder<'_>, st: &FileState<'_>) {
 /// function: high.
 fn scan_suppressions(b: &mut Builder<'_>, st: &FileState<'_>) {
     if let (Some(lang), Some(after), Some(text)) = (st.lang, &st.after, st.file.after.as_deref()) {
-        for (line, why) in resolve::suppressions(lang, &after.tree, text, &st.added) {
+        for (line, why) in weakening::suppressions(lang, &after.tree, text, &st.added) {
             b.raise(Level::High, format!("`{}` line {line}: {why}", st.path()));
         }
     }
