@@ -272,7 +272,7 @@ pub const DOMAIN_RULES: &[DomainRule] = &[
     },
     DomainRule {
         languages: &[],
-        pattern: r"(?i)\bverify\s*=\s*False\b|\bdanger_accept_invalid_(?:certs|hostnames)\b|\bInsecureSkipVerify\s*:\s*true\b|\brejectUnauthorized\s*[:=]\s*(?:false|0)\b|NODE_TLS_REJECT_UNAUTHORIZED|\bCERT_NONE\b|\bcheck_hostname\s*=\s*False\b|\bTrustAllCerts|\bNoopHostnameVerifier\b|CURLOPT_SSL_VERIFY(?:PEER|HOST)\s*,\s*0L?\b|\bSSL_VERIFY_NONE\b|\bssl\._create_unverified_context\b|\bALLOW_ALL_HOSTNAME_VERIFIER\b|\bTrustAll\w*|HostnameVerifier\s*\(\s*\(?[\w\s,]*\)?\s*->\s*true\b|\bVerifyMode::NONE\b|\bset_verify\s*\(\s*(?:SslVerifyMode::NONE|SSL_VERIFY_NONE)|\bverify_mode\s*=\s*ssl\.CERT_NONE|\bsslVerify\s*:\s*false\b|\bstrictSSL\s*:\s*false\b",
+        pattern: r"(?i)\bverify\s*=\s*False\b|\bdanger_accept_invalid_(?:certs|hostnames)\b|\bInsecureSkipVerify\s*:\s*true\b|\brejectUnauthorized\s*[:=]\s*(?:false|0)\b|NODE_TLS_REJECT_UNAUTHORIZED|\bCERT_NONE\b|\bcheck_hostname\s*=\s*False\b|\bTrustAllCerts|\bNoopHostnameVerifier\b|CURLOPT_SSL_VERIFY(?:PEER|HOST)\s*,\s*0L?\b|\bSSL_VERIFY_NONE\b|\bssl\._create_unverified_context\b|\bALLOW_ALL_HOSTNAME_VERIFIER\b|\bTrustAll\w*|HostnameVerifier\b[^;]*->\s*(?:\{\s*return\s+)?true\b|\bVerifyMode::NONE\b|\bset_verify\s*\(\s*(?:SslVerifyMode::NONE|SSL_VERIFY_NONE)|\bverify_mode\s*=\s*ssl\.CERT_NONE|\bsslVerify\s*:\s*false\b|\bstrictSSL\s*:\s*false\b",
         domain: Domain::Network,
         what: "turns TLS certificate verification off",
         resolved: false,
@@ -423,6 +423,20 @@ mod tests {
         );
         assert!(hit("if check_password(user, pw):", Language::Python).contains(&Domain::Auth));
         assert!(hit("h = hashlib.sha256(data)", Language::Python).contains(&Domain::Crypto));
+        assert!(
+            hit(
+                "HostnameVerifier any = (host, session) -> true;",
+                Language::Java
+            )
+            .contains(&Domain::Network)
+        );
+        assert!(
+            hit(
+                "conn.setHostnameVerifier((h, s) -> { return true; });",
+                Language::Java
+            )
+            .contains(&Domain::Network)
+        );
         assert!(hit("# subprocess.run(x)", Language::Python).is_empty());
         assert!(hit("    return a + b", Language::Python).is_empty());
         assert!(hit("author = 'me'", Language::Python).is_empty());
