@@ -29,6 +29,9 @@ pub enum Capability {
     WeakRandom,
     /// Certificate verification turned off, or a custom verifier installed.
     Tls,
+    /// SQL whose text is built at run time (only when the row's `literal_arg` is built from
+    /// pieces: a concatenation, an interpolation, a format call).
+    Sql,
     UnsafeMemory,
 }
 
@@ -42,6 +45,7 @@ impl Capability {
             Capability::Network | Capability::Tls => Domain::Network,
             Capability::WeakCrypto | Capability::WeakRandom => Domain::Crypto,
             Capability::UnsafeMemory => Domain::Unsafe,
+            Capability::Sql => Domain::Sql,
         }
     }
 
@@ -58,6 +62,7 @@ impl Capability {
             Capability::WeakRandom => "not a cryptographic source",
             Capability::Tls => "TLS verification",
             Capability::UnsafeMemory => "unchecked memory operation",
+            Capability::Sql => "SQL built at run time",
         }
     }
 
@@ -75,7 +80,9 @@ pub struct Row {
     pub target: &'static str,
     pub capability: Capability,
     /// For [`Capability::Dynamic`]: the argument that names what is called; a string literal
-    /// there is resolved statically instead (`getattr(os, "path")`, `require("fs")`).
+    /// there is resolved statically instead (`getattr(os, "path")`, `require("fs")`). For
+    /// [`Capability::Sql`]: the argument that holds the SQL text; the row fires only when that
+    /// text is built there from pieces.
     pub literal_arg: Option<usize>,
 }
 
@@ -96,6 +103,15 @@ const fn row(
         target,
         capability,
         literal_arg: None,
+    }
+}
+
+const fn sql(languages: &'static [&'static str], target: &'static str, arg: usize) -> Row {
+    Row {
+        languages,
+        target,
+        capability: Capability::Sql,
+        literal_arg: Some(arg),
     }
 }
 
@@ -421,6 +437,41 @@ pub const CAPABILITIES: &[Row] = &[
     row(C, "drand48", WeakRandom),
     row(C, "lrand48", WeakRandom),
     row(C, "mrand48", WeakRandom),
+    // SQL text built at run time
+    sql(PY, "*.execute", 0),
+    sql(PY, "*.executemany", 0),
+    sql(PY, "*.executescript", 0),
+    sql(PY, "*.raw", 0),
+    sql(PY, "sqlalchemy.text", 0),
+    sql(JS, "*.query", 0),
+    sql(JS, "*.raw", 0),
+    sql(JS, "*.execute", 0),
+    sql(JS, "*.exec", 0),
+    sql(JS, "*.prepare", 0),
+    sql(RS, "sqlx::query", 0),
+    sql(RS, "sqlx::query_as", 0),
+    sql(RS, "*.execute", 0),
+    sql(RS, "*.query_row", 0),
+    sql(RS, "*.prepare", 0),
+    sql(GO, "*.Exec", 0),
+    sql(GO, "*.Query", 0),
+    sql(GO, "*.QueryRow", 0),
+    sql(GO, "*.Prepare", 0),
+    sql(GO, "*.ExecContext", 1),
+    sql(GO, "*.QueryContext", 1),
+    sql(GO, "*.QueryRowContext", 1),
+    sql(JAVA, "*.executeQuery", 0),
+    sql(JAVA, "*.executeUpdate", 0),
+    sql(JAVA, "*.execute", 0),
+    sql(JAVA, "*.addBatch", 0),
+    sql(JAVA, "*.prepareStatement", 0),
+    sql(JAVA, "*.createQuery", 0),
+    sql(JAVA, "*.createNativeQuery", 0),
+    sql(C, "sqlite3_exec", 1),
+    sql(C, "sqlite3_prepare*", 1),
+    sql(C, "mysql_query", 1),
+    sql(C, "mysql_real_query", 1),
+    sql(C, "PQexec", 1),
 ];
 
 /// Whether `target` (a resolved call target) is what `pattern` names.
@@ -490,9 +541,9 @@ mod tests {
     fn every_row_names_a_language_and_a_target() {
         for r in CAPABILITIES {
             assert!(!r.languages.is_empty() && !r.target.is_empty(), "{r:?}");
-            assert_eq!(
-                r.literal_arg.is_some(),
-                r.capability == Dynamic && r.literal_arg.is_some()
+            assert!(
+                r.literal_arg.is_none() || matches!(r.capability, Dynamic | Capability::Sql),
+                "{r:?}"
             );
         }
         assert!(lookup("python", "os.system").any(|r| r.capability == Process));

@@ -1133,8 +1133,8 @@ impl<'t> Resolver<'t> {
         let Res::Target(t) = base else {
             return base;
         };
-        let dynamic_row =
-            capabilities::lookup(self.lang.name(), &t).find(|r| r.literal_arg.is_some());
+        let dynamic_row = capabilities::lookup(self.lang.name(), &t)
+            .find(|r| r.literal_arg.is_some() && r.capability == Capability::Dynamic);
         if let Some(row) = dynamic_row {
             let args = self.args(call);
             let i = row.literal_arg.unwrap_or(0);
@@ -1346,6 +1346,58 @@ impl<'t> Resolver<'t> {
         prefix.is_some_and(|p| !p.is_empty())
     }
 
+    /// Whether an argument is a string built right there from pieces: a concatenation or a
+    /// `%` with a string, an interpolated string (f-string, template, `${}`), or a format call
+    /// (`.format(...)`, `format!`, `fmt.Sprintf`, `String.format`, `sprintf`).
+    fn built_string(&self, node: Node<'t>) -> bool {
+        self.built_string_depth(node, 0)
+    }
+
+    fn built_string_depth(&self, node: Node<'t>, depth: usize) -> bool {
+        if depth > 32 {
+            return false;
+        }
+        let kind = node.kind();
+        match kind {
+            "binary_operator" | "binary_expression" => {
+                let op = node
+                    .child_by_field_name("operator")
+                    .map_or("", |o| self.t(o));
+                matches!(op, "+" | "%" | "||")
+                    && [
+                        node.child_by_field_name("left"),
+                        node.child_by_field_name("right"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .any(|side| is_string(side.kind()) || self.built_string_depth(side, depth + 1))
+            }
+            "string" | "template_string" => {
+                let mut c = node.walk();
+                node.named_children(&mut c)
+                    .any(|n| matches!(n.kind(), "interpolation" | "template_substitution"))
+            }
+            "reference_expression" | "parenthesized_expression" => {
+                let mut c = node.walk();
+                let inner = node.named_children(&mut c).last();
+                inner.is_some_and(|n| self.built_string_depth(n, depth + 1))
+            }
+            "macro_invocation" => self.t(node).starts_with("format!"),
+            "call" | "call_expression" | "method_invocation" => {
+                let callee = node
+                    .child_by_field_name("function")
+                    .or_else(|| node.child_by_field_name("name"))
+                    .map_or("", |f| self.t(f));
+                callee.ends_with(".format")
+                    || callee.ends_with("Sprintf")
+                    || callee == "format"
+                    || callee == "sprintf"
+                    || callee.ends_with(".concat")
+            }
+            _ => false,
+        }
+    }
+
     /// The capability hits of one call node.
     fn hits_of(&self, call: Node<'t>, out: &mut Vec<Hit>) {
         let (written, res) = self.callee(call);
@@ -1369,7 +1421,12 @@ impl<'t> Resolver<'t> {
                 for r in capabilities::lookup(self.lang.name(), &t) {
                     if let Some(i) = r.literal_arg {
                         let args = self.args(call);
-                        if args
+                        if r.capability == Capability::Sql {
+                            // Only SQL text built here from pieces counts.
+                            if !args.get(i).is_some_and(|a| self.built_string(*a)) {
+                                continue;
+                            }
+                        } else if args
                             .get(i)
                             .and_then(|a| string_value(*a, self.src))
                             .is_some()
@@ -1760,6 +1817,7 @@ fn finding_of(h: &Hit) -> Option<Finding> {
         String::new()
     };
     let reason = match h.capability {
+        Capability::Sql => format!("runs SQL built at run time (`{}`)", h.target),
         Capability::Dynamic if h.pattern.is_empty() || h.computed => format!(
             "computes the called function at run time (`{}`): dynamic dispatch",
             h.target
@@ -2080,6 +2138,65 @@ mod tests {
             "import os\ndef f(n):\n    return getattr(os, 'sys' + n)('id')\n",
         );
         assert!(r.iter().any(|x| x.contains("dynamic dispatch")), "{r:?}");
+    }
+
+    #[test]
+    fn sql_built_at_run_time_counts_and_parameters_do_not() {
+        let r = found(
+            "a.py",
+            None,
+            "def f(cur, name):\n    cur.execute(\"SELECT * FROM t WHERE n = '\" + name + \"'\")\n",
+        );
+        assert!(
+            r.iter().any(|x| x.contains("runs SQL built at run time")),
+            "{r:?}"
+        );
+        let r = found(
+            "a.py",
+            None,
+            "def f(cur, base, where):\n    cur.execute(base + where)\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "def f(cur, table):\n    cur.execute(f\"DELETE FROM {table}\")\n",
+        );
+        assert!(r.iter().any(|x| x.contains("SQL")), "{r:?}");
+        let r = found(
+            "a.py",
+            None,
+            "def f(cur, name):\n    cur.execute(\"SELECT * FROM t WHERE n = ?\", (name,))\n",
+        );
+        assert!(r.is_empty(), "{r:?}");
+        let r = found(
+            "a.go",
+            None,
+            "package a\nimport \"fmt\"\nfunc F(db DB, id string) { db.Query(fmt.Sprintf(\"SELECT * FROM t WHERE id = %s\", id)) }\n",
+        );
+        assert!(r.iter().any(|x| x.contains("SQL")), "{r:?}");
+        let r = found("a.go", None, "package a\nfunc F(u URL) { u.Query() }\n");
+        assert!(r.is_empty(), "{r:?}");
+        let r = found(
+            "A.java",
+            None,
+            "class A { void f(java.sql.Statement st, String id) throws Exception { st.executeQuery(\"SELECT * FROM t WHERE id = \" + id); } }\n",
+        );
+        assert!(r.iter().any(|x| x.contains("SQL")), "{r:?}");
+        let r = found(
+            "a.rs",
+            None,
+            "fn f(conn: &Connection, t: &str) { conn.execute(&format!(\"DROP TABLE {t}\"), []); }\n",
+        );
+        assert!(r.iter().any(|x| x.contains("SQL")), "{r:?}");
+        let r = found(
+            "a.js",
+            None,
+            "function f(db, id) { return db.query(`SELECT * FROM t WHERE id = ${id}`); }\n",
+        );
+        assert!(r.iter().any(|x| x.contains("SQL")), "{r:?}");
+        let r = found("a.js", None, "function f(re, s) { return re.exec(s); }\n");
+        assert!(r.is_empty(), "{r:?}");
     }
 
     #[test]
