@@ -1,8 +1,12 @@
-//! Sensitive domains (shell, unsafe, SQL, crypto, auth, …) as a data-driven table.
+//! Sensitive domains (shell, unsafe, SQL, crypto, auth, …) as a data-driven table of lexical
+//! patterns: what is not a call (SQL built from strings, TLS options turned off, auth and
+//! crypto vocabulary, `unsafe`), and, for files that do not parse, the calls too.
 //!
-//! Only lines the change adds are scanned, and comment lines are skipped: untouched code never
-//! raises a change. Matching is lexical on purpose: a false positive asks a person, a false
-//! negative auto-applies.
+//! Calls in files that parse are resolved by name (`crate::resolve`) and looked up in
+//! `crate::capabilities`; rows marked `resolved` are then skipped, so that a local function
+//! named `system` or a regex's `exec` does not raise a change. Only lines the change adds are
+//! scanned, and comment lines are skipped: untouched code never raises a change. A false
+//! positive asks a person, a false negative auto-applies.
 
 use std::sync::OnceLock;
 
@@ -21,6 +25,11 @@ pub struct DomainRule {
     pub domain: Domain,
     /// What the row detects, for the reason text.
     pub what: &'static str,
+    /// Replaced by name resolution (`crate::resolve`) where the file parses: the row stays
+    /// for files that do not.
+    pub resolved: bool,
+    /// Whether the reason quotes the matched text.
+    pub show: bool,
 }
 
 const JS: &[&str] = &["javascript", "typescript", "tsx"];
@@ -36,24 +45,32 @@ pub const DOMAIN_RULES: &[DomainRule] = &[
         pattern: r"\bsubprocess\.|\bos\.(?:system|popen|exec\w*|spawn\w*)\s*\(|\bcommands\.getoutput",
         domain: Domain::Shell,
         what: "process execution (subprocess/os.system)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["python"],
         pattern: r"\b(?:eval|exec|compile)\s*\(",
         domain: Domain::Shell,
         what: "dynamic code execution (eval/exec)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["python"],
         pattern: r"\b(?:pickle|cPickle|dill|marshal|shelve)\.(?:loads?|Unpickler)|\byaml\.(?:load|unsafe_load)\s*\(",
         domain: Domain::Deserialization,
         what: "unsafe deserialization (pickle/yaml.load)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["python"],
         pattern: r"\bos\.(?:chmod|chown|umask)\s*\(",
         domain: Domain::FilePermissions,
         what: "file permissions (os.chmod)",
+        resolved: true,
+        show: false,
     },
     // Rust
     DomainRule {
@@ -61,24 +78,32 @@ pub const DOMAIN_RULES: &[DomainRule] = &[
         pattern: r"\bunsafe\b",
         domain: Domain::Unsafe,
         what: "`unsafe` code",
+        resolved: false,
+        show: false,
     },
     DomainRule {
         languages: &["rust"],
         pattern: r"\b(?:std::)?process::Command\b|\bCommand::new\s*\(",
         domain: Domain::Shell,
         what: "process execution (std::process::Command)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["rust"],
         pattern: r"\bset_permissions\b|\bPermissionsExt\b|\bfrom_mode\s*\(",
         domain: Domain::FilePermissions,
         what: "file permissions",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["rust"],
         pattern: r"\bbincode::deserialize|\bserde_pickle\b",
         domain: Domain::Deserialization,
         what: "binary deserialization",
+        resolved: true,
+        show: false,
     },
     // JavaScript / TypeScript
     DomainRule {
@@ -86,30 +111,48 @@ pub const DOMAIN_RULES: &[DomainRule] = &[
         pattern: r#"\bchild_process\b|\b(?:exec|execSync|spawn|spawnSync|execFile|fork)\s*\("#,
         domain: Domain::Shell,
         what: "process execution (child_process)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: JS,
-        pattern: r"\beval\s*\(|\bnew\s+Function\s*\(|\bsetTimeout\s*\(\s*['`]",
+        pattern: r"\beval\s*\(|\bnew\s+Function\s*\(",
         domain: Domain::Shell,
         what: "dynamic code execution (eval/new Function)",
+        resolved: true,
+        show: false,
+    },
+    DomainRule {
+        languages: JS,
+        pattern: r"\b(?:setTimeout|setInterval)\s*\(\s*['`\x22]",
+        domain: Domain::Shell,
+        what: "code evaluation (a string given to setTimeout/setInterval)",
+        resolved: false,
+        show: false,
     },
     DomainRule {
         languages: JS,
         pattern: r"\.(?:innerHTML|outerHTML)\s*=|\bdangerouslySetInnerHTML\b|\bdocument\.write\s*\(",
         domain: Domain::Shell,
         what: "HTML injection sink (innerHTML)",
+        resolved: false,
+        show: false,
     },
     DomainRule {
         languages: JS,
         pattern: r"\b(?:fs\.)?(?:chmod|chown)(?:Sync)?\s*\(",
         domain: Domain::FilePermissions,
         what: "file permissions (chmod)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: JS,
         pattern: r"\bnode-serialize\b|\bunserialize\s*\(",
         domain: Domain::Deserialization,
         what: "unsafe deserialization",
+        resolved: true,
+        show: false,
     },
     // Go
     DomainRule {
@@ -117,24 +160,32 @@ pub const DOMAIN_RULES: &[DomainRule] = &[
         pattern: r#""os/exec"|\bexec\.Command(?:Context)?\s*\(|\bsyscall\.Exec\b"#,
         domain: Domain::Shell,
         what: "process execution (os/exec)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["go"],
         pattern: r#""unsafe"|\bunsafe\.Pointer\b"#,
         domain: Domain::Unsafe,
         what: "package unsafe",
+        resolved: false,
+        show: false,
     },
     DomainRule {
         languages: &["go"],
         pattern: r"\bos\.(?:Chmod|Chown|Lchown)\s*\(",
         domain: Domain::FilePermissions,
         what: "file permissions (os.Chmod)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["go"],
         pattern: r#"\bencoding/gob\b|\bgob\.NewDecoder\b"#,
         domain: Domain::Deserialization,
         what: "gob deserialization",
+        resolved: true,
+        show: false,
     },
     // Java
     DomainRule {
@@ -142,24 +193,32 @@ pub const DOMAIN_RULES: &[DomainRule] = &[
         pattern: r"\bRuntime\.getRuntime\(\)\.exec\b|\.exec\s*\(|\bProcessBuilder\b",
         domain: Domain::Shell,
         what: "process execution (Runtime.exec/ProcessBuilder)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["java"],
         pattern: r"\bObjectInputStream\b|\breadObject\s*\(|\bXMLDecoder\b",
         domain: Domain::Deserialization,
         what: "Java deserialization (ObjectInputStream)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["java"],
         pattern: r"\bsetExecutable|\bsetWritable|\bsetReadable|\bPosixFilePermissions?\b",
         domain: Domain::FilePermissions,
         what: "file permissions",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["java"],
         pattern: r"\bsun\.misc\.Unsafe\b",
         domain: Domain::Unsafe,
         what: "sun.misc.Unsafe",
+        resolved: false,
+        show: false,
     },
     // C
     DomainRule {
@@ -167,24 +226,32 @@ pub const DOMAIN_RULES: &[DomainRule] = &[
         pattern: r"\b(?:system|popen|execl|execlp|execle|execv|execvp|execve|execvpe|fork)\s*\(",
         domain: Domain::Shell,
         what: "process execution (system/popen/exec*)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["c"],
         pattern: r"\b(?:strcpy|strcat|sprintf|gets|memcpy|alloca)\s*\(",
         domain: Domain::Unsafe,
         what: "unchecked memory operation",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["c"],
         pattern: r"\b(?:chmod|fchmod|chown|umask|setuid|setgid)\s*\(",
         domain: Domain::FilePermissions,
         what: "file permissions (chmod/setuid)",
+        resolved: true,
+        show: false,
     },
     DomainRule {
         languages: &["c"],
         pattern: r"\b(?:socket|connect|bind|listen|accept)\s*\(",
         domain: Domain::Network,
         what: "raw sockets",
+        resolved: true,
+        show: false,
     },
     // Every file
     DomainRule {
@@ -192,42 +259,64 @@ pub const DOMAIN_RULES: &[DomainRule] = &[
         pattern: r#"(?i)["'`]\s*(?:SELECT|INSERT\s+INTO|UPDATE|DELETE\s+FROM|DROP|ALTER|CREATE\s+TABLE)\b[^"'`]*["'`]\s*(?:\+|%|\.format\b|\|\|)|(?i)\bf["'](?:SELECT|INSERT|UPDATE|DELETE)\b[^"']*\{|(?i)(?:format!|Sprintf|String\.format)\s*\(\s*"\s*(?:SELECT|INSERT|UPDATE|DELETE)\b|(?i)`\s*(?:SELECT|INSERT|UPDATE|DELETE)\b[^`]*\$\{"#,
         domain: Domain::Sql,
         what: "SQL built from strings",
+        resolved: false,
+        show: false,
     },
     DomainRule {
         languages: &[],
         pattern: r"(?i)\b(?:execute|executemany|raw|query|exec_driver_sql)\s*\(\s*f?['`\x22][^'`\x22]*(?:SELECT|INSERT|UPDATE|DELETE)",
         domain: Domain::Sql,
         what: "raw SQL query",
+        resolved: false,
+        show: false,
     },
     DomainRule {
         languages: &[],
-        pattern: r"(?i)\bverify\s*=\s*False\b|\bdanger_accept_invalid_(?:certs|hostnames)\b|\bInsecureSkipVerify\s*:\s*true\b|\brejectUnauthorized\s*:\s*false\b|NODE_TLS_REJECT_UNAUTHORIZED|\bCERT_NONE\b|\bcheck_hostname\s*=\s*False\b|\bTrustAllCerts|\bNoopHostnameVerifier\b|CURLOPT_SSL_VERIFY(?:PEER|HOST)\s*,\s*0",
+        pattern: r"(?i)\bverify\s*=\s*False\b|\bdanger_accept_invalid_(?:certs|hostnames)\b|\bInsecureSkipVerify\s*:\s*true\b|\brejectUnauthorized\s*[:=]\s*(?:false|0)\b|NODE_TLS_REJECT_UNAUTHORIZED|\bCERT_NONE\b|\bcheck_hostname\s*=\s*False\b|\bTrustAllCerts|\bNoopHostnameVerifier\b|CURLOPT_SSL_VERIFY(?:PEER|HOST)\s*,\s*0L?\b|\bSSL_VERIFY_NONE\b|\bssl\._create_unverified_context\b|\bALLOW_ALL_HOSTNAME_VERIFIER\b|\bTrustAll\w*|HostnameVerifier\b[^;]*->\s*(?:\{\s*return\s+)?true\b|\bVerifyMode::NONE\b|\bset_verify\s*\(\s*(?:SslVerifyMode::NONE|SSL_VERIFY_NONE)|\bverify_mode\s*=\s*ssl\.CERT_NONE|\bsslVerify\s*:\s*false\b|\bstrictSSL\s*:\s*false\b",
         domain: Domain::Network,
-        what: "TLS verification turned off",
+        what: "turns TLS certificate verification off",
+        resolved: false,
+        show: true,
+    },
+    DomainRule {
+        languages: &[],
+        pattern: r#"(?i)(?:createHash|createHmac|createCipheriv|getInstance|hashlib\.new|hashes\.Hash|new)\s*\(\s*["'](?:md4|md5|sha-?1|des(?:ede)?\b[\w/-]*|rc4|arcfour|[a-z0-9-]+/ECB\b[\w/-]*|aes-\d+-ecb)["']|\bMODE_ECB\b|\bmodes\.ECB\b"#,
+        domain: Domain::Crypto,
+        what: "uses a broken hash or cipher",
+        resolved: false,
+        show: true,
     },
     DomainRule {
         languages: &[],
         pattern: r"(?i)\b\w*(?:password|passwd|credential|secret)\w*|\bauth(?:n|z|entic\w*|ori[sz]\w*|_\w*|token\w*|header\w*|provider\w*|service\w*|middleware\w*|guard\w*|config\w*|user\w*)?\b|\w+_auth\w*|(?-i:[a-z0-9]+Auth\w*)|\b(?:login|logout|session_?(?:id|key|token)|access_?token|refresh_?token|api_?key|jwt|oauth2?|is_?admin|permissions?|roles?|acl|csrf|principal)\b",
         domain: Domain::Auth,
         what: "authentication or authorization code",
+        resolved: false,
+        show: false,
     },
     DomainRule {
         languages: &[],
         pattern: r"(?i)\b\w*(?:crypt|cipher)\w*|\b(?:hmac|sha1|sha2|sha256|sha384|sha512|md5|ecdsa|ed25519|x25519|argon2|pbkdf2|nonce|hashlib|openssl|rustls|urandom|random_bytes|getrandom|SecureRandom|private_?key|signing_?key)|\b(?:aes|rsa)(?:\b|_)|\bring::|\bsecrets\.token",
         domain: Domain::Crypto,
         what: "cryptography",
+        resolved: false,
+        show: false,
     },
     DomainRule {
         languages: &[],
         pattern: r"(?i)\bchmod\b|\bos\.ModePerm\b|\bsetuid\b|\bsudo\b",
         domain: Domain::FilePermissions,
         what: "file permissions (chmod)",
+        resolved: false,
+        show: false,
     },
     DomainRule {
         languages: &[],
         pattern: r"(?i)\b(?:requests|httpx|urllib3?|aiohttp)\.(?:get|post|put|delete|patch|request|Session|urlopen|AsyncClient|Client)\b|\bfetch\s*\(|\baxios\b|\bXMLHttpRequest\b|\bhttp\.(?:Get|Post|NewRequest|Client|ListenAndServe)\b|\bnet\.(?:Dial|Listen)\w*|\breqwest::|\bTcp(?:Stream|Listener)\b|\bUdpSocket\b|\bsocket\.socket\b|\bHttpClient\b|\bnew\s+(?:URL|Socket|ServerSocket)\s*\(|\bcurl_easy",
         domain: Domain::Network,
         what: "network access",
+        resolved: false,
+        show: false,
     },
 ];
 
@@ -261,16 +350,37 @@ pub fn is_documentation(path: &str) -> bool {
 
 /// The domain hits of one added line: `(domain, what)`.
 pub fn scan_line(line: &str, lang: Option<Language>) -> Vec<(Domain, &'static str)> {
+    scan_line_with(line, lang, false)
+        .into_iter()
+        .map(|(d, w, _)| (d, w))
+        .collect()
+}
+
+/// The domain hits of one added line: `(domain, what, the matched text for rows that show
+/// it)`. With `resolved`, the rows that name resolution replaces are skipped (the file
+/// parsed, and `crate::resolve` looked at its calls).
+pub fn scan_line_with(
+    line: &str,
+    lang: Option<Language>,
+    resolved: bool,
+) -> Vec<(Domain, &'static str, Option<String>)> {
     if is_comment_line(line, lang) {
         return Vec::new();
     }
     let name = lang.map(Language::name);
-    let mut out: Vec<(Domain, &'static str)> = Vec::new();
+    let mut out: Vec<(Domain, &'static str, Option<String>)> = Vec::new();
     for (rule, re) in DOMAIN_RULES.iter().zip(compiled()) {
+        if resolved && rule.resolved {
+            continue;
+        }
         let applies =
             rule.languages.is_empty() || name.is_some_and(|n| rule.languages.contains(&n));
-        if applies && re.is_match(line) && !out.iter().any(|(_, w)| *w == rule.what) {
-            out.push((rule.domain, rule.what));
+        if !applies || out.iter().any(|(_, w, _)| *w == rule.what) {
+            continue;
+        }
+        if let Some(m) = re.find(line) {
+            let shown = rule.show.then(|| m.as_str().trim().to_owned());
+            out.push((rule.domain, rule.what, shown));
         }
     }
     out
@@ -313,6 +423,20 @@ mod tests {
         );
         assert!(hit("if check_password(user, pw):", Language::Python).contains(&Domain::Auth));
         assert!(hit("h = hashlib.sha256(data)", Language::Python).contains(&Domain::Crypto));
+        assert!(
+            hit(
+                "HostnameVerifier any = (host, session) -> true;",
+                Language::Java
+            )
+            .contains(&Domain::Network)
+        );
+        assert!(
+            hit(
+                "conn.setHostnameVerifier((h, s) -> { return true; });",
+                Language::Java
+            )
+            .contains(&Domain::Network)
+        );
         assert!(hit("# subprocess.run(x)", Language::Python).is_empty());
         assert!(hit("    return a + b", Language::Python).is_empty());
         assert!(hit("author = 'me'", Language::Python).is_empty());

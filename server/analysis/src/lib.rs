@@ -12,6 +12,10 @@
 //!   [`analyze_cached`], the same report reusing the trees of a [`ParseCache`].
 //! - [`languages`]: the grammars by file extension; [`tokens`]: structural token streams
 //!   (format-only, comment-only, renames); [`symbols`]: per-language symbol tables and diffs.
+//! - `resolve`: per-file name resolution (imports, aliases, re-bindings) of the calls a change
+//!   adds, looked up in [`capabilities`] (the table of what a resolved call can do), with
+//!   non-cryptographic randomness for secrets and verifiers that accept everything;
+//!   `weakening`: suppressions of security tools added where they matter.
 //! - [`secrets`] (detection and [`redact`]), [`domains`] (the sensitive-pattern table),
 //!   [`verification`] (tests weakened): line scanners over what a change adds or removes.
 //! - [`index`]: the workspace [`SymbolIndex`] behind the blast radius.
@@ -23,6 +27,7 @@
 //! content, unknown languages) is never `low`. A split never separates a definition from its
 //! edited references; when unsure it keeps together.
 
+pub mod capabilities;
 pub mod change;
 mod cut;
 pub mod domains;
@@ -35,12 +40,14 @@ mod local;
 mod merge;
 pub mod naming;
 pub mod paths;
+mod resolve;
 pub mod risk;
 pub mod secrets;
 pub mod symbols;
 pub mod text;
 pub mod tokens;
 pub mod verification;
+mod weakening;
 
 pub use change::{ChangeUnit, FileChange, Proposal, split, split_cached};
 pub use impact::{

@@ -25,10 +25,12 @@ use crate::languages::Language;
 use crate::level::Level;
 use crate::local::{self, Region};
 use crate::paths::forbidden_path;
+use crate::resolve;
 use crate::secrets;
 use crate::symbols::{self, Symbol, SymbolChange};
 use crate::tokens::{self, Options, Tok};
 use crate::verification;
+use crate::weakening;
 
 /// Body-only changes in non-public code up to this many changed lines stay `low`.
 pub const SMALL_CHANGE_LINES: usize = 20;
@@ -746,6 +748,7 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileSt
             b.kind(ChangeKind::CommentOnly);
             b.note(format!("`{path}`: comment/doc-only change"));
         }
+        scan_suppressions(b, st);
         let after_text = st.file.after.as_deref().unwrap_or("");
         let before_text = st.file.before.as_deref().unwrap_or("");
         let mut documented: Vec<Symbol> = Vec::new();
@@ -952,18 +955,57 @@ fn scan_domains(b: &mut Builder<'_>, st: &FileState<'_>) {
     if domains::is_documentation(st.path()) {
         return;
     }
+    // A file that parses has its calls resolved by name; the lexical rows those replace are
+    // kept for files that do not.
+    let parsed = match (st.lang, &st.after, st.file.after.as_deref()) {
+        (Some(lang), Some(after), Some(text)) => Some((lang, &after.tree, text)),
+        _ => None,
+    };
     let mut seen: BTreeSet<&'static str> = BTreeSet::new();
     for (line, text) in &st.added {
-        for (domain, what) in domains::scan_line(text, st.lang) {
+        for (domain, what, shown) in domains::scan_line_with(text, st.lang, parsed.is_some()) {
             if !b.report.domains.contains(&domain) {
                 b.report.domains.push(domain);
             }
             if seen.insert(what) {
+                let what = match shown {
+                    Some(m) => format!("{what} (`{m}`)"),
+                    None => what.to_owned(),
+                };
                 b.raise(
                     Level::High,
                     format!("`{}` line {line}: sensitive domain: {what}", st.path()),
                 );
             }
+        }
+    }
+    if let Some((lang, tree, text)) = parsed {
+        let added: BTreeSet<usize> = st.added.iter().map(|(l, _)| l.saturating_sub(1)).collect();
+        let before = st
+            .before
+            .as_ref()
+            .zip(st.file.before.as_deref())
+            .map(|(p, t)| (&p.tree, t));
+        for f in resolve::findings(lang, (tree, text), before, &added) {
+            if !b.report.domains.contains(&f.domain) {
+                b.report.domains.push(f.domain);
+            }
+            b.raise(
+                f.level,
+                format!("`{}` line {}: {}", st.path(), f.line, f.reason),
+            );
+        }
+    }
+    scan_suppressions(b, st);
+}
+
+/// Suppressions of security tools (`# nosec`, `// eslint-disable…`, `#[allow(…)]`,
+/// `@SuppressWarnings`, …) that the change adds on a sensitive line or in a sensitive
+/// function: high.
+fn scan_suppressions(b: &mut Builder<'_>, st: &FileState<'_>) {
+    if let (Some(lang), Some(after), Some(text)) = (st.lang, &st.after, st.file.after.as_deref()) {
+        for (line, why) in weakening::suppressions(lang, &after.tree, text, &st.added) {
+            b.raise(Level::High, format!("`{}` line {line}: {why}", st.path()));
         }
     }
 }
