@@ -47,6 +47,7 @@
 //! other than those a checkpoint covers; checkpoint data lives in git objects under
 //! `refs/autogate/checkpoints/` or under `.autogate/`.
 
+mod anchor;
 mod audit;
 mod checkpoint;
 pub mod commit;
@@ -55,6 +56,7 @@ mod fsutil;
 mod pack;
 mod restore;
 
+pub use anchor::{AUDIT_REF, AuditHead};
 pub use audit::{
     Approver, AuditEvent, AuditLog, AuditRecord, VerifyIssue, VerifyIssueKind, VerifyReport,
 };

@@ -17,7 +17,8 @@ pub struct LogArgs {
     /// Print the records as JSON (an array).
     #[arg(long)]
     json: bool,
-    /// Check the hash chain; exit 1 if it is broken.
+    /// Check the hash chain against its anchored head and the checkpoints; exit 1 if it is
+    /// broken, truncated, rewritten or missing.
     #[arg(long)]
     verify: bool,
     /// Only records touching this workspace-relative path.
@@ -78,27 +79,7 @@ fn matches(record: &AuditRecord, args: &LogArgs) -> bool {
 pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
     let audit = AuditLog::open(root).context("cannot open the audit trail")?;
     if args.verify {
-        let report = audit.verify().context("cannot read the audit trail")?;
-        if report.is_ok() {
-            out(format!(
-                "{}: {} record(s), hash chain intact",
-                audit.path().display(),
-                report.lines
-            ));
-            return Ok(ExitCode::SUCCESS);
-        }
-        for issue in &report.issues {
-            let what = match issue.kind {
-                VerifyIssueKind::Malformed => "not a valid record",
-                VerifyIssueKind::Truncated => "truncated (a torn or cut-off write)",
-                VerifyIssueKind::HashMismatch => "edited: its hash does not match its content",
-                VerifyIssueKind::BrokenLink => {
-                    "out of chain: a record before it was deleted, inserted or reordered"
-                }
-            };
-            out(format!("{}:{}: {what}", audit.path().display(), issue.line));
-        }
-        return Ok(ExitCode::from(1));
+        return verify(&audit);
     }
     let records: Vec<AuditRecord> = audit
         .read()
@@ -134,6 +115,79 @@ pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `log --verify`: the chain, the anchored head and the heads the checkpoints carry.
+fn verify(audit: &AuditLog) -> Result<ExitCode> {
+    let report = audit.verify().context("cannot read the audit trail")?;
+    let path = audit.path().display();
+    if report.is_ok() {
+        if !report.exists {
+            out(format!(
+                "{path}: no audit trail (nothing has been recorded in this workspace)"
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
+        let anchor = report
+            .anchor
+            .as_ref()
+            .map(|h| format!(", anchored head at record {}", h.count))
+            .unwrap_or_default();
+        let checkpoints = match report.checkpoints {
+            0 => String::new(),
+            n => format!(", consistent with {n} checkpoint(s)"),
+        };
+        out(format!(
+            "{path}: {} record(s), hash chain intact{anchor}{checkpoints}",
+            report.lines
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for issue in &report.issues {
+        let what = match &issue.kind {
+            VerifyIssueKind::Malformed => "not a valid record".to_owned(),
+            VerifyIssueKind::Truncated => "truncated (a torn or cut-off write)".to_owned(),
+            VerifyIssueKind::HashMismatch => {
+                "edited: its hash does not match its content".to_owned()
+            }
+            VerifyIssueKind::BrokenLink => {
+                "out of chain: a record before it was deleted, inserted or reordered".to_owned()
+            }
+            VerifyIssueKind::Missing => format!(
+                "the audit trail is missing, but {} show that one was kept: it was deleted",
+                if report.anchor.is_some() {
+                    "its anchor"
+                } else {
+                    "checkpoints"
+                }
+            ),
+            VerifyIssueKind::NotAnchored => "the trail has no anchored head: the anchor was \
+                 deleted, or the trail was written by an autogate that did not anchor it"
+                .to_owned(),
+            VerifyIssueKind::ShorterThanAnchor { anchored } => format!(
+                "the trail ends here, but {anchored} record(s) were anchored: records were \
+                 removed from its end"
+            ),
+            VerifyIssueKind::BeyondAnchor { anchored } => format!(
+                "this and later records are past the anchored head ({anchored} record(s)): \
+                 appended by someone else, or written just before a crash"
+            ),
+            VerifyIssueKind::AnchorMismatch => {
+                "not the record that was anchored here: the trail was rewritten".to_owned()
+            }
+            VerifyIssueKind::Unanchored { from, to } => format!(
+                "records {from} to {to} were found unanchored by a later append: appended \
+                 by someone else, or written just before a crash"
+            ),
+            VerifyIssueKind::CheckpointMismatch { checkpoint } => format!(
+                "checkpoint {checkpoint} recorded a different trail up to here: the trail \
+                 was rewritten"
+            ),
+            VerifyIssueKind::AnchorUnreadable(e) => format!("the anchor cannot be read: {e}"),
+        };
+        out(format!("{path}:{}: {what}", issue.line));
+    }
+    Ok(ExitCode::from(1))
 }
 
 fn age(created: SystemTime) -> String {

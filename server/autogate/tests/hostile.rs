@@ -1,0 +1,110 @@
+//! Attacks on the real binary, as a hostile agent would make them: the audit trail rewritten
+//! or deleted behind the server's back, broken frames, approvals without the content hash,
+//! and paths or URIs that point outside the workspace.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::{TestClient, edit, full_caps, repo, root, workspace};
+
+const BIN: &str = env!("CARGO_BIN_EXE_autogate");
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("AUTOGATE_ENV")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A repository where the server applied one edit (a checkpoint and three audit records).
+async fn repo_with_an_applied_edit() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = repo(&[("a.txt", "a\n")]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    let uri = client.uri("a.txt");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [0, 0, 0, 1], "changed") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary["changes"][0]["status"], "applied", "{summary}");
+    client.shutdown().await;
+    let (code, stdout, _) = run(&root, &["log", "--verify"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("anchored head at record"), "{stdout}");
+    (dir, root)
+}
+
+fn trail(root: &Path) -> std::path::PathBuf {
+    root.join(".git/autogate/audit.jsonl")
+}
+
+#[tokio::test]
+async fn attack_log_verify_fails_when_the_trail_is_deleted() {
+    let (_dir, root) = repo_with_an_applied_edit().await;
+    std::fs::remove_file(trail(&root)).unwrap();
+    let (code, stdout, _) = run(&root, &["log", "--verify"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("the audit trail is missing"), "{stdout}");
+}
+
+#[tokio::test]
+async fn attack_log_verify_fails_when_the_last_record_is_removed() {
+    let (_dir, root) = repo_with_an_applied_edit().await;
+    let text = std::fs::read_to_string(trail(&root)).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.pop();
+    std::fs::write(trail(&root), lines.join("\n") + "\n").unwrap();
+    let (code, stdout, _) = run(&root, &["log", "--verify"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("records were removed from its end"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn attack_log_verify_fails_when_the_whole_trail_is_rehashed() {
+    let (_dir, root) = repo_with_an_applied_edit().await;
+    // Rewrite every record (medium becomes low) and recompute the whole chain with the
+    // library itself, as an attacker with the source would.
+    let records = autogate_vcs::AuditLog::open(&root).unwrap().read().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let forger = autogate_vcs::AuditLog::at_path(scratch.path().join("audit.jsonl"));
+    for mut r in records {
+        r.level = Some("low".into());
+        r.prev = None;
+        r.hash = String::new();
+        forger.append(r).unwrap();
+    }
+    std::fs::copy(forger.path(), trail(&root)).unwrap();
+    let (code, stdout, _) = run(&root, &["log", "--verify"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("the trail was rewritten"), "{stdout}");
+}
+
+#[test]
+fn log_verify_without_a_trail_says_so() {
+    let dir = repo(&[("a.txt", "a\n")]);
+    let (code, stdout, _) = run(&root(&dir), &["log", "--verify"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("no audit trail"), "{stdout}");
+    assert!(!stdout.contains("hash chain intact"), "{stdout}");
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let (code, stdout, _) = run(&root(&dir), &["log", "--verify"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("no audit trail"), "{stdout}");
+}
