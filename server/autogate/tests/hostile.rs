@@ -108,3 +108,41 @@ fn log_verify_without_a_trail_says_so() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("no audit trail"), "{stdout}");
 }
+
+#[tokio::test]
+async fn attack_an_approval_without_the_content_hash_is_refused() {
+    let dir = workspace(&[("Cargo.toml", "[package]\n")]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, support::helix_caps(), Value::Null).await;
+    let uri = client.uri("Cargo.toml");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [1, 0, 1, 0], "x = 1\n") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary["changes"][0]["status"], "pending", "{summary}");
+    // The agent approves its own change by id alone.
+    let err = client
+        .command("autogate.approve", json!({ "id": "1" }))
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], json!(-32602));
+    assert!(
+        err["message"].as_str().unwrap().contains("needs `hash`"),
+        "{err}"
+    );
+    assert_eq!(support::read(&root, "Cargo.toml").unwrap(), "[package]\n");
+    // The person approves with the hash the pending list showed them.
+    let pending = client.command("autogate.pending", json!({})).await.unwrap();
+    let hash = pending["changes"][0]["hash"].as_str().unwrap().to_owned();
+    assert_eq!(hash.len(), 64, "{pending}");
+    let ok = client
+        .command("autogate.approve", json!({ "id": "1", "hash": hash }))
+        .await
+        .unwrap();
+    assert_eq!(ok["changes"][0]["status"], "approved", "{ok}");
+    client.settle(100).await;
+    client.shutdown().await;
+}
