@@ -146,3 +146,88 @@ async fn attack_an_approval_without_the_content_hash_is_refused() {
     client.settle(100).await;
     client.shutdown().await;
 }
+
+/// Every change of a Summary is denied and nothing was written under `root` or at `outside`.
+fn assert_denied_and_unwritten(summary: &Value, root: &Path, outside: &Path) {
+    let changes = summary["changes"].as_array().unwrap();
+    assert!(!changes.is_empty(), "{summary}");
+    for c in changes {
+        assert_eq!(c["decision"], "deny", "{summary}");
+        assert_eq!(c["status"], "denied", "{summary}");
+    }
+    assert!(!outside.exists(), "written outside the workspace");
+    let relative = outside.strip_prefix("/").unwrap();
+    assert!(!root.join(relative).exists(), "moved under the root");
+}
+
+#[tokio::test]
+async fn attack_a_patch_to_an_absolute_path_is_denied_not_moved_under_the_root() {
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let root = root(&dir);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let outside = elsewhere.path().join("outside.txt");
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    for patch in [
+        format!(
+            "--- /dev/null\n+++ {}\n@@ -0,0 +1 @@\n+pwned\n",
+            outside.display()
+        ),
+        format!(
+            "--- /dev/null\n+++ b/{}\n@@ -0,0 +1 @@\n+pwned\n",
+            outside.display()
+        ),
+        // git-style, the absolute path after `b/` (`a/tmp/x` alone would be a relative path).
+        format!(
+            "diff --git a/{0} b/{0}\nnew file mode 100644\n--- /dev/null\n+++ b/{0}\n@@ -0,0 +1 @@\n+pwned\n",
+            outside.display()
+        ),
+        // A Windows drive path is absolute too, wherever the server runs.
+        "--- /dev/null\n+++ C:\\outside.txt\n@@ -0,0 +1 @@\n+pwned\n".to_owned(),
+    ] {
+        let summary = client
+            .command("autogate.applyPatch", json!({ "patch": patch }))
+            .await;
+        match summary {
+            Ok(summary) => assert_denied_and_unwritten(&summary, &root, &outside),
+            Err(e) => panic!("{patch}: {e}"),
+        }
+    }
+    client.settle(100).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn attack_a_file_uri_naming_another_host_is_denied() {
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    // The path is inside the workspace; the host is not this machine (a UNC share on Windows).
+    let uri = format!("file://otherhost{}", root.join("a.txt").display());
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [0, 0, 0, 1], "pwned") }),
+        )
+        .await
+        .unwrap();
+    let changes = summary["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{summary}");
+    assert_eq!(changes[0]["decision"], "deny", "{summary}");
+    assert!(
+        changes[0]["reasons"].to_string().contains("another host"),
+        "{summary}"
+    );
+    assert_eq!(support::read(&root, "a.txt").unwrap(), "a\n");
+    // `localhost` is this machine.
+    let uri = format!("file://localhost{}", root.join("a.txt").display());
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [0, 0, 0, 1], "b") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary["changes"][0]["status"], "applied", "{summary}");
+    client.settle(100).await;
+    client.shutdown().await;
+}
