@@ -231,3 +231,246 @@ async fn attack_a_file_uri_naming_another_host_is_denied() {
     client.settle(100).await;
     client.shutdown().await;
 }
+
+// ---- Framing: raw bytes to the real binary. ----
+
+/// The real server over stdio, spoken to in raw bytes.
+struct Raw {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::io::BufReader<tokio::process::ChildStdout>,
+}
+
+fn frame(body: &Value) -> Vec<u8> {
+    let body = body.to_string();
+    format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+fn request(id: i64, method: &str, params: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
+}
+
+fn pending_request(id: i64) -> Value {
+    request(
+        id,
+        "workspace/executeCommand",
+        json!({ "command": "autogate.pending", "arguments": [{}] }),
+    )
+}
+
+impl Raw {
+    async fn start(root: &Path) -> Self {
+        let mut child = tokio::process::Command::new(BIN)
+            .current_dir(root)
+            .env_remove("AUTOGATE_ENV")
+            .env("AUTOGATE_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        let mut raw = Self {
+            child,
+            stdin,
+            stdout,
+        };
+        let init = request(
+            1,
+            "initialize",
+            json!({ "processId": null, "rootUri": support::uri_of(root), "capabilities": {} }),
+        );
+        raw.send(&frame(&init)).await;
+        raw.response(1).await;
+        raw.send(&frame(
+            &json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }),
+        ))
+        .await;
+        raw
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.stdin.write_all(bytes).await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    /// The next message from the server; answers its requests with `null`.
+    async fn message(&mut self) -> Value {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+        loop {
+            let mut length = None;
+            loop {
+                let mut line = String::new();
+                let read = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    self.stdout.read_line(&mut line),
+                )
+                .await
+                .expect("the server answers within 10 s")
+                .unwrap();
+                assert!(read > 0, "the server closed its output");
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.strip_prefix("Content-Length: ") {
+                    length = v.parse::<usize>().ok();
+                }
+            }
+            let mut body = vec![0; length.unwrap()];
+            self.stdout.read_exact(&mut body).await.unwrap();
+            let message: Value = serde_json::from_slice(&body).unwrap();
+            if message.get("method").is_some() && message.get("id").is_some() {
+                let reply = json!({ "jsonrpc": "2.0", "id": message["id"], "result": null });
+                self.send(&frame(&reply)).await;
+                continue;
+            }
+            return message;
+        }
+    }
+
+    /// The response to request `id`; other messages before it are returned too.
+    async fn response(&mut self, id: i64) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let message = self.message().await;
+            if message.get("method").is_none() && message["id"] == json!(id) {
+                return (message, before);
+            }
+            before.push(message);
+        }
+    }
+}
+
+#[tokio::test]
+async fn framing_a_header_line_that_is_not_utf8_is_ignored() {
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let mut server = Raw::start(&root(&dir)).await;
+    let mut bytes = b"Content-Type: x\xff\r\n".to_vec();
+    bytes.extend(frame(&pending_request(2)));
+    server.send(&bytes).await;
+    let (answer, _) = server.response(2).await;
+    assert!(answer["result"]["changes"].is_array(), "{answer}");
+}
+
+#[tokio::test]
+async fn framing_a_content_length_that_is_not_a_number_is_answered_and_resynchronised() {
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let mut server = Raw::start(&root(&dir)).await;
+    let body = pending_request(2).to_string();
+    let mut bytes = format!("Content-Length: twelve\r\n\r\n{body}").into_bytes();
+    bytes.extend(frame(&pending_request(3)));
+    server.send(&bytes).await;
+    let (answer, before) = server.response(3).await;
+    assert!(answer["result"]["changes"].is_array(), "{answer}");
+    assert!(
+        before.iter().any(|m| m["error"]["message"]
+            .to_string()
+            .contains("invalid Content-Length")),
+        "{before:?}"
+    );
+}
+
+#[tokio::test]
+async fn framing_a_short_content_length_is_answered_and_resynchronised() {
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let mut server = Raw::start(&root(&dir)).await;
+    let body = pending_request(2).to_string();
+    let mut bytes = format!("Content-Length: 10\r\n\r\n{body}").into_bytes();
+    bytes.extend(frame(&pending_request(3)));
+    server.send(&bytes).await;
+    let (answer, before) = server.response(3).await;
+    assert!(answer["result"]["changes"].is_array(), "{answer}");
+    assert!(
+        before.iter().any(|m| m["error"]["code"] == json!(-32700)),
+        "{before:?}"
+    );
+}
+
+#[tokio::test]
+async fn framing_a_long_content_length_is_answered_by_id_and_resynchronised() {
+    let dir = workspace(&[("a.txt", "a\n")]);
+    let mut server = Raw::start(&root(&dir)).await;
+    // Followed by another message: the next header shows where the first one ended.
+    let body = pending_request(2).to_string();
+    let mut bytes = format!("Content-Length: {}\r\n\r\n{body}", body.len() + 500).into_bytes();
+    bytes.extend(frame(&pending_request(3)));
+    server.send(&bytes).await;
+    let (refused, _) = server.response(2).await;
+    assert_eq!(refused["error"]["code"], json!(-32600), "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .to_string()
+            .contains("does not match the message"),
+        "{refused}"
+    );
+    let (answer, _) = server.response(3).await;
+    assert!(answer["result"]["changes"].is_array(), "{answer}");
+    // The last message sent: silence shows where it ended.
+    let body = pending_request(4).to_string();
+    let bytes = format!("Content-Length: {}\r\n\r\n{body}", body.len() + 1).into_bytes();
+    server.send(&bytes).await;
+    let (refused, _) = server.response(4).await;
+    assert_eq!(refused["error"]["code"], json!(-32600), "{refused}");
+    server.send(&frame(&pending_request(5))).await;
+    let (answer, _) = server.response(5).await;
+    assert!(answer["result"]["changes"].is_array(), "{answer}");
+}
+
+#[tokio::test]
+async fn framing_a_stream_beyond_repair_exits_non_zero_and_pending_changes_are_proposed_again() {
+    let dir = repo(&[("Cargo.toml", "[package]\n")]);
+    let root = root(&dir);
+    let mut server = Raw::start(&root).await;
+    // A change that waits for approval (a protected path).
+    let uri = support::uri_of(&root.join("Cargo.toml"));
+    let propose = request(
+        2,
+        "workspace/executeCommand",
+        json!({ "command": "autogate.proposeEdit",
+                "arguments": [{ "edit": edit(&uri, None, [1, 0, 1, 0], "x = 1\n") }] }),
+    );
+    server.send(&frame(&propose)).await;
+    let (answer, _) = server.response(2).await;
+    assert_eq!(
+        answer["result"]["changes"][0]["status"], "pending",
+        "{answer}"
+    );
+    // More garbage than any message may be, without a single header.
+    let garbage = vec![b'x'; (64 << 20) + (1 << 20)];
+    {
+        use tokio::io::AsyncWriteExt;
+        let _ = server.stdin.write_all(&garbage).await;
+    }
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), server.child.wait())
+        .await
+        .expect("the server gives up")
+        .unwrap();
+    assert_eq!(status.code(), Some(3), "{status}");
+    let mut stderr = String::new();
+    {
+        use tokio::io::AsyncReadExt;
+        let mut pipe = server.child.stderr.take().unwrap();
+        pipe.read_to_string(&mut stderr).await.unwrap();
+    }
+    assert!(stderr.contains("cannot be resynchronised"), "{stderr}");
+    // Nothing of the pending change was written; the trail says it was asked for.
+    assert_eq!(support::read(&root, "Cargo.toml").unwrap(), "[package]\n");
+    let (code, stdout, _) = run(&root, &["log", "--json"]);
+    assert_eq!(code, 0);
+    let records: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["event"] == "decided" && r["decision"] == "ask"),
+        "{stdout}"
+    );
+    // A new server holds nothing pending: the agent proposes the change again.
+    let mut again = Raw::start(&root).await;
+    again.send(&frame(&pending_request(2))).await;
+    let (answer, _) = again.response(2).await;
+    assert_eq!(answer["result"]["changes"], json!([]), "{answer}");
+}
