@@ -214,8 +214,9 @@ fn push_git(git_dir: &Path, refname: &str, entry: &Entry) -> Result<()> {
     let objects = repo.commondir().join("objects");
     let empty_tree = git2::Oid::hash_object(git2::ObjectType::Tree, &[])?;
     if !odb.exists(empty_tree) {
+        let existed = fanout_exists(&objects, empty_tree);
         odb.write(git2::ObjectType::Tree, &[])?;
-        sync_loose(&objects, empty_tree);
+        sync_loose(&objects, empty_tree, existed);
     }
     let parent = ref_target(&repo, refname)?;
     let secs = std::time::SystemTime::now()
@@ -234,8 +235,10 @@ fn push_git(git_dir: &Path, refname: &str, entry: &Entry) -> Result<()> {
     if let Some((from, to)) = entry.gap {
         text.push_str(&format!("gap: {from}-{to}\n"));
     }
-    let oid = odb.write(git2::ObjectType::Commit, text.as_bytes())?;
-    sync_loose(&objects, oid);
+    let oid = git2::Oid::hash_object(git2::ObjectType::Commit, text.as_bytes())?;
+    let existed = fanout_exists(&objects, oid);
+    odb.write(git2::ObjectType::Commit, text.as_bytes())?;
+    sync_loose(&objects, oid, existed);
     if crate::pack::write_ref(&repo, refname, oid, parent)? {
         Ok(())
     } else {
@@ -248,12 +251,20 @@ fn push_git(git_dir: &Path, refname: &str, entry: &Entry) -> Result<()> {
 
 /// fsyncs a loose object and its folder (git does not by default). A packed object has no
 /// loose file: nothing to do.
-fn sync_loose(objects: &Path, oid: git2::Oid) {
+/// The `objects/xx` folder is fsynced too, and `objects` only when that folder is new.
+fn sync_loose(objects: &Path, oid: git2::Oid, dir_existed: bool) {
     let hex = oid.to_string();
     let dir = objects.join(&hex[..2]);
     if let Ok(file) = fs::File::open(dir.join(&hex[2..])) {
         let _ = file.sync_all();
         fsutil::sync_dir(&dir);
-        fsutil::sync_dir(objects);
+        if !dir_existed {
+            fsutil::sync_dir(objects);
+        }
     }
+}
+
+/// Whether the loose-object folder of `oid` exists (before writing it).
+fn fanout_exists(objects: &Path, oid: git2::Oid) -> bool {
+    objects.join(&oid.to_string()[..2]).is_dir()
 }

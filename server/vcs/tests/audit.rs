@@ -578,3 +578,25 @@ fn no_trail_no_anchor_and_no_checkpoints_is_no_trail_not_a_failure() {
     let report = log.verify().unwrap();
     assert!(report.is_ok() && !report.exists && report.lines == 0);
 }
+
+#[test]
+fn each_worktree_anchors_its_own_trail() {
+    let repo = common::repo();
+    let wt_parent = tempfile::tempdir().unwrap();
+    let wt = wt_parent.path().join("wt");
+    common::git(
+        repo.path(),
+        &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+    );
+    let main = AuditLog::open(repo.path()).unwrap();
+    let side = AuditLog::open(&wt).unwrap();
+    main.append(record(1)).unwrap();
+    side.append(record(1)).unwrap();
+    side.append(record(2)).unwrap();
+    assert_eq!(main.verify().unwrap().anchor.map(|h| h.count), Some(1));
+    assert_eq!(side.verify().unwrap().anchor.map(|h| h.count), Some(2));
+    assert!(main.verify().unwrap().is_ok() && side.verify().unwrap().is_ok());
+    let refs = common::git_text(repo.path(), &["for-each-ref", "refs/autogate/"]);
+    assert!(refs.contains("refs/autogate/audit\n"), "{refs}");
+    assert!(refs.contains("refs/autogate/audit-worktrees/wt"), "{refs}");
+}
