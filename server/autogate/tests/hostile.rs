@@ -364,7 +364,21 @@ async fn framing_a_content_length_that_is_not_a_number_is_answered_and_resynchro
     let mut bytes = format!("Content-Length: twelve\r\n\r\n{body}").into_bytes();
     bytes.extend(frame(&pending_request(3)));
     server.send(&bytes).await;
-    let (answer, before) = server.response(3).await;
+    // The request with the bad length is answered under its own id, not executed.
+    let (refused, _) = server.response(2).await;
+    assert!(
+        refused["error"]["message"]
+            .to_string()
+            .contains("invalid Content-Length `twelve`"),
+        "{refused}"
+    );
+    let (answer, _) = server.response(3).await;
+    assert!(answer["result"]["changes"].is_array(), "{answer}");
+    // Garbage after the bad header is skipped up to the next one.
+    let mut bytes = b"Content-Length: -1\r\n\r\nnot json at all".to_vec();
+    bytes.extend(frame(&pending_request(4)));
+    server.send(&bytes).await;
+    let (answer, before) = server.response(4).await;
     assert!(answer["result"]["changes"].is_array(), "{answer}");
     assert!(
         before.iter().any(|m| m["error"]["message"]

@@ -219,13 +219,16 @@ fn push_git(git_dir: &Path, refname: &str, entry: &Entry) -> Result<()> {
         sync_loose(&objects, empty_tree, existed);
     }
     let parent = ref_target(&repo, refname)?;
+    // The ref is moved from what it holds now; the chain continues only from a readable head
+    // (a damaged one starts a new chain, whose first head notes the gap).
+    let chained = parent.filter(|p| read_commit(&repo, *p).is_ok());
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let who = format!("autogate <autogate@localhost> {secs} +0000");
     let mut text = format!("tree {empty_tree}\n");
-    if let Some(parent) = parent {
+    if let Some(parent) = chained {
         text.push_str(&format!("parent {parent}\n"));
     }
     text.push_str(&format!(

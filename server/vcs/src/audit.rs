@@ -370,7 +370,15 @@ impl AuditLog {
         FileExt::lock_exclusive(&file).at(&self.path)?;
         let result = (|| -> Result<Vec<AuditRecord>> {
             let tail = last_hash(&mut file).at(&self.path)?;
-            let anchored = self.anchor.head()?;
+            // An anchor that cannot be read must not stop the trail: the records are written
+            // and anchored afresh with a gap note, and `verify` reports the damage.
+            let anchored = self.anchor.head().unwrap_or_else(|e| {
+                tracing::error!(
+                    trail = %self.path.display(),
+                    "the audit anchor cannot be read ({e}); anchoring the trail afresh"
+                );
+                None
+            });
             let (count, gap) = self.count_before_append(&tail, anchored.as_ref())?;
             let mut prev = tail.prev;
             let mut line = String::new();

@@ -359,7 +359,14 @@ impl CheckpointStore {
                 },
             })
             .collect();
-        let audit_head = self.audit_anchor().head()?.map(|e| e.head);
+        // A damaged anchor never stops a checkpoint (`verify` reports it); the head is left out.
+        let audit_head = match self.audit_anchor().head() {
+            Ok(entry) => entry.map(|e| e.head),
+            Err(e) => {
+                tracing::warn!("the audit anchor cannot be read: {e}");
+                None
+            }
+        };
         for attempt in 0u32..64 {
             let id = new_id(created, attempt)?;
             let manifest = Manifest {

@@ -600,3 +600,28 @@ fn each_worktree_anchors_its_own_trail() {
     assert!(refs.contains("refs/autogate/audit\n"), "{refs}");
     assert!(refs.contains("refs/autogate/audit-worktrees/wt"), "{refs}");
 }
+
+#[test]
+fn a_damaged_anchor_never_stops_the_trail_or_a_checkpoint_and_verify_reports_it() {
+    let repo = common::repo();
+    let log = AuditLog::open(repo.path()).unwrap();
+    log.append(record(1)).unwrap();
+    // The anchor ref now names a blob, not an anchor commit.
+    let blob = common::git_text(repo.path(), &["hash-object", "-w", "src/lib.rs"]);
+    common::git(
+        repo.path(),
+        &["update-ref", "refs/autogate/audit", blob.trim()],
+    );
+    let store = autogate_vcs::CheckpointStore::open(repo.path()).unwrap();
+    let pre = store.capture(&["src/lib.rs"]).unwrap();
+    store
+        .create(&pre, &autogate_vcs::CheckpointMeta::now("batch"))
+        .unwrap();
+    log.append(record(2)).unwrap();
+    assert!(chain_issues(&log).is_empty());
+    // A fresh chain, whose first head says record 1 was never anchored by it.
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(1, VerifyIssueKind::Unanchored { from: 1, to: 1 })]
+    );
+}

@@ -117,7 +117,9 @@ where
             return Ok(());
         };
         let frame = match headers {
-            Headers::Error(error) => malformed(Value::Null, jsonrpc::ErrorCode::ParseError, &error),
+            Headers::Error(error) => unframed(&mut input, &error)
+                .await?
+                .unwrap_or_else(|| malformed(Value::Null, jsonrpc::ErrorCode::ParseError, &error)),
             Headers::Length(n) => match read_body(&mut input, n).await? {
                 Some(frame) => frame,
                 None => {
@@ -275,6 +277,18 @@ async fn read_body<R: AsyncRead + Unpin>(
 /// If `bytes` hold a complete JSON value, the repair for a message shorter than its
 /// `Content-Length` said: an error for its id. It is never forwarded as it is.
 fn ended_early(bytes: &[u8], n: usize) -> Option<Vec<u8>> {
+    refused(
+        bytes,
+        jsonrpc::ErrorCode::InvalidRequest,
+        &format!(
+            "Content-Length {n} does not match the message ({} bytes); it was not executed",
+            bytes.len()
+        ),
+    )
+}
+
+/// If `bytes` hold a complete JSON value: `error` for its id (a request's), else `None`.
+fn refused(bytes: &[u8], code: jsonrpc::ErrorCode, error: &str) -> Option<Vec<u8>> {
     let value: Value = serde_json::from_slice(bytes).ok()?;
     let id = match value.get("id") {
         Some(id @ (Value::Number(_) | Value::String(_))) if value.get("method").is_some() => {
@@ -282,14 +296,40 @@ fn ended_early(bytes: &[u8], n: usize) -> Option<Vec<u8>> {
         }
         _ => Value::Null,
     };
-    Some(malformed(
-        id,
-        jsonrpc::ErrorCode::InvalidRequest,
-        &format!(
-            "Content-Length {n} does not match the message ({} bytes); it was not executed",
-            bytes.len()
-        ),
-    ))
+    Some(malformed(id, code, error))
+}
+
+/// After a header block without a usable length: if the bytes up to the next header (or up
+/// to a pause of [`IDLE`]) are one complete JSON message, consumes it and returns `error` for
+/// its id, so the request is answered by id (never executed). `None`: the bytes are left for
+/// [`read_headers`] to skip.
+async fn unframed<R: AsyncRead + Unpin>(
+    input: &mut Input<R>,
+    error: &str,
+) -> Result<Option<Vec<u8>>, Broken> {
+    let error = format!("{error}; the message was not executed");
+    loop {
+        if let Some(at) = find_header(&input.buf) {
+            let frame = refused(&input.buf[..at], jsonrpc::ErrorCode::ParseError, &error);
+            if frame.is_some() {
+                input.buf.drain(..at);
+            }
+            return Ok(frame);
+        }
+        if input.buf.len() > MAX_MESSAGE {
+            return Ok(None);
+        }
+        match input.fill_within(IDLE).await? {
+            Some(true) => {}
+            Some(false) | None => {
+                let frame = refused(&input.buf, jsonrpc::ErrorCode::ParseError, &error);
+                if frame.is_some() {
+                    input.buf.clear();
+                }
+                return Ok(frame);
+            }
+        }
+    }
 }
 
 /// The frame to forward: the body itself when it is a JSON-RPC message, else a repair.
