@@ -43,6 +43,23 @@ pub(crate) struct Entry {
     /// were never anchored themselves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap: Option<(u64, u64)>,
+    /// Base64 Ed25519 signature of [`Entry::signed_text`], when the trail is signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+impl Entry {
+    /// The text a signature covers: the head and its gap note, as the commit message has them.
+    pub(crate) fn signed_text(&self) -> String {
+        let mut text = format!(
+            "{MESSAGE_TITLE}\n\ncount: {}\nhash: {}\n",
+            self.head.count, self.head.hash
+        );
+        if let Some((from, to)) = self.gap {
+            text.push_str(&format!("gap: {from}-{to}\n"));
+        }
+        text
+    }
 }
 
 /// Where the heads of one trail are kept.
@@ -165,8 +182,12 @@ fn read_commit(repo: &git2::Repository, oid: git2::Oid) -> Result<(Entry, Option
     if lines.next() != Some(MESSAGE_TITLE) {
         return Err(bad());
     }
-    let (mut count, mut hash, mut gap) = (None, None, None);
+    let (mut count, mut hash, mut gap, mut signature) = (None, None, None, None);
     for line in lines {
+        if let Some(v) = line.strip_prefix("signature: ") {
+            signature = Some(v.to_owned());
+            continue;
+        }
         if let Some(v) = line.strip_prefix("count: ") {
             count = v.parse::<u64>().ok();
         } else if let Some(v) = line.strip_prefix("hash: ") {
@@ -186,6 +207,7 @@ fn read_commit(repo: &git2::Repository, oid: git2::Oid) -> Result<(Entry, Option
     let entry = Entry {
         head: AuditHead { count, hash },
         gap,
+        signature,
     };
     Ok((entry, commit.parent_ids().next()))
 }
@@ -232,11 +254,11 @@ fn push_git(git_dir: &Path, refname: &str, entry: &Entry) -> Result<()> {
         text.push_str(&format!("parent {parent}\n"));
     }
     text.push_str(&format!(
-        "author {who}\ncommitter {who}\n\n{MESSAGE_TITLE}\n\ncount: {}\nhash: {}\n",
-        entry.head.count, entry.head.hash
+        "author {who}\ncommitter {who}\n\n{}",
+        entry.signed_text()
     ));
-    if let Some((from, to)) = entry.gap {
-        text.push_str(&format!("gap: {from}-{to}\n"));
+    if let Some(signature) = &entry.signature {
+        text.push_str(&format!("signature: {signature}\n"));
     }
     let oid = git2::Oid::hash_object(git2::ObjectType::Commit, text.as_bytes())?;
     let existed = fanout_exists(&objects, oid);

@@ -26,6 +26,7 @@ use crate::anchor::{Anchor, AuditHead, Entry};
 use crate::checkpoint::{CheckpointStore, discover_repo};
 use crate::error::{IoContext, Result, VcsError};
 use crate::fsutil::sha256_hex;
+use crate::signing::{SigningKey, VerifyingKey};
 
 /// What an audit record is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -162,6 +163,11 @@ pub enum VerifyIssueKind {
     },
     /// The anchor itself cannot be read.
     AnchorUnreadable(String),
+    /// The head anchored at this line carries no signature, but the trail is checked against a
+    /// public key, or earlier heads were signed (the signing was stripped).
+    Unsigned,
+    /// The head anchored at this line carries a signature the public key does not verify.
+    BadSignature,
 }
 
 /// One problem found by [`AuditLog::verify`].
@@ -197,11 +203,26 @@ impl VerifyReport {
 
 type Redactor = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
+/// The environment variable naming the private key (an OpenSSH Ed25519 key file) that
+/// [`AuditLog::open`] signs every anchored head with.
+pub const SIGNING_KEY_ENV: &str = "AUTOGATE_AUDIT_SIGNING_KEY";
+
+/// How anchored heads are signed.
+#[derive(Clone)]
+enum Signer {
+    None,
+    Key(Arc<SigningKey>),
+    /// A key was asked for but cannot be used: appends fail rather than go unsigned.
+    Broken(String),
+}
+
 /// The audit trail of one workspace.
 #[derive(Clone)]
 pub struct AuditLog {
     path: PathBuf,
     anchor: Anchor,
+    signer: Signer,
+    verifier: Option<VerifyingKey>,
     /// The workspace, when opened from one: its checkpoints are checked by `verify`.
     root: Option<PathBuf>,
     redactor: Option<Redactor>,
@@ -264,7 +285,29 @@ impl AuditLog {
         let mut log = Self::at_path(path);
         log.anchor = anchor;
         log.root = Some(root.to_path_buf());
+        if let Some(key) = std::env::var_os(SIGNING_KEY_ENV).filter(|k| !k.is_empty()) {
+            let key = PathBuf::from(key);
+            log.signer = match SigningKey::from_openssh_file(&key) {
+                Ok(k) => Signer::Key(Arc::new(k)),
+                Err(e) => Signer::Broken(format!(
+                    "{SIGNING_KEY_ENV}={}: cannot use it to sign the audit trail: {e}",
+                    key.display()
+                )),
+            };
+        }
         Ok(log)
+    }
+
+    /// Signs every head this log anchors with `key`.
+    pub fn with_signing_key(mut self, key: SigningKey) -> Self {
+        self.signer = Signer::Key(Arc::new(key));
+        self
+    }
+
+    /// Makes `verify` require every anchored head to be signed by `key`.
+    pub fn with_verifying_key(mut self, key: VerifyingKey) -> Self {
+        self.verifier = Some(key);
+        self
     }
 
     /// An audit trail at an explicit file path, its head anchored in a file next to it
@@ -273,6 +316,8 @@ impl AuditLog {
         let path: PathBuf = path.into();
         Self {
             anchor: Anchor::File(path.with_extension("head")),
+            signer: Signer::None,
+            verifier: None,
             path,
             root: None,
             redactor: None,
@@ -357,6 +402,9 @@ impl AuditLog {
         if values.is_empty() {
             return Ok(Vec::new());
         }
+        if let Signer::Broken(why) = &self.signer {
+            return Err(VcsError::Corrupt(why.clone()));
+        }
 
         if let Some(dir) = self.path.parent() {
             fs::create_dir_all(dir).at(dir)?;
@@ -412,7 +460,15 @@ impl AuditLog {
                 count: count + written.len() as u64,
                 hash: prev.unwrap_or_default(),
             };
-            self.anchor.push(&Entry { head, gap })?;
+            let mut entry = Entry {
+                head,
+                gap,
+                signature: None,
+            };
+            if let Signer::Key(key) = &self.signer {
+                entry.signature = Some(key.sign(entry.signed_text().as_bytes()));
+            }
+            self.anchor.push(&entry)?;
             Ok(written)
         })();
         let _ = FileExt::unlock(&file);
@@ -520,6 +576,9 @@ impl AuditLog {
         report
             .issues
             .extend(check_anchors(&hashes, &entries, &checkpoints));
+        report
+            .issues
+            .extend(check_signatures(&entries, self.verifier.as_ref()));
         report.issues.sort_by_key(|i| i.line);
         Ok(report)
     }
@@ -589,6 +648,31 @@ fn check_anchors(
         }
     }
     issues
+}
+
+/// The first anchored head that is unsigned (when a key is given, or after a signed one) or
+/// whose signature the key does not verify.
+fn check_signatures(entries: &[Entry], key: Option<&VerifyingKey>) -> Vec<VerifyIssue> {
+    let line = |e: &Entry| usize::try_from(e.head.count).unwrap_or(usize::MAX);
+    let mut signed_before = false;
+    for entry in entries {
+        let kind = match (&entry.signature, key) {
+            (None, Some(_)) => Some(VerifyIssueKind::Unsigned),
+            (None, None) if signed_before => Some(VerifyIssueKind::Unsigned),
+            (Some(sig), Some(key)) if !key.verify(entry.signed_text().as_bytes(), sig) => {
+                Some(VerifyIssueKind::BadSignature)
+            }
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            return vec![VerifyIssue {
+                line: line(entry),
+                kind,
+            }];
+        }
+        signed_before |= entry.signature.is_some();
+    }
+    Vec::new()
 }
 
 /// Whether the file whose complete lines have `hashes` holds `head` (count 0: always).

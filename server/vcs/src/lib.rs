@@ -55,10 +55,12 @@ mod error;
 mod fsutil;
 mod pack;
 mod restore;
+mod signing;
 
 pub use anchor::{AUDIT_REF, AuditHead};
 pub use audit::{
-    Approver, AuditEvent, AuditLog, AuditRecord, VerifyIssue, VerifyIssueKind, VerifyReport,
+    Approver, AuditEvent, AuditLog, AuditRecord, SIGNING_KEY_ENV, VerifyIssue, VerifyIssueKind,
+    VerifyReport,
 };
 pub use checkpoint::{
     CHECKPOINT_REF_PREFIX, CheckpointId, CheckpointInfo, CheckpointMeta, CheckpointStore,
@@ -69,3 +71,4 @@ pub use restore::{
     Conflict, ConflictPolicy, FileOutcome, FileRestore, RestoreAction, RestoreOutcome, RestorePlan,
     RestoreReport,
 };
+pub use signing::{SigningKey, VerifyingKey};

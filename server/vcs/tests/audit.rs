@@ -625,3 +625,116 @@ fn a_damaged_anchor_never_stops_the_trail_or_a_checkpoint_and_verify_reports_it(
         [issue(1, VerifyIssueKind::Unanchored { from: 1, to: 1 })]
     );
 }
+
+// ---- Signed heads ----
+
+/// A fresh OpenSSH Ed25519 key pair from `ssh-keygen`: (private key path, public key path).
+fn ssh_key(dir: &Path, name: &str, passphrase: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(name);
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-C", "audit", "-N", passphrase, "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let public = key.with_extension("pub");
+    std::fs::rename(dir.join(format!("{name}.pub")), &public).unwrap();
+    (key, public)
+}
+
+#[test]
+fn signed_heads_verify_against_the_public_key() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, public) = ssh_key(keys.path(), "team", "");
+    let signer = autogate_vcs::SigningKey::from_openssh_file(&private).unwrap();
+    let verifier = autogate_vcs::VerifyingKey::from_openssh(public.to_str().unwrap()).unwrap();
+    assert_eq!(signer.verifying_key(), verifier);
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::at_path(dir.path().join("audit.jsonl")).with_signing_key(signer);
+    for i in 1..=3 {
+        log.append(record(i)).unwrap();
+    }
+    let checked = AuditLog::at_path(log.path()).with_verifying_key(verifier);
+    assert!(checked.verify().unwrap().is_ok(), "{:?}", checked.verify());
+}
+
+#[test]
+fn attack_a_trail_rewritten_and_reanchored_without_the_key_fails_against_the_public_key() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, public) = ssh_key(keys.path(), "team", "");
+    let (other, _) = ssh_key(keys.path(), "mallory", "");
+    let verifier = autogate_vcs::VerifyingKey::from_openssh(public.to_str().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::at_path(dir.path().join("audit.jsonl"))
+        .with_signing_key(autogate_vcs::SigningKey::from_openssh_file(&private).unwrap());
+    for i in 1..=3 {
+        let mut r = record(i);
+        r.decision = Some("deny".into());
+        log.append(r).unwrap();
+    }
+    let whitewashed: Vec<AuditRecord> = log
+        .read()
+        .unwrap()
+        .into_iter()
+        .map(|mut r| {
+            r.decision = Some("auto".into());
+            r.prev = None;
+            r.hash = String::new();
+            r
+        })
+        .collect();
+    // The forger rewrites the trail and its whole anchor, unsigned, then signed with their key.
+    for key in [None, Some(&other)] {
+        let scratch = tempfile::tempdir().unwrap();
+        let mut forger = AuditLog::at_path(scratch.path().join("audit.jsonl"));
+        if let Some(key) = key {
+            forger =
+                forger.with_signing_key(autogate_vcs::SigningKey::from_openssh_file(key).unwrap());
+        }
+        for r in whitewashed.clone() {
+            forger.append(r).unwrap();
+        }
+        std::fs::copy(forger.path(), log.path()).unwrap();
+        std::fs::copy(
+            scratch.path().join("audit.head"),
+            dir.path().join("audit.head"),
+        )
+        .unwrap();
+        // Without the key, the rewrite is consistent...
+        assert!(AuditLog::at_path(log.path()).verify().unwrap().is_ok());
+        // ...against the team's public key it is not.
+        let kind = if key.is_some() {
+            VerifyIssueKind::BadSignature
+        } else {
+            VerifyIssueKind::Unsigned
+        };
+        let checked = AuditLog::at_path(log.path()).with_verifying_key(verifier.clone());
+        assert_eq!(checked.verify().unwrap().issues, [issue(1, kind)]);
+    }
+}
+
+#[test]
+fn attack_signing_stripped_from_later_heads_is_detected_even_without_the_key() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, _) = ssh_key(keys.path(), "team", "");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let signed = AuditLog::at_path(&path)
+        .with_signing_key(autogate_vcs::SigningKey::from_openssh_file(&private).unwrap());
+    signed.append(record(1)).unwrap();
+    AuditLog::at_path(&path).append(record(2)).unwrap();
+    assert_eq!(
+        AuditLog::at_path(&path).verify().unwrap().issues,
+        [issue(2, VerifyIssueKind::Unsigned)]
+    );
+}
+
+#[test]
+fn an_encrypted_or_foreign_key_is_a_clear_error() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, _) = ssh_key(keys.path(), "locked", "passphrase");
+    let err = autogate_vcs::SigningKey::from_openssh_file(&private).unwrap_err();
+    assert!(err.to_string().contains("encrypted"), "{err}");
+    let err = autogate_vcs::VerifyingKey::from_openssh("ssh-rsa AAAAB3NzaC1yc2E= x").unwrap_err();
+    assert!(err.to_string().contains("ssh-ed25519"), "{err}");
+}
