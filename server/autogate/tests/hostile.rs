@@ -260,8 +260,13 @@ fn pending_request(id: i64) -> Value {
 
 impl Raw {
     async fn start(root: &Path) -> Self {
+        Self::start_with(root, &[]).await
+    }
+
+    async fn start_with(root: &Path, env: &[(&str, &Path)]) -> Self {
         let mut child = tokio::process::Command::new(BIN)
             .current_dir(root)
+            .envs(env.iter().map(|(k, v)| (*k, *v)))
             .env_remove("AUTOGATE_ENV")
             .env("AUTOGATE_LOG", "warn")
             .stdin(std::process::Stdio::piped())
@@ -487,4 +492,67 @@ async fn framing_a_stream_beyond_repair_exits_non_zero_and_pending_changes_are_p
     again.send(&frame(&pending_request(2))).await;
     let (answer, _) = again.response(2).await;
     assert_eq!(answer["result"]["changes"], json!([]), "{answer}");
+}
+
+// ---- Signed heads, end to end ----
+
+#[tokio::test]
+async fn attack_a_trail_rebuilt_from_scratch_fails_against_the_teams_public_key() {
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("audit_key");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "team", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let public = keys.path().join("audit_key.pub");
+    let public = public.to_str().unwrap();
+
+    let dir = repo(&[("a.txt", "a\n")]);
+    let root = root(&dir);
+    let mut server = Raw::start_with(&root, &[("AUTOGATE_AUDIT_SIGNING_KEY", &key)]).await;
+    let uri = support::uri_of(&root.join("a.txt"));
+    let propose = request(
+        2,
+        "workspace/executeCommand",
+        json!({ "command": "autogate.proposeEdit",
+                "arguments": [{ "edit": edit(&uri, None, [0, 0, 0, 1], "changed") }] }),
+    );
+    server.send(&frame(&propose)).await;
+    let (answer, _) = server.response(2).await;
+    assert_eq!(
+        answer["result"]["changes"][0]["status"], "applied",
+        "{answer}"
+    );
+    drop(server);
+    let (code, stdout, _) = run(&root, &["log", "--verify", "--public-key", public]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("every head signed"), "{stdout}");
+
+    // Rebuilt from scratch: the trail, its anchor and the checkpoints, all consistent.
+    let records = autogate_vcs::AuditLog::open(&root).unwrap().read().unwrap();
+    std::fs::remove_file(trail(&root)).unwrap();
+    let refs = support::git(
+        &root,
+        &["for-each-ref", "--format=%(refname)", "refs/autogate/"],
+    );
+    for name in refs.lines() {
+        support::git(&root, &["update-ref", "-d", name]);
+    }
+    let forger = autogate_vcs::AuditLog::open(&root).unwrap();
+    for mut r in records {
+        r.level = Some("low".into());
+        r.prev = None;
+        r.hash = String::new();
+        forger.append(r).unwrap();
+    }
+    let (code, stdout, _) = run(&root, &["log", "--verify"]);
+    assert_eq!(
+        code, 0,
+        "without the key, a full rebuild is consistent: {stdout}"
+    );
+    let (code, stdout, _) = run(&root, &["log", "--verify", "--public-key", public]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("is not signed"), "{stdout}");
 }

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use autogate_vcs::{
     AuditEvent, AuditLog, AuditRecord, CheckpointId, CheckpointStore, Conflict, ConflictPolicy,
-    RestoreOutcome, VerifyIssueKind,
+    RestoreOutcome, VerifyIssueKind, VerifyingKey,
 };
 
 use super::{LevelArg, out};
@@ -21,6 +21,10 @@ pub struct LogArgs {
     /// broken, truncated, rewritten or missing.
     #[arg(long)]
     verify: bool,
+    /// With --verify: every anchored head must be signed by this Ed25519 key (an
+    /// `ssh-ed25519 AAAA…` line, or a file holding one, such as `key.pub`).
+    #[arg(long, value_name = "KEY", requires = "verify")]
+    public_key: Option<String>,
     /// Only records touching this workspace-relative path.
     #[arg(long)]
     file: Option<String>,
@@ -79,7 +83,13 @@ fn matches(record: &AuditRecord, args: &LogArgs) -> bool {
 pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
     let audit = AuditLog::open(root).context("cannot open the audit trail")?;
     if args.verify {
-        return verify(&audit);
+        let audit = match &args.public_key {
+            Some(key) => audit.with_verifying_key(
+                VerifyingKey::from_openssh(key).context("cannot read the --public-key")?,
+            ),
+            None => audit,
+        };
+        return verify(&audit, args.public_key.is_some());
     }
     let records: Vec<AuditRecord> = audit
         .read()
@@ -118,7 +128,7 @@ pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
 }
 
 /// `log --verify`: the chain, the anchored head and the heads the checkpoints carry.
-fn verify(audit: &AuditLog) -> Result<ExitCode> {
+fn verify(audit: &AuditLog, signed: bool) -> Result<ExitCode> {
     let report = audit.verify().context("cannot read the audit trail")?;
     let path = audit.path().display();
     if report.is_ok() {
@@ -137,8 +147,13 @@ fn verify(audit: &AuditLog) -> Result<ExitCode> {
             0 => String::new(),
             n => format!(", consistent with {n} checkpoint(s)"),
         };
+        let signed = if signed && report.anchor.is_some() {
+            ", every head signed by the given key"
+        } else {
+            ""
+        };
         out(format!(
-            "{path}: {} record(s), hash chain intact{anchor}{checkpoints}",
+            "{path}: {} record(s), hash chain intact{anchor}{checkpoints}{signed}",
             report.lines
         ));
         return Ok(ExitCode::SUCCESS);
@@ -184,6 +199,12 @@ fn verify(audit: &AuditLog) -> Result<ExitCode> {
                  was rewritten"
             ),
             VerifyIssueKind::AnchorUnreadable(e) => format!("the anchor cannot be read: {e}"),
+            VerifyIssueKind::Unsigned => "the head anchored here is not signed: it was \
+                 anchored without the key (rewritten, or signing was stripped)"
+                .to_owned(),
+            VerifyIssueKind::BadSignature => {
+                "the head anchored here is not signed by the given key: it was forged".to_owned()
+            }
         };
         out(format!("{path}:{}: {what}", issue.line));
     }
