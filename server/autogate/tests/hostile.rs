@@ -555,4 +555,19 @@ async fn attack_a_trail_rebuilt_from_scratch_fails_against_the_teams_public_key(
     let (code, stdout, _) = run(&root, &["log", "--verify", "--public-key", public]);
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("is not signed"), "{stdout}");
+    // The team's key in the policy file: plain `log --verify` checks it.
+    let line = std::fs::read_to_string(public).unwrap();
+    std::fs::write(
+        root.join(".autogate.toml"),
+        format!("[audit]\npublic_key = \"{}\"\n", line.trim()),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&root, &["log", "--verify"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("is not signed"), "{stdout}");
+    // A policy file broken to switch the check off fails rather than skip it.
+    std::fs::write(root.join(".autogate.toml"), "[audit]\npublic_key = 3\n").unwrap();
+    let (code, stdout, stderr) = run(&root, &["log", "--verify"]);
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("cannot say whether"), "{stdout}{stderr}");
 }

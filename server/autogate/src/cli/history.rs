@@ -22,7 +22,8 @@ pub struct LogArgs {
     #[arg(long)]
     verify: bool,
     /// With --verify: every anchored head must be signed by this Ed25519 key (an
-    /// `ssh-ed25519 AAAA…` line, or a file holding one, such as `key.pub`).
+    /// `ssh-ed25519 AAAA…` line, or a file holding one, such as `key.pub`). Default: the
+    /// policy's `[audit] public_key`, if any.
     #[arg(long, value_name = "KEY", requires = "verify")]
     public_key: Option<String>,
     /// Only records touching this workspace-relative path.
@@ -83,13 +84,18 @@ fn matches(record: &AuditRecord, args: &LogArgs) -> bool {
 pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
     let audit = AuditLog::open(root).context("cannot open the audit trail")?;
     if args.verify {
-        let audit = match &args.public_key {
-            Some(key) => audit.with_verifying_key(
-                VerifyingKey::from_openssh(key).context("cannot read the --public-key")?,
-            ),
+        let key = match &args.public_key {
+            Some(key) => {
+                Some(VerifyingKey::from_openssh(key).context("cannot read the --public-key")?)
+            }
+            None => policy_key(root)?,
+        };
+        let signed = key.is_some();
+        let audit = match key {
+            Some(key) => audit.with_verifying_key(key),
             None => audit,
         };
-        return verify(&audit, args.public_key.is_some());
+        return verify(&audit, signed);
     }
     let records: Vec<AuditRecord> = audit
         .read()
@@ -127,6 +133,28 @@ pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The team's key from `[audit] public_key` in the policy file. A policy file with errors is an
+/// error: it cannot say whether the trail must be signed.
+fn policy_key(root: &Path) -> Result<Option<VerifyingKey>> {
+    match crate::config::read_policy(root) {
+        crate::config::Loaded::Missing => Ok(None),
+        crate::config::Loaded::Valid(policy) => match &policy.audit().public_key {
+            Some(line) => Ok(Some(
+                VerifyingKey::from_openssh(line)
+                    .context("cannot read `[audit] public_key` in the policy file")?,
+            )),
+            None => Ok(None),
+        },
+        crate::config::Loaded::Invalid { errors, .. } => {
+            let first = errors.first().map(ToString::to_string).unwrap_or_default();
+            bail!(
+                "the policy file has errors, so it cannot say whether the audit trail must be \
+                 signed: {first}"
+            )
+        }
+    }
+}
+
 /// `log --verify`: the chain, the anchored head and the heads the checkpoints carry.
 fn verify(audit: &AuditLog, signed: bool) -> Result<ExitCode> {
     let report = audit.verify().context("cannot read the audit trail")?;
@@ -148,7 +176,7 @@ fn verify(audit: &AuditLog, signed: bool) -> Result<ExitCode> {
             n => format!(", consistent with {n} checkpoint(s)"),
         };
         let signed = if signed && report.anchor.is_some() {
-            ", every head signed by the given key"
+            ", every head signed by the team's key"
         } else {
             ""
         };
