@@ -265,14 +265,28 @@ fn push_git(git_dir: &Path, refname: &str, entry: &Entry) -> Result<()> {
     odb.write(git2::ObjectType::Commit, text.as_bytes())?;
     sync_loose(&objects, oid, existed);
     if crate::pack::write_ref(&repo, refname, oid, parent)? {
-        Ok(())
-    } else {
-        Err(
-            git2::Error::from_str(&format!("{refname} moved or is locked by another writer"))
-                .into(),
-        )
+        return Ok(());
     }
+    // Every writer of this trail holds its file lock while it anchors, so a ref lock left here
+    // for a while is a crash's leftover: without this, it would stop every later append.
+    let lock = repo.commondir().join(format!("{refname}.lock"));
+    let stale = fs::metadata(&lock)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > STALE_LOCK);
+    if stale {
+        tracing::warn!(lock = %lock.display(), "removing a stale lock of the audit anchor");
+        let _ = fs::remove_file(&lock);
+        if crate::pack::write_ref(&repo, refname, oid, parent)? {
+            return Ok(());
+        }
+    }
+    Err(git2::Error::from_str(&format!("{refname} moved or is locked by another writer")).into())
 }
+
+/// How old a lock of the anchor ref must be to be taken for a crash's leftover.
+const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// fsyncs a loose object and its folder (git does not by default). A packed object has no
 /// loose file: nothing to do.

@@ -738,3 +738,24 @@ fn an_encrypted_or_foreign_key_is_a_clear_error() {
     let err = autogate_vcs::VerifyingKey::from_openssh("ssh-rsa AAAAB3NzaC1yc2E= x").unwrap_err();
     assert!(err.to_string().contains("ssh-ed25519"), "{err}");
 }
+
+#[test]
+fn a_stale_lock_of_the_anchor_ref_left_by_a_crash_does_not_stop_the_trail() {
+    let repo = common::repo();
+    let log = AuditLog::open(repo.path()).unwrap();
+    log.append(record(1)).unwrap();
+    let lock = repo.path().join(".git/refs/autogate/audit.lock");
+    std::fs::write(&lock, "0000000000000000000000000000000000000000\n").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    log.append(record(2)).unwrap();
+    assert!(!lock.exists());
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.anchor.map(|h| h.count), Some(2));
+}
