@@ -68,3 +68,17 @@ T.case('a dismissed prompt leaves the change pending', function()
     return c.id
   end, pending.changes), 'pending ids')
 end)
+
+T.case(':Autogate approve ID sends the content hash the pending list shows', function()
+  T.open('Cargo.toml')
+  local pending = T.exec('autogate.pending', {})
+  local id = pending.changes[1].id
+  T.eq('string', type(pending.changes[1].hash), 'the pending Summary carries the hash')
+  -- An approval by id alone (what any client on the connection could send) is refused.
+  local result, err = T.exec('autogate.approve', { id = id })
+  T.eq(nil, result, 'no result')
+  T.contains(err and err.message or '', 'needs `hash`', 'the error says why')
+  T.cmd('Autogate approve ' .. id)
+  T.message('autogate: approve: change ' .. id .. ' (high, approved)')
+  T.statusline('autogate:auto')
+end)

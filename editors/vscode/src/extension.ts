@@ -292,8 +292,18 @@ class Autogate {
     return (await vscode.window.showQuickPick(items, { placeHolder: `autogate: which change to ${verb}?` }))?.id;
   }
 
+  /** The content hash the person was shown for a change: its diff's, else the pending list's. */
+  private async hashOf(id: string): Promise<string | undefined> {
+    const shown = this.proposed.changes.get(id)?.hash ?? this.pending.changes.find((c) => c.id === id)?.hash;
+    if (shown) return shown;
+    await this.refresh();
+    return this.pending.changes.find((c) => c.id === id)?.hash;
+  }
+
   async approve(id: string): Promise<void> {
-    const hash = this.proposed.changes.get(id)?.hash;
+    // The server requires the hash: an approval is bound to the content it was asked for.
+    // Without one (the change is not pending any more) it answers why.
+    const hash = await this.hashOf(id);
     const result = await this.run<Summary>(Commands.approve, hash ? { id, hash } : { id });
     if (result) {
       await this.proposed.close(id);

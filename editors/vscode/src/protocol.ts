@@ -40,6 +40,8 @@ export interface ChangeSummary {
   decision: Decision;
   status: Status;
   reasons: string[];
+  /** The content hash an approval of this change must carry (`autogate.approve` requires it). */
+  hash?: string;
 }
 
 export interface Summary {
@@ -87,6 +89,7 @@ export function asSummary(value: unknown): Summary | undefined {
       decision: (typeof o.decision === 'string' ? o.decision : 'ask') as Decision,
       status: (typeof o.status === 'string' ? o.status : 'pending') as Status,
       reasons: Array.isArray(o.reasons) ? o.reasons.filter((r): r is string => typeof r === 'string') : [],
+      ...(typeof o.hash === 'string' ? { hash: o.hash } : {}),
     });
   }
   return { checkpoint: typeof v.checkpoint === 'string' ? v.checkpoint : null, changes };

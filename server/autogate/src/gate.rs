@@ -74,6 +74,7 @@ impl ChangeRecord {
             decision: self.verdict.decision,
             status: self.status,
             reasons,
+            hash: self.hash.clone(),
         }
     }
 }

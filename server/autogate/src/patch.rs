@@ -4,6 +4,11 @@
 //! Plain unified diffs (`--- a/x` / `+++ b/x` only) get a git header first. A hunk applies at
 //! its stated line or at a unique offset where its context matches exactly; otherwise the whole
 //! patch is refused, naming the file and the hunk. Nothing here writes anything.
+//!
+//! Paths are relative to the workspace root. A header path that is absolute (`/x`, `\\host\x`,
+//! `C:\x`, after one `a/` or `b/` prefix is removed) is kept as written, never made relative
+//! (libgit2 would drop its leading `/` and so move it under the root): see [`is_absolute`];
+//! the caller denies it.
 
 use std::fmt::Write as _;
 
@@ -38,6 +43,19 @@ pub fn parse(patch: &str) -> Result<Vec<FilePatch>, PatchError> {
     let normalized = normalize(patch);
     let diff = git2::Diff::from_buffer(normalized.as_bytes())
         .map_err(|e| PatchError(format!("the patch cannot be parsed: {}", e.message())))?;
+    let absolute = absolute_headers(&normalized);
+    if absolute
+        .iter()
+        .any(|(old, new)| old.is_some() || new.is_some())
+        && absolute.len() != diff.deltas().len()
+    {
+        // Which section names which absolute path is not certain: refuse the whole patch.
+        return Err(PatchError(
+            "the patch names an absolute path, and its file sections cannot be told apart; \
+             patch paths are relative to the workspace root"
+                .to_owned(),
+        ));
+    }
     let mut files = Vec::new();
     for index in 0..diff.deltas().len() {
         let Some(delta) = diff.get_delta(index) else {
@@ -45,11 +63,19 @@ pub fn parse(patch: &str) -> Result<Vec<FilePatch>, PatchError> {
         };
         let path_of =
             |file: git2::DiffFile<'_>| file.path().map(|p| p.to_string_lossy().replace('\\', "/"));
-        let (old_path, new_path) = match delta.status() {
+        let (mut old_path, mut new_path) = match delta.status() {
             git2::Delta::Added => (None, path_of(delta.new_file())),
             git2::Delta::Deleted => (path_of(delta.old_file()), None),
             _ => (path_of(delta.old_file()), path_of(delta.new_file())),
         };
+        if let Some((old, new)) = absolute.get(index) {
+            if old.is_some() && old_path.is_some() {
+                old_path.clone_from(old);
+            }
+            if new.is_some() && new_path.is_some() {
+                new_path.clone_from(new);
+            }
+        }
         let name = new_path.clone().or(old_path.clone()).unwrap_or_default();
         if delta.flags().is_binary() {
             return Err(PatchError(format!(
@@ -248,6 +274,64 @@ fn normalize(patch: &str) -> String {
     out
 }
 
+/// Whether a patch path is absolute on any platform (`/x`, `\\host\x`, `\x`, `C:\x`, `C:/x`):
+/// such a path is never taken as relative to the workspace root.
+pub fn is_absolute(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    path.starts_with('/')
+        || path.starts_with('\\')
+        || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
+}
+
+/// For each file section of a normalized (git-style) patch, in order: its old and new header
+/// paths as written (`a/` `b/` removed), where they are absolute.
+fn absolute_headers(normalized: &str) -> Vec<(Option<String>, Option<String>)> {
+    let mut sections: Vec<(Option<String>, Option<String>)> = Vec::new();
+    let mut in_hunks = false;
+    for line in normalized.lines() {
+        if line.starts_with("diff --git ") {
+            sections.push((None, None));
+            in_hunks = false;
+            continue;
+        }
+        if line.starts_with("@@") {
+            in_hunks = true;
+        }
+        let Some(section) = sections.last_mut() else {
+            continue;
+        };
+        if in_hunks {
+            continue;
+        }
+        let (raw, prefix, is_old) = if let Some(p) = line.strip_prefix("--- ") {
+            (p, "a/", true)
+        } else if let Some(p) = line.strip_prefix("+++ ") {
+            (p, "b/", false)
+        } else if let Some(p) = line
+            .strip_prefix("rename from ")
+            .or_else(|| line.strip_prefix("copy from "))
+        {
+            (p, "", true)
+        } else if let Some(p) = line
+            .strip_prefix("rename to ")
+            .or_else(|| line.strip_prefix("copy to "))
+        {
+            (p, "", false)
+        } else {
+            continue;
+        };
+        let path = header_path(raw, prefix);
+        if path != "/dev/null" && is_absolute(&path) {
+            if is_old {
+                section.0 = Some(path);
+            } else {
+                section.1 = Some(path);
+            }
+        }
+    }
+    sections
+}
+
 fn header_path(raw: &str, prefix: &str) -> String {
     let path = raw.split('\t').next().unwrap_or(raw).trim_end();
     if path == "/dev/null" {
@@ -354,5 +438,34 @@ diff --git a/o.txt b/p.txt\nsimilarity index 100%\nrename from o.txt\nrename to 
                 .0
                 .contains("already exists")
         );
+    }
+
+    #[test]
+    fn absolute_header_paths_are_kept_as_written() {
+        for (patch, expected) in [
+            (
+                "--- /dev/null\n+++ /etc/cron.d/x\n@@ -0,0 +1 @@\n+hi\n",
+                "/etc/cron.d/x",
+            ),
+            (
+                "--- /dev/null\n+++ b//etc/x\n@@ -0,0 +1 @@\n+hi\n",
+                "/etc/x",
+            ),
+            (
+                "--- a//etc/x\n+++ b//etc/x\n@@ -1 +1 @@\n-a\n+b\n",
+                "/etc/x",
+            ),
+            (
+                "--- /dev/null\n+++ C:\\x.txt\n@@ -0,0 +1 @@\n+hi\n",
+                "C:\\x.txt",
+            ),
+        ] {
+            let files = parse(patch).expect("parses");
+            assert_eq!(files[0].display_path(), expected, "{patch}");
+            assert!(is_absolute(files[0].display_path()));
+        }
+        let relative = parse("--- a/etc/x\n+++ b/etc/x\n@@ -1 +1 @@\n-a\n+b\n").expect("parses");
+        assert_eq!(relative[0].display_path(), "etc/x");
+        assert!(!is_absolute("etc/x"));
     }
 }

@@ -62,7 +62,19 @@ pub struct ApplyPatchArgs {
 #[serde(deny_unknown_fields)]
 pub struct IdArgs {
     pub id: String,
-    /// The content hash the person saw; if given and it differs, the approval is void.
+    /// Accepted and ignored by everything but `autogate.approve` (see [`ApproveArgs`]), so a
+    /// client may send the same object to approve, reject or explain.
+    pub hash: Option<String>,
+}
+
+/// `autogate.approve`: the change and the content hash the person was shown (in the pending
+/// Summary, the diagnostic, the prompt or the diff). Required: an approval is bound to the
+/// content it was asked for, and one without the hash is refused, never taken as "whatever the
+/// change is now". Optional here only so that its absence gets an error that says so.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveArgs {
+    pub id: String,
     pub hash: Option<String>,
 }
 
@@ -123,6 +135,8 @@ pub struct ChangeSummary {
     pub decision: autogate_policy::Decision,
     pub status: Status,
     pub reasons: Vec<String>,
+    /// The content hash an approval of this change must carry.
+    pub hash: String,
 }
 
 /// The result of most commands (PRODUCT.md §4.1), exactly.
@@ -218,6 +232,7 @@ mod tests {
             decision: autogate_policy::Decision::Auto,
             status,
             reasons: vec![],
+            hash: String::new(),
         };
         let summary = Summary {
             checkpoint: None,

@@ -70,7 +70,9 @@ async fn an_auto_change_to_an_open_document_is_applied_with_a_versioned_apply_ed
     let keys: Vec<&String> = c.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["decision", "files", "id", "level", "reasons", "status"]
+        [
+            "decision", "files", "hash", "id", "level", "reasons", "status"
+        ]
     );
     assert!(summary.as_object().unwrap().contains_key("checkpoint"));
     client.shutdown().await;
@@ -417,8 +419,10 @@ async fn a_pending_change_whose_document_moved_on_fails_on_approval() {
     client
         .change("Cargo.toml", "[package]\nedition = \"2024\"\n")
         .await;
+    let pending = client.command("autogate.pending", json!({})).await.unwrap();
+    let hash = change(&pending, 0)["hash"].clone();
     let result = client
-        .command("autogate.approve", json!({ "id": "1" }))
+        .command("autogate.approve", json!({ "id": "1", "hash": hash }))
         .await
         .unwrap();
     assert_eq!(change(&result, 0)["status"], json!("failed"));
@@ -1157,8 +1161,10 @@ async fn a_split_change_is_refused_when_the_person_edited_the_file_since_its_sib
         .unwrap()
         .replace("    1\n", "    2\n");
     client.change("src/lib.rs", &mine).await;
+    let pending = client.command("autogate.pending", json!({})).await.unwrap();
+    let hash = change(&pending, 0)["hash"].clone();
     let result = client
-        .command("autogate.approve", json!({ "id": "2" }))
+        .command("autogate.approve", json!({ "id": "2", "hash": hash }))
         .await
         .unwrap();
     assert_eq!(change(&result, 0)["status"], json!("failed"), "{result}");

@@ -16,8 +16,8 @@ use crate::CheckpointSettings;
 use crate::error::{PolicyError, Source, did_you_mean};
 use crate::names::{DOMAINS, KINDS, LANGUAGES};
 use crate::settings::{
-    CommitBranch, CommitSettings, DEFAULT_LLM_TIMEOUT_SECS, LlmProvider, LlmSettings,
-    VerifyCommand, VerifySettings,
+    AuditSettings, CommitBranch, CommitSettings, DEFAULT_LLM_TIMEOUT_SECS, LlmProvider,
+    LlmSettings, VerifyCommand, VerifySettings,
 };
 use crate::{
     DEFAULT_PROTECTED, EnvironmentPolicy, Mode, POLICY_FILE, Policy, Rule, Thresholds, path_set,
@@ -44,6 +44,13 @@ struct RawPolicy {
     llm: Option<S<RawLlm>>,
     commit: Option<RawCommit>,
     checkpoints: Option<RawCheckpoints>,
+    audit: Option<RawAudit>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    public_key: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -266,6 +273,9 @@ impl Validator<'_> {
         }
         if let Some(commit) = &raw.commit {
             policy.commit = self.commit(commit);
+        }
+        if let Some(audit) = &raw.audit {
+            policy.audit = self.audit(audit);
         }
         policy
     }
@@ -744,6 +754,30 @@ impl Validator<'_> {
         let max_age_days = positive("max_age_days", &raw.max_age_days, 36_500)
             .map_or(default.max_age_days, |n| n as u64);
         CheckpointSettings { keep, max_age_days }
+    }
+
+    fn audit(&mut self, raw: &RawAudit) -> AuditSettings {
+        let public_key = raw.public_key.as_ref().and_then(|key| {
+            let text = key.get_ref().trim();
+            let mut parts = text.split_whitespace();
+            let well_formed = parts.next() == Some("ssh-ed25519")
+                && parts.next().is_some_and(|b| {
+                    b.len() >= 68
+                        && b.bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+                });
+            if well_formed {
+                Some(text.to_owned())
+            } else {
+                self.error(
+                    &key.span(),
+                    "`public_key` is not an Ed25519 public key line".to_owned(),
+                    "paste the line of the key's `.pub` file, e.g. `public_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA… audit\"`".to_owned(),
+                );
+                None
+            }
+        });
+        AuditSettings { public_key }
     }
 
     fn commit(&mut self, raw: &RawCommit) -> CommitSettings {

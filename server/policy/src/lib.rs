@@ -26,8 +26,8 @@ pub mod tighten;
 pub use decide::Head;
 pub use error::PolicyError;
 pub use settings::{
-    CheckpointSettings, CommitBranch, CommitSettings, LlmProvider, LlmSettings, VerifyCommand,
-    VerifySettings,
+    AuditSettings, CheckpointSettings, CommitBranch, CommitSettings, LlmProvider, LlmSettings,
+    VerifyCommand, VerifySettings,
 };
 pub use tighten::EditorOverrides;
 
@@ -239,6 +239,7 @@ pub struct Policy {
     pub(crate) llm: Option<LlmSettings>,
     pub(crate) commit: CommitSettings,
     pub(crate) checkpoints: CheckpointSettings,
+    pub(crate) audit: AuditSettings,
     /// Where the policy came from, for `explain`: `defaults` or the file name.
     pub(crate) source: String,
 }
@@ -281,6 +282,7 @@ impl Default for Policy {
             llm: None,
             commit: CommitSettings::default(),
             checkpoints: CheckpointSettings::default(),
+            audit: AuditSettings::default(),
             source: "defaults".to_owned(),
         }
     }
@@ -335,6 +337,11 @@ impl Policy {
 
     pub fn commit(&self) -> &CommitSettings {
         &self.commit
+    }
+
+    /// `[audit]`.
+    pub fn audit(&self) -> &AuditSettings {
+        &self.audit
     }
 
     /// The thresholds that hold in `environment`. An environment the policy does not know gets

@@ -113,6 +113,14 @@ pub struct CommitSettings {
     pub sign_off: bool,
 }
 
+/// `[audit]`: how `autogate log --verify` checks the trail's anchored heads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AuditSettings {
+    /// The team's Ed25519 public key (`ssh-ed25519 AAAA…`): when set, every anchored head must
+    /// be signed by it.
+    pub public_key: Option<String>,
+}
+
 /// `[checkpoints]`: how many checkpoints to keep, and for how long. Older ones are pruned after
 /// each new checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -194,6 +194,10 @@ pub(crate) struct Manifest {
     pub written: Option<Vec<PostImage>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace: Option<String>,
+    /// The audit trail's anchored head when the checkpoint was made: `verify` checks that the
+    /// trail still holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<crate::AuditHead>,
 }
 
 impl Manifest {
@@ -354,6 +358,14 @@ impl CheckpointStore {
                 },
             })
             .collect();
+        // A damaged anchor never stops a checkpoint (`verify` reports it); the head is left out.
+        let audit_head = match self.audit_anchor().head() {
+            Ok(entry) => entry.map(|e| e.head),
+            Err(e) => {
+                tracing::warn!("the audit anchor cannot be read: {e}");
+                None
+            }
+        };
         for attempt in 0u32..64 {
             let id = new_id(created, attempt)?;
             let manifest = Manifest {
@@ -364,6 +376,7 @@ impl CheckpointStore {
                 files: manifest_files.clone(),
                 written: None,
                 workspace: self.workspace.clone(),
+                audit_head: audit_head.clone(),
             };
             let stored = match &self.backend {
                 Backend::Git(repo) => {
@@ -410,6 +423,34 @@ impl CheckpointStore {
             Backend::Git(repo) => git_update_manifest(&*lock(repo)?, &loaded.manifest),
             Backend::Fs(dir) => fs_write_manifest(dir, &loaded.manifest),
         }
+    }
+
+    /// Where the audit trail of this workspace anchors its head (see `AuditLog::open`).
+    fn audit_anchor(&self) -> crate::anchor::Anchor {
+        match &self.backend {
+            Backend::Git(repo) => match lock(repo) {
+                Ok(repo) => crate::anchor::Anchor::git(&repo),
+                Err(_) => crate::anchor::Anchor::File(PathBuf::new()),
+            },
+            Backend::Fs(_) => {
+                crate::anchor::Anchor::File(self.root.join(".autogate").join("audit.head"))
+            }
+        }
+    }
+
+    /// Every checkpoint of this workspace with the audit head it carries (`None`: made before
+    /// the trail had an anchored head), in id order.
+    pub fn audit_heads(&self) -> Result<Vec<(String, Option<crate::AuditHead>)>> {
+        let mut out = Vec::new();
+        for id in self.ids()? {
+            match self.load(&id, false) {
+                Ok(loaded) => out.push((id.to_string(), loaded.manifest.audit_head)),
+                Err(VcsError::CheckpointNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
 
     /// All checkpoints, newest first.

@@ -47,6 +47,7 @@
 //! other than those a checkpoint covers; checkpoint data lives in git objects under
 //! `refs/autogate/checkpoints/` or under `.autogate/`.
 
+mod anchor;
 mod audit;
 mod checkpoint;
 pub mod commit;
@@ -55,9 +56,12 @@ mod error;
 mod fsutil;
 mod pack;
 mod restore;
+mod signing;
 
+pub use anchor::{AUDIT_REF, AuditHead};
 pub use audit::{
-    Approver, AuditEvent, AuditLog, AuditRecord, VerifyIssue, VerifyIssueKind, VerifyReport,
+    Approver, AuditEvent, AuditLog, AuditRecord, SIGNING_KEY_ENV, VerifyIssue, VerifyIssueKind,
+    VerifyReport,
 };
 pub use checkpoint::{
     CHECKPOINT_REF_PREFIX, CheckpointId, CheckpointInfo, CheckpointMeta, CheckpointStore,
@@ -68,3 +72,4 @@ pub use restore::{
     Conflict, ConflictPolicy, FileOutcome, FileRestore, RestoreAction, RestoreOutcome, RestorePlan,
     RestoreReport,
 };
+pub use signing::{SigningKey, VerifyingKey};

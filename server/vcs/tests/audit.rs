@@ -58,6 +58,24 @@ fn issue(line: usize, kind: VerifyIssueKind) -> VerifyIssue {
     VerifyIssue { line, kind }
 }
 
+/// The hash-chain issues of the trail at `log`, without those found against its anchor.
+fn chain_issues(log: &AuditLog) -> Vec<VerifyIssue> {
+    log.verify()
+        .unwrap()
+        .issues
+        .into_iter()
+        .filter(|i| {
+            matches!(
+                i.kind,
+                VerifyIssueKind::Malformed
+                    | VerifyIssueKind::Truncated
+                    | VerifyIssueKind::HashMismatch
+                    | VerifyIssueKind::BrokenLink
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn chain_links_and_verifies() {
     let (_dir, log) = log_with(5);
@@ -114,19 +132,13 @@ fn deleted_record_is_detected_on_the_next_line() {
     let mut l = lines(log.path());
     l.remove(2);
     put_lines(log.path(), &l);
-    assert_eq!(
-        log.verify().unwrap().issues,
-        [issue(3, VerifyIssueKind::BrokenLink)]
-    );
+    assert_eq!(chain_issues(&log), [issue(3, VerifyIssueKind::BrokenLink)]);
     // Deleting the first record breaks line 1.
     let (_dir, log) = log_with(3);
     let mut l = lines(log.path());
     l.remove(0);
     put_lines(log.path(), &l);
-    assert_eq!(
-        log.verify().unwrap().issues,
-        [issue(1, VerifyIssueKind::BrokenLink)]
-    );
+    assert_eq!(chain_issues(&log), [issue(1, VerifyIssueKind::BrokenLink)]);
 }
 
 #[test]
@@ -135,14 +147,9 @@ fn reordered_records_are_detected() {
     let mut l = lines(log.path());
     l.swap(1, 2);
     put_lines(log.path(), &l);
-    let report = log.verify().unwrap();
-    assert_eq!(report.issues[0], issue(2, VerifyIssueKind::BrokenLink));
-    assert!(
-        report
-            .issues
-            .iter()
-            .all(|i| i.kind == VerifyIssueKind::BrokenLink)
-    );
+    let issues = chain_issues(&log);
+    assert_eq!(issues[0], issue(2, VerifyIssueKind::BrokenLink));
+    assert!(issues.iter().all(|i| i.kind == VerifyIssueKind::BrokenLink));
 }
 
 #[test]
@@ -150,19 +157,13 @@ fn truncation_is_detected_and_later_appends_still_chain() {
     let (_dir, log) = log_with(5);
     let bytes = std::fs::read(log.path()).unwrap();
     std::fs::write(log.path(), &bytes[..bytes.len() - 20]).unwrap();
-    assert_eq!(
-        log.verify().unwrap().issues,
-        [issue(5, VerifyIssueKind::Truncated)]
-    );
+    assert_eq!(chain_issues(&log), [issue(5, VerifyIssueKind::Truncated)]);
     // A writer after the torn line keeps it on its own line and links to the last whole record.
     let appended = log.append(record(6)).unwrap();
     let recs = log.read().unwrap();
     assert_eq!(recs.len(), 5);
     assert_eq!(appended.prev.as_deref(), Some(recs[3].hash.as_str()));
-    assert_eq!(
-        log.verify().unwrap().issues,
-        [issue(5, VerifyIssueKind::Malformed)]
-    );
+    assert_eq!(chain_issues(&log), [issue(5, VerifyIssueKind::Malformed)]);
 }
 
 #[test]
@@ -174,7 +175,7 @@ fn forged_hash_is_detected() {
     l[2] = l[2].replace(&recs[2].hash, &"0".repeat(64));
     put_lines(log.path(), &l);
     assert_eq!(
-        log.verify().unwrap().issues,
+        chain_issues(&log),
         [
             issue(3, VerifyIssueKind::HashMismatch),
             issue(4, VerifyIssueKind::BrokenLink)
@@ -199,10 +200,7 @@ fn forged_hash_is_detected() {
     );
     l[2] = forged_line;
     put_lines(log.path(), &l);
-    assert_eq!(
-        log.verify().unwrap().issues,
-        [issue(4, VerifyIssueKind::BrokenLink)]
-    );
+    assert_eq!(chain_issues(&log), [issue(4, VerifyIssueKind::BrokenLink)]);
 }
 
 #[test]
@@ -353,4 +351,411 @@ fn log_and_store_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<AuditLog>();
     check::<autogate_vcs::CheckpointStore>();
+}
+
+// ---- Attacks on the trail as a whole: each one keeps a perfectly valid hash chain. ----
+
+/// Rewrites the trail at `log` as a forger would: `records` chained afresh, every hash
+/// recomputed, so the chain alone verifies.
+fn forge(log: &AuditLog, records: Vec<AuditRecord>) {
+    let dir = tempfile::tempdir().unwrap();
+    let forger = AuditLog::at_path(dir.path().join("forged.jsonl"));
+    for mut r in records {
+        r.prev = None;
+        r.hash = String::new();
+        forger.append(r).unwrap();
+    }
+    std::fs::copy(forger.path(), log.path()).unwrap();
+    assert!(chain_issues(log).is_empty(), "the forged chain is valid");
+}
+
+fn kinds(log: &AuditLog) -> Vec<VerifyIssueKind> {
+    let report = log.verify().unwrap();
+    assert!(!report.is_ok(), "the attack went unnoticed");
+    report.issues.into_iter().map(|i| i.kind).collect()
+}
+
+#[test]
+fn attack_the_last_record_removed_is_detected() {
+    let (_dir, log) = log_with(5);
+    let mut l = lines(log.path());
+    l.pop();
+    put_lines(log.path(), &l);
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(5, VerifyIssueKind::ShorterThanAnchor { anchored: 5 })]
+    );
+}
+
+#[test]
+fn attack_a_forged_record_appended_with_a_valid_hash_is_detected() {
+    let (_dir, log) = log_with(3);
+    let mut records = log.read().unwrap();
+    let mut evil = record(4);
+    evil.approver = Some(Approver::Person);
+    records.push(evil);
+    forge(&log, records);
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(4, VerifyIssueKind::BeyondAnchor { anchored: 3 })]
+    );
+}
+
+#[test]
+fn attack_the_whole_trail_rewritten_deny_to_auto_with_every_hash_recomputed_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::at_path(dir.path().join("audit.jsonl"));
+    for i in 1..=4 {
+        let mut r = record(i);
+        r.decision = Some(if i % 2 == 0 { "deny" } else { "auto" }.into());
+        log.append(r).unwrap();
+    }
+    let whitewashed: Vec<AuditRecord> = log
+        .read()
+        .unwrap()
+        .into_iter()
+        .map(|mut r| {
+            r.decision = Some("auto".into());
+            r
+        })
+        .collect();
+    forge(&log, whitewashed);
+    assert!(
+        kinds(&log).contains(&VerifyIssueKind::AnchorMismatch),
+        "{:?}",
+        log.verify()
+    );
+}
+
+#[test]
+fn attack_the_first_record_dropped_and_the_rest_rehashed_is_detected() {
+    let (_dir, log) = log_with(4);
+    let records = log.read().unwrap();
+    forge(&log, records[1..].to_vec());
+    let kinds = kinds(&log);
+    assert!(
+        kinds.contains(&VerifyIssueKind::ShorterThanAnchor { anchored: 4 }),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&VerifyIssueKind::AnchorMismatch),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn attack_a_forged_record_is_not_adopted_by_the_next_honest_append() {
+    let (_dir, log) = log_with(3);
+    let mut records = log.read().unwrap();
+    records.push(record(4));
+    forge(&log, records);
+    // The server appends after the forgery: the chain links to it, but the anchor says so.
+    log.append(record(5)).unwrap();
+    assert!(chain_issues(&log).is_empty());
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(4, VerifyIssueKind::Unanchored { from: 4, to: 4 })]
+    );
+}
+
+#[test]
+fn attack_a_deleted_trail_is_detected_by_its_anchor() {
+    let (_dir, log) = log_with(2);
+    std::fs::remove_file(log.path()).unwrap();
+    let report = log.verify().unwrap();
+    assert!(!report.exists);
+    assert_eq!(report.issues, [issue(0, VerifyIssueKind::Missing)]);
+    // Emptied rather than deleted: the records are missing.
+    std::fs::write(log.path(), "").unwrap();
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(1, VerifyIssueKind::ShorterThanAnchor { anchored: 2 })]
+    );
+}
+
+#[test]
+fn in_git_the_head_is_a_chain_of_commits_under_refs_autogate_audit() {
+    let repo = common::repo();
+    let log = AuditLog::open(repo.path()).unwrap();
+    log.append(record(1)).unwrap();
+    log.append_all(vec![record(2), record(3)]).unwrap();
+    let recs = log.read().unwrap();
+    // One anchor commit per append, the newest naming the head.
+    let count = common::git_text(
+        repo.path(),
+        &["rev-list", "--count", autogate_vcs::AUDIT_REF],
+    );
+    assert_eq!(count.trim(), "2");
+    let message = common::git_text(
+        repo.path(),
+        &["log", "-1", "--format=%B", "refs/autogate/audit"],
+    );
+    assert!(message.contains("count: 3"), "{message}");
+    assert!(
+        message.contains(&format!("hash: {}", recs[2].hash)),
+        "{message}"
+    );
+    // git itself finds the objects whole.
+    common::git(repo.path(), &["fsck", "--no-dangling"]);
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.anchor.map(|h| h.count), Some(3));
+}
+
+#[test]
+fn attack_in_git_a_deleted_trail_and_anchor_are_detected_by_the_checkpoints() {
+    let repo = common::repo();
+    let log = AuditLog::open(repo.path()).unwrap();
+    log.append(record(1)).unwrap();
+    let store = autogate_vcs::CheckpointStore::open(repo.path()).unwrap();
+    let pre = store.capture(&["src/lib.rs"]).unwrap();
+    store
+        .create(&pre, &autogate_vcs::CheckpointMeta::now("batch"))
+        .unwrap();
+    log.append(record(2)).unwrap();
+
+    std::fs::remove_file(log.path()).unwrap();
+    common::git(repo.path(), &["update-ref", "-d", "refs/autogate/audit"]);
+    let report = log.verify().unwrap();
+    assert_eq!(report.issues, [issue(0, VerifyIssueKind::Missing)]);
+    assert_eq!(report.checkpoints, 1);
+}
+
+#[test]
+fn attack_in_git_a_rewritten_trail_with_its_anchor_deleted_is_detected_by_the_checkpoints() {
+    let repo = common::repo();
+    let log = AuditLog::open(repo.path()).unwrap();
+    let mut denied = record(1);
+    denied.decision = Some("deny".into());
+    log.append(denied).unwrap();
+    log.append(record(2)).unwrap();
+    let store = autogate_vcs::CheckpointStore::open(repo.path()).unwrap();
+    let pre = store.capture(&["src/lib.rs"]).unwrap();
+    let id = store
+        .create(&pre, &autogate_vcs::CheckpointMeta::now("batch"))
+        .unwrap();
+    log.append(record(3)).unwrap();
+
+    let whitewashed: Vec<AuditRecord> = log
+        .read()
+        .unwrap()
+        .into_iter()
+        .map(|mut r| {
+            r.decision = Some("auto".into());
+            r
+        })
+        .collect();
+    forge(&log, whitewashed);
+    common::git(repo.path(), &["update-ref", "-d", "refs/autogate/audit"]);
+    let kinds = kinds(&log);
+    assert!(kinds.contains(&VerifyIssueKind::NotAnchored), "{kinds:?}");
+    assert!(
+        kinds.contains(&VerifyIssueKind::CheckpointMismatch {
+            checkpoint: id.to_string()
+        }),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn a_crash_between_a_record_and_its_anchor_is_reported_not_hidden() {
+    let (dir, log) = log_with(2);
+    // The anchor lost its last head (as if the process died between the two writes).
+    let head = dir.path().join("audit.head");
+    let mut heads = lines(&head);
+    heads.pop();
+    put_lines(&head, &heads);
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(2, VerifyIssueKind::BeyondAnchor { anchored: 1 })]
+    );
+}
+
+#[test]
+fn no_trail_no_anchor_and_no_checkpoints_is_no_trail_not_a_failure() {
+    let repo = common::repo();
+    let log = AuditLog::open(repo.path()).unwrap();
+    let report = log.verify().unwrap();
+    assert!(report.is_ok() && !report.exists && report.lines == 0);
+}
+
+#[test]
+fn each_worktree_anchors_its_own_trail() {
+    let repo = common::repo();
+    let wt_parent = tempfile::tempdir().unwrap();
+    let wt = wt_parent.path().join("wt");
+    common::git(
+        repo.path(),
+        &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+    );
+    let main = AuditLog::open(repo.path()).unwrap();
+    let side = AuditLog::open(&wt).unwrap();
+    main.append(record(1)).unwrap();
+    side.append(record(1)).unwrap();
+    side.append(record(2)).unwrap();
+    assert_eq!(main.verify().unwrap().anchor.map(|h| h.count), Some(1));
+    assert_eq!(side.verify().unwrap().anchor.map(|h| h.count), Some(2));
+    assert!(main.verify().unwrap().is_ok() && side.verify().unwrap().is_ok());
+    let refs = common::git_text(repo.path(), &["for-each-ref", "refs/autogate/"]);
+    assert!(refs.contains("refs/autogate/audit\n"), "{refs}");
+    assert!(refs.contains("refs/autogate/audit-worktrees/wt"), "{refs}");
+}
+
+#[test]
+fn a_damaged_anchor_never_stops_the_trail_or_a_checkpoint_and_verify_reports_it() {
+    let repo = common::repo();
+    let log = AuditLog::open(repo.path()).unwrap();
+    log.append(record(1)).unwrap();
+    // The anchor ref now names a blob, not an anchor commit.
+    let blob = common::git_text(repo.path(), &["hash-object", "-w", "src/lib.rs"]);
+    common::git(
+        repo.path(),
+        &["update-ref", "refs/autogate/audit", blob.trim()],
+    );
+    let store = autogate_vcs::CheckpointStore::open(repo.path()).unwrap();
+    let pre = store.capture(&["src/lib.rs"]).unwrap();
+    store
+        .create(&pre, &autogate_vcs::CheckpointMeta::now("batch"))
+        .unwrap();
+    log.append(record(2)).unwrap();
+    assert!(chain_issues(&log).is_empty());
+    // A fresh chain, whose first head says record 1 was never anchored by it.
+    assert_eq!(
+        log.verify().unwrap().issues,
+        [issue(1, VerifyIssueKind::Unanchored { from: 1, to: 1 })]
+    );
+}
+
+// ---- Signed heads ----
+
+/// A fresh OpenSSH Ed25519 key pair from `ssh-keygen`: (private key path, public key path).
+fn ssh_key(dir: &Path, name: &str, passphrase: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(name);
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-C", "audit", "-N", passphrase, "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let public = key.with_extension("pub");
+    std::fs::rename(dir.join(format!("{name}.pub")), &public).unwrap();
+    (key, public)
+}
+
+#[test]
+fn signed_heads_verify_against_the_public_key() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, public) = ssh_key(keys.path(), "team", "");
+    let signer = autogate_vcs::SigningKey::from_openssh_file(&private).unwrap();
+    let verifier = autogate_vcs::VerifyingKey::from_openssh(public.to_str().unwrap()).unwrap();
+    assert_eq!(signer.verifying_key(), verifier);
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::at_path(dir.path().join("audit.jsonl")).with_signing_key(signer);
+    for i in 1..=3 {
+        log.append(record(i)).unwrap();
+    }
+    let checked = AuditLog::at_path(log.path()).with_verifying_key(verifier);
+    assert!(checked.verify().unwrap().is_ok(), "{:?}", checked.verify());
+}
+
+#[test]
+fn attack_a_trail_rewritten_and_reanchored_without_the_key_fails_against_the_public_key() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, public) = ssh_key(keys.path(), "team", "");
+    let (other, _) = ssh_key(keys.path(), "mallory", "");
+    let verifier = autogate_vcs::VerifyingKey::from_openssh(public.to_str().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::at_path(dir.path().join("audit.jsonl"))
+        .with_signing_key(autogate_vcs::SigningKey::from_openssh_file(&private).unwrap());
+    for i in 1..=3 {
+        let mut r = record(i);
+        r.decision = Some("deny".into());
+        log.append(r).unwrap();
+    }
+    let whitewashed: Vec<AuditRecord> = log
+        .read()
+        .unwrap()
+        .into_iter()
+        .map(|mut r| {
+            r.decision = Some("auto".into());
+            r.prev = None;
+            r.hash = String::new();
+            r
+        })
+        .collect();
+    // The forger rewrites the trail and its whole anchor, unsigned, then signed with their key.
+    for key in [None, Some(&other)] {
+        let scratch = tempfile::tempdir().unwrap();
+        let mut forger = AuditLog::at_path(scratch.path().join("audit.jsonl"));
+        if let Some(key) = key {
+            forger =
+                forger.with_signing_key(autogate_vcs::SigningKey::from_openssh_file(key).unwrap());
+        }
+        for r in whitewashed.clone() {
+            forger.append(r).unwrap();
+        }
+        std::fs::copy(forger.path(), log.path()).unwrap();
+        std::fs::copy(
+            scratch.path().join("audit.head"),
+            dir.path().join("audit.head"),
+        )
+        .unwrap();
+        // Without the key, the rewrite is consistent...
+        assert!(AuditLog::at_path(log.path()).verify().unwrap().is_ok());
+        // ...against the team's public key it is not.
+        let kind = if key.is_some() {
+            VerifyIssueKind::BadSignature
+        } else {
+            VerifyIssueKind::Unsigned
+        };
+        let checked = AuditLog::at_path(log.path()).with_verifying_key(verifier.clone());
+        assert_eq!(checked.verify().unwrap().issues, [issue(1, kind)]);
+    }
+}
+
+#[test]
+fn attack_signing_stripped_from_later_heads_is_detected_even_without_the_key() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, _) = ssh_key(keys.path(), "team", "");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let signed = AuditLog::at_path(&path)
+        .with_signing_key(autogate_vcs::SigningKey::from_openssh_file(&private).unwrap());
+    signed.append(record(1)).unwrap();
+    AuditLog::at_path(&path).append(record(2)).unwrap();
+    assert_eq!(
+        AuditLog::at_path(&path).verify().unwrap().issues,
+        [issue(2, VerifyIssueKind::Unsigned)]
+    );
+}
+
+#[test]
+fn an_encrypted_or_foreign_key_is_a_clear_error() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, _) = ssh_key(keys.path(), "locked", "passphrase");
+    let err = autogate_vcs::SigningKey::from_openssh_file(&private).unwrap_err();
+    assert!(err.to_string().contains("encrypted"), "{err}");
+    let err = autogate_vcs::VerifyingKey::from_openssh("ssh-rsa AAAAB3NzaC1yc2E= x").unwrap_err();
+    assert!(err.to_string().contains("ssh-ed25519"), "{err}");
+}
+
+#[test]
+fn a_stale_lock_of_the_anchor_ref_left_by_a_crash_does_not_stop_the_trail() {
+    let repo = common::repo();
+    let log = AuditLog::open(repo.path()).unwrap();
+    log.append(record(1)).unwrap();
+    let lock = repo.path().join(".git/refs/autogate/audit.lock");
+    std::fs::write(&lock, "0000000000000000000000000000000000000000\n").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    log.append(record(2)).unwrap();
+    assert!(!lock.exists());
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.anchor.map(|h| h.count), Some(2));
 }

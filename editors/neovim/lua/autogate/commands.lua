@@ -70,6 +70,17 @@ local function show_summary(what, summary)
   ui.notify('autogate: ' .. what .. ': ' .. table.concat(lines, '\n'))
 end
 
+--- Remembers the content hash of every change of a Summary the person was shown.
+---@param summary table
+---@param client vim.lsp.Client
+local function saw_all(summary, client)
+  for _, c in ipairs(type(summary) == 'table' and summary.changes or {}) do
+    if type(c.hash) == 'string' then
+      state.saw(client.id, c.id, c.hash)
+    end
+  end
+end
+
 --- Calls `then_(id)` with the given id, or with one picked from the pending changes.
 ---@param id? string
 ---@param verb string
@@ -78,7 +89,8 @@ local function with_id(id, verb, then_)
   if id then
     return then_(id)
   end
-  exec('pending', {}, function(summary)
+  exec('pending', {}, function(summary, client)
+    saw_all(summary, client)
     local changes = summary and summary.changes or {}
     if #changes == 0 then
       ui.notify('autogate: no pending changes to ' .. verb)
@@ -93,6 +105,23 @@ local function with_id(id, verb, then_)
         then_(choice.id)
       end
     end)
+  end)
+end
+
+--- Calls `then_(hash)` with the content hash an approval of change `id` must carry: the one of
+--- the diff or the pending list the person saw, else the one the pending list has now. `nil`
+--- if the change is not pending: the server then says why it cannot be approved.
+---@param id string
+---@param then_ fun(hash: string?)
+local function hash_of(id, then_)
+  local client = state.client()
+  local hash = client and state.seen(client.id, id) or nil
+  if hash then
+    return then_(hash)
+  end
+  exec('pending', {}, function(summary, c)
+    saw_all(summary, c)
+    then_(state.seen(c.id, id))
   end)
 end
 
@@ -140,6 +169,7 @@ handlers.pending = {
       return ui.error('autogate: `pending` takes no arguments')
     end
     exec('pending', {}, function(summary, client)
+      saw_all(summary, client)
       local items = {}
       for _, c in ipairs(summary.changes or {}) do
         for _, file in ipairs(c.files or {}) do
@@ -173,10 +203,10 @@ handlers.approve = {
       return ui.error('autogate: usage: :Autogate approve [id]')
     end
     with_id(args[1], 'approve', function(id)
-      local client = state.client()
-      local hash = client and state.seen(client.id, id) or nil
-      exec('approve', { id = id, hash = hash }, function(summary)
-        show_summary('approve', summary)
+      hash_of(id, function(hash)
+        exec('approve', { id = id, hash = hash }, function(summary)
+          show_summary('approve', summary)
+        end)
       end)
     end)
   end,

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use autogate_vcs::{
     AuditEvent, AuditLog, AuditRecord, CheckpointId, CheckpointStore, Conflict, ConflictPolicy,
-    RestoreOutcome, VerifyIssueKind,
+    RestoreOutcome, VerifyIssueKind, VerifyingKey,
 };
 
 use super::{LevelArg, out};
@@ -17,9 +17,15 @@ pub struct LogArgs {
     /// Print the records as JSON (an array).
     #[arg(long)]
     json: bool,
-    /// Check the hash chain; exit 1 if it is broken.
+    /// Check the hash chain against its anchored head and the checkpoints; exit 1 if it is
+    /// broken, truncated, rewritten or missing.
     #[arg(long)]
     verify: bool,
+    /// With --verify: every anchored head must be signed by this Ed25519 key (an
+    /// `ssh-ed25519 AAAA…` line, or a file holding one, such as `key.pub`). Default: the
+    /// policy's `[audit] public_key`, if any.
+    #[arg(long, value_name = "KEY", requires = "verify")]
+    public_key: Option<String>,
     /// Only records touching this workspace-relative path.
     #[arg(long)]
     file: Option<String>,
@@ -78,27 +84,18 @@ fn matches(record: &AuditRecord, args: &LogArgs) -> bool {
 pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
     let audit = AuditLog::open(root).context("cannot open the audit trail")?;
     if args.verify {
-        let report = audit.verify().context("cannot read the audit trail")?;
-        if report.is_ok() {
-            out(format!(
-                "{}: {} record(s), hash chain intact",
-                audit.path().display(),
-                report.lines
-            ));
-            return Ok(ExitCode::SUCCESS);
-        }
-        for issue in &report.issues {
-            let what = match issue.kind {
-                VerifyIssueKind::Malformed => "not a valid record",
-                VerifyIssueKind::Truncated => "truncated (a torn or cut-off write)",
-                VerifyIssueKind::HashMismatch => "edited: its hash does not match its content",
-                VerifyIssueKind::BrokenLink => {
-                    "out of chain: a record before it was deleted, inserted or reordered"
-                }
-            };
-            out(format!("{}:{}: {what}", audit.path().display(), issue.line));
-        }
-        return Ok(ExitCode::from(1));
+        let key = match &args.public_key {
+            Some(key) => {
+                Some(VerifyingKey::from_openssh(key).context("cannot read the --public-key")?)
+            }
+            None => policy_key(root)?,
+        };
+        let signed = key.is_some();
+        let audit = match key {
+            Some(key) => audit.with_verifying_key(key),
+            None => audit,
+        };
+        return verify(&audit, signed);
     }
     let records: Vec<AuditRecord> = audit
         .read()
@@ -134,6 +131,112 @@ pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The team's key from `[audit] public_key` in the policy file. A policy file with errors is an
+/// error: it cannot say whether the trail must be signed.
+fn policy_key(root: &Path) -> Result<Option<VerifyingKey>> {
+    match crate::config::read_policy(root) {
+        crate::config::Loaded::Missing => Ok(None),
+        crate::config::Loaded::Valid(policy) => match &policy.audit().public_key {
+            Some(line) => Ok(Some(
+                VerifyingKey::from_openssh(line)
+                    .context("cannot read `[audit] public_key` in the policy file")?,
+            )),
+            None => Ok(None),
+        },
+        crate::config::Loaded::Invalid { errors, .. } => {
+            let first = errors.first().map(ToString::to_string).unwrap_or_default();
+            bail!(
+                "the policy file has errors, so it cannot say whether the audit trail must be \
+                 signed: {first}"
+            )
+        }
+    }
+}
+
+/// `log --verify`: the chain, the anchored head and the heads the checkpoints carry.
+fn verify(audit: &AuditLog, signed: bool) -> Result<ExitCode> {
+    let report = audit.verify().context("cannot read the audit trail")?;
+    let path = audit.path().display();
+    if report.is_ok() {
+        if !report.exists {
+            out(format!(
+                "{path}: no audit trail (nothing has been recorded in this workspace)"
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
+        let anchor = report
+            .anchor
+            .as_ref()
+            .map(|h| format!(", anchored head at record {}", h.count))
+            .unwrap_or_default();
+        let checkpoints = match report.checkpoints {
+            0 => String::new(),
+            n => format!(", consistent with {n} checkpoint(s)"),
+        };
+        let signed = if signed && report.anchor.is_some() {
+            ", every head signed by the team's key"
+        } else {
+            ""
+        };
+        out(format!(
+            "{path}: {} record(s), hash chain intact{anchor}{checkpoints}{signed}",
+            report.lines
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for issue in &report.issues {
+        let what = match &issue.kind {
+            VerifyIssueKind::Malformed => "not a valid record".to_owned(),
+            VerifyIssueKind::Truncated => "truncated (a torn or cut-off write)".to_owned(),
+            VerifyIssueKind::HashMismatch => {
+                "edited: its hash does not match its content".to_owned()
+            }
+            VerifyIssueKind::BrokenLink => {
+                "out of chain: a record before it was deleted, inserted or reordered".to_owned()
+            }
+            VerifyIssueKind::Missing => format!(
+                "the audit trail is missing, but {} show that one was kept: it was deleted",
+                if report.anchor.is_some() {
+                    "its anchor"
+                } else {
+                    "checkpoints"
+                }
+            ),
+            VerifyIssueKind::NotAnchored => "the trail has no anchored head: the anchor was \
+                 deleted, or the trail was written by an autogate that did not anchor it"
+                .to_owned(),
+            VerifyIssueKind::ShorterThanAnchor { anchored } => format!(
+                "the trail ends here, but {anchored} record(s) were anchored: records were \
+                 removed from its end"
+            ),
+            VerifyIssueKind::BeyondAnchor { anchored } => format!(
+                "this and later records are past the anchored head ({anchored} record(s)): \
+                 appended by someone else, or written just before a crash"
+            ),
+            VerifyIssueKind::AnchorMismatch => {
+                "not the record that was anchored here: the trail was rewritten".to_owned()
+            }
+            VerifyIssueKind::Unanchored { from, to } => format!(
+                "records {from} to {to} were found unanchored by a later append: appended \
+                 by someone else, or written just before a crash"
+            ),
+            VerifyIssueKind::CheckpointMismatch { checkpoint } => format!(
+                "checkpoint {checkpoint} recorded a different trail up to here: the trail \
+                 was rewritten"
+            ),
+            VerifyIssueKind::AnchorUnreadable(e) => format!("the anchor cannot be read: {e}"),
+            VerifyIssueKind::Unsigned => "the head anchored here is not signed: it was \
+                 anchored without the key (rewritten, or signing was stripped)"
+                .to_owned(),
+            VerifyIssueKind::BadSignature => {
+                "the head anchored here is not signed by the given key: it was forged".to_owned()
+            }
+        };
+        out(format!("{path}:{}: {what}", issue.line));
+    }
+    Ok(ExitCode::from(1))
 }
 
 fn age(created: SystemTime) -> String {

@@ -113,11 +113,16 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Lsp) {
         Command::Lsp => {
-            runtime.block_on(crate::lsp::run_stdio());
+            let served = runtime.block_on(crate::lsp::run_stdio());
             // tokio reads stdin on a blocking thread; a client may keep the pipe open after
             // `exit`, and waiting for that read would keep the process alive.
             runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-            return ExitCode::SUCCESS;
+            // A stream beyond repair was logged by the guard; say so with the exit status.
+            return if served.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            };
         }
         Command::Assess(args) => assess::run(&root, &args),
         Command::Log(args) => history::log(&root, &args),

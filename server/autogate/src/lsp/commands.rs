@@ -112,7 +112,7 @@ pub async fn execute(
             to_value(&gate.summary(&ids, None))
         }
         p::APPROVE => {
-            let a: p::IdArgs = args(command, &arguments)?;
+            let a: p::ApproveArgs = args(command, &arguments)?;
             to_value(&approve(ctx, &a.id, a.hash.as_deref()).await?)
         }
         p::REJECT => {
@@ -316,15 +316,21 @@ pub async fn gate_intake(
     Ok(summary)
 }
 
-/// Approves a pending change and applies it. The approval is void if the content changed.
+/// Approves a pending change and applies it. The hash of the content the person was shown is
+/// required; the approval is void if the content differs.
 pub async fn approve(ctx: &Context, id: &str, hash: Option<&str>) -> Result<Summary, CommandError> {
     {
         let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
         let change = gate.get(id).ok_or_else(|| unknown_change(id))?;
         not_pending(change, "approved")?;
-        if let Some(hash) = hash
-            && hash != change.hash
-        {
+        let Some(hash) = hash else {
+            return Err(CommandError::InvalidParams(format!(
+                "autogate.approve needs `hash`, the content hash of change {id} as shown to the \
+                 person (in `autogate.pending`, its diagnostic or its diff): an approval is bound \
+                 to the content it was asked for"
+            )));
+        };
+        if hash != change.hash {
             return Err(CommandError::InvalidParams(format!(
                 "change {id} differs from the one that was approved (content hash mismatch); the approval is void"
             )));

@@ -132,8 +132,22 @@ impl<'a> View<'a> {
 }
 
 /// Resolves a URI to a workspace path, or says why it is forbidden. The one place that turns
-/// a client's URI into a path: non-file URIs are refused.
+/// a client's URI into a path: non-file URIs are refused, and a file URI naming a host other
+/// than this machine (`file://server/share/x`, a UNC path on Windows) is forbidden, whatever
+/// its path: only an empty host or `localhost`, without user or port, is local.
 pub fn resolve_uri(workspace: &Workspace, uri: &Uri) -> Result<Resolved, IntakeError> {
+    if let Some(authority) = uri.authority() {
+        let host = authority.host();
+        let local = (host.is_empty() || host.eq_ignore_ascii_case("localhost"))
+            && authority.userinfo().is_none()
+            && authority.port().is_none();
+        if !local && uri.as_str().starts_with("file:") {
+            return Ok(Resolved::Forbidden {
+                display: uri.as_str().to_owned(),
+                why: "file URI names another host (a network share), not this workspace",
+            });
+        }
+    }
     let path = Some(uri)
         .filter(|u| u.as_str().starts_with("file:"))
         .and_then(|u| u.to_file_path())
@@ -312,13 +326,21 @@ pub fn unified_patch(
     let files = patch::parse(text).map_err(|e| IntakeError(e.0))?;
     let mut view = View::new(workspace, docs);
     let mut forbidden = Vec::new();
-    let resolve = |p: &str, forbidden: &mut Vec<(String, &'static str)>| match workspace
-        .resolve(std::path::Path::new(p))
-    {
-        Resolved::Inside { relative, .. } => Some(relative),
-        Resolved::Forbidden { display, why } => {
-            forbidden.push((display, why));
-            None
+    let resolve = |p: &str, forbidden: &mut Vec<(String, &'static str)>| {
+        if patch::is_absolute(p) {
+            // Never re-rooted: `+++ /etc/x` is not `etc/x` in the workspace.
+            forbidden.push((
+                p.to_owned(),
+                "absolute path in a patch (patch paths are relative to the workspace root)",
+            ));
+            return None;
+        }
+        match workspace.resolve(std::path::Path::new(p)) {
+            Resolved::Inside { relative, .. } => Some(relative),
+            Resolved::Forbidden { display, why } => {
+                forbidden.push((display, why));
+                None
+            }
         }
     };
     for file in files {

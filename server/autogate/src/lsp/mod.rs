@@ -173,6 +173,17 @@ where
     O: AsyncWrite,
     I: Send + 'static,
 {
+    let _ = serve_checked(input, output).await;
+}
+
+/// [`serve`], with an error when the input stream was beyond repair (the process should then
+/// exit non-zero; the guard has logged why).
+pub async fn serve_checked<I, O>(input: I, output: O) -> Result<(), guard::Broken>
+where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite,
+    I: Send + 'static,
+{
     let shared = Arc::new(Shared::new());
     let (service, socket) = {
         let shared = shared.clone();
@@ -187,14 +198,28 @@ where
     let service = ordered::Ordered::new(service, shared);
     // Malformed frames are repaired before tower-lsp-server's reader, which would stop on them.
     let (guarded, guard_out) = tokio::io::duplex(1 << 16);
-    tokio::spawn(guard::run(input, guard_out));
+    let broken = Arc::new(std::sync::OnceLock::new());
+    {
+        let broken = broken.clone();
+        tokio::spawn(async move {
+            let mut guard_out = guard_out;
+            if let Err(e) = guard::run(input, &mut guard_out).await {
+                // Set before the pipe closes, so the server sees it when its input ends.
+                let _ = broken.set(e);
+            }
+        });
+    }
     Server::new(guarded, output, socket)
         .concurrency_level(MAX_CONCURRENCY)
         .serve(service)
         .await;
+    match broken.get() {
+        Some(e) => Err(e.clone()),
+        None => Ok(()),
+    }
 }
 
 /// Serves LSP over stdin and stdout.
-pub async fn run_stdio() {
-    serve(tokio::io::stdin(), tokio::io::stdout()).await;
+pub async fn run_stdio() -> Result<(), guard::Broken> {
+    serve_checked(tokio::io::stdin(), tokio::io::stdout()).await
 }
