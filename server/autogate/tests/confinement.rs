@@ -70,10 +70,7 @@ async fn approving_after_the_folder_became_a_symlink_to_git_writes_nothing_in_gi
     pending_fsmonitor(&mut client, &config).await;
 
     swap_for_symlink(&root, "tools", &root.join(".git"));
-    let summary = client
-        .command("autogate.approve", json!({ "id": "1" }))
-        .await
-        .unwrap();
+    let summary = client.approve("1").await.unwrap();
     assert_redirect_refused(&summary);
     assert_eq!(
         std::fs::read_to_string(root.join(".git/config")).unwrap(),
@@ -92,10 +89,7 @@ async fn approving_after_the_folder_became_a_symlink_out_of_the_root_writes_noth
     pending_fsmonitor(&mut client, &config).await;
 
     swap_for_symlink(&root, "tools", outside.path());
-    let summary = client
-        .command("autogate.approve", json!({ "id": "1" }))
-        .await
-        .unwrap();
+    let summary = client.approve("1").await.unwrap();
     assert_redirect_refused(&summary);
     assert_eq!(
         std::fs::read_to_string(outside.path().join("config")).unwrap(),
@@ -130,10 +124,7 @@ async fn a_new_file_approved_after_its_folder_became_git_hooks_is_not_a_hook() {
     );
 
     swap_for_symlink(&root, "tools", &root.join(".git/hooks"));
-    let summary = client
-        .command("autogate.approve", json!({ "id": "1" }))
-        .await
-        .unwrap();
+    let summary = client.approve("1").await.unwrap();
     assert_redirect_refused(&summary);
     assert!(
         !root.join(".git/hooks/pre-commit").exists(),
@@ -168,10 +159,7 @@ async fn an_open_document_whose_folder_became_a_symlink_gets_no_apply_edit() {
 
     // The editor would save the buffer through the symlink: no edit may reach it.
     swap_for_symlink(&root, "tools", &root.join(".git"));
-    let summary = client
-        .command("autogate.approve", json!({ "id": "1" }))
-        .await
-        .unwrap();
+    let summary = client.approve("1").await.unwrap();
     assert_redirect_refused(&summary);
     assert_eq!(client.apply_edits_seen, 0, "no applyEdit was sent");
     assert_eq!(client.text("tools/config").unwrap(), config);

@@ -508,6 +508,18 @@ impl TestClient {
         Ok(())
     }
 
+    /// Approves change `id` as the person does: with the content hash the pending list shows.
+    pub async fn approve(&mut self, id: &str) -> Result<Value, Value> {
+        let pending = self.command("autogate.pending", json!({})).await?;
+        let hash = pending["changes"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == json!(id)))
+            .map(|c| c["hash"].clone())
+            .unwrap_or(Value::Null);
+        self.command("autogate.approve", json!({ "id": id, "hash": hash }))
+            .await
+    }
+
     pub async fn shutdown(mut self) {
         let result = self.request("shutdown", Value::Null).await;
         assert_eq!(result, Ok(Value::Null));
