@@ -41,19 +41,6 @@ pub mod text;
 pub mod tokens;
 pub mod verification;
 
-#[cfg(test)]
-mod testing {
-    //! Helpers of the unit tests.
-
-    /// Property cases: `default`, or `AUTOGATE_PROPTEST_CASES` for a deep run.
-    pub(crate) fn proptest_cases(default: u32) -> u32 {
-        std::env::var("AUTOGATE_PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    }
-}
-
 pub use change::{ChangeUnit, FileChange, Proposal, split, split_cached};
 pub use impact::{
     AnalysisContext, BlastRadius, ChangeKind, Domain, ImpactReport, SecretFinding, SymbolImpact,
@@ -67,3 +54,16 @@ pub use paths::ProtectedPaths;
 pub use risk::{analyze_cached, analyze_whole};
 pub use secrets::redact;
 pub use text::{Encoding, TextDocument};
+
+#[cfg(test)]
+mod testing {
+    //! Helpers of the unit tests.
+
+    /// Property cases: `default`, or `AUTOGATE_PROPTEST_CASES` for a deep run.
+    pub(crate) fn proptest_cases(default: u32) -> u32 {
+        std::env::var("AUTOGATE_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+}

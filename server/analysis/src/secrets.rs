@@ -366,8 +366,9 @@ pub fn scan_line(line: &str) -> Vec<&'static str> {
             let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
             let secret = match rule.shape {
                 Shape::Whole => {
-                    !(rule.name == "openai_api_key" && whole.starts_with("sk-ant-"))
-                        && !is_placeholder(whole)
+                    let anthropic_as_openai =
+                        rule.name == "openai_api_key" && whole.starts_with("sk-ant-");
+                    !anthropic_as_openai && !is_placeholder(whole)
                 }
                 Shape::Url => !is_placeholder_password(group(1), group(2)),
                 Shape::Named => {
