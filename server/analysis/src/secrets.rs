@@ -107,11 +107,11 @@ const RULES: &[Rule] = &[
         pattern: r#"(?i)\b([a-z_][a-z0-9_.-]*)\s*(?::=|=>|[:=])\s*([a-z0-9+/_=~-]{16,})"#,
         shape: Shape::Named,
     },
-    // An unquoted value that is the rest of a line (`.env`, YAML, INI, a Markdown list), which
-    // may hold symbols: `DB_PASSWORD=S3cr3t!Pass@word`.
+    // An unquoted value that is the rest of a line (`.env`, YAML, INI, a Markdown list, an
+    // added or removed line of a diff), which may hold symbols: `DB_PASSWORD=S3cr3t!Pass@word`.
     Rule {
         name: "generic_secret",
-        pattern: r#"(?i)^\s*(?:[-*>]\s+)?(?:export\s+|env\s+|set\s+)?([a-z_][a-z0-9_.-]*)\s*[:=]\s*([^\s"'`#(){}\[\],;]{8,})\s*(?:#.*)?$"#,
+        pattern: r#"(?i)^[+\-]?\s*(?:[-*>]\s+)?(?:export\s+|env\s+|set\s+)?([a-z_][a-z0-9_.-]*)\s*[:=]\s*([^\s"'`#(){}\[\],;]{8,})\s*(?:#.*)?$"#,
         shape: Shape::Named,
     },
 ];
