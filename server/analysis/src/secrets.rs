@@ -20,7 +20,7 @@
 
 use std::sync::OnceLock;
 
-use regex::{Captures, Regex};
+use regex::Regex;
 
 /// How a rule's match is read.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,9 @@ enum Shape {
     Named,
     /// Group 1 is the user, group 2 the password of a URL.
     Url,
+    /// Like `Named`, for redaction only (fail closed): any unquoted value of 8 or more
+    /// characters that mixes letters and digits, whatever its neighbours.
+    NamedRedactOnly,
 }
 
 /// One detection rule: its name, pattern and shape.
@@ -113,6 +116,13 @@ const RULES: &[Rule] = &[
         name: "generic_secret",
         pattern: r#"(?i)^[+\-]?\s*(?:[-*>]\s+)?(?:export\s+|env\s+|set\s+)?([a-z_][a-z0-9_.-]*)\s*[:=]\s*([^\s"'`#(){}\[\],;]{8,})\s*(?:#.*)?$"#,
         shape: Shape::Named,
+    },
+    // Redaction only: an unquoted value up to the next space or quote (`DB_PASSWORD=S3cr3t!…"`
+    // glued to a quote, or followed by more text on its line).
+    Rule {
+        name: "generic_secret",
+        pattern: r#"(?i)\b([a-z_][a-z0-9_.-]*)\s*(?::=|=>|[:=])\s*([^\s"'`]{8,})"#,
+        shape: Shape::NamedRedactOnly,
     },
 ];
 
@@ -308,6 +318,14 @@ pub fn is_key_named(name: &str) -> bool {
     })
 }
 
+/// Whether the text before a value (`name`, `"name": `, `NAME: &str = `, or a name the
+/// pattern took for a type, as in `a:SIGNING_KEY = `) holds a key-named identifier.
+fn names_a_secret(prefix: &str) -> bool {
+    prefix
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .any(|name| !name.is_empty() && is_key_named(name))
+}
+
 /// Whether a key-named value looks random enough to be a real secret.
 fn looks_secret(value: &str, quoted: bool) -> bool {
     if value.contains("://") || value.starts_with('/') || value.starts_with("./") {
@@ -365,6 +383,7 @@ pub fn scan_line(line: &str) -> Vec<&'static str> {
             let whole = caps.get(0).map_or("", |m| m.as_str());
             let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
             let secret = match rule.shape {
+                Shape::NamedRedactOnly => false,
                 Shape::Whole => {
                     let anthropic_as_openai =
                         rule.name == "openai_api_key" && whole.starts_with("sk-ant-");
@@ -376,8 +395,11 @@ pub fn scan_line(line: &str) -> Vec<&'static str> {
                     let quoted = caps
                         .get(2)
                         .is_some_and(|v| line[v.end()..].starts_with(['"', '\'', '`']));
+                    let prefix = caps.get(2).map_or("", |v| {
+                        &line[caps.get(0).map_or(0, |m| m.start())..v.start()]
+                    });
                     found.is_empty()
-                        && is_key_named(group(1))
+                        && names_a_secret(prefix)
                         && !is_placeholder(whole)
                         && looks_secret(value, quoted)
                 }
@@ -482,27 +504,46 @@ fn redact_line(line: &str) -> String {
         if rule.name == "private_key" || !re.is_match(&out) {
             continue;
         }
-        let replacement = format!("[REDACTED:{}]", rule.name);
         out = match rule.shape {
-            Shape::Whole => re.replace_all(&out, replacement.as_str()).into_owned(),
-            Shape::Url | Shape::Named => re
-                .replace_all(&out, |caps: &Captures<'_>| {
-                    let whole = caps.get(0).map_or("", |m| m.as_str());
-                    let (Some(m), Some(v)) = (caps.get(0), caps.get(2)) else {
-                        return whole.to_owned();
-                    };
-                    let named_ok = rule.shape == Shape::Url
-                        || caps.get(1).is_some_and(|n| is_key_named(n.as_str()));
-                    if !named_ok || v.as_str().starts_with("[REDACTED:") {
-                        return whole.to_owned();
-                    }
-                    let start = v.start() - m.start();
-                    let end = v.end() - m.start();
-                    format!("{}{}{}", &whole[..start], replacement, &whole[end..])
-                })
+            Shape::Whole => re
+                .replace_all(&out, format!("[REDACTED:{}]", rule.name).as_str())
                 .into_owned(),
+            Shape::Url | Shape::Named | Shape::NamedRedactOnly => replace_values(rule, re, &out),
         };
     }
+    out
+}
+
+/// Replaces group 2 (a value, a URL's password) of every match of `re` that is a secret to
+/// redaction. A value that is not replaced is searched again, since it may hold an assignment
+/// of its own (`a=DB_PASSWORD=…`), which a non-overlapping search would skip.
+fn replace_values(rule: &Rule, re: &Regex, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for caps in re.captures_iter(text) {
+        let (Some(m), Some(v)) = (caps.get(0), caps.get(2)) else {
+            continue;
+        };
+        out.push_str(&text[last..m.start()]);
+        out.push_str(&text[m.start()..v.start()]);
+        let value = v.as_str();
+        let named = rule.shape == Shape::Url || names_a_secret(&text[m.start()..v.start()]);
+        let mixed = value.chars().any(|c| c.is_ascii_digit())
+            && value.chars().any(|c| c.is_ascii_alphabetic());
+        let wanted = rule.shape != Shape::NamedRedactOnly || mixed;
+        if value.contains("[REDACTED:") {
+            out.push_str(value);
+        } else if named && wanted {
+            out.push_str(&format!("[REDACTED:{}]", rule.name));
+        } else if rule.shape == Shape::Url {
+            out.push_str(value);
+        } else {
+            out.push_str(&replace_values(rule, re, value));
+        }
+        out.push_str(&text[v.end()..m.end()]);
+        last = m.end();
+    }
+    out.push_str(&text[last..]);
     out
 }
 
