@@ -215,3 +215,68 @@ async fn trace_logs_of_frames_carrying_secrets_are_redacted() {
     );
     assert_no_secret("the trace logs", &logs);
 }
+
+/// An OpenAI-compatible server on 127.0.0.1 that keeps every request body and answers with
+/// text that holds no edit.
+async fn recording_llm_server() -> (
+    String,
+    tokio::task::JoinHandle<()>,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let log = log.clone();
+        async move {
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let body = json!({ "id": "x", "object": "chat.completion", "model": "test-model",
+                "choices": [ { "index": 0, "message": { "role": "assistant", "content": "No edit." }, "finish_reason": "stop" } ] });
+            axum::response::Response::builder()
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/v1"), task, seen)
+}
+
+#[tokio::test]
+async fn llm_requests_carry_no_url_password_or_key_named_value() {
+    let (base_url, server, seen) = recording_llm_server().await;
+    let policy = format!(
+        "[llm]\nprovider = \"openai\"\nbase_url = \"{base_url}\"\nmodel = \"test-model\"\napi_key_env = \"AUTOGATE_TEST_UNSET_KEY\"\ntimeout_secs = 10\n"
+    );
+    let settings = format!(
+        "DATABASE_URL = \"postgres://u:{URL_PASSWORD}@db.internal/app\"\nSIGNING_KEY = \"{HEX_KEY}\"\nhmac_key = {HEX_KEY}\nDEBUG = False\n"
+    );
+    let dir = workspace(&[("settings.py", &settings), (".autogate.toml", &policy)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let uri = client.uri("settings.py");
+    client
+        .command(
+            "autogate.run",
+            json!({ "task": format!("set DEBUG to True; connect to redis://app:{URL_PASSWORD}@cache.internal, signing_key={HEX_KEY}"), "uri": uri }),
+        )
+        .await
+        .unwrap();
+    client.wait_message("nothing was applied").await;
+    let requests = seen.lock().unwrap().clone();
+    assert!(!requests.is_empty(), "the provider was called");
+    for request in &requests {
+        assert!(
+            request.contains("DEBUG = False"),
+            "the file is sent: {request}"
+        );
+        assert_no_secret("an LLM request", request);
+    }
+    server.abort();
+    client.shutdown().await;
+}
