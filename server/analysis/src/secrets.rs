@@ -93,7 +93,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "url_credentials",
-        pattern: r#"(?i)\b[a-z][a-z0-9+.-]*://([^\s:/?#@"'`<>\\]+):([^\s/?#@"'`<>\\]+)@[^\s/?#@"'`<>\\]"#,
+        pattern: r#"(?i)\b[a-z][a-z0-9+.-]*://([^\s:/?#@"'`<>\\]+):([^\s/?#@"'`<>\\]+)@([^\s/?#@"'`<>\\]+)"#,
         shape: Shape::Url,
     },
     // A quoted value: `name = "…"`, `"name": "…"`, `name: '…'`, `NAME: &str = "…"`,
@@ -226,7 +226,35 @@ fn is_dummy_value(value: &str) -> bool {
             b == a + 1 || (w[0] == '9' && w[1] == 'a') || (a == b + 1)
         })
         .count();
-    periodic || steps * 10 >= (n - 1) * 7
+    // Consecutive bytes written in hex: `000102030405…`.
+    let bytes: Vec<u8> = lower
+        .as_bytes()
+        .chunks(2)
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
+        .filter_map(|pair| u8::from_str_radix(pair, 16).ok())
+        .collect();
+    let byte_steps = bytes
+        .windows(2)
+        .filter(|w| w[1] == w[0].wrapping_add(1))
+        .count();
+    let sequential_bytes =
+        n.is_multiple_of(2) && bytes.len() == n / 2 && byte_steps * 10 >= bytes.len() * 7;
+    periodic || sequential_bytes || steps * 10 >= (n - 1) * 7
+}
+
+/// An identifier rather than a random value: word characters only, with at most two changes
+/// between letters and digits (`X509RequestInheritOptions`, `build_cache_key_v2`). Random
+/// base64 of 20 characters changes about five times.
+fn is_identifier_like(value: &str) -> bool {
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return false;
+    }
+    let changes = value
+        .as_bytes()
+        .windows(2)
+        .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit())
+        .count();
+    changes <= 2
 }
 
 /// Words of an identifier, lower-cased: `signingKey` → `signing key`, `SIGNING_KEY` →
@@ -304,17 +332,28 @@ pub fn is_key_named(name: &str) -> bool {
     if words.iter().any(|w| w == "public" || w == "pub") {
         return false;
     }
+    // Words that may follow the one naming the secret: `signing_key_hex`, `api_key_b64`.
+    const MODIFIES: &[&str] = &[
+        "value", "hex", "b64", "base64", "bytes", "str", "string", "raw", "data", "material",
+        "plain", "encoded", "enc", "pem", "der", "prod", "dev", "live",
+    ];
     words.iter().enumerate().any(|(i, w)| {
-        let described = words
-            .get(i + 1)
-            .is_some_and(|n| DESCRIBES.contains(&n.as_str()));
-        if described {
+        let rest = &words[i + 1..];
+        if rest
+            .first()
+            .is_some_and(|n| DESCRIBES.contains(&n.as_str()))
+        {
             return false;
         }
-        STRONG.iter().any(|s| w.ends_with(s))
-            || matches!(w.as_str(), "pwd" | "pass" | "creds")
-            || w.ends_with("key")
-            || w.ends_with("keys")
+        let strong =
+            STRONG.iter().any(|s| w.ends_with(s)) || matches!(w.as_str(), "pwd" | "pass" | "creds");
+        // `key` says less than `secret`: only when it ends the name (`InheritPrivateKey`, not
+        // `PrivateKeyAttestMask`).
+        let key = (w.ends_with("key") || w.ends_with("keys"))
+            && rest
+                .iter()
+                .all(|n| MODIFIES.contains(&n.as_str()) || n.bytes().all(|b| b.is_ascii_digit()));
+        strong || key
     })
 }
 
@@ -328,10 +367,20 @@ fn names_a_secret(prefix: &str) -> bool {
 
 /// Whether a key-named value looks random enough to be a real secret.
 fn looks_secret(value: &str, quoted: bool) -> bool {
-    if value.contains("://") || value.starts_with('/') || value.starts_with("./") {
+    // URLs, paths (`/…`, `./…`, `C:\…`, `a::b`), variable references (`$CI_TOKEN`).
+    if value.contains("://")
+        || value.starts_with(['/', '$'])
+        || value.starts_with("./")
+        || value.contains('\\')
+        || value.contains("::")
+    {
         return false;
     }
     if is_dummy_value(value) {
+        return false;
+    }
+    // Unquoted, an identifier (`X509RequestInheritOptions`) is code, not a value.
+    if !quoted && is_identifier_like(value) {
         return false;
     }
     let n = value.chars().count();
@@ -346,7 +395,9 @@ fn looks_secret(value: &str, quoted: bool) -> bool {
     if hex && entropy(value) >= 3.0 {
         return true;
     }
-    if n >= 20 && entropy(value) >= 3.5 && (quoted || (lower && upper && digit)) {
+    // Words without a digit (`CLIENT_HANDSHAKE_TRAFFIC_SECRET`) are a name, not a key.
+    let keyish = digit || value.contains(['+', '/', '=']);
+    if n >= 20 && keyish && entropy(value) >= 3.5 && (quoted || (lower && upper && digit)) {
         return true;
     }
     // A password: short, but mixing every class of character.
@@ -356,17 +407,52 @@ fn looks_secret(value: &str, quoted: bool) -> bool {
 
 /// Placeholders and well-known local defaults in a URL's password: `${DB_PASSWORD}`, `$PASS`,
 /// `%s`, `<password>`, `*****`, `password`, `changeme`, `postgres`, or the user name again.
-fn is_placeholder_password(user: &str, password: &str) -> bool {
+fn is_placeholder_password(user: &str, password: &str, host: &str) -> bool {
     const LOCAL_DEFAULTS: &[&str] = &[
-        "password", "pass", "passwd", "pwd", "secret", "changeme", "root", "admin", "test",
-        "postgres", "mysql", "guest", "user", "redis", "default",
+        "password",
+        "passwd",
+        "secret",
+        "changeme",
+        "postgres",
+        "mysql",
+        "guest",
+        "redis",
+        "default",
+        "opensesame",
+        "letmein",
     ];
     let lower = password.to_ascii_lowercase();
     password.starts_with(['$', '%', '{', '<', '*', '['])
+        || password.chars().count() < 6
         || is_placeholder(password)
         || password == user
         || LOCAL_DEFAULTS.contains(&lower.as_str())
         || lower.chars().all(|c| c == 'x' || c == '*' || c == '.')
+        || is_documentation_host(host)
+}
+
+/// Hosts of examples and local setups (RFC 2606 and loopback): `localhost`, `127.0.0.1`,
+/// `example.com`, `*.example`, `*.test`, `*.invalid`, `*.local`, `*.localhost`.
+fn is_documentation_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let name = host
+        .strip_prefix('[')
+        .map_or(host.as_str(), |h| h.split(']').next().unwrap_or(h));
+    let name = if name.contains("::") {
+        name
+    } else {
+        name.split(':').next().unwrap_or(name)
+    };
+    name == "localhost"
+        || name.starts_with("127.")
+        || name == "::1"
+        || name == "0.0.0.0"
+        || ["example.com", "example.org", "example.net"]
+            .iter()
+            .any(|d| name == *d || name.ends_with(&format!(".{d}")))
+        || [".example", ".test", ".invalid", ".local", ".localhost"]
+            .iter()
+            .any(|t| name.ends_with(t))
 }
 
 /// Whether a path holds test fixtures, whose secrets are fake by convention.
@@ -389,7 +475,7 @@ pub fn scan_line(line: &str) -> Vec<&'static str> {
                         rule.name == "openai_api_key" && whole.starts_with("sk-ant-");
                     !anthropic_as_openai && !is_placeholder(whole)
                 }
-                Shape::Url => !is_placeholder_password(group(1), group(2)),
+                Shape::Url => !is_placeholder_password(group(1), group(2), group(3)),
                 Shape::Named => {
                     let value = group(2);
                     let quoted = caps
@@ -675,6 +761,17 @@ mod tests {
             "cache_key = build_cache_key_for_user_v2",
             "password = os.environ[\"DB_PASSWORD\"]",
             "api_key: ${{ secrets.API_KEY }}",
+            // Seen in real code (a scan of the crates this workspace depends on).
+            r#"let key = r"SOFTWARE\WOW6432Node\Microsoft\VisualStudio\SxS\VS7";"#,
+            "key: \"$CI_COMMIT_REF_SLUG:$RUST_VERSION\"",
+            "const NUMBER_TOKEN: &str = \"$serde_json::private::Number\";",
+            "ClientHandshakeTrafficSecret => \"CLIENT_HANDSHAKE_TRAFFIC_SECRET\",",
+            "pub const InheritPrivateKey: X509RequestInheritOptions = 3i32;",
+            "pub const PrivateKeyAttestMask: X509CertificateTemplatePrivateKeyFlag = 12288i32;",
+            "//! Key = 000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
+            ".all(\"https://Aladdin:opensesame@localhost:8887\")",
+            "let url = Url::parse(\"ftp://rms:secret123@example.com\")?;",
+            "let base: Url = \"moz://foo:bar@servo/baz\".parse()?;",
         ] {
             assert!(scan_line(line).is_empty(), "{line}: {:?}", scan_line(line));
         }
