@@ -50,6 +50,22 @@ impl Drop for RedactingWriter {
     }
 }
 
+/// Sends panic messages through the logs (and so through [`redact_log`]) instead of the
+/// default hook's raw write to stderr: a panic message may quote the text it failed on
+/// (a `str` slicing panic quotes the string). The backtrace follows when `RUST_BACKTRACE`
+/// asks for one.
+pub fn route_panics_through_logs() {
+    std::panic::set_hook(Box::new(|info| {
+        let backtrace = std::backtrace::Backtrace::capture();
+        match backtrace.status() {
+            std::backtrace::BacktraceStatus::Captured => {
+                tracing::error!(target: "panic", "{info}\n{backtrace}");
+            }
+            _ => tracing::error!(target: "panic", "{info}"),
+        }
+    }));
+}
+
 /// Redacts one formatted log event (one line, maybe holding escaped JSON or `Debug` text).
 pub fn redact_log(event: &str) -> String {
     let (body, eol) = match event.strip_suffix('\n') {

@@ -90,6 +90,7 @@ fn init_tracing() {
         .with_writer(logging::RedactingStderr)
         .with_ansi(false)
         .try_init();
+    logging::route_panics_through_logs();
 }
 
 pub fn main() -> ExitCode {
