@@ -159,6 +159,18 @@ fn compiled() -> &'static [(&'static Rule, Regex)] {
     })
 }
 
+/// A cheap prefilter for the key-named rules: a line without one of these words has no
+/// key-named value ([`is_key_named`] needs one), and most lines of code have none.
+fn mentions_a_secret_word(line: &str) -> bool {
+    static WORDS: OnceLock<Regex> = OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            Regex::new(r"(?i)key|pass|pwd|secret|token|credential|creds")
+                .expect("the prefilter is a constant")
+        })
+        .is_match(line)
+}
+
 /// Shannon entropy in bits per character.
 pub fn entropy(s: &str) -> f64 {
     let mut counts = std::collections::HashMap::new();
@@ -464,7 +476,17 @@ pub fn is_fixture_path(path: &str) -> bool {
 /// The rules whose secrets appear on `line`, allowlist applied.
 pub fn scan_line(line: &str) -> Vec<&'static str> {
     let mut found = Vec::new();
+    let named = mentions_a_secret_word(line);
+    let url = line.contains("://");
     for (rule, re) in compiled() {
+        let skip = match rule.shape {
+            Shape::Named | Shape::NamedRedactOnly => !named,
+            Shape::Url => !url,
+            Shape::Whole => false,
+        };
+        if skip {
+            continue;
+        }
         for caps in re.captures_iter(line) {
             let whole = caps.get(0).map_or("", |m| m.as_str());
             let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
@@ -586,8 +608,15 @@ fn redact_lines(text: &str, diff: bool) -> String {
 /// Redacts one line (no line breaks) with every rule but the PEM block.
 fn redact_line(line: &str) -> String {
     let mut out = line.to_owned();
+    let named = mentions_a_secret_word(line);
+    let url = line.contains("://");
     for (rule, re) in compiled_for_redaction() {
-        if rule.name == "private_key" || !re.is_match(&out) {
+        let skip = match rule.shape {
+            Shape::Named | Shape::NamedRedactOnly => !named,
+            Shape::Url => !url,
+            Shape::Whole => rule.name == "private_key",
+        };
+        if skip || !re.is_match(&out) {
             continue;
         }
         out = match rule.shape {
