@@ -1,8 +1,66 @@
 //! Path rules the analyzer needs: protected globs, `.git/` and out-of-workspace paths.
+//!
+//! Paths are compared in their *folded* form ([`fold`]): the form under which the file systems
+//! autogate may run on (case-insensitive APFS and NTFS, HFS+, Windows' trailing dots and
+//! spaces) name the same file. `.GIT/config`, `.git./config`, `.Ｇｉｔ/config` and
+//! `.g\u{200c}it/config` are all `.git/config` somewhere, so all of them are treated as it.
+
+use std::borrow::Cow;
 
 use globset::{GlobSet, GlobSetBuilder};
+use icu_normalizer::ComposingNormalizerBorrowed;
+
+/// Code points HFS+ ignores in file names (git's `is_hfs_dotgit` list): zero-width joiners and
+/// direction marks. `.g\u{200c}it` is `.git` there.
+fn hfs_ignorable(c: char) -> bool {
+    matches!(c, '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}')
+}
+
+/// A path's folded form: backslashes as `/`, NFKC-normalised (fullwidth and compatibility
+/// forms become their plain letters), HFS+-ignorable code points removed, lower-cased, and
+/// trailing dots and spaces of each component removed (Windows drops them: `Makefile.` is
+/// `Makefile`). `.` and `..` stay as they are.
+pub fn fold(path: &str) -> String {
+    let slashed: Cow<'_, str> = if path.contains('\\') {
+        Cow::Owned(path.replace('\\', "/"))
+    } else {
+        Cow::Borrowed(path)
+    };
+    let normalized = ComposingNormalizerBorrowed::new_nfkc().normalize(&slashed);
+    let cleaned: String = normalized.chars().filter(|&c| !hfs_ignorable(c)).collect();
+    let lower = cleaned.to_lowercase();
+    // Lower-casing may leave a non-normalised form (rare); normalise once more.
+    let lower = ComposingNormalizerBorrowed::new_nfkc().normalize(&lower);
+    lower
+        .split('/')
+        .map(|c| match c {
+            "." | ".." => c,
+            _ => c.trim_end_matches(['.', ' ']),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether one path component names the `.git` directory on some file system: any case or
+/// normalisation form, trailing dots or spaces (Windows), an NTFS stream suffix
+/// (`.git::$INDEX_ALLOCATION`), or the 8.3 short name `git~1`.
+pub fn is_git_dir_name(component: &str) -> bool {
+    let folded = fold(component);
+    let name = folded.split(':').next().unwrap_or(&folded);
+    let name = name.trim_end_matches(['.', ' ']);
+    name == ".git" || is_short_git_name(name)
+}
+
+/// `git~1`, `git~2`, ...: NTFS 8.3 short names that may alias `.git`.
+fn is_short_git_name(name: &str) -> bool {
+    name.strip_prefix("git~")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
 
 /// A compiled set of protected-path globs, remembering which pattern matched.
+///
+/// Matching is on folded forms ([`fold`]) of both the globs and the path: case-insensitive,
+/// Unicode-normalised, trailing dots and spaces ignored.
 #[derive(Clone, Debug)]
 pub struct ProtectedPaths {
     patterns: Vec<String>,
@@ -14,9 +72,11 @@ impl ProtectedPaths {
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, globset::Error> {
         let mut builder = GlobSetBuilder::new();
         for pattern in patterns {
+            let folded = fold_glob(pattern.as_ref());
             builder.add(
-                globset::GlobBuilder::new(pattern.as_ref())
+                globset::GlobBuilder::new(&folded)
                     .literal_separator(true)
+                    .case_insensitive(true)
                     .build()?,
             );
         }
@@ -36,9 +96,10 @@ impl ProtectedPaths {
     /// The first pattern matching `path`, if any. A pattern without `/` also matches the file
     /// name anywhere in the tree (`Dockerfile*` matches `deploy/Dockerfile.prod`).
     pub fn matching(&self, path: &str) -> Option<&str> {
-        let file_name = path.rsplit('/').next().unwrap_or(path);
+        let path = fold(path);
+        let file_name = path.rsplit('/').next().unwrap_or(&path);
         self.set
-            .matches(path)
+            .matches(&path)
             .into_iter()
             .next()
             .or_else(|| {
@@ -55,7 +116,18 @@ impl ProtectedPaths {
     }
 }
 
+/// A glob in the folded form of the paths it is matched against: NFKC, lower-cased. (Its
+/// trailing dots are kept: they may be glob syntax.)
+fn fold_glob(pattern: &str) -> String {
+    ComposingNormalizerBorrowed::new_nfkc()
+        .normalize(&pattern.to_lowercase())
+        .into_owned()
+}
+
 /// Why a path must never be written, whatever the policy says.
+///
+/// `.git` is recognised in every form a file system may take for it ([`is_git_dir_name`]),
+/// at any depth; `.autogate` in any case at the root.
 pub fn forbidden_path(path: &str) -> Option<&'static str> {
     let normalized = path.replace('\\', "/");
     if normalized.starts_with('/') || normalized.get(1..3) == Some(":/") {
@@ -71,8 +143,10 @@ pub fn forbidden_path(path: &str) -> Option<&'static str> {
                     return Some("path is outside the workspace root");
                 }
             }
-            ".git" => return Some("path is inside .git/"),
-            ".autogate" if depth == 0 => return Some("path is inside .autogate/"),
+            _ if is_git_dir_name(component) => return Some("path is inside .git/"),
+            _ if depth == 0 && fold(component).split(':').next() == Some(".autogate") => {
+                return Some("path is inside .autogate/");
+            }
             _ => depth += 1,
         }
     }
@@ -120,5 +194,61 @@ mod tests {
         );
         assert_eq!(forbidden_path("src/a/../b.rs"), None);
         assert_eq!(forbidden_path(".github/x"), None);
+    }
+
+    #[test]
+    fn git_dir_in_every_file_system_spelling_is_forbidden() {
+        for path in [
+            ".GIT/config",
+            ".Git/hooks/pre-commit",
+            "sub/.gIt/config",
+            ".git./config",
+            ".git /config",
+            ".git. . /config",
+            ".git::$INDEX_ALLOCATION/config",
+            "GIT~1/config",
+            ".\u{ff27}\u{ff29}\u{ff34}/config",
+            ".g\u{200c}it/config",
+            "\u{feff}.git/config",
+            ".git\\config",
+        ] {
+            assert_eq!(
+                forbidden_path(path),
+                Some("path is inside .git/"),
+                "{path:?} must be forbidden"
+            );
+        }
+        assert_eq!(
+            forbidden_path(".AutoGate/audit.jsonl"),
+            Some("path is inside .autogate/")
+        );
+        for fine in [
+            ".github/x",
+            "git~x/a",
+            ".gitignore",
+            "src/.gitkeep",
+            "docs/git.md",
+        ] {
+            assert_eq!(forbidden_path(fine), None, "{fine:?}");
+        }
+    }
+
+    #[test]
+    fn protected_matching_ignores_case_normalisation_and_trailing_dots() {
+        let protected = ProtectedPaths::new(&[".github/**", "Makefile", "AGENTS.md", "*.mk"])
+            .expect("valid globs");
+        for (path, pattern) in [
+            (".Github/workflows/evil.yml", ".github/**"),
+            (".GITHUB/workflows/evil.yml", ".github/**"),
+            (".\u{ff47}ithub/workflows/evil.yml", ".github/**"),
+            (".git\u{200d}hub/workflows/evil.yml", ".github/**"),
+            ("makefile", "Makefile"),
+            ("sub/MAKEFILE.", "Makefile"),
+            ("tools/Agents.md", "AGENTS.md"),
+            ("rules/BUILD.MK", "*.mk"),
+        ] {
+            assert_eq!(protected.matching(path), Some(pattern), "{path:?}");
+        }
+        assert_eq!(protected.matching("src/makefile.rs"), None);
     }
 }

@@ -39,25 +39,69 @@ use autogate_analysis::{
 
 /// The default protected paths, as in the policy crate's defaults.
 const PROTECTED: &[&str] = &[
+    // Agent, editor and CI configuration.
     ".autogate.toml",
     ".vscode/**",
     ".github/**",
     ".gitlab-ci.yml",
     ".claude/**",
     ".helix/**",
+    // Files that steer agents.
+    ".mcp.json",
+    "AGENTS.md",
+    "CLAUDE.md",
+    "CLAUDE.local.md",
+    "GEMINI.md",
+    "**/.cursor/**",
+    ".cursorrules",
+    ".clinerules*",
+    "**/.clinerules*/**",
+    "**/.codex/**",
+    "**/.gemini/**",
+    ".windsurfrules",
+    "**/.windsurf/**",
+    // Build and hook files that run code.
+    "build.rs",
+    "Makefile",
+    "GNUmakefile",
+    "*.mk",
+    ".pre-commit-config.yaml",
+    "**/.husky/**",
+    "setup.py",
+    // Version-control control files.
+    ".gitattributes",
+    ".gitmodules",
+    // Environment files.
     ".env*",
+    // Dependency manifests and lock files.
     "Cargo.toml",
     "Cargo.lock",
     "package.json",
     "package-lock.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "pyproject.toml",
+    "requirements*.txt",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "setup.cfg",
     "go.mod",
     "go.sum",
-    "requirements*.txt",
-    "pyproject.toml",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "Gemfile",
+    "Gemfile.lock",
+    "composer.json",
+    "composer.lock",
+    // Containers, databases, infrastructure.
     "Dockerfile*",
-    "migrations/**",
+    "**/migrations/**",
     "*.sql",
     "*.tf",
+    "*.tfvars",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

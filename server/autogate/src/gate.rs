@@ -64,9 +64,14 @@ impl ChangeRecord {
     }
 
     pub fn summary(&self) -> ChangeSummary {
-        let mut reasons = self.report.reasons.clone();
-        reasons.extend(self.verdict.reasons.iter().cloned());
-        reasons.extend(self.notes.iter().cloned());
+        let reasons = self
+            .report
+            .reasons
+            .iter()
+            .chain(&self.verdict.reasons)
+            .chain(&self.notes)
+            .map(|r| redact(r))
+            .collect();
         ChangeSummary {
             id: self.id.clone(),
             files: self.unit.files.iter().map(|f| f.path.clone()).collect(),
@@ -228,8 +233,8 @@ impl Gate {
                     status,
                     hash,
                     bases: unit_bases,
-                    intent: origin.intent.clone(),
-                    source: origin.source.clone(),
+                    intent: origin.intent.as_deref().map(redact),
+                    source: origin.source.as_deref().map(redact),
                     checkpoint: None,
                     notes: Vec::new(),
                     approver: None,
@@ -302,8 +307,8 @@ impl Gate {
                 },
                 status,
                 bases: BTreeMap::new(),
-                intent: origin.intent.clone(),
-                source: origin.source.clone(),
+                intent: origin.intent.as_deref().map(redact),
+                source: origin.source.as_deref().map(redact),
                 checkpoint: None,
                 notes: Vec::new(),
                 approver: None,
@@ -584,8 +589,36 @@ pub fn content_hash(files: &[FileChange]) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// A unified diff of a change, for a person.
+/// Secrets masked, for any text that leaves the gate (answers, diffs, summaries): the
+/// analyzer's redaction (fail closed), then the LLM crate's (bearer tokens and other formats
+/// the analyzer does not look for), so that both agree on what never goes out.
+pub fn redact(text: &str) -> String {
+    autogate_llm::redact_secrets(&autogate_analysis::secrets::redact(text))
+}
+
+/// [`redact`] over every string (and key) of a JSON answer.
+pub fn redact_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => *s = redact(s),
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        Value::Object(map) => {
+            for (key, mut item) in std::mem::take(map) {
+                redact_json(&mut item);
+                map.insert(redact(&key), item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A unified diff of a change, for a person, with every secret masked (the `+`/`-` markers
+/// stay, so a line with a secret still shows as added or removed).
 pub fn unified_diff(change: &ChangeRecord) -> String {
+    autogate_llm::redact_secrets(&autogate_analysis::secrets::redact_diff(&raw_diff(change)))
+}
+
+fn raw_diff(change: &ChangeRecord) -> String {
     let mut out = String::new();
     for file in &change.unit.files {
         let old_name = file.old_path.as_deref().unwrap_or(&file.path);

@@ -76,7 +76,10 @@ impl Workspace {
                 why: "path is the workspace root itself",
             };
         }
-        if parts.iter().any(|p| p == ".git") {
+        if parts
+            .iter()
+            .any(|p| autogate_analysis::paths::is_git_dir_name(p))
+        {
             return Resolved::Forbidden {
                 display,
                 why: "path is inside .git/",

@@ -55,14 +55,58 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("constant redaction pattern compiles")
 });
 
+/// The password of a credential-bearing URL, in any scheme: `postgres://user:…@host`.
+static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/?#@"'`<>\\]+:)([^\s/?#@"'`<>\\]+)(@)"#)
+        .expect("constant redaction pattern compiles")
+});
+
+/// A random-looking value under a key-like name, quoted or not: `hmac_key: 3f9a…`,
+/// `SIGNING_KEY = "…"`, `"refresh_token": "…"`. Only values of 20 or more base64, hex or
+/// URL-safe characters mixing letters and digits are replaced, so that ordinary code
+/// (`cache_key = "users"`) still reads and still matches in SEARCH blocks.
+static KEY_NAMED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(\b[A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|key|token|credential)s?["'`]?(?:\s*:\s*&?'?[A-Za-z_][A-Za-z0-9_:<>]*)?\s*(?::=|=>|=|:)\s*[bru]?["'`]?)([A-Za-z0-9+/_=~\-]{20,})"#,
+    )
+    .expect("constant redaction pattern compiles")
+});
+
 /// Redacts common secret formats: `sk-…`, `sk-ant-…`, `AKIA…`, `ghp_…`, PEM private keys,
-/// bearer tokens and quoted values assigned to password/secret/key-like names.
+/// bearer tokens, passwords in URLs, quoted values assigned to password/secret/key-like names
+/// and random-looking values under key-like names.
 pub fn redact_secrets(text: &str) -> String {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     for re in TOKEN_PATTERNS.iter() {
         if re.is_match(&out) {
             out = Cow::Owned(re.replace_all(&out, REDACTED).into_owned());
         }
+    }
+    if URL_PASSWORD.is_match(&out) {
+        let replaced = URL_PASSWORD.replace_all(&out, |caps: &Captures<'_>| {
+            let whole = caps.get(0).map_or("", |m| m.as_str());
+            let password = caps.get(2).map_or("", |m| m.as_str());
+            if password.starts_with(['$', '{', '<', '%']) || password == REDACTED {
+                whole.to_owned()
+            } else {
+                format!("{}{REDACTED}@", caps.get(1).map_or("", |m| m.as_str()))
+            }
+        });
+        out = Cow::Owned(replaced.into_owned());
+    }
+    if KEY_NAMED.is_match(&out) {
+        let replaced = KEY_NAMED.replace_all(&out, |caps: &Captures<'_>| {
+            let whole = caps.get(0).map_or("", |m| m.as_str());
+            let value = caps.get(2).map_or("", |m| m.as_str());
+            let mixed = value.chars().any(|c| c.is_ascii_digit())
+                && value.chars().any(|c| c.is_ascii_alphabetic());
+            if mixed {
+                format!("{}{REDACTED}", caps.get(1).map_or("", |m| m.as_str()))
+            } else {
+                whole.to_owned()
+            }
+        });
+        out = Cow::Owned(replaced.into_owned());
     }
     if ASSIGNMENT.is_match(&out) {
         let replaced = ASSIGNMENT.replace_all(&out, |caps: &Captures<'_>| {
@@ -120,6 +164,22 @@ mod tests {
             "Authorization: Bearer abcdefghijklmnopqrstuvwxyz",
             "abcdefghijklmnopqrstuvwxyz",
         );
+    }
+
+    #[test]
+    fn credential_urls_and_key_named_values_are_redacted() {
+        redacts(
+            "DATABASE_URL=postgres://u:Pr0dPassw0rd@db.internal/app",
+            "Pr0dPassw0rd",
+        );
+        redacts("url: amqp://svc:Zx81kLm02@mq.internal/vhost", "Zx81kLm02");
+        let hex = "3f9a0c7be21d4e58a6b9f0c3d7e2a1b48c5d6e7f90a1b2c3d4e5f6a7b8c9d0e1";
+        redacts(&format!("hmac_key: {hex}"), hex);
+        redacts(&format!("SIGNING_KEY = \"{hex}\""), hex);
+        redacts(&format!("const SIGNING_KEY: &str = \"{hex}\";"), hex);
+        redacts(&format!("{{\"signingKey\": \"{hex}\"}}"), hex);
+        let kept = "postgres://u:${DB_PASSWORD}@db/app and cache_key = \"users\"";
+        assert_eq!(redact_secrets(kept), kept);
     }
 
     #[test]

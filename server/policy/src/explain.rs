@@ -48,7 +48,7 @@ impl Policy {
         let _ = writeln!(out, "  critical is denied");
         let _ = writeln!(
             out,
-            "  agent, editor and CI configuration asks at least: {}",
+            "  agent, editor and CI configuration and files that steer agents ask at least: {}",
             self.config.patterns().join(", ")
         );
         let _ = writeln!(

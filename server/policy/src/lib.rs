@@ -141,15 +141,48 @@ pub struct Verdict {
     pub reasons: Vec<String>,
 }
 
-/// Default protected paths (§2): high at least.
+/// Default protected paths: a change touching one is high at least.
+///
+/// Patterns without `/` match the file name at any depth (a nested `Makefile`, `build.rs` or
+/// `AGENTS.md` is read by its tool too); matching is case-insensitive and Unicode-normalised
+/// (see `autogate_analysis::paths::fold`). The team file may `unprotect` any of these except
+/// the policy file; [`PROTECTED_CONFIG`] still asks for the agent, editor and CI ones.
 pub const DEFAULT_PROTECTED: &[&str] = &[
+    // Agent, editor and CI configuration.
     ".autogate.toml",
     ".vscode/**",
     ".github/**",
     ".gitlab-ci.yml",
     ".claude/**",
     ".helix/**",
+    // Files that steer agents.
+    ".mcp.json",
+    "AGENTS.md",
+    "CLAUDE.md",
+    "CLAUDE.local.md",
+    "GEMINI.md",
+    "**/.cursor/**",
+    ".cursorrules",
+    ".clinerules*",
+    "**/.clinerules*/**",
+    "**/.codex/**",
+    "**/.gemini/**",
+    ".windsurfrules",
+    "**/.windsurf/**",
+    // Build and hook files that run code.
+    "build.rs",
+    "Makefile",
+    "GNUmakefile",
+    "*.mk",
+    ".pre-commit-config.yaml",
+    "**/.husky/**",
+    "setup.py",
+    // Version-control control files.
+    ".gitattributes",
+    ".gitmodules",
+    // Environment files.
     ".env*",
+    // Dependency manifests and lock files.
     "Cargo.toml",
     "Cargo.lock",
     "package.json",
@@ -162,7 +195,6 @@ pub const DEFAULT_PROTECTED: &[&str] = &[
     "uv.lock",
     "Pipfile",
     "Pipfile.lock",
-    "setup.py",
     "setup.cfg",
     "go.mod",
     "go.sum",
@@ -173,6 +205,7 @@ pub const DEFAULT_PROTECTED: &[&str] = &[
     "Gemfile.lock",
     "composer.json",
     "composer.lock",
+    // Containers, databases, infrastructure.
     "Dockerfile*",
     "**/migrations/**",
     "*.sql",
@@ -180,8 +213,10 @@ pub const DEFAULT_PROTECTED: &[&str] = &[
     "*.tfvars",
 ];
 
-/// Agent, editor and CI configuration: a change touching one of these always asks at least,
-/// whatever the policy file says (the self-protection invariant). Not affected by `unprotect`.
+/// Agent, editor and CI configuration, and the files that steer agents: a change touching one
+/// of these always asks at least, whatever the policy file says (the self-protection
+/// invariant: an agent never rewrites its own instructions, tools or CI on its own). Not
+/// affected by `unprotect`.
 pub const PROTECTED_CONFIG: &[&str] = &[
     ".autogate.toml",
     "**/.vscode/**",
@@ -189,6 +224,19 @@ pub const PROTECTED_CONFIG: &[&str] = &[
     ".gitlab-ci.yml",
     "**/.claude/**",
     "**/.helix/**",
+    ".mcp.json",
+    "AGENTS.md",
+    "CLAUDE.md",
+    "CLAUDE.local.md",
+    "GEMINI.md",
+    "**/.cursor/**",
+    ".cursorrules",
+    ".clinerules*",
+    "**/.clinerules*/**",
+    "**/.codex/**",
+    "**/.gemini/**",
+    ".windsurfrules",
+    "**/.windsurf/**",
 ];
 
 /// The file that can never be unprotected.

@@ -44,6 +44,27 @@ const FILES: &[&str] = &[
     ".claude/settings.json",
     ".helix/config.toml",
     "web/.vscode/launch.json",
+    ".mcp.json",
+    "AGENTS.md",
+    "sub/dir/AGENTS.md",
+    "CLAUDE.md",
+    "pkg/CLAUDE.md",
+    "GEMINI.md",
+    ".cursor/rules/x.mdc",
+    ".clinerules",
+    ".clinerules/rules.md",
+    ".codex/config.toml",
+    ".gemini/settings.json",
+    // Case and Unicode spellings a case-insensitive or normalising file system resolves to
+    // the same files.
+    ".Github/workflows/evil.yml",
+    ".GITHUB/workflows/evil.yml",
+    ".VSCode/tasks.json",
+    "Agents.md",
+    ".MCP.json",
+    "claude.md",
+    ".\u{ff47}ithub/workflows/evil.yml",
+    ".github./workflows/evil.yml",
 ];
 
 fn is_config(file: &str) -> bool {

@@ -4,6 +4,7 @@
 mod assess;
 mod demo;
 mod history;
+mod logging;
 mod policy;
 pub mod sarif;
 
@@ -86,9 +87,10 @@ fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,autogate=info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(logging::RedactingStderr)
         .with_ansi(false)
         .try_init();
+    logging::route_panics_through_logs();
 }
 
 pub fn main() -> ExitCode {

@@ -123,7 +123,7 @@ pub async fn execute(
             let a: p::IdArgs = args(command, &arguments)?;
             let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
             let change = gate.get(&a.id).ok_or_else(|| unknown_change(&a.id))?;
-            Ok(json!({
+            let mut report = json!({
                 "id": change.id,
                 "status": change.status,
                 "decision": change.verdict.decision,
@@ -136,7 +136,9 @@ pub async fn execute(
                 "notes": change.notes,
                 "report": change.report,
                 "diff": unified_diff(change),
-            }))
+            });
+            crate::gate::redact_json(&mut report);
+            Ok(report)
         }
         p::DIFF => {
             let a: p::IdArgs = args(command, &arguments)?;
