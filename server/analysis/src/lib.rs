@@ -13,7 +13,9 @@
 //! - [`languages`]: the grammars by file extension; [`tokens`]: structural token streams
 //!   (format-only, comment-only, renames); [`symbols`]: per-language symbol tables and diffs.
 //! - [`secrets`] (detection and [`redact`]), [`domains`] (the sensitive-pattern table),
-//!   [`verification`] (tests weakened): line scanners over what a change adds or removes.
+//!   [`verification`] (tests weakened): line scanners over what a change adds or removes;
+//!   `guards`: control flow (guards removed, negated or made constant, early success,
+//!   swallowed failures) compared on the trees of the changed code.
 //! - [`index`]: the workspace [`SymbolIndex`] behind the blast radius.
 //! - [`incremental`]: the [`ParseCache`] of open documents' trees and incremental parses;
 //!   `local`: the analysis of only the top-level items a modification touches.
@@ -26,6 +28,7 @@
 pub mod change;
 mod cut;
 pub mod domains;
+mod guards;
 pub mod impact;
 pub mod incremental;
 pub mod index;
@@ -41,19 +44,6 @@ pub mod text;
 pub mod tokens;
 pub mod verification;
 
-#[cfg(test)]
-mod testing {
-    //! Helpers of the unit tests.
-
-    /// Property cases: `default`, or `AUTOGATE_PROPTEST_CASES` for a deep run.
-    pub(crate) fn proptest_cases(default: u32) -> u32 {
-        std::env::var("AUTOGATE_PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    }
-}
-
 pub use change::{ChangeUnit, FileChange, Proposal, split, split_cached};
 pub use impact::{
     AnalysisContext, BlastRadius, ChangeKind, Domain, ImpactReport, SecretFinding, SymbolImpact,
@@ -67,3 +57,16 @@ pub use paths::ProtectedPaths;
 pub use risk::{analyze_cached, analyze_whole};
 pub use secrets::redact;
 pub use text::{Encoding, TextDocument};
+
+#[cfg(test)]
+mod testing {
+    //! Helpers of the unit tests.
+
+    /// Property cases: `default`, or `AUTOGATE_PROPTEST_CASES` for a deep run.
+    pub(crate) fn proptest_cases(default: u32) -> u32 {
+        std::env::var("AUTOGATE_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+}

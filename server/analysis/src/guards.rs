@@ -1,0 +1,1367 @@
+//! Control-flow checks: guards (conditionals whose branch rejects by an early exit) removed,
+//! negated, made constant or emptied; success returned before a function's checks; and the
+//! failure of a check call swallowed. Both trees are compared on the code a change touches.
+//!
+//! The change is the byte span between the text both sides share at the start and at the end.
+//! Outside it the texts are equal, so the nodes that overlap it are the only ones that can
+//! differ, and the answer does not depend on which analysis path (whole file or local) asked.
+//! Each finding names the function and what was lost; it is `high` when the code concerns
+//! security (the function's name, the condition, the exit's message, the call checked, the
+//! file's path), `medium` otherwise. A guard *added* never raises anything.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use tree_sitter::{Node, Tree};
+
+use crate::languages::{Language, is_comment_kind};
+use crate::level::Level;
+
+/// One control-flow finding: the level it asks for and the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub level: Level,
+    pub reason: String,
+}
+
+/// How deep the walk of one side goes (tree-sitter trees of real code are far shallower).
+const MAX_DEPTH: usize = 200;
+
+/// The control-flow findings of a modification of one file that parses on both sides.
+pub fn scan(
+    lang: Language,
+    path: &str,
+    before: (&Tree, &str),
+    after: (&Tree, &str),
+) -> Vec<Finding> {
+    let (bt, b) = before;
+    let (at, a) = after;
+    if b == a {
+        return Vec::new();
+    }
+    let prefix = crate::text::common_prefix(b.as_bytes(), a.as_bytes());
+    let limit = b.len().min(a.len()) - prefix;
+    let suffix = crate::text::common_suffix(b.as_bytes(), a.as_bytes(), limit);
+    let old = Side::collect(lang, bt.root_node(), b, prefix..b.len() - suffix);
+    let new = Side::collect(lang, at.root_node(), a, prefix..a.len() - suffix);
+    let mut out = Vec::new();
+    compare_guards(path, &old, &new, &mut out);
+    compare_early(path, &old, &new, &mut out);
+    compare_calls(lang, path, &old, &new, &mut out);
+    out
+}
+
+/// An `if` met in the changed code.
+#[derive(Clone, Debug)]
+struct If {
+    func: String,
+    /// The condition, whitespace collapsed.
+    cond: String,
+    /// The condition without its negations (`not`, `!`, `!=` as `==`), and how many it had.
+    base: String,
+    negated: bool,
+    /// Its value, when it is made of literals only.
+    constant: Option<bool>,
+    /// Which branch rejects: `Some(true)` the consequence, `Some(false)` the `else`.
+    rejects: Option<bool>,
+    /// The rejecting exit, as written, and its shape (`raise ValueError`, `return Err`).
+    exit: String,
+    exit_shape: String,
+    /// `if cond: exit`, clipped, for people.
+    snippet: String,
+    /// Text whose words tell whether the check concerns security.
+    words: String,
+}
+
+impl If {
+    fn is_guard(&self) -> bool {
+        self.rejects.is_some() && !self.never_fires()
+    }
+
+    /// Whether the rejecting branch can never run (`if False: raise`, `if x && false`).
+    fn never_fires(&self) -> bool {
+        match (self.rejects, self.constant) {
+            (Some(branch), Some(value)) => branch != value,
+            _ => false,
+        }
+    }
+}
+
+/// A function in the changed code that returns success before checks that follow.
+#[derive(Clone, Debug)]
+struct Early {
+    func: String,
+    ret: String,
+    words: String,
+}
+
+/// How the result of a check call is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Use {
+    /// Tested, propagated, assigned, or (where failures raise) called on its own.
+    Kept,
+    /// Its failure swallowed: the text says how.
+    Swallowed(&'static str),
+}
+
+#[derive(Clone, Debug)]
+struct Call {
+    callee: String,
+    func: String,
+    how: Use,
+}
+
+/// What one side holds in the changed code.
+#[derive(Default)]
+struct Side {
+    ifs: Vec<If>,
+    early: Vec<Early>,
+    calls: Vec<Call>,
+}
+
+impl Side {
+    fn collect(lang: Language, root: Node<'_>, src: &str, span: Range<usize>) -> Side {
+        let mut side = Side::default();
+        let mut w = Walker {
+            lang,
+            src,
+            span,
+            side: &mut side,
+        };
+        w.visit(root, 0);
+        side
+    }
+}
+
+struct Walker<'a> {
+    lang: Language,
+    src: &'a str,
+    span: Range<usize>,
+    side: &'a mut Side,
+}
+
+impl Walker<'_> {
+    fn text(&self, node: Node<'_>) -> &str {
+        self.src.get(node.byte_range()).unwrap_or_default()
+    }
+
+    fn overlaps(&self, node: Node<'_>) -> bool {
+        node.start_byte() <= self.span.end && self.span.start <= node.end_byte()
+    }
+
+    fn visit(&mut self, node: Node<'_>, depth: usize) {
+        if depth > MAX_DEPTH || !self.overlaps(node) {
+            return;
+        }
+        let kind = node.kind();
+        if matches!(kind, "if_statement" | "if_expression" | "elif_clause") {
+            self.record_if(node);
+        } else if is_function(kind) {
+            self.record_early(node);
+        } else if matches!(kind, "call" | "call_expression" | "method_invocation") {
+            self.record_call(node);
+        }
+        let mut cursor = node.walk();
+        let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+        for child in children {
+            self.visit(child, depth + 1);
+        }
+    }
+
+    fn record_if(&mut self, node: Node<'_>) {
+        let Some(cond) = node.child_by_field_name("condition") else {
+            return;
+        };
+        let consequence = node.child_by_field_name("consequence");
+        let alternative = node.child_by_field_name("alternative").and_then(else_body);
+        let cons_exit = consequence
+            .and_then(last_statement)
+            .filter(|s| is_rejecting_exit(self.text(*s)));
+        let alt_exit = alternative
+            .and_then(last_statement)
+            .filter(|s| is_rejecting_exit(self.text(*s)));
+        let (rejects, exit) = match (cons_exit, alt_exit) {
+            (Some(e), _) => (Some(true), Some(e)),
+            (None, Some(e)) => (Some(false), Some(e)),
+            _ => (None, None),
+        };
+        let exit_text = exit.map(|e| collapse(self.text(e))).unwrap_or_default();
+        let cond_text = collapse(self.text(cond));
+        let (base, negated) = self.polarity(cond);
+        let header_end = consequence.map_or(cond.end_byte(), |c| c.start_byte());
+        let header = collapse(
+            self.src
+                .get(node.start_byte()..header_end)
+                .unwrap_or_default(),
+        );
+        let header = header.trim_end_matches(['{', ':', ' ']).to_owned();
+        let snippet = if exit_text.is_empty() {
+            clip(&header, 70)
+        } else if rejects == Some(true) {
+            format!("{}: {}", clip(&header, 50), clip(&exit_text, 40))
+        } else {
+            format!("{} … else: {}", clip(&header, 50), clip(&exit_text, 40))
+        };
+        let prev = statement_of(node)
+            .and_then(|s| s.prev_named_sibling())
+            .filter(|p| !is_comment_kind(p.kind()))
+            .map(|p| self.text(p).to_owned())
+            .unwrap_or_default();
+        let func = function_name(node, self.src);
+        let words = format!("{func} {header} {exit_text} {prev}");
+        self.side.ifs.push(If {
+            func,
+            cond: cond_text,
+            base,
+            negated,
+            constant: constant(cond, self.src),
+            rejects,
+            exit_shape: exit_shape(&exit_text),
+            exit: exit_text,
+            snippet,
+            words,
+        });
+    }
+
+    /// The condition without its negations, and whether an odd number was removed.
+    fn polarity(&self, cond: Node<'_>) -> (String, bool) {
+        let mut node = unwrap(cond);
+        let mut negated = false;
+        for _ in 0..8 {
+            match negation_operand(node, self.src) {
+                Some(inner) => {
+                    negated = !negated;
+                    node = unwrap(inner);
+                }
+                None => break,
+            }
+        }
+        let mut text = format!(" {} ", collapse(self.text(node)));
+        for (neg, pos) in [
+            (" !== ", " === "),
+            (" != ", " == "),
+            (" is not ", " is "),
+            (" not in ", " in "),
+        ] {
+            if text.matches(neg).count() == 1 && !text.contains(pos) {
+                text = text.replacen(neg, pos, 1);
+                negated = !negated;
+                break;
+            }
+        }
+        (text.trim().to_owned(), negated)
+    }
+
+    fn record_early(&mut self, node: Node<'_>) {
+        let Some(body) = node.child_by_field_name("body") else {
+            return;
+        };
+        let stmts = statements(body);
+        let Some(pos) = stmts.iter().position(|s| {
+            let t = collapse(self.text(*s));
+            is_return(&t) && !is_rejecting_exit(&t)
+        }) else {
+            return;
+        };
+        let rest = stmts.get(pos + 1..).unwrap_or_default();
+        let mut words = String::new();
+        let checks = rest
+            .iter()
+            .filter(|s| !is_comment_kind(s.kind()))
+            .any(|s| self.holds_check(*s, &mut words, 0));
+        if !checks {
+            return;
+        }
+        let ret = stmts
+            .get(pos)
+            .map(|s| collapse(self.text(*s)))
+            .unwrap_or_default();
+        let func =
+            function_name_of(node, self.src).unwrap_or_else(|| function_name(node, self.src));
+        self.side.early.push(Early {
+            words: format!("{func} {words}"),
+            func,
+            ret,
+        });
+    }
+
+    /// Whether a statement holds a check (a guard, an assertion, a raise, a check call);
+    /// their text goes to `words`.
+    fn holds_check(&self, node: Node<'_>, words: &mut String, depth: usize) -> bool {
+        if depth > 40 || is_function(node.kind()) {
+            return false;
+        }
+        let kind = node.kind();
+        let text = self.text(node);
+        let found = match kind {
+            "if_statement" | "if_expression" => node
+                .child_by_field_name("consequence")
+                .and_then(last_statement)
+                .is_some_and(|s| is_rejecting_exit(self.text(s))),
+            "raise_statement" | "throw_statement" | "assert_statement" => true,
+            "call" | "call_expression" | "method_invocation" | "macro_invocation" => {
+                callee(node, self.src).is_some_and(|c| is_check_name(&c))
+            }
+            _ => false,
+        };
+        if found {
+            words.push(' ');
+            words.push_str(&clip(text, 200));
+            return true;
+        }
+        let mut cursor = node.walk();
+        let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+        let mut any = false;
+        for child in children {
+            any |= self.holds_check(child, words, depth + 1);
+        }
+        any
+    }
+
+    fn record_call(&mut self, node: Node<'_>) {
+        let Some(name) = callee(node, self.src) else {
+            return;
+        };
+        if !is_check_name(&name) {
+            return;
+        }
+        let how = self.use_of(node);
+        self.side.calls.push(Call {
+            callee: name,
+            func: function_name(node, self.src),
+            how,
+        });
+    }
+
+    /// How the value of the call `node` is used.
+    fn use_of(&self, node: Node<'_>) -> Use {
+        let mut cur = node;
+        for _ in 0..16 {
+            let Some(parent) = cur.parent() else {
+                return Use::Kept;
+            };
+            match parent.kind() {
+                "await_expression" | "await" | "parenthesized_expression" => cur = parent,
+                // `verify(x)?`: propagated.
+                "try_expression" => return Use::Kept,
+                "field_expression" | "member_expression" | "attribute" | "selector_expression" => {
+                    // `verify(x).ok()`, `verify().catch(() => {})`.
+                    let field = parent
+                        .child_by_field_name("field")
+                        .or_else(|| parent.child_by_field_name("property"))
+                        .or_else(|| parent.child_by_field_name("attribute"))
+                        .map(|f| self.text(f).to_owned())
+                        .unwrap_or_default();
+                    let outer = parent.parent().filter(|p| {
+                        matches!(p.kind(), "call_expression" | "call")
+                            && p.child_by_field_name("function") == Some(parent)
+                    });
+                    let Some(outer) = outer else {
+                        return Use::Kept;
+                    };
+                    match field.as_str() {
+                        "ok" | "unwrap_or_default" | "unwrap_or" | "unwrap_or_else" | "is_ok"
+                        | "is_err" | "err"
+                            if self.lang == Language::Rust =>
+                        {
+                            return match self.statement_use(outer) {
+                                Use::Kept if matches!(field.as_str(), "ok" | "err") => {
+                                    if is_statement_level(outer) {
+                                        Use::Swallowed("`.ok()`")
+                                    } else {
+                                        Use::Kept
+                                    }
+                                }
+                                Use::Kept
+                                    if matches!(
+                                        field.as_str(),
+                                        "unwrap_or_default" | "unwrap_or" | "unwrap_or_else"
+                                    ) =>
+                                {
+                                    Use::Swallowed("a default in place of the error")
+                                }
+                                other => other,
+                            };
+                        }
+                        "catch" if self.lang.is_js_family() => {
+                            let empty = outer
+                                .child_by_field_name("arguments")
+                                .and_then(|a| a.named_child(0))
+                                .and_then(|f| f.child_by_field_name("body"))
+                                .is_some_and(|b| self.handler_swallows(b));
+                            return if empty {
+                                Use::Swallowed("`.catch(() => {})`")
+                            } else {
+                                Use::Kept
+                            };
+                        }
+                        _ => return Use::Kept,
+                    }
+                }
+                _ => return self.statement_use(cur),
+            }
+        }
+        Use::Kept
+    }
+
+    /// How the expression `node` (a call, or a call's method chain) is used by its statement.
+    fn statement_use(&self, node: Node<'_>) -> Use {
+        let Some(parent) = node.parent() else {
+            return Use::Kept;
+        };
+        let ptext = collapse(self.text(parent));
+        match parent.kind() {
+            "let_declaration" => {
+                let wild = parent
+                    .child_by_field_name("pattern")
+                    .is_some_and(|p| self.text(p).trim() == "_");
+                if wild {
+                    return Use::Swallowed("`let _ =`");
+                }
+                Use::Kept
+            }
+            "assignment_expression" | "assignment_statement" | "short_var_declaration"
+                if ptext.starts_with("_ =")
+                    || ptext.starts_with("_ :=")
+                    || ptext.starts_with("_, _ =") =>
+            {
+                Use::Swallowed("`_ =`")
+            }
+            "expression_list" if self.lang == Language::Go => {
+                match parent.parent().map(|g| collapse(self.text(g))) {
+                    Some(g) if g.starts_with("_ =") || g.starts_with("_, _ =") => {
+                        Use::Swallowed("`_ =`")
+                    }
+                    _ => Use::Kept,
+                }
+            }
+            "cast_expression" if ptext.starts_with("(void)") => Use::Swallowed("`(void)`"),
+            "expression_statement" => {
+                if let Some(how) = self.in_swallowing_try(parent) {
+                    return Use::Swallowed(how);
+                }
+                if matches!(self.lang, Language::C | Language::Go | Language::Rust) {
+                    Use::Swallowed("its result ignored")
+                } else {
+                    Use::Kept
+                }
+            }
+            _ => Use::Kept,
+        }
+    }
+
+    /// Whether `stmt` sits in the body of a `try` whose handlers swallow the failure.
+    fn in_swallowing_try(&self, stmt: Node<'_>) -> Option<&'static str> {
+        let mut cur = stmt;
+        for _ in 0..12 {
+            let parent = cur.parent()?;
+            if is_function(parent.kind()) {
+                return None;
+            }
+            if matches!(
+                parent.kind(),
+                "try_statement" | "try_with_resources_statement"
+            ) && parent.child_by_field_name("body") == Some(cur)
+            {
+                let mut c = parent.walk();
+                let handlers: Vec<Node<'_>> = parent
+                    .named_children(&mut c)
+                    .filter(|h| matches!(h.kind(), "except_clause" | "catch_clause"))
+                    .collect();
+                if handlers.is_empty() {
+                    return None;
+                }
+                let all = handlers.iter().all(|h| {
+                    let body = h
+                        .child_by_field_name("body")
+                        .or_else(|| {
+                            let mut c = h.walk();
+                            h.named_children(&mut c).find(|n| n.kind() == "block")
+                        })
+                        .unwrap_or(*h);
+                    self.handler_swallows(body)
+                });
+                return all.then_some(if self.lang == Language::Python {
+                    "`except: pass`"
+                } else {
+                    "an empty `catch`"
+                });
+            }
+            cur = parent;
+        }
+        None
+    }
+
+    /// Whether a handler body does nothing about a failure: empty, `pass`, a log line, a
+    /// `continue`, or a return that does not reject.
+    fn handler_swallows(&self, body: Node<'_>) -> bool {
+        if !matches!(
+            body.kind(),
+            "block" | "statement_block" | "except_clause" | "catch_clause"
+        ) {
+            return false;
+        }
+        statements(body).iter().all(|s| {
+            let t = collapse(self.text(*s));
+            match s.kind() {
+                "pass_statement" | "empty_statement" | "continue_statement" => true,
+                "expression_statement" => {
+                    t == "..."
+                        || ["log", "print", "console", "warn", "debug", "info", "trace"]
+                            .iter()
+                            .any(|w| t.to_ascii_lowercase().contains(w))
+                }
+                "return_statement" => !is_rejecting_exit(&t),
+                k => is_comment_kind(k) || k.ends_with("identifier") || k == "type",
+            }
+        })
+    }
+}
+
+/// Whether an expression is a statement of its own (`verify(x).ok();`).
+fn is_statement_level(node: Node<'_>) -> bool {
+    node.parent()
+        .is_some_and(|p| p.kind() == "expression_statement")
+}
+
+/// Function-like node kinds across our grammars.
+fn is_function(kind: &str) -> bool {
+    matches!(
+        kind,
+        "function_definition"
+            | "function_declaration"
+            | "function_item"
+            | "method_definition"
+            | "method_declaration"
+            | "constructor_declaration"
+            | "arrow_function"
+            | "function_expression"
+            | "function"
+            | "generator_function_declaration"
+            | "generator_function"
+            | "func_literal"
+            | "closure_expression"
+            | "lambda"
+    )
+}
+
+/// The name of a function node, when it has one.
+fn function_name_of(node: Node<'_>, src: &str) -> Option<String> {
+    let text = |n: Node<'_>| src.get(n.byte_range()).unwrap_or_default().to_owned();
+    if let Some(name) = node.child_by_field_name("name") {
+        return Some(text(name));
+    }
+    if let Some(decl) = node.child_by_field_name("declarator") {
+        // C: the identifier inside the function declarator.
+        let mut n = decl;
+        for _ in 0..16 {
+            if n.kind() == "identifier" || n.kind() == "field_identifier" {
+                return Some(text(n));
+            }
+            n = n
+                .child_by_field_name("declarator")
+                .or_else(|| n.named_child(0))?;
+        }
+        return None;
+    }
+    let parent = node.parent()?;
+    match parent.kind() {
+        "variable_declarator" => parent.child_by_field_name("name").map(text),
+        "pair" => parent.child_by_field_name("key").map(text),
+        "assignment_expression" | "assignment" => parent.child_by_field_name("left").map(text),
+        "arguments" => {
+            let call = parent.parent()?;
+            let f = call.child_by_field_name("function")?;
+            let shown = collapse(&text(f));
+            Some(format!("the callback passed to {}", clip(&shown, 40)))
+        }
+        _ => None,
+    }
+}
+
+/// The name of the innermost named function around `node`, or `top-level code`.
+fn function_name(node: Node<'_>, src: &str) -> String {
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if is_function(n.kind())
+            && let Some(name) = function_name_of(n, src)
+        {
+            return name;
+        }
+        cur = n.parent();
+    }
+    "top-level code".to_owned()
+}
+
+/// The name a call calls (the last segment: `verify` of `self.crypto.verify(x)`).
+fn callee(node: Node<'_>, src: &str) -> Option<String> {
+    let f = node
+        .child_by_field_name("function")
+        .or_else(|| node.child_by_field_name("name"))
+        .or_else(|| node.child_by_field_name("macro"))?;
+    let f = if f.kind() == "generic_function" {
+        f.child_by_field_name("function")?
+    } else {
+        f
+    };
+    let text = src.get(f.byte_range())?;
+    let last = text
+        .rsplit(['.', ':', '>'])
+        .next()
+        .unwrap_or(text)
+        .trim()
+        .to_owned();
+    (!last.is_empty() && last.chars().all(|c| c.is_alphanumeric() || c == '_')).then_some(last)
+}
+
+/// Whether a called name is a check (`verify_token`, `checkPermission`, `ValidateCert`).
+fn is_check_name(name: &str) -> bool {
+    crate::text::words(name).flat_map(split_camel).any(|w| {
+        matches!(
+            w.as_str(),
+            "verify"
+                | "check"
+                | "validate"
+                | "authenticate"
+                | "authorize"
+                | "authorise"
+                | "assert"
+                | "ensure"
+                | "confirm"
+                | "valid"
+        )
+    })
+}
+
+/// The lowercase words of an identifier (`verifyHMACToken` → verify, hmac, token).
+fn split_camel(word: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = word.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '_' || !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur).to_lowercase());
+            }
+            continue;
+        }
+        let boundary = c.is_uppercase()
+            && !cur.is_empty()
+            && (chars
+                .get(i.wrapping_sub(1))
+                .is_some_and(|p| p.is_lowercase())
+                || chars.get(i + 1).is_some_and(|n| n.is_lowercase()));
+        if boundary {
+            out.push(std::mem::take(&mut cur).to_lowercase());
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur.to_lowercase());
+    }
+    out
+}
+
+/// What a text is about, when it is about security: the topic of the first word that says so.
+fn concern(text: &str) -> Option<&'static str> {
+    const TOPICS: &[(&str, &[&str])] = &[
+        (
+            "authentication",
+            &[
+                "auth",
+                "login",
+                "logon",
+                "session",
+                "token",
+                "jwt",
+                "oauth",
+                "credential",
+                "password",
+                "passwd",
+                "passphrase",
+                "otp",
+                "mfa",
+                "saml",
+                "sso",
+                "apikey",
+            ],
+        ),
+        (
+            "authorization",
+            &[
+                "permission",
+                "permit",
+                "perm",
+                "perms",
+                "role",
+                "roles",
+                "admin",
+                "acl",
+                "privilege",
+                "priv",
+                "access",
+                "owner",
+                "forbid",
+                "forbidden",
+                "unauthorized",
+                "unauthorised",
+                "scope",
+                "policy",
+                "sudo",
+                "superuser",
+                "allowed",
+                "denied",
+                "capability",
+                "grant",
+            ],
+        ),
+        (
+            "integrity",
+            &[
+                "signature",
+                "signed",
+                "sign",
+                "sig",
+                "verify",
+                "verified",
+                "verification",
+                "hmac",
+                "mac",
+                "cert",
+                "certificate",
+                "certs",
+                "integrity",
+                "checksum",
+                "crc",
+                "digest",
+                "hash",
+                "nonce",
+                "tamper",
+                "tampered",
+                "expired",
+                "expiry",
+                "revoked",
+                "trust",
+                "trusted",
+                "fingerprint",
+                "csrf",
+                "xsrf",
+                "secure",
+                "insecure",
+                "tls",
+                "ssl",
+                "hostname",
+            ],
+        ),
+        (
+            "validation",
+            &[
+                "valid",
+                "invalid",
+                "validate",
+                "validation",
+                "validator",
+                "sanitize",
+                "sanitise",
+                "sanitized",
+                "escape",
+                "unsafe",
+                "safe",
+                "traversal",
+                "whitelist",
+                "allowlist",
+                "blacklist",
+                "denylist",
+                "malformed",
+                "overflow",
+                "bounds",
+                "untrusted",
+                "injection",
+            ],
+        ),
+    ];
+    for word in crate::text::words(text).flat_map(split_camel) {
+        for (topic, words) in TOPICS {
+            if words.contains(&word.as_str()) {
+                return Some(topic);
+            }
+        }
+    }
+    None
+}
+
+/// Where the finding's level comes from: security words in `text` or the path.
+fn rate(text: &str, path: &str) -> (Level, String) {
+    match concern(text).or_else(|| concern(path)) {
+        Some(topic) => (Level::High, format!(", in code about {topic}")),
+        None => (Level::Medium, String::new()),
+    }
+}
+
+fn compare_guards(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
+    // Guards as multisets, keyed by function, condition and rejecting branch.
+    let key = |g: &If| (g.func.clone(), g.cond.clone(), g.rejects);
+    let mut after: BTreeMap<_, usize> = BTreeMap::new();
+    for g in new.ifs.iter().filter(|g| g.is_guard()) {
+        *after.entry(key(g)).or_insert(0) += 1;
+    }
+    let mut before_ifs: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for g in &old.ifs {
+        *before_ifs
+            .entry((g.func.clone(), g.cond.clone()))
+            .or_insert(0) += 1;
+    }
+    let mut removed: Vec<&If> = Vec::new();
+    for g in old.ifs.iter().filter(|g| g.is_guard()) {
+        match after.get_mut(&key(g)) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => removed.push(g),
+        }
+    }
+    let mut added: Vec<&If> = new
+        .ifs
+        .iter()
+        .filter(|g| g.is_guard())
+        .filter(|g| {
+            let n = after.get_mut(&key(g));
+            match n {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
+            }
+        })
+        .collect();
+    // A guard moved to another function (a helper extracted) is still there.
+    removed.retain(|g| {
+        match added
+            .iter()
+            .position(|a| a.cond == g.cond && a.rejects == g.rejects)
+        {
+            Some(i) => {
+                added.remove(i);
+                false
+            }
+            None => true,
+        }
+    });
+    let mut constant_reported: Vec<String> = Vec::new();
+    for g in removed {
+        let fresh = |i: &&If| {
+            before_ifs
+                .get(&(i.func.clone(), i.cond.clone()))
+                .is_none_or(|n| *n == 0)
+        };
+        let inverted = ifs_in(new, &g.func)
+            .filter(fresh)
+            .find(|i| i.base == g.base && i.negated != g.negated && i.constant.is_none());
+        let made_constant = ifs_in(new, &g.func)
+            .filter(fresh)
+            .find(|i| i.constant.is_some() && (i.cond.contains(&g.cond) || i.never_fires()));
+        let emptied = ifs_in(new, &g.func).find(|i| i.cond == g.cond && i.rejects != g.rejects);
+        let replaced = added
+            .iter()
+            .position(|a| a.func == g.func && a.exit_shape == g.exit_shape);
+        let func = &g.func;
+        let (mut level, topic) = rate(&g.words, path);
+        let reason = if let Some(i) = inverted {
+            format!(
+                "`{path}`: inverts the check that rejects in `{func}` (`{}` → `{}`){topic}",
+                clip(&g.cond, 60),
+                clip(&i.cond, 60)
+            )
+        } else if let Some(i) = made_constant {
+            constant_reported.push(i.func.clone());
+            format!(
+                "`{path}`: makes the check that rejects in `{func}` constant, so it never \
+                 rejects (`{}` → `{}`){topic}",
+                clip(&g.cond, 60),
+                clip(&i.cond, 60)
+            )
+        } else if let Some(i) = emptied {
+            let now = if i.exit.is_empty() {
+                "no exit".to_owned()
+            } else {
+                format!("`{}`", clip(&i.exit, 40))
+            };
+            format!(
+                "`{path}`: the check in `{func}` no longer rejects (`{}`, now {now}){topic}",
+                g.snippet
+            )
+        } else if let Some(i) = replaced {
+            let a = added.remove(i);
+            let lost: Vec<String> = identifiers(&g.cond)
+                .into_iter()
+                .filter(|w| !identifiers(&a.cond).contains(w))
+                .collect();
+            let lost_concern = lost.iter().find(|w| concern(w).is_some());
+            let shown = format!("`{}` → `{}`", clip(&g.cond, 60), clip(&a.cond, 60));
+            match (lost_concern, lost.first()) {
+                (Some(w), _) => {
+                    level = Level::High;
+                    format!(
+                        "`{path}`: weakens the check that rejects in `{func}`: drops `{w}` from \
+                         its condition ({shown}){topic}"
+                    )
+                }
+                (None, Some(w)) => {
+                    level = Level::Medium;
+                    format!(
+                        "`{path}`: weakens the check that rejects in `{func}`: drops `{w}` from \
+                         its condition ({shown})"
+                    )
+                }
+                // Same names, another comparison: only worth a word where security is at stake.
+                (None, None) if !topic.is_empty() => {
+                    level = Level::Medium;
+                    format!(
+                        "`{path}`: changes the condition of the check that rejects in `{func}` \
+                         ({shown}){topic}"
+                    )
+                }
+                (None, None) => continue,
+            }
+        } else {
+            format!(
+                "`{path}`: removes the check that rejects in `{func}` (`{}`){topic}",
+                g.snippet
+            )
+        };
+        out.push(Finding { level, reason });
+    }
+    // A guard the change adds in a form that never fires (`if (0 && …)`), on its own.
+    for i in new.ifs.iter().filter(|i| i.never_fires()) {
+        let existed = old
+            .ifs
+            .iter()
+            .any(|o| o.func == i.func && o.cond == i.cond && o.never_fires());
+        if existed || constant_reported.contains(&i.func) {
+            continue;
+        }
+        let (level, topic) = rate(&i.words, path);
+        out.push(Finding {
+            level,
+            reason: format!(
+                "`{path}`: a check in `{}` is constant and never rejects (`{}`){topic}",
+                i.func, i.snippet
+            ),
+        });
+    }
+}
+
+fn compare_early(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
+    for e in &new.early {
+        if old.early.iter().any(|o| o.func == e.func && o.ret == e.ret) {
+            continue;
+        }
+        let (level, topic) = rate(&e.words, path);
+        let level = if is_check_name(&e.func) {
+            Level::High
+        } else {
+            level
+        };
+        out.push(Finding {
+            level,
+            reason: format!(
+                "`{path}`: returns success before the checks of `{}` (`{}`){topic}",
+                e.func,
+                clip(&e.ret, 40)
+            ),
+        });
+    }
+}
+
+fn compare_calls(lang: Language, path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
+    let _ = lang;
+    let mut count: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    for c in &old.calls {
+        let e = count.entry(c.callee.as_str()).or_default();
+        e.0 += 1;
+        if c.how != Use::Kept {
+            e.1 += 1;
+        }
+    }
+    for c in &new.calls {
+        if c.how != Use::Kept {
+            count.entry(c.callee.as_str()).or_default().2 += 1;
+        }
+    }
+    let mut reported: Vec<&str> = Vec::new();
+    for c in &new.calls {
+        let Use::Swallowed(how) = c.how else {
+            continue;
+        };
+        let Some(&(_, before, after)) = count.get(c.callee.as_str()) else {
+            continue;
+        };
+        if after <= before || reported.contains(&c.callee.as_str()) {
+            continue;
+        }
+        reported.push(&c.callee);
+        let (level, topic) = rate(&format!("{} {}", c.callee, c.func), path);
+        out.push(Finding {
+            level,
+            reason: format!(
+                "`{path}`: swallows the failure of `{}` in `{}` ({how}){topic}",
+                c.callee, c.func
+            ),
+        });
+    }
+}
+
+/// The `if`s of one function.
+fn ifs_in<'a>(side: &'a Side, func: &'a str) -> impl Iterator<Item = &'a If> {
+    side.ifs.iter().filter(move |i| i.func == func)
+}
+
+/// The identifiers of a condition's text.
+fn identifiers(text: &str) -> Vec<String> {
+    crate::text::words(text)
+        .filter(|w| {
+            w.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The statement node holding `node` (itself if it is one).
+fn statement_of(node: Node<'_>) -> Option<Node<'_>> {
+    let mut cur = node;
+    for _ in 0..4 {
+        if cur.kind().ends_with("statement") || cur.kind() == "if_expression" {
+            if cur
+                .parent()
+                .is_some_and(|p| p.kind() == "expression_statement")
+            {
+                return cur.parent();
+            }
+            return Some(cur);
+        }
+        cur = cur.parent()?;
+    }
+    None
+}
+
+/// Parentheses and condition wrappers removed.
+fn unwrap(mut node: Node<'_>) -> Node<'_> {
+    for _ in 0..16 {
+        if matches!(node.kind(), "parenthesized_expression" | "condition_clause")
+            && node.named_child_count() == 1
+            && let Some(inner) = node.named_child(0)
+        {
+            node = inner;
+        } else {
+            break;
+        }
+    }
+    node
+}
+
+/// The operand of a logical negation (`not x`, `!x`).
+fn negation_operand<'t>(node: Node<'t>, src: &str) -> Option<Node<'t>> {
+    match node.kind() {
+        "not_operator" => node.child_by_field_name("argument"),
+        "unary_expression" => {
+            let op = node
+                .child_by_field_name("operator")
+                .or_else(|| node.child(0))?;
+            (src.get(op.byte_range()) == Some("!"))
+                .then(|| {
+                    node.child_by_field_name("argument")
+                        .or_else(|| node.named_child(0))
+                })
+                .flatten()
+        }
+        _ => None,
+    }
+}
+
+/// The value of a condition made of literals only (`False`, `0`, `x && false`).
+fn constant(node: Node<'_>, src: &str) -> Option<bool> {
+    let node = unwrap(node);
+    let text = src.get(node.byte_range()).unwrap_or_default().trim();
+    if let Some(inner) = negation_operand(node, src) {
+        return constant(inner, src).map(|v| !v);
+    }
+    match text {
+        "true" | "True" | "1" => return Some(true),
+        "false" | "False" | "0" | "None" | "null" | "nil" | "undefined" | "NULL" => {
+            return Some(false);
+        }
+        _ => {}
+    }
+    if matches!(node.kind(), "boolean_operator" | "binary_expression") {
+        let left = node.child_by_field_name("left")?;
+        let right = node.child_by_field_name("right")?;
+        let op = node
+            .child_by_field_name("operator")
+            .and_then(|o| src.get(o.byte_range()))
+            .unwrap_or_default();
+        let (l, r) = (constant(left, src), constant(right, src));
+        return match op {
+            "and" | "&&" => match (l, r) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            },
+            "or" | "||" => match (l, r) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The body of an `else` branch (not of an `else if`, which is a guard of its own).
+fn else_body(alt: Node<'_>) -> Option<Node<'_>> {
+    match alt.kind() {
+        "else_clause" => {
+            let body = alt
+                .child_by_field_name("body")
+                .or_else(|| alt.named_child(0))?;
+            (!matches!(body.kind(), "if_statement" | "if_expression")).then_some(body)
+        }
+        "block" | "statement_block" | "compound_statement" => Some(alt),
+        _ => None,
+    }
+}
+
+/// The statements of a block, comments left out (Go's `statement_list` looked into).
+fn statements(block: Node<'_>) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    let mut cursor = block.walk();
+    for child in block.named_children(&mut cursor) {
+        if child.kind() == "statement_list" {
+            out.extend(statements(child));
+        } else if !is_comment_kind(child.kind()) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// The last statement of a branch (the branch itself when it is a single statement).
+fn last_statement(branch: Node<'_>) -> Option<Node<'_>> {
+    let mut node = branch;
+    for _ in 0..8 {
+        if matches!(
+            node.kind(),
+            "block" | "statement_block" | "compound_statement" | "statement_list" | "else_clause"
+        ) {
+            node = *statements(node).last()?;
+            continue;
+        }
+        if node.kind() == "expression_statement"
+            && node.named_child_count() == 1
+            && let Some(inner) = node.named_child(0)
+            && matches!(inner.kind(), "return_expression" | "macro_invocation")
+        {
+            return Some(inner);
+        }
+        return Some(node);
+    }
+    Some(node)
+}
+
+fn is_return(text: &str) -> bool {
+    text == "return"
+        || text.starts_with("return ")
+        || text.starts_with("return;")
+        || text.starts_with("return(")
+}
+
+/// Whether a statement exits by rejecting: raise/throw, a panic or exit, an HTTP error, a
+/// `goto` to an error label, `continue`, a bare return, or a return of a failure value.
+fn is_rejecting_exit(text: &str) -> bool {
+    let t = collapse(text);
+    let t = t.trim_end_matches(';').trim();
+    if t.starts_with("raise") || t.starts_with("throw") || t.starts_with("continue") {
+        return true;
+    }
+    if let Some(label) = t.strip_prefix("goto ") {
+        let l = label.to_ascii_lowercase();
+        return [
+            "err", "fail", "bad", "bail", "out", "abort", "invalid", "cleanup", "reject",
+        ]
+        .iter()
+        .any(|w| l.contains(w));
+    }
+    if is_return(t) {
+        let value = t.trim_start_matches("return").trim();
+        let value = value.trim_start_matches('(').trim_end_matches(')').trim();
+        return value.is_empty() || is_failure_value(value);
+    }
+    let lower = t.to_ascii_lowercase();
+    [
+        "panic!",
+        "panic(",
+        "unreachable!",
+        "bail!",
+        "abort(",
+        "abort!",
+        "exit(",
+        "_exit(",
+        "sys.exit",
+        "os.exit",
+        "process.exit",
+        "die(",
+        "http.error",
+        "log.fatal",
+        "t.fatal",
+        "reject(",
+        "deny(",
+        "fail(",
+        "error!(",
+        "raise_for_status",
+    ]
+    .iter()
+    .any(|w| lower.starts_with(w) || lower.contains(&format!(".{w}")))
+        || has_http_error_status(&lower)
+}
+
+/// Whether a returned value is a failure: `False`, `None`, `Err(..)`, an error, a negative
+/// number, an HTTP error status, an `E…` error code.
+fn is_failure_value(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    if matches!(
+        value,
+        "False" | "false" | "None" | "null" | "nil" | "undefined" | "NULL" | "nullptr"
+    ) {
+        return true;
+    }
+    if value.starts_with('-') || value.starts_with("Err(") || value.starts_with("Err ") {
+        return true;
+    }
+    if value.len() > 1
+        && value.starts_with('E')
+        && value.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+    {
+        return true;
+    }
+    crate::text::words(&lower).flat_map(split_camel).any(|w| {
+        matches!(
+            w.as_str(),
+            "err"
+                | "error"
+                | "errors"
+                | "errorf"
+                | "exception"
+                | "fail"
+                | "failed"
+                | "failure"
+                | "invalid"
+                | "denied"
+                | "deny"
+                | "forbidden"
+                | "unauthorized"
+                | "reject"
+                | "rejected"
+                | "abort"
+        )
+    }) || has_http_error_status(&lower)
+}
+
+/// `res.status(401)`, `w.WriteHeader(403)`, `abort(404)`, `HttpResponseForbidden`…
+fn has_http_error_status(lower: &str) -> bool {
+    let statusish = [
+        "status",
+        "writeheader",
+        "abort",
+        "sendstatus",
+        "response",
+        "code",
+    ];
+    if statusish.iter().any(|s| lower.contains(s)) {
+        let bytes = lower.as_bytes();
+        for i in 0..bytes.len().saturating_sub(2) {
+            let w = bytes.get(i..i + 3).unwrap_or_default();
+            let before_ok = i == 0 || !bytes.get(i - 1).is_some_and(u8::is_ascii_alphanumeric);
+            let after_ok = !bytes.get(i + 3).is_some_and(u8::is_ascii_alphanumeric);
+            if before_ok
+                && after_ok
+                && matches!(w.first(), Some(b'4' | b'5'))
+                && w.iter().all(u8::is_ascii_digit)
+            {
+                return true;
+            }
+        }
+    }
+    [
+        "unauthorized",
+        "forbidden",
+        "badrequest",
+        "bad_request",
+        "status_unauthorized",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+/// The shape of an exit, for telling a reworded message from another exit.
+fn exit_shape(exit: &str) -> String {
+    let cut = exit
+        .find(['(', '"', '\'', '{', ';'])
+        .map_or(exit, |i| exit.get(..i).unwrap_or(exit));
+    collapse(cut)
+}
+
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn clip(text: &str, max: usize) -> String {
+    let text = collapse(text);
+    if text.chars().count() > max {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(path: &str, before: &str, after: &str) -> Vec<Finding> {
+        let lang = Language::from_path(path).expect("a known language");
+        let (bt, at) = (
+            lang.parse(before).expect("parses"),
+            lang.parse(after).expect("parses"),
+        );
+        scan(lang, path, (&bt, before), (&at, after))
+    }
+
+    #[test]
+    fn a_removed_python_guard_is_named() {
+        let before = "def handle_login(user):\n    if not user.is_authenticated:\n        raise PermissionDenied('no')\n    return user\n";
+        let after = "def handle_login(user):\n    return user\n";
+        let f = run("app.py", before, after);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].level, Level::High);
+        assert!(f[0].reason.contains("removes the check"), "{f:?}");
+        assert!(f[0].reason.contains("handle_login"), "{f:?}");
+    }
+
+    #[test]
+    fn an_added_guard_is_not_a_finding() {
+        let before = "def handle_login(user):\n    return user\n";
+        let after = "def handle_login(user):\n    if not user.is_authenticated:\n        raise PermissionDenied('no')\n    return user\n";
+        assert!(run("app.py", before, after).is_empty());
+    }
+
+    #[test]
+    fn camel_words() {
+        assert_eq!(
+            split_camel("verifyHMACToken"),
+            vec!["verify", "hmac", "token"]
+        );
+        assert!(is_check_name("crypto_sign_verify_detached"));
+        assert!(!is_check_name("checkout"));
+    }
+}
