@@ -258,8 +258,14 @@ impl Walker<'_> {
         };
         let stmts = statements(body);
         let Some(pos) = stmts.iter().position(|s| {
+            // Unconditional: a bare return skips the checks as surely as `return True`.
             let t = collapse(self.text(*s));
-            is_return(&t) && !is_rejecting_exit(&t)
+            let value = t
+                .trim_start_matches("return")
+                .trim()
+                .trim_end_matches(';')
+                .trim();
+            is_return(&t) && (value.is_empty() || !is_failure_value(value))
         }) else {
             return;
         };
@@ -454,6 +460,20 @@ impl Walker<'_> {
     fn in_swallowing_try(&self, stmt: Node<'_>) -> Option<&'static str> {
         let mut cur = stmt;
         for _ in 0..12 {
+            // A failure that skips what follows it in the `try` is not swallowed: the code
+            // after the check runs only when it passed.
+            let mut next = cur.next_named_sibling();
+            while let Some(n) = next.filter(|n| is_comment_kind(n.kind())) {
+                next = n.next_named_sibling();
+            }
+            if next.is_some_and(|n| {
+                !matches!(
+                    n.kind(),
+                    "except_clause" | "catch_clause" | "finally_clause" | "else_clause"
+                )
+            }) {
+                return None;
+            }
             let parent = cur.parent()?;
             if is_function(parent.kind()) {
                 return None;
@@ -663,94 +683,79 @@ fn split_camel(word: &str) -> Vec<String> {
 }
 
 /// What a text is about, when it is about security: the topic of the first word that says so.
+/// A word says so when it starts with one of a topic's stems, or is one of its short words.
 fn concern(text: &str) -> Option<&'static str> {
-    const TOPICS: &[(&str, &[&str])] = &[
+    /// `(topic, stems, whole words)`.
+    type Topic = (
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
+    #[rustfmt::skip]
+    const TOPICS: &[Topic] = &[
         (
             "authentication",
             &[
                 "auth",
                 "login",
                 "logon",
+                "passw",
+                "passphrase",
+                "credential",
                 "session",
                 "token",
                 "jwt",
                 "oauth",
-                "credential",
-                "password",
-                "passwd",
-                "passphrase",
-                "otp",
-                "mfa",
-                "saml",
-                "sso",
                 "apikey",
             ],
+            &["otp", "mfa", "sso", "saml", "user", "username"],
         ),
         (
             "authorization",
             &[
                 "permission",
-                "permit",
-                "perm",
-                "perms",
-                "role",
-                "roles",
-                "admin",
-                "acl",
                 "privilege",
-                "priv",
-                "access",
+                "admin",
                 "owner",
                 "forbid",
-                "forbidden",
-                "unauthorized",
-                "unauthorised",
-                "scope",
-                "policy",
-                "sudo",
+                "unauthori",
                 "superuser",
-                "allowed",
-                "denied",
-                "capability",
-                "grant",
+                "capabilit",
+            ],
+            &[
+                "acl", "role", "roles", "perm", "perms", "priv", "scope", "scopes", "policy",
+                "sudo", "allowed", "denied", "grant", "access",
             ],
         ),
         (
             "integrity",
             &[
-                "signature",
+                "signatur",
                 "signed",
-                "sign",
-                "sig",
-                "verify",
-                "verified",
-                "verification",
+                "signer",
+                "verif",
                 "hmac",
-                "mac",
-                "cert",
-                "certificate",
-                "certs",
+                "certif",
                 "integrity",
                 "checksum",
-                "crc",
                 "digest",
-                "hash",
                 "nonce",
                 "tamper",
-                "tampered",
-                "expired",
-                "expiry",
-                "revoked",
+                "expir",
+                "revoc",
+                "revok",
                 "trust",
-                "trusted",
                 "fingerprint",
                 "csrf",
                 "xsrf",
-                "secure",
+                "secur",
                 "insecure",
                 "tls",
                 "ssl",
-                "hostname",
+                "handshake",
+            ],
+            &[
+                "sig", "sign", "mac", "crc", "cert", "certs", "hash", "hostname",
             ],
         ),
         (
@@ -758,31 +763,29 @@ fn concern(text: &str) -> Option<&'static str> {
             &[
                 "valid",
                 "invalid",
-                "validate",
-                "validation",
-                "validator",
-                "sanitize",
-                "sanitise",
-                "sanitized",
-                "escape",
-                "unsafe",
-                "safe",
-                "traversal",
+                "sanitiz",
+                "sanitis",
+                "escap",
+                "travers",
                 "whitelist",
                 "allowlist",
                 "blacklist",
                 "denylist",
                 "malformed",
-                "overflow",
-                "bounds",
                 "untrusted",
-                "injection",
+                "inject",
+                "absolute",
+                "isabs",
             ],
+            &["unsafe", "safe"],
         ),
     ];
     for word in crate::text::words(text).flat_map(split_camel) {
-        for (topic, words) in TOPICS {
-            if words.contains(&word.as_str()) {
+        if word.starts_with("tokeniz") {
+            continue;
+        }
+        for (topic, stems, words) in TOPICS {
+            if stems.iter().any(|s| word.starts_with(s)) || words.contains(&word.as_str()) {
                 return Some(topic);
             }
         }
@@ -1238,13 +1241,19 @@ fn is_failure_value(value: &str) -> bool {
     if value.starts_with('-') || value.starts_with("Err(") || value.starts_with("Err ") {
         return true;
     }
-    if value.len() > 1
-        && value.starts_with('E')
-        && value.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+    // `EINVAL`, `GIT_ECERTIFICATE`: an error code.
+    let code = value.trim_start_matches('-');
+    if code.len() > 1
+        && code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && code
+            .split('_')
+            .any(|seg| seg.len() > 1 && seg.starts_with('E'))
     {
         return true;
     }
-    crate::text::words(&lower).flat_map(split_camel).any(|w| {
+    crate::text::words(value).flat_map(split_camel).any(|w| {
         matches!(
             w.as_str(),
             "err"
