@@ -176,7 +176,7 @@ fn assertion_re(lang: Option<Language>) -> &'static Regex {
 
 /// The code of a line: empty when the line is a comment (so that an assertion commented out
 /// counts as removed).
-fn code_of<'l>(line: &'l str, lang: Option<Language>) -> &'l str {
+fn code_of(line: &str, lang: Option<Language>) -> &str {
     let t = line.trim_start();
     let prefixes: &[&str] = match lang {
         Some(l) => l.line_comment_prefixes(),
