@@ -784,6 +784,10 @@ fn concern(text: &str) -> Option<&'static str> {
         if word.starts_with("tokeniz") {
             continue;
         }
+        // Certificate and log authorities vouch for integrity; they authenticate nobody.
+        if word.starts_with("authorit") {
+            return Some("integrity");
+        }
         for (topic, stems, words) in TOPICS {
             if stems.iter().any(|s| word.starts_with(s)) || words.contains(&word.as_str()) {
                 return Some(topic);
