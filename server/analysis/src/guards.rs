@@ -47,7 +47,7 @@ pub fn scan(
     let mut out = Vec::new();
     compare_guards(path, &old, &new, &mut out);
     compare_early(path, &old, &new, &mut out);
-    compare_calls(lang, path, &old, &new, &mut out);
+    compare_calls(path, &old, &new, &mut out);
     out
 }
 
@@ -195,12 +195,21 @@ impl Walker<'_> {
                 .unwrap_or_default(),
         );
         let header = header.trim_end_matches(['{', ':', ' ']).to_owned();
+        let (open, close, otherwise) = if self.lang == Language::Python {
+            (": ", "", " … else: ")
+        } else {
+            (" { ", " }", " … else { ")
+        };
         let snippet = if exit_text.is_empty() {
             clip(&header, 70)
         } else if rejects == Some(true) {
-            format!("{}: {}", clip(&header, 50), clip(&exit_text, 40))
+            format!("{}{open}{}{close}", clip(&header, 50), clip(&exit_text, 40))
         } else {
-            format!("{} … else: {}", clip(&header, 50), clip(&exit_text, 40))
+            format!(
+                "{}{otherwise}{}{close}",
+                clip(&header, 50),
+                clip(&exit_text, 40)
+            )
         };
         let prev = statement_of(node)
             .and_then(|s| s.prev_named_sibling())
@@ -888,7 +897,7 @@ fn compare_guards(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
             )
         } else if let Some(i) = emptied {
             let now = if i.exit.is_empty() {
-                "no exit".to_owned()
+                "it goes on".to_owned()
             } else {
                 format!("`{}`", clip(&i.exit, 40))
             };
@@ -979,19 +988,19 @@ fn compare_early(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
     }
 }
 
-fn compare_calls(lang: Language, path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
-    let _ = lang;
-    let mut count: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
-    for c in &old.calls {
-        let e = count.entry(c.callee.as_str()).or_default();
-        e.0 += 1;
-        if c.how != Use::Kept {
-            e.1 += 1;
-        }
-    }
-    for c in &new.calls {
-        if c.how != Use::Kept {
-            count.entry(c.callee.as_str()).or_default().2 += 1;
+/// A check call whose failure the change swallows: a use of it that was kept (tested,
+/// propagated, raising) became a swallowed one. A check call the change adds is not a
+/// finding, however it is used.
+fn compare_calls(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
+    // callee → (kept before, swallowed before, kept after, swallowed after)
+    let mut count: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    for (side, base) in [(old, 0), (new, 2)] {
+        for c in &side.calls {
+            let e = count.entry(c.callee.as_str()).or_default();
+            let i = base + usize::from(c.how != Use::Kept);
+            if let Some(n) = e.get_mut(i) {
+                *n += 1;
+            }
         }
     }
     let mut reported: Vec<&str> = Vec::new();
@@ -999,10 +1008,15 @@ fn compare_calls(lang: Language, path: &str, old: &Side, new: &Side, out: &mut V
         let Use::Swallowed(how) = c.how else {
             continue;
         };
-        let Some(&(_, before, after)) = count.get(c.callee.as_str()) else {
+        let Some(&[kept_before, swallowed_before, kept_after, swallowed_after]) =
+            count.get(c.callee.as_str())
+        else {
             continue;
         };
-        if after <= before || reported.contains(&c.callee.as_str()) {
+        if swallowed_after <= swallowed_before
+            || kept_after >= kept_before
+            || reported.contains(&c.callee.as_str())
+        {
             continue;
         }
         reported.push(&c.callee);
@@ -1366,6 +1380,55 @@ mod tests {
         let before = "def handle_login(user):\n    return user\n";
         let after = "def handle_login(user):\n    if not user.is_authenticated:\n        raise PermissionDenied('no')\n    return user\n";
         assert!(run("app.py", before, after).is_empty());
+    }
+
+    #[test]
+    fn another_exit_or_message_is_the_same_guard() {
+        let before = "def check_token(t):\n    if not t.valid:\n        raise ValueError('bad token')\n    return t\n";
+        let after = "def check_token(t):\n    if not t.valid:\n        raise PermissionError('token rejected')\n    return t\n";
+        assert!(run("auth.py", before, after).is_empty());
+    }
+
+    #[test]
+    fn a_check_the_change_adds_is_not_swallowed() {
+        let before = "fn load(p: &Path) -> Result<(), Error> {\n    read(p)?;\n    Ok(())\n}\n";
+        let after = "fn load(p: &Path) -> Result<(), Error> {\n    let _ = verify_signature(p);\n    read(p)?;\n    Ok(())\n}\n";
+        assert!(run("src/lib.rs", before, after).is_empty());
+    }
+
+    #[test]
+    fn a_failure_that_skips_what_follows_is_not_swallowed() {
+        let before = "function f(k, m) {\n  k.verifySignature(m);\n  keys.add(k);\n}\n";
+        let after = "function f(k, m) {\n  try {\n    k.verifySignature(m);\n    keys.add(k);\n  } catch (e) {}\n}\n";
+        assert!(run("a.js", before, after).is_empty());
+        let after = "function f(k, m) {\n  try {\n    k.verifySignature(m);\n  } catch (e) {}\n  keys.add(k);\n}\n";
+        let f = run("a.js", before, after);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].reason
+                .contains("swallows the failure of `verifySignature`")
+        );
+        assert_eq!(f[0].level, Level::High);
+    }
+
+    #[test]
+    fn a_c_guard_made_constant_and_an_early_success() {
+        let before = "int check_path(const char *p) {\n\tif (!valid_path(p))\n\t\treturn -1;\n\treturn 0;\n}\n";
+        let after = "int check_path(const char *p) {\n\tif (0 && !valid_path(p))\n\t\treturn -1;\n\treturn 0;\n}\n";
+        let f = run("path.c", before, after);
+        assert!(
+            f.iter()
+                .any(|f| f.reason.contains("constant") && f.level == Level::High),
+            "{f:?}"
+        );
+        let after = "int check_path(const char *p) {\n\treturn 0;\n\tif (!valid_path(p))\n\t\treturn -1;\n\treturn 0;\n}\n";
+        let f = run("path.c", before, after);
+        assert!(
+            f.iter().any(|f| f
+                .reason
+                .contains("returns success before the checks of `check_path`")),
+            "{f:?}"
+        );
     }
 
     #[test]
