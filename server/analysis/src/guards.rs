@@ -161,10 +161,26 @@ impl Walker<'_> {
         } else if matches!(kind, "call" | "call_expression" | "method_invocation") {
             self.record_call(node);
         }
+        // Only the children that overlap the span: found from its start in tree-sitter's own
+        // search, so that a change in a file of thousands of items visits a handful.
         let mut cursor = node.walk();
-        let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
-        for child in children {
+        let found = if self.span.start > 0 {
+            cursor.goto_first_child_for_byte(self.span.start - 1).is_some()
+        } else {
+            cursor.goto_first_child()
+        };
+        if !found {
+            return;
+        }
+        loop {
+            let child = cursor.node();
+            if child.start_byte() > self.span.end {
+                break;
+            }
             self.visit(child, depth + 1);
+            if !cursor.goto_next_sibling() {
+                break;
+            }
         }
     }
 
