@@ -165,7 +165,9 @@ impl Walker<'_> {
         // search, so that a change in a file of thousands of items visits a handful.
         let mut cursor = node.walk();
         let found = if self.span.start > 0 {
-            cursor.goto_first_child_for_byte(self.span.start - 1).is_some()
+            cursor
+                .goto_first_child_for_byte(self.span.start - 1)
+                .is_some()
         } else {
             cursor.goto_first_child()
         };
@@ -502,6 +504,15 @@ impl Walker<'_> {
             let parent = cur.parent()?;
             if is_function(parent.kind()) {
                 return None;
+            }
+            // `with contextlib.suppress(…):` swallows like an empty `except`.
+            if parent.kind() == "with_statement"
+                && parent.child_by_field_name("body") == Some(cur)
+                && parent
+                    .named_child(0)
+                    .is_some_and(|w| self.text(w).contains("suppress("))
+            {
+                return Some("`contextlib.suppress`");
             }
             if matches!(
                 parent.kind(),
@@ -1459,6 +1470,15 @@ mod tests {
                 .contains("returns success before the checks of `check_path`")),
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn a_check_under_contextlib_suppress_is_swallowed() {
+        let before = "def load(path):\n    verify_checksum(path)\n    return open(path)\n";
+        let after = "def load(path):\n    with contextlib.suppress(ValueError):\n        verify_checksum(path)\n    return open(path)\n";
+        let f = run("a.py", before, after);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].reason.contains("`contextlib.suppress`"), "{f:?}");
     }
 
     #[test]
