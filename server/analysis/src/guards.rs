@@ -156,6 +156,18 @@ impl Walker<'_> {
         let kind = node.kind();
         if matches!(kind, "if_statement" | "if_expression" | "elif_clause") {
             self.record_if(node);
+        } else if matches!(
+            kind,
+            "match_arm"
+                | "switch_case"
+                | "switch_default"
+                | "expression_case"
+                | "default_case"
+                | "switch_block_statement_group"
+                | "switch_rule"
+                | "case_statement"
+        ) {
+            self.record_arm(node);
         } else if is_function(kind) {
             self.record_early(node);
         } else if matches!(kind, "call" | "call_expression" | "method_invocation") {
@@ -243,6 +255,73 @@ impl Walker<'_> {
             negated,
             constant: constant(cond, self.src),
             rejects,
+            exit_shape: exit_shape(&exit_text),
+            exit: exit_text,
+            snippet,
+            words,
+        });
+    }
+
+    /// A `match` arm or `switch` case whose body rejects is a guard too: its pattern or case
+    /// label is the condition.
+    fn record_arm(&mut self, node: Node<'_>) {
+        let label = node
+            .child_by_field_name("pattern")
+            .or_else(|| node.child_by_field_name("value"))
+            .or_else(|| {
+                let mut c = node.walk();
+                node.named_children(&mut c)
+                    .find(|n| n.kind() == "switch_label")
+            });
+        let cond = match label {
+            Some(l) if node.kind() != "match_arm" || l.kind() != "value" => collapse(self.text(l)),
+            _ => "default".to_owned(),
+        };
+        // The statements of the case: everything after the label.
+        let exit = match node.kind() {
+            "match_arm" => node.child_by_field_name("value").and_then(last_statement),
+            _ => {
+                let mut c = node.walk();
+                let stmts: Vec<Node<'_>> = node
+                    .named_children(&mut c)
+                    .filter(|n| {
+                        Some(*n) != label
+                            && n.kind() != "switch_label"
+                            && !is_comment_kind(n.kind())
+                    })
+                    .collect();
+                // `case X: return -1; break;`: the exit before a trailing `break`.
+                let last = stmts
+                    .iter()
+                    .rev()
+                    .find(|n| n.kind() != "break_statement")
+                    .copied();
+                last.and_then(last_statement)
+            }
+        }
+        .filter(|e| is_rejecting_exit(self.text(*e)));
+        let exit_text = exit.map(|e| collapse(self.text(e))).unwrap_or_default();
+        let func = function_name(node, self.src);
+        let head = if node.kind() == "match_arm" {
+            format!("{cond} =>")
+        } else if cond.starts_with("case") || cond == "default" {
+            format!("{}:", cond.trim_end_matches(':'))
+        } else {
+            format!("case {cond}:")
+        };
+        let snippet = if exit_text.is_empty() {
+            clip(&head, 70)
+        } else {
+            format!("{} {}", clip(&head, 50), clip(&exit_text, 40))
+        };
+        let words = format!("{func} {head} {exit_text}");
+        self.side.ifs.push(If {
+            func,
+            base: cond.clone(),
+            cond,
+            negated: false,
+            constant: None,
+            rejects: exit.map(|_| true),
             exit_shape: exit_shape(&exit_text),
             exit: exit_text,
             snippet,
@@ -1479,6 +1558,25 @@ mod tests {
         let f = run("a.py", before, after);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].reason.contains("`contextlib.suppress`"), "{f:?}");
+    }
+
+    #[test]
+    fn a_match_arm_or_case_that_rejects_is_a_guard() {
+        let before = "fn check_cert(c: &Cert) -> Result<(), Error> {\n    match verify_chain(c) {\n        Ok(()) => {}\n        Err(e) => return Err(e),\n    }\n    Ok(())\n}\n";
+        let after = "fn check_cert(c: &Cert) -> Result<(), Error> {\n    match verify_chain(c) {\n        Ok(()) => {}\n        Err(e) => log::warn!(\"{e}\"),\n    }\n    Ok(())\n}\n";
+        let f = run("src/tls.rs", before, after);
+        assert!(
+            f.iter()
+                .any(|f| f.reason.contains("no longer rejects") && f.level == Level::High),
+            "{f:?}"
+        );
+        let before = "function auth(req) {\n  switch (req.role) {\n    case 'guest':\n      throw new Error('forbidden');\n    default:\n      return next();\n  }\n}\n";
+        let after = "function auth(req) {\n  switch (req.role) {\n    default:\n      return next();\n  }\n}\n";
+        let f = run("a.js", before, after);
+        assert!(
+            f.iter().any(|f| f.reason.contains("removes the check")),
+            "{f:?}"
+        );
     }
 
     #[test]
