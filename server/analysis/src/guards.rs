@@ -9,7 +9,7 @@
 //! security (the function's name, the condition, the exit's message, the call checked, the
 //! file's path), `medium` otherwise. A guard *added* never raises anything.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Range;
 
 use tree_sitter::{Node, Tree};
@@ -48,8 +48,22 @@ pub fn scan(
     compare_guards(path, &old, &new, &mut out);
     compare_early(path, &old, &new, &mut out);
     compare_calls(path, &old, &new, &mut out);
+    if out.len() > MAX_FINDINGS {
+        let rest = out.split_off(MAX_FINDINGS);
+        let level = rest.iter().map(|f| f.level).max().unwrap_or(Level::Medium);
+        out.push(Finding {
+            level,
+            reason: format!(
+                "`{path}`: {} more changes to checks that reject (up to {level})",
+                rest.len()
+            ),
+        });
+    }
     out
 }
+
+/// Findings named one by one; the rest are counted in one more.
+const MAX_FINDINGS: usize = 12;
 
 /// An `if` met in the changed code.
 #[derive(Clone, Debug)]
@@ -241,10 +255,13 @@ impl Walker<'_> {
                 clip(&exit_text, 40)
             )
         };
+        // The statement before a guard says what it checks (`err := verify(x)`). Finding a
+        // previous sibling walks the siblings from the first: not in blocks of thousands.
         let prev = statement_of(node)
+            .filter(|s| s.parent().is_none_or(|p| p.named_child_count() <= 256))
             .and_then(|s| s.prev_named_sibling())
             .filter(|p| !is_comment_kind(p.kind()))
-            .map(|p| self.text(p).to_owned())
+            .map(|p| clip(self.text(p), 200))
             .unwrap_or_default();
         let func = function_name(node, self.src);
         let words = format!("{func} {header} {exit_text} {prev}");
@@ -928,11 +945,9 @@ fn compare_guards(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
     for g in new.ifs.iter().filter(|g| g.is_guard()) {
         *after.entry(key(g)).or_insert(0) += 1;
     }
-    let mut before_ifs: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut before_ifs: HashMap<(&str, &str), usize> = HashMap::new();
     for g in &old.ifs {
-        *before_ifs
-            .entry((g.func.clone(), g.cond.clone()))
-            .or_insert(0) += 1;
+        *before_ifs.entry((&g.func, &g.cond)).or_insert(0) += 1;
     }
     let mut removed: Vec<&If> = Vec::new();
     for g in old.ifs.iter().filter(|g| g.is_guard()) {
@@ -941,52 +956,97 @@ fn compare_guards(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
             _ => removed.push(g),
         }
     }
-    let mut added: Vec<&If> = new
+    // The guards only the after side has, each usable once; indexed two ways.
+    let mut added: Vec<Option<&If>> = new
         .ifs
         .iter()
         .filter(|g| g.is_guard())
-        .filter(|g| {
-            let n = after.get_mut(&key(g));
-            match n {
-                Some(n) if *n > 0 => {
-                    *n -= 1;
-                    true
-                }
-                _ => false,
+        .filter(|g| match after.get_mut(&key(g)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
             }
+            _ => false,
         })
+        .map(Some)
         .collect();
-    // A guard moved to another function (a helper extracted) is still there.
-    removed.retain(|g| {
-        match added
-            .iter()
-            .position(|a| a.cond == g.cond && a.rejects == g.rejects)
-        {
-            Some(i) => {
-                added.remove(i);
-                false
-            }
-            None => true,
+    let mut by_cond: HashMap<(&str, Option<bool>), VecDeque<usize>> = HashMap::new();
+    let mut by_shape: HashMap<(&str, &str), VecDeque<usize>> = HashMap::new();
+    for (i, a) in added.iter().enumerate() {
+        if let Some(a) = a {
+            by_cond
+                .entry((&a.cond, a.rejects))
+                .or_default()
+                .push_back(i);
+            by_shape
+                .entry((&a.func, &a.exit_shape))
+                .or_default()
+                .push_back(i);
         }
-    });
+    }
+    // Takes the first unused added guard of an index entry.
+    fn take<'a, K: std::hash::Hash + Eq>(
+        index: &mut HashMap<K, VecDeque<usize>>,
+        key: &K,
+        added: &mut [Option<&'a If>],
+    ) -> Option<&'a If> {
+        let queue = index.get_mut(key)?;
+        while let Some(i) = queue.pop_front() {
+            if let Some(a) = added.get_mut(i).and_then(Option::take) {
+                return Some(a);
+            }
+        }
+        None
+    }
+    // A guard moved to another function (a helper extracted) is still there.
+    removed.retain(|g| take(&mut by_cond, &(g.cond.as_str(), g.rejects), &mut added).is_none());
+    // The after side's `if`s by what a removed guard is looked up with.
+    let fresh = |i: &If| {
+        before_ifs
+            .get(&(i.func.as_str(), i.cond.as_str()))
+            .is_none_or(|n| *n == 0)
+    };
+    let mut by_base: HashMap<(&str, &str), Vec<&If>> = HashMap::new();
+    let mut same_cond: HashMap<(&str, &str), Vec<&If>> = HashMap::new();
+    let mut constants: HashMap<&str, Vec<&If>> = HashMap::new();
+    for i in &new.ifs {
+        same_cond.entry((&i.func, &i.cond)).or_default().push(i);
+        if fresh(i) {
+            by_base.entry((&i.func, &i.base)).or_default().push(i);
+            if i.constant.is_some() {
+                constants.entry(&i.func).or_default().push(i);
+            }
+        }
+    }
     let mut constant_reported: Vec<String> = Vec::new();
     for g in removed {
-        let fresh = |i: &&If| {
-            before_ifs
-                .get(&(i.func.clone(), i.cond.clone()))
-                .is_none_or(|n| *n == 0)
+        let inverted = by_base
+            .get(&(g.func.as_str(), g.base.as_str()))
+            .into_iter()
+            .flatten()
+            .find(|i| {
+                // Still a guard: `if (!x) return;` → `if (x) { … }` is a restructuring.
+                i.negated != g.negated && i.constant.is_none() && i.is_guard()
+            });
+        let made_constant = constants
+            .get(g.func.as_str())
+            .into_iter()
+            .flatten()
+            .find(|i| i.cond.contains(&g.cond) || i.never_fires());
+        let emptied = same_cond
+            .get(&(g.func.as_str(), g.cond.as_str()))
+            .into_iter()
+            .flatten()
+            .find(|i| i.rejects != g.rejects);
+        let replaced = if inverted.is_none() && made_constant.is_none() && emptied.is_none() {
+            take(
+                &mut by_shape,
+                &(g.func.as_str(), g.exit_shape.as_str()),
+                &mut added,
+            )
+        } else {
+            None
         };
-        let inverted = ifs_in(new, &g.func).filter(fresh).find(|i| {
-            // Still a guard: `if (!x) return;` → `if (x) { … }` is a restructuring.
-            i.base == g.base && i.negated != g.negated && i.constant.is_none() && i.is_guard()
-        });
-        let made_constant = ifs_in(new, &g.func)
-            .filter(fresh)
-            .find(|i| i.constant.is_some() && (i.cond.contains(&g.cond) || i.never_fires()));
-        let emptied = ifs_in(new, &g.func).find(|i| i.cond == g.cond && i.rejects != g.rejects);
-        let replaced = added
-            .iter()
-            .position(|a| a.func == g.func && a.exit_shape == g.exit_shape);
         let func = &g.func;
         let (mut level, topic) = rate(&g.words, path);
         let reason = if let Some(i) = inverted {
@@ -1013,11 +1073,12 @@ fn compare_guards(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
                 "`{path}`: the check in `{func}` no longer rejects (`{}`, now {now}){topic}",
                 g.snippet
             )
-        } else if let Some(i) = replaced {
-            let a = added.remove(i);
+        } else if let Some(a) = replaced {
+            let kept: std::collections::HashSet<String> =
+                identifiers(&a.cond).into_iter().collect();
             let lost: Vec<String> = identifiers(&g.cond)
                 .into_iter()
-                .filter(|w| !identifiers(&a.cond).contains(w))
+                .filter(|w| !kept.contains(w))
                 .collect();
             let lost_concern = lost.iter().find(|w| concern(w).is_some());
             let shown = format!("`{}` → `{}`", clip(&g.cond, 60), clip(&a.cond, 60));
@@ -1133,11 +1194,6 @@ fn compare_calls(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
     }
 }
 
-/// The `if`s of one function.
-fn ifs_in<'a>(side: &'a Side, func: &'a str) -> impl Iterator<Item = &'a If> {
-    side.ifs.iter().filter(move |i| i.func == func)
-}
-
 /// The identifiers of a condition's text (string literals left out).
 fn identifiers(text: &str) -> Vec<String> {
     let mut code = String::with_capacity(text.len());
@@ -1222,41 +1278,69 @@ fn negation_operand<'t>(node: Node<'t>, src: &str) -> Option<Node<'t>> {
 
 /// The value of a condition made of literals only (`False`, `0`, `x && false`).
 fn constant(node: Node<'_>, src: &str) -> Option<bool> {
-    let node = unwrap(node);
-    let text = src.get(node.byte_range()).unwrap_or_default().trim();
-    if let Some(inner) = negation_operand(node, src) {
-        return constant(inner, src).map(|v| !v);
+    constant_at(node, src, 0)
+}
+
+/// [`constant`] at a nesting depth: past 64 (a condition of thousands of `&&`), not constant.
+fn constant_at(node: Node<'_>, src: &str, depth: usize) -> Option<bool> {
+    if depth > 64 {
+        return None;
     }
-    match text {
-        "true" | "True" | "1" => return Some(true),
-        "false" | "False" | "0" | "None" | "null" | "nil" | "undefined" | "NULL" => {
-            return Some(false);
-        }
-        _ => {}
+    let node = unwrap(node);
+    if let Some(inner) = negation_operand(node, src) {
+        return constant_at(inner, src, depth + 1).map(|v| !v);
     }
     if matches!(node.kind(), "boolean_operator" | "binary_expression") {
-        let left = node.child_by_field_name("left")?;
-        let right = node.child_by_field_name("right")?;
-        let op = node
-            .child_by_field_name("operator")
-            .and_then(|o| src.get(o.byte_range()))
-            .unwrap_or_default();
-        let (l, r) = (constant(left, src), constant(right, src));
-        return match op {
-            "and" | "&&" => match (l, r) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            },
-            "or" | "||" => match (l, r) {
-                (Some(true), _) | (_, Some(true)) => Some(true),
-                (Some(false), Some(false)) => Some(false),
-                _ => None,
-            },
-            _ => None,
-        };
+        let op = operator(node, src);
+        if !matches!(op, "and" | "&&" | "or" | "||") {
+            return None;
+        }
+        // The operands of a chain of one operator, walked down its left spine without
+        // recursion: `a && b && … && z` nests thousands deep.
+        let mut operands = Vec::new();
+        let mut cur = node;
+        loop {
+            let (Some(left), Some(right)) = (
+                cur.child_by_field_name("left"),
+                cur.child_by_field_name("right"),
+            ) else {
+                return None;
+            };
+            operands.push(right);
+            let left = unwrap(left);
+            if matches!(left.kind(), "boolean_operator" | "binary_expression")
+                && operator(left, src) == op
+            {
+                cur = left;
+            } else {
+                operands.push(left);
+                break;
+            }
+        }
+        let values = operands.iter().map(|n| constant_at(*n, src, depth + 1));
+        let and = matches!(op, "and" | "&&");
+        let mut all_known = true;
+        for v in values {
+            match v {
+                Some(v) if v != and => return Some(v),
+                Some(_) => {}
+                None => all_known = false,
+            }
+        }
+        return all_known.then_some(and);
     }
-    None
+    match src.get(node.byte_range()).unwrap_or_default().trim() {
+        "true" | "True" | "1" => Some(true),
+        "false" | "False" | "0" | "None" | "null" | "nil" | "undefined" | "NULL" => Some(false),
+        _ => None,
+    }
+}
+
+/// The operator of a binary node, as written.
+fn operator<'s>(node: Node<'_>, src: &'s str) -> &'s str {
+    node.child_by_field_name("operator")
+        .and_then(|o| src.get(o.byte_range()))
+        .unwrap_or_default()
 }
 
 /// The body of an `else` branch (not of an `else if`, which is a guard of its own).
@@ -1577,6 +1661,45 @@ mod tests {
             f.iter().any(|f| f.reason.contains("removes the check")),
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn a_condition_of_thousands_of_terms_does_not_exhaust_the_stack() {
+        let terms: Vec<String> = (0..20_000).map(|i| format!("x{i}")).collect();
+        let before = format!(
+            "function f(x) {{\n  if ({}) {{\n    throw new Error('no');\n  }}\n  return x;\n}}\n",
+            terms.join(" && ")
+        );
+        let after = format!(
+            "function f(x) {{\n  if (false && {}) {{\n    throw new Error('no');\n  }}\n  return x;\n}}\n",
+            terms.join(" && ")
+        );
+        let lang = Language::JavaScript;
+        if let (Some(bt), Some(at)) = (lang.parse(&before), lang.parse(&after)) {
+            let f = scan(lang, "a.js", (&bt, &before), (&at, &after));
+            assert!(
+                f.iter().any(|f| f.reason.contains("constant")),
+                "{}",
+                f.len()
+            );
+        }
+    }
+
+    #[test]
+    fn thousands_of_guards_rewritten_stay_fast() {
+        let guards = |op: &str| -> String {
+            (0..3000)
+                .map(|i| {
+                    format!("    if x{i} {op} {i}:\n        raise ValueError('bad token {i}')\n")
+                })
+                .collect()
+        };
+        let before = format!("def check(x):\n{}    return x\n", guards("<"));
+        let after = format!("def check(x):\n{}    return x\n", guards("<="));
+        let start = std::time::Instant::now();
+        let f = run("a.py", &before, &after);
+        assert!(!f.is_empty());
+        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
     }
 
     #[test]
