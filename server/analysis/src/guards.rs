@@ -359,7 +359,63 @@ impl Walker<'_> {
                 None => break,
             }
         }
-        let mut text = format!(" {} ", collapse(self.text(node)));
+        // Comparisons with a boolean (`x == false`, `x is True`), `bool(x)`, and in C
+        // `x == 0` / `x == NULL`, say `x` or `!x` in another way.
+        let mut text = collapse(self.text(node));
+        for _ in 0..4 {
+            let before = text.len();
+            for wrapper in ["bool(", "Boolean(", "!!"] {
+                if let Some(inner) = text.strip_prefix(wrapper) {
+                    let inner = if wrapper.ends_with('(') {
+                        inner.strip_suffix(')').unwrap_or(inner)
+                    } else {
+                        inner
+                    };
+                    if balanced(inner) {
+                        text = inner.to_owned();
+                    }
+                }
+            }
+            let c = self.lang == Language::C;
+            for (suffix, flip) in [
+                (" == true", false),
+                (" == True", false),
+                (" != False", false),
+                (" == False", true),
+                (" != True", true),
+                (" === true", false),
+                (" is True", false),
+                (" != false", false),
+                (" !== false", false),
+                (" == false", true),
+                (" === false", true),
+                (" is False", true),
+                (" != true", true),
+                (" !== true", true),
+                (" == 0", true),
+                (" == NULL", true),
+                (" != 0", false),
+                (" != NULL", false),
+            ] {
+                if (!suffix.ends_with('0') && !suffix.ends_with("NULL")) || c {
+                    if let Some(rest) = text.strip_suffix(suffix)
+                        && balanced(rest)
+                    {
+                        text = rest.to_owned();
+                        negated ^= flip;
+                    }
+                }
+            }
+            if let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')'))
+                && balanced(inner)
+            {
+                text = inner.to_owned();
+            }
+            if text.len() == before {
+                break;
+            }
+        }
+        let mut text = format!(" {text} ");
         for (neg, pos) in [
             (" !== ", " === "),
             (" != ", " == "),
@@ -1074,6 +1130,10 @@ fn compare_guards(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
                 g.snippet
             )
         } else if let Some(a) = replaced {
+            // The same condition said another way (`not x` → `x == False`).
+            if a.base == g.base && a.negated == g.negated {
+                continue;
+            }
             let kept: std::collections::HashSet<String> =
                 identifiers(&a.cond).into_iter().collect();
             let lost: Vec<String> = identifiers(&g.cond)
@@ -1240,6 +1300,24 @@ fn statement_of(node: Node<'_>) -> Option<Node<'_>> {
         cur = cur.parent()?;
     }
     None
+}
+
+/// Whether the brackets of a text pair up (so that stripping a wrapper keeps one expression).
+fn balanced(text: &str) -> bool {
+    let mut depth: i64 = 0;
+    for c in text.chars() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
 }
 
 /// Parentheses and condition wrappers removed.
@@ -1700,6 +1778,22 @@ mod tests {
         let f = run("a.py", &before, &after);
         assert!(!f.is_empty());
         assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn a_condition_said_another_way_is_the_same_and_its_opposite_is_inverted() {
+        let before = "def login(user):\n    if not user.ok:\n        raise PermissionError('no')\n    return user\n";
+        let same = "def login(user):\n    if user.ok == False:\n        raise PermissionError('no')\n    return user\n";
+        assert!(run("a.py", before, same).is_empty());
+        let opposite = "def login(user):\n    if user.ok == True:\n        raise PermissionError('no')\n    return user\n";
+        let f = run("a.py", before, opposite);
+        assert!(
+            f.iter().any(|f| f.reason.contains("inverts the check")),
+            "{f:?}"
+        );
+        let before = "int verify_sig(const char *s) {\n\tif (!check_sig(s))\n\t\treturn -1;\n\treturn 0;\n}\n";
+        let same = "int verify_sig(const char *s) {\n\tif (check_sig(s) == 0)\n\t\treturn -1;\n\treturn 0;\n}\n";
+        assert!(run("a.c", before, same).is_empty());
     }
 
     #[test]
