@@ -397,13 +397,13 @@ impl Walker<'_> {
                 (" != 0", false),
                 (" != NULL", false),
             ] {
-                if (!suffix.ends_with('0') && !suffix.ends_with("NULL")) || c {
-                    if let Some(rest) = text.strip_suffix(suffix)
-                        && balanced(rest)
-                    {
-                        text = rest.to_owned();
-                        negated ^= flip;
-                    }
+                let c_only = suffix.ends_with('0') || suffix.ends_with("NULL");
+                if (c || !c_only)
+                    && let Some(rest) = text.strip_suffix(suffix)
+                    && balanced(rest)
+                {
+                    text = rest.to_owned();
+                    negated ^= flip;
                 }
             }
             if let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')'))
