@@ -45,7 +45,7 @@ pub fn scan(
     let old = Side::collect(lang, bt.root_node(), b, prefix..b.len() - suffix);
     let new = Side::collect(lang, at.root_node(), a, prefix..a.len() - suffix);
     let mut out = Vec::new();
-    compare_guards(path, &old, &new, &mut out);
+    compare_guards(lang, path, (&old, b), &new, &mut out);
     compare_early(path, &old, &new, &mut out);
     compare_calls(path, &old, &new, &mut out);
     if out.len() > MAX_FINDINGS {
@@ -85,6 +85,9 @@ struct If {
     snippet: String,
     /// Text whose words tell whether the check concerns security.
     words: String,
+    /// The bytes of the function holding it (of the `if` itself at the top level): what it
+    /// calls tells whether the check guards a capability.
+    scope: Range<usize>,
 }
 
 impl If {
@@ -266,6 +269,7 @@ impl Walker<'_> {
         let func = function_name(node, self.src);
         let words = format!("{func} {header} {exit_text} {prev}");
         self.side.ifs.push(If {
+            scope: function_range(node),
             func,
             cond: cond_text,
             base,
@@ -333,6 +337,7 @@ impl Walker<'_> {
         };
         let words = format!("{func} {head} {exit_text}");
         self.side.ifs.push(If {
+            scope: function_range(node),
             func,
             base: cond.clone(),
             cond,
@@ -801,6 +806,18 @@ fn function_name(node: Node<'_>, src: &str) -> String {
     "top-level code".to_owned()
 }
 
+/// The bytes of the innermost function around `node`, or of `node` itself at the top level.
+fn function_range(node: Node<'_>) -> Range<usize> {
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if is_function(n.kind()) {
+            return n.byte_range();
+        }
+        cur = n.parent();
+    }
+    node.byte_range()
+}
+
 /// The name a call calls (the last segment: `verify` of `self.crypto.verify(x)`).
 fn callee(node: Node<'_>, src: &str) -> Option<String> {
     let f = node
@@ -994,7 +1011,26 @@ fn rate(text: &str, path: &str) -> (Level, String) {
     }
 }
 
-fn compare_guards(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
+fn compare_guards(
+    lang: Language,
+    path: &str,
+    (old, old_src): (&Side, &str),
+    new: &Side,
+    out: &mut Vec<Finding>,
+) {
+    // What each function of the before side reaches (process execution, SQL, …), by range.
+    let mut reaches: HashMap<Range<usize>, Option<&'static str>> = HashMap::new();
+    let mut capability = |scope: &Range<usize>| -> Option<&'static str> {
+        *reaches.entry(scope.clone()).or_insert_with(|| {
+            old_src.get(scope.clone()).and_then(|text| {
+                text.lines().find_map(|line| {
+                    crate::domains::scan_line(line, Some(lang))
+                        .first()
+                        .map(|(_, what)| *what)
+                })
+            })
+        })
+    };
     // Guards as multisets, keyed by function, condition and rejecting branch.
     let key = |g: &If| (g.func.clone(), g.cond.clone(), g.rejects);
     let mut after: BTreeMap<_, usize> = BTreeMap::new();
@@ -1104,7 +1140,13 @@ fn compare_guards(path: &str, old: &Side, new: &Side, out: &mut Vec<Finding>) {
             None
         };
         let func = &g.func;
-        let (mut level, topic) = rate(&g.words, path);
+        let (mut level, mut topic) = rate(&g.words, path);
+        if level < Level::High
+            && let Some(what) = capability(&g.scope)
+        {
+            level = Level::High;
+            topic = format!(", in code that reaches {what}");
+        }
         let reason = if let Some(i) = inverted {
             format!(
                 "`{path}`: inverts the check that rejects in `{func}` (`{}` → `{}`){topic}",
@@ -1794,6 +1836,16 @@ mod tests {
         let before = "int verify_sig(const char *s) {\n\tif (!check_sig(s))\n\t\treturn -1;\n\treturn 0;\n}\n";
         let same = "int verify_sig(const char *s) {\n\tif (check_sig(s) == 0)\n\t\treturn -1;\n\treturn 0;\n}\n";
         assert!(run("a.c", before, same).is_empty());
+    }
+
+    #[test]
+    fn a_guard_before_a_capability_is_high_whatever_the_names() {
+        let before = "def run(cmd):\n    if cmd not in KNOWN:\n        raise ValueError(cmd)\n    os.system(cmd)\n";
+        let after = "def run(cmd):\n    os.system(cmd)\n";
+        let f = run("tools.py", before, after);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].level, Level::High, "{f:?}");
+        assert!(f[0].reason.contains("in code that reaches"), "{f:?}");
     }
 
     #[test]
