@@ -101,12 +101,59 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("verification patterns are constants"))
 }
 
-fn skip_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(
-        &R,
-        r"@pytest\.mark\.(?:skip|skipif|xfail)\b|@unittest\.(?:skip|skipIf|skipUnless|expectedFailure)\b|\bpytest\.(?:skip|xfail)\s*\(|\bself\.skipTest\s*\(|#\[\s*ignore\b|\b(?:it|test|describe|context|suite)\.(?:skip|only|todo)\b|\b(?:xit|xdescribe|xtest|fit|fdescribe)\s*\(|\bt\.(?:Skip|SkipNow|Skipf)\s*\(|@Disabled\b|@Ignore\b|\bassumeTrue\s*\(|\bAssumptions\.",
-    )
+/// The skip and disable markers of each language: a test that no longer runs.
+fn skip_markers(lang: Language) -> &'static str {
+    match lang {
+        Language::Python => {
+            r"@pytest\.mark\.(?:skip|skipif|xfail)\b|@unittest\.(?:skip|skipIf|skipUnless|expectedFailure)\b|\bpytest\.(?:skip|xfail)\s*\(|\bself\.skipTest\s*\("
+        }
+        Language::Rust => r"#\[\s*ignore\b",
+        // `.only` silently skips every other test.
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
+            r"\b(?:it|test|describe|context|suite)\.(?:skip|only|todo)\b|\b(?:xit|xdescribe|xtest|fit|fdescribe)\s*\("
+        }
+        Language::Go => r"\bt\.(?:Skip|SkipNow|Skipf)\s*\(",
+        Language::Java => r"@Disabled\b|@Ignore\b|\bassumeTrue\s*\(|\bAssumptions\.",
+        Language::C => r"\bGTEST_SKIP\s*\(|\bDISABLED_\w+",
+    }
+}
+
+/// The skip markers of a file's language, or of every language for a file the analyzer does
+/// not parse (a test runner's configuration, a notebook).
+fn skip_re(lang: Option<Language>) -> &'static Regex {
+    const LANGS: [Language; 6] = [
+        Language::Python,
+        Language::Rust,
+        Language::JavaScript,
+        Language::Go,
+        Language::Java,
+        Language::C,
+    ];
+    static ANY: OnceLock<Regex> = OnceLock::new();
+    static PER: OnceLock<Vec<Regex>> = OnceLock::new();
+    let any = || {
+        let all: Vec<&str> = LANGS.iter().map(|l| skip_markers(*l)).collect();
+        re(&ANY, &all.join("|"))
+    };
+    let Some(lang) = lang else {
+        return any();
+    };
+    let lang = if lang.is_js_family() {
+        Language::JavaScript
+    } else {
+        lang
+    };
+    let per = PER.get_or_init(|| {
+        LANGS
+            .iter()
+            .map(|l| Regex::new(skip_markers(*l)).expect("verification patterns are constants"))
+            .collect()
+    });
+    LANGS
+        .iter()
+        .position(|l| *l == lang)
+        .and_then(|i| per.get(i))
+        .unwrap_or_else(any)
 }
 
 fn test_case_re() -> &'static Regex {
@@ -258,7 +305,8 @@ pub fn weakened(
         out.push(format!("`{path}`: {test_cases} test case(s) removed"));
     }
     for line in added {
-        if let Some(m) = skip_re().find(line) {
+        // A marker in a comment skips nothing.
+        if let Some(m) = skip_re(lang).find(code_of(line, lang)) {
             let removed_too = removed.iter().any(|r| r.contains(m.as_str()));
             if !removed_too {
                 out.push(format!(
@@ -303,6 +351,21 @@ pub fn weakened(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skip_markers_are_read_in_their_language_and_not_in_comments() {
+        let go = Some(Language::Go);
+        let w = weakened(go, "a_test.go", &[], &[], &["\tt.Skip(\"flaky\")"], &[]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        let w = weakened(go, "a_test.go", &[], &[], &["\t// t.Skip(\"flaky\")"], &[]);
+        assert!(w.is_empty(), "{w:?}");
+        // Another language's marker means nothing here.
+        let w = weakened(go, "a_test.go", &[], &[], &["\tname := \"@Disabled\""], &[]);
+        assert!(w.is_empty(), "{w:?}");
+        let js = Some(Language::TypeScript);
+        let w = weakened(js, "a.test.ts", &[], &[], &["suite.only('x', () => {"], &[]);
+        assert_eq!(w.len(), 1, "{w:?}");
+    }
 
     #[test]
     fn skips_and_assertions() {
