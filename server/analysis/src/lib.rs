@@ -17,7 +17,9 @@
 //!   non-cryptographic randomness for secrets and verifiers that accept everything;
 //!   `weakening`: suppressions of security tools added where they matter.
 //! - [`secrets`] (detection and [`redact`]), [`domains`] (the sensitive-pattern table),
-//!   [`verification`] (tests weakened): line scanners over what a change adds or removes.
+//!   [`verification`] (tests weakened): line scanners over what a change adds or removes;
+//!   `guards`: control flow (guards removed, negated or made constant, early success,
+//!   swallowed failures) compared on the trees of the changed code.
 //! - [`index`]: the workspace [`SymbolIndex`] behind the blast radius.
 //! - [`incremental`]: the [`ParseCache`] of open documents' trees and incremental parses;
 //!   `local`: the analysis of only the top-level items a modification touches.
@@ -31,6 +33,7 @@ pub mod capabilities;
 pub mod change;
 mod cut;
 pub mod domains;
+mod guards;
 pub mod impact;
 pub mod incremental;
 pub mod index;

@@ -17,6 +17,7 @@ use tree_sitter::Tree;
 
 use crate::change::{ChangeUnit, FileChange};
 use crate::domains;
+use crate::guards;
 use crate::impact::{
     AnalysisContext, BlastRadius, ChangeKind, ImpactReport, SecretFinding, SymbolImpact, Visibility,
 };
@@ -820,6 +821,23 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileSt
     }
     scan_domains(b, st);
     scan_verification(b, st, &before.symbols, &after.symbols);
+    scan_flow(b, st, lang, before, after);
+}
+
+/// Guards removed, negated or made constant, early success, swallowed failures.
+fn scan_flow(
+    b: &mut Builder<'_>,
+    st: &FileState<'_>,
+    lang: Language,
+    before: &Parsed,
+    after: &Parsed,
+) {
+    let (Some(old), Some(new)) = (st.file.before.as_deref(), st.file.after.as_deref()) else {
+        return;
+    };
+    for f in guards::scan(lang, st.path(), (&before.tree, old), (&after.tree, new)) {
+        b.raise(f.level, f.reason);
+    }
 }
 
 /// The symbol a changed comment line belongs to: the innermost symbol holding it, or the

@@ -199,6 +199,31 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
 }
 
+/// The statements of a TypeScript namespace body that hold members.
+const JS_DECLARATIONS: &[&str] = &[
+    "export_statement",
+    "function_declaration",
+    "generator_function_declaration",
+    "function_signature",
+    "class_declaration",
+    "abstract_class_declaration",
+    "lexical_declaration",
+    "variable_declaration",
+    "interface_declaration",
+    "type_alias_declaration",
+    "enum_declaration",
+    "internal_module",
+    "module",
+    "ambient_declaration",
+];
+
+fn is_js_function(kind: &str) -> bool {
+    matches!(
+        kind,
+        "function_expression" | "function" | "arrow_function" | "generator_function"
+    )
+}
+
 /// Parameter count of a parameter-list node.
 fn count_params(params: Node<'_>) -> usize {
     let mut count = 0;
@@ -599,8 +624,26 @@ impl<'s> Extractor<'s> {
         if depth > 8 {
             return;
         }
-        let public = exported || ctx.public_default;
+        let public = (exported && ctx.container_public) || ctx.public_default;
         match node.kind() {
+            "expression_statement" => match node.named_child(0) {
+                Some(inner) if matches!(inner.kind(), "internal_module" | "module") => {
+                    self.js_item(outer, inner, ctx, exported, depth + 1);
+                }
+                Some(inner) if inner.kind() == "assignment_expression" => {
+                    self.js_assignment(outer, inner, ctx, depth);
+                }
+                _ => {}
+            },
+            "ambient_declaration" => {
+                let mut c = node.walk();
+                let decls: Vec<Node<'_>> = node.named_children(&mut c).collect();
+                // `declare …` describes what exists globally or in a module: public.
+                for d in decls {
+                    self.js_item(outer, d, ctx, true, depth + 1);
+                }
+            }
+            "internal_module" | "module" => self.js_namespace(outer, node, ctx, public, depth),
             "export_statement" => {
                 if let Some(decl) = node.child_by_field_name("declaration") {
                     self.js_item(outer, decl, ctx, true, depth);
@@ -766,6 +809,162 @@ impl<'s> Extractor<'s> {
             }
             _ => {}
         }
+    }
+
+    /// A TypeScript `namespace`/`module`: a symbol of its own (its body without its members),
+    /// and its members, public when exported from a public namespace.
+    fn js_namespace(
+        &mut self,
+        outer: Node<'_>,
+        node: Node<'_>,
+        ctx: &Ctx,
+        public: bool,
+        depth: usize,
+    ) {
+        let Some(name_node) = node.child_by_field_name("name") else {
+            return;
+        };
+        let name = self
+            .text(name_node)
+            .trim_matches(|c| c == '"' || c == '\'' || c == '`')
+            .to_owned();
+        if name.is_empty() {
+            return;
+        }
+        let body = node.child_by_field_name("body");
+        let members = body
+            .map(|b| self.member_ranges(b, JS_DECLARATIONS))
+            .unwrap_or_default();
+        self.push(
+            ctx,
+            outer,
+            node,
+            "namespace",
+            name.clone(),
+            public,
+            body,
+            None,
+            String::new(),
+            None,
+            &members,
+        );
+        let Some(b) = body else {
+            return;
+        };
+        let inner = Ctx {
+            container: Some(match &ctx.container {
+                Some(c) => format!("{c}.{name}"),
+                None => name,
+            }),
+            public_default: false,
+            container_public: public,
+        };
+        let mut c = b.walk();
+        let kids: Vec<Node<'_>> = b.named_children(&mut c).collect();
+        for k in kids {
+            if JS_DECLARATIONS.contains(&k.kind()) {
+                self.js_item(k, k, &inner, false, depth + 1);
+            }
+        }
+    }
+
+    /// CommonJS and prototype definitions: `exports.f = function …`, `X.prototype.m = (…) =>
+    /// …`, `module.exports = { m() {…}, n: function … }`.
+    fn js_assignment(&mut self, outer: Node<'_>, assign: Node<'_>, ctx: &Ctx, depth: usize) {
+        if depth > 8 || ctx.container.is_some() {
+            return;
+        }
+        let (Some(left), Some(right)) = (
+            assign.child_by_field_name("left"),
+            assign.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        let target: String = self.text(left).split_whitespace().collect();
+        let commonjs = target == "module.exports"
+            || target == "exports"
+            || target.starts_with("module.exports.")
+            || target.starts_with("exports.");
+        if right.kind() == "object" && matches!(target.as_str(), "module.exports" | "exports") {
+            let inner = Ctx {
+                container: Some(target.clone()),
+                public_default: true,
+                container_public: true,
+            };
+            let mut c = right.walk();
+            let props: Vec<Node<'_>> = right.named_children(&mut c).collect();
+            for p in props {
+                let (name, func) = match p.kind() {
+                    "method_definition" => (p.child_by_field_name("name"), Some(p)),
+                    "pair" => (
+                        p.child_by_field_name("key"),
+                        p.child_by_field_name("value")
+                            .filter(|v| is_js_function(v.kind())),
+                    ),
+                    _ => (None, None),
+                };
+                let (Some(name), Some(func)) = (name, func) else {
+                    continue;
+                };
+                let name = self.text(name).to_owned();
+                self.push(
+                    &inner,
+                    p,
+                    p,
+                    "method",
+                    name,
+                    true,
+                    func.child_by_field_name("body"),
+                    func.child_by_field_name("parameters"),
+                    String::new(),
+                    None,
+                    &[],
+                );
+            }
+            return;
+        }
+        if !is_js_function(right.kind()) {
+            return;
+        }
+        let (container, name) = match target.rsplit_once('.') {
+            Some((object, prop)) => {
+                let object = object.strip_suffix(".prototype").unwrap_or(object);
+                let container =
+                    (!matches!(object, "exports" | "module.exports")).then(|| object.to_owned());
+                (container, prop.to_owned())
+            }
+            None => return,
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        {
+            return;
+        }
+        let inner = Ctx {
+            container,
+            public_default: false,
+            container_public: true,
+        };
+        let kind = if inner.container.is_some() {
+            "method"
+        } else {
+            "function"
+        };
+        self.push(
+            &inner,
+            outer,
+            assign,
+            kind,
+            name,
+            commonjs || target.contains(".prototype."),
+            right.child_by_field_name("body"),
+            right.child_by_field_name("parameters"),
+            String::new(),
+            None,
+            &[],
+        );
     }
 
     // ---- Go ----
@@ -1163,6 +1362,53 @@ mod tests {
             .into_iter()
             .map(|s| (s.key(), s.kind, s.visibility))
             .collect()
+    }
+
+    #[test]
+    fn typescript_namespaces_and_commonjs_members_are_symbols() {
+        let got = |src: &str| -> Vec<(String, &'static str, Visibility)> {
+            let lang = Language::TypeScript;
+            let tree = lang.parse(src).expect("parses");
+            extract(tree.root_node(), src, lang)
+                .into_iter()
+                .map(|s| (s.key(), s.kind, s.visibility))
+                .collect()
+        };
+        use Visibility::{Private, Public};
+        assert_eq!(
+            got("namespace A { export function f() { return 1 } function g() {} }"),
+            vec![
+                ("A".into(), "namespace", Private),
+                ("A::f".into(), "function", Private),
+                ("A::g".into(), "function", Private),
+            ]
+        );
+        assert_eq!(
+            got("export namespace B.C { export const x = () => 1; const y = 2 }"),
+            vec![
+                ("B.C".into(), "namespace", Public),
+                ("B.C::x".into(), "function", Public),
+                ("B.C::y".into(), "variable", Private),
+            ]
+        );
+        assert_eq!(
+            got("declare module 'm' { export function k(): void }"),
+            vec![
+                ("m".into(), "namespace", Public),
+                ("m::k".into(), "function", Public),
+            ]
+        );
+        assert_eq!(
+            got(
+                "Foo.prototype.bar = function (a) { return a }\nexports.baz = (a) => a\nmodule.exports = { q() { return 1 }, r: function () {} }"
+            ),
+            vec![
+                ("Foo::bar".into(), "method", Public),
+                ("baz".into(), "function", Public),
+                ("module.exports::q".into(), "method", Public),
+                ("module.exports::r".into(), "method", Public),
+            ]
+        );
     }
 
     #[test]

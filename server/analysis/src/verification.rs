@@ -101,12 +101,59 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("verification patterns are constants"))
 }
 
-fn skip_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(
-        &R,
-        r"@pytest\.mark\.(?:skip|skipif|xfail)\b|@unittest\.(?:skip|skipIf|skipUnless|expectedFailure)\b|\bpytest\.(?:skip|xfail)\s*\(|\bself\.skipTest\s*\(|#\[\s*ignore\b|\b(?:it|test|describe|context)\.(?:skip|only|todo)\b|\b(?:xit|xdescribe|xtest|fit|fdescribe)\s*\(|\bt\.(?:Skip|SkipNow|Skipf)\s*\(|@Disabled\b|@Ignore\b|\bassumeTrue\s*\(|\bAssumptions\.",
-    )
+/// The skip and disable markers of each language: a test that no longer runs.
+fn skip_markers(lang: Language) -> &'static str {
+    match lang {
+        Language::Python => {
+            r"@pytest\.mark\.(?:skip|skipif|xfail)\b|@unittest\.(?:skip|skipIf|skipUnless|expectedFailure)\b|\bpytest\.(?:skip|xfail)\s*\(|\bself\.skipTest\s*\("
+        }
+        Language::Rust => r"#\[\s*ignore\b",
+        // `.only` silently skips every other test.
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
+            r"\b(?:it|test|describe|context|suite)\.(?:skip|only|todo)\b|\b(?:xit|xdescribe|xtest|fit|fdescribe)\s*\("
+        }
+        Language::Go => r"\bt\.(?:Skip|SkipNow|Skipf)\s*\(",
+        Language::Java => r"@Disabled\b|@Ignore\b|\bassumeTrue\s*\(|\bAssumptions\.",
+        Language::C => r"\bGTEST_SKIP\s*\(|\bDISABLED_\w+",
+    }
+}
+
+/// The skip markers of a file's language, or of every language for a file the analyzer does
+/// not parse (a test runner's configuration, a notebook).
+fn skip_re(lang: Option<Language>) -> &'static Regex {
+    const LANGS: [Language; 6] = [
+        Language::Python,
+        Language::Rust,
+        Language::JavaScript,
+        Language::Go,
+        Language::Java,
+        Language::C,
+    ];
+    static ANY: OnceLock<Regex> = OnceLock::new();
+    static PER: OnceLock<Vec<Regex>> = OnceLock::new();
+    let any = || {
+        let all: Vec<&str> = LANGS.iter().map(|l| skip_markers(*l)).collect();
+        re(&ANY, &all.join("|"))
+    };
+    let Some(lang) = lang else {
+        return any();
+    };
+    let lang = if lang.is_js_family() {
+        Language::JavaScript
+    } else {
+        lang
+    };
+    let per = PER.get_or_init(|| {
+        LANGS
+            .iter()
+            .map(|l| Regex::new(skip_markers(*l)).expect("verification patterns are constants"))
+            .collect()
+    });
+    LANGS
+        .iter()
+        .position(|l| *l == lang)
+        .and_then(|i| per.get(i))
+        .unwrap_or_else(any)
 }
 
 fn test_case_re() -> &'static Regex {
@@ -117,12 +164,76 @@ fn test_case_re() -> &'static Regex {
     )
 }
 
-fn assertion_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(
-        &R,
-        r"\bassert\w*!?|\bexpect\s*\(|\bt\.(?:Error|Errorf|Fatal|Fatalf|Fail|FailNow)\b|\brequire\.\w+\s*\(|\bself\.fail\s*\(|\bshould\.",
-    )
+/// Assertions in any language (the fallback for files the analyzer does not parse).
+const ASSERTIONS: &str = r"\bassert\w*!?|\bexpect\s*\(|\bt\.(?:Error|Errorf|Fatal|Fatalf|Fail|FailNow)\b|\brequire\.\w+\s*\(|\bself\.fail\s*\(|\bshould\.";
+
+/// What each language adds to [`ASSERTIONS`]: its assertion macros and test-framework checks.
+fn assertion_extras(lang: Language) -> &'static str {
+    match lang {
+        // `debug_assert!`, `prop_assert_eq!`: no word boundary before `assert`.
+        Language::Rust => r"\b(?:debug|prop)_assert\w*!",
+        Language::Python => r"\bself\.fail\w*\s*\(|\bpytest\.(?:raises|fail)\b",
+        // tape / tap / node:test / AVA: `t.equal(…)`, `t.deepEqual(…)`, `t.ok(…)`.
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
+            r"\bt\.(?:equal|equals|deepEqual|deepStrictEqual|strictEqual|notEqual|notStrictEqual|same|notSame|ok|notOk|true|false|is|not|truthy|falsy|throws|rejects|doesNotThrow|match|error|fail|ifError)\s*\("
+        }
+        Language::Go => r"\b(?:assert|require)\.\w+\s*\(",
+        Language::Java => r"\bAssertions?\.\w+\s*\(|\bfail\s*\(",
+        // `GIT_ASSERT_ARG(x)`, `g_assert_cmpint(…)`, `ck_assert_int_eq(…)`, `ASSERT_EQ(…)`.
+        Language::C => r"\b\w+_(?:assert|ASSERT)\w*\s*\(|\bASSERT\w*\s*\(|\bEXPECT_\w+\s*\(",
+    }
+}
+
+/// The assertion pattern of a language (or of any, without one).
+fn assertion_re(lang: Option<Language>) -> &'static Regex {
+    const LANGS: [Language; 7] = [
+        Language::Rust,
+        Language::Python,
+        Language::JavaScript,
+        Language::TypeScript,
+        Language::Go,
+        Language::Java,
+        Language::C,
+    ];
+    static ANY: OnceLock<Regex> = OnceLock::new();
+    static PER: OnceLock<Vec<Regex>> = OnceLock::new();
+    let Some(lang) = lang else {
+        return re(&ANY, ASSERTIONS);
+    };
+    let lang = if lang == Language::Tsx {
+        Language::TypeScript
+    } else {
+        lang
+    };
+    let per = PER.get_or_init(|| {
+        LANGS
+            .iter()
+            .map(|l| {
+                Regex::new(&format!("{}|{ASSERTIONS}", assertion_extras(*l)))
+                    .expect("verification patterns are constants")
+            })
+            .collect()
+    });
+    LANGS
+        .iter()
+        .position(|l| *l == lang)
+        .and_then(|i| per.get(i))
+        .unwrap_or_else(|| re(&ANY, ASSERTIONS))
+}
+
+/// The code of a line: empty when the line is a comment (so that an assertion commented out
+/// counts as removed).
+fn code_of(line: &str, lang: Option<Language>) -> &str {
+    let t = line.trim_start();
+    let prefixes: &[&str] = match lang {
+        Some(l) => l.line_comment_prefixes(),
+        None => &["//", "#", "/*", "*"],
+    };
+    if prefixes.iter().any(|p| t.starts_with(p)) {
+        ""
+    } else {
+        line
+    }
 }
 
 fn strict_re() -> &'static Regex {
@@ -194,7 +305,8 @@ pub fn weakened(
         out.push(format!("`{path}`: {test_cases} test case(s) removed"));
     }
     for line in added {
-        if let Some(m) = skip_re().find(line) {
+        // A marker in a comment skips nothing.
+        if let Some(m) = skip_re(lang).find(code_of(line, lang)) {
             let removed_too = removed.iter().any(|r| r.contains(m.as_str()));
             if !removed_too {
                 out.push(format!(
@@ -204,11 +316,29 @@ pub fn weakened(
             }
         }
     }
-    let asserts_removed =
-        count(assertion_re(), removed).saturating_sub(count(assertion_re(), added));
-    if asserts_removed > 0 {
-        out.push(format!("`{path}`: {asserts_removed} assertion(s) removed"));
-    } else {
+    let assertions = assertion_re(lang);
+    let in_code = |lines: &[&str]| -> usize {
+        lines
+            .iter()
+            .map(|l| assertions.find_iter(code_of(l, lang)).count())
+            .sum()
+    };
+    let asserts_removed = in_code(removed).saturating_sub(in_code(added));
+    // Assertions that are still there, but as comments.
+    let commented = added
+        .iter()
+        .filter(|l| code_of(l, lang).is_empty())
+        .map(|l| assertions.find_iter(l).count())
+        .sum::<usize>()
+        .min(asserts_removed);
+    if commented > 0 {
+        out.push(format!("`{path}`: {commented} assertion(s) commented out"));
+    }
+    if asserts_removed > commented {
+        let gone = asserts_removed - commented;
+        out.push(format!("`{path}`: {gone} assertion(s) removed"));
+    }
+    if asserts_removed == 0 {
         let strict_lost = count(strict_re(), removed).saturating_sub(count(strict_re(), added));
         let trivial_added = count(trivial_re(), added).saturating_sub(count(trivial_re(), removed));
         if strict_lost > 0 || trivial_added > 0 {
@@ -221,6 +351,21 @@ pub fn weakened(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skip_markers_are_read_in_their_language_and_not_in_comments() {
+        let go = Some(Language::Go);
+        let w = weakened(go, "a_test.go", &[], &[], &["\tt.Skip(\"flaky\")"], &[]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        let w = weakened(go, "a_test.go", &[], &[], &["\t// t.Skip(\"flaky\")"], &[]);
+        assert!(w.is_empty(), "{w:?}");
+        // Another language's marker means nothing here.
+        let w = weakened(go, "a_test.go", &[], &[], &["\tname := \"@Disabled\""], &[]);
+        assert!(w.is_empty(), "{w:?}");
+        let js = Some(Language::TypeScript);
+        let w = weakened(js, "a.test.ts", &[], &[], &["suite.only('x', () => {"], &[]);
+        assert_eq!(w.len(), 1, "{w:?}");
+    }
 
     #[test]
     fn skips_and_assertions() {
