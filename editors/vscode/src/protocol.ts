@@ -1,5 +1,5 @@
 /**
- * The custom protocol, mirrored from `server/autogate/src/protocol.rs` (PRODUCT.md §4.1).
+ * The custom protocol, mirrored from `server/autogate/src/protocol.rs` (docs/protocol.md).
  * Change them together.
  */
 

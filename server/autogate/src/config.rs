@@ -10,7 +10,7 @@ pub const POLICY_FILE: &str = ".autogate.toml";
 /// The result of reading `.autogate.toml`.
 #[derive(Debug)]
 pub enum Loaded {
-    /// No file: the defaults of PRODUCT.md §2.
+    /// No file: the defaults (docs/policy.md).
     Missing,
     Valid(Box<Policy>),
     /// The file has errors (or cannot be read): each with file, line and column.

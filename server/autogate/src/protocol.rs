@@ -126,7 +126,7 @@ impl Status {
     }
 }
 
-/// One change in a Summary (PRODUCT.md §4.1), exactly.
+/// One change in a Summary (docs/protocol.md), exactly.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeSummary {
     pub id: String,
@@ -139,7 +139,7 @@ pub struct ChangeSummary {
     pub hash: String,
 }
 
-/// The result of most commands (PRODUCT.md §4.1), exactly.
+/// The result of most commands (docs/protocol.md), exactly.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub checkpoint: Option<String>,

@@ -302,34 +302,55 @@ impl AuditWriter {
             .name("autogate-audit".to_owned())
             .spawn(move || {
                 let last_error = shared_error;
-                for message in rx {
+                let mut next = rx.recv().ok();
+                while let Some(message) = next.take() {
                     match message {
                         Message::Append(records, done) => {
+                            // Whatever else is queued behind goes in the same write: one fsync
+                            // and one anchor update for all of it, however busy the server.
+                            let mut records = records;
+                            let mut waiting: Vec<_> = done.into_iter().collect();
+                            while records.len() < 256 {
+                                match rx.try_recv() {
+                                    Ok(Message::Append(more, done)) => {
+                                        records.extend(more);
+                                        waiting.extend(done);
+                                    }
+                                    Ok(flush) => {
+                                        next = Some(flush);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
                             let branch = match crate::config::head(&root) {
                                 autogate_policy::Head::Branch(b) => Some(b),
                                 _ => None,
                             };
-                            let mut result = Ok(());
-                            for mut record in records {
+                            for record in &mut records {
                                 record.branch.clone_from(&branch);
-                                let change = record.change.clone().unwrap_or_default();
-                                if let Err(e) = log.append(record) {
-                                    tracing::error!(
-                                        change,
-                                        "could not append to the audit trail: {e:#}"
-                                    );
-                                    result = Err(format!("{e:#}"));
-                                }
                             }
+                            let changes: Vec<String> =
+                                records.iter().filter_map(|r| r.change.clone()).collect();
+                            let result = log.append_all(records).map(|_| ()).map_err(|e| {
+                                tracing::error!(
+                                    changes = ?changes,
+                                    "could not append to the audit trail: {e:#}"
+                                );
+                                format!("{e:#}")
+                            });
                             *last_error.lock().unwrap_or_else(|e| e.into_inner()) =
                                 result.clone().err();
-                            if let Some(done) = done {
-                                let _ = done.send(result);
+                            for done in waiting {
+                                let _ = done.send(result.clone());
                             }
                         }
                         Message::Flush(done) => {
                             let _ = done.send(());
                         }
+                    }
+                    if next.is_none() {
+                        next = rx.recv().ok();
                     }
                 }
             })

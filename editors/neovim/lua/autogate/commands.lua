@@ -1,5 +1,5 @@
 -- The `:Autogate` subcommands: each one is a thin call of an `autogate.*` server command
--- (PRODUCT.md §4.1). Bad arguments and server errors become messages, never tracebacks.
+-- (docs/protocol.md). Bad arguments and server errors become messages, never tracebacks.
 
 local config = require('autogate.config')
 local state = require('autogate.state')
@@ -234,7 +234,7 @@ handlers.diff = {
     end
     with_id(args[1], 'show', function(id)
       -- `explain` has the diff, the level and the content hash: an approval by command after
-      -- this is bound to the content shown (PRODUCT.md §3.8).
+      -- this is bound to the content shown (docs/security.md).
       exec('explain', { id = id }, function(result, client)
         local report = type(result.report) == 'table' and result.report or {}
         if type(result.hash) == 'string' then

@@ -1,4 +1,4 @@
-//! The command line (PRODUCT.md §4.2): `autogate [lsp]`, `assess`, `log`, `checkpoints`,
+//! The command line: `autogate [lsp]`, `assess`, `log`, `checkpoints`,
 //! `rollback`, `policy check|explain`, and `demo`.
 
 mod assess;

@@ -539,7 +539,7 @@ fn restore(workspace: &crate::workspace::Workspace, written: &[&Write]) -> Strin
 
 /// Restores a checkpoint. Open documents whose buffer still holds exactly what autogate wrote
 /// are restored with `workspace/applyEdit`; other files on disk by the checkpoint store. A file
-/// the person changed since is kept unless `overwrite` (PRODUCT.md §3.4).
+/// the person changed since is kept unless `overwrite`.
 async fn rollback(
     client: &Client,
     shared: &Shared,

@@ -1,4 +1,4 @@
-//! The approval UX (PRODUCT.md §5): prompts, diagnostics and code actions for pending changes.
+//! The approval UX: prompts, diagnostics and code actions for pending changes.
 //!
 //! Clients that advertise `window.showMessage.messageActionItem` are asked with
 //! `window/showMessageRequest`, one change at a time, from a background task (never from a
