@@ -378,6 +378,7 @@ fn analyze_with(
             verification_weakened: Vec::new(),
             secrets: Vec::new(),
             protected_paths: Vec::new(),
+            dependencies: Vec::new(),
             lines_added: 0,
             lines_removed: 0,
             level: Level::Low,
@@ -414,6 +415,7 @@ fn analyze_with(
             b.report.languages.push(name);
         }
         scan_secrets(&mut b, st);
+        scan_dependencies(&mut b, st.file);
     }
 
     // A unit that is one consistent rename across all its files.
@@ -482,6 +484,17 @@ fn check_paths(b: &mut Builder<'_>, file: &FileChange) {
             }
             b.raise(Level::High, reason);
         }
+    }
+}
+
+/// Manifests and lockfiles: the structural dependency diff and its rule findings.
+fn scan_dependencies(b: &mut Builder<'_>, file: &FileChange) {
+    let (before, after) = (file.before.as_deref(), file.after.as_deref());
+    if let Some(deps) = crate::manifest::analyze_file(&file.path, before, after, b.ctx.index) {
+        for f in deps.all_findings() {
+            b.raise(f.level, f.reason.clone());
+        }
+        b.report.dependencies.extend(deps.changes);
     }
 }
 

@@ -277,6 +277,7 @@ impl Gate {
             verification_weakened: Vec::new(),
             secrets: Vec::new(),
             protected_paths: Vec::new(),
+            dependencies: Vec::new(),
             lines_added: 0,
             lines_removed: 0,
             level,

@@ -128,7 +128,10 @@ fn demo_runs_offline_through_the_real_server() {
             .iter()
             .position(|l| l.contains("prompt shown") && l.contains(change))
             .unwrap_or_else(|| panic!("a prompt for {change}:\n{stdout}"));
-        assert!(lines[prompt].ends_with(&format!("clicks {answer}")), "{stdout}");
+        assert!(
+            lines[prompt].ends_with(&format!("clicks {answer}")),
+            "{stdout}"
+        );
         assert!(
             lines[prompt + 1].contains(&format!("{change} is now")),
             "the outcome follows the prompt:\n{stdout}"
