@@ -97,7 +97,8 @@ pub struct ImpactReport {
     pub secrets: Vec<SecretFinding>,
     pub protected_paths: Vec<String>,
     /// Dependencies, scripts and settings added, removed or changed in manifests and
-    /// lockfiles, each with the rules that fired.
+    /// lockfiles, each with the rules that fired. Left out of the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<DependencyChange>,
     pub lines_added: usize,
     pub lines_removed: usize,

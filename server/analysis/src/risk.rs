@@ -721,11 +721,17 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileSt
     let path = st.path().to_owned();
     let Some(lang) = st.lang else {
         b.kind(ChangeKind::Other);
-        b.raise(
-            Level::Medium,
-            format!("`{path}`: not a language the analyzer parses; line-based analysis only"),
-        );
-        scan_domains(b, st);
+        let (before, after) = (st.file.before.as_deref(), st.file.after.as_deref());
+        if !crate::manifest::understood(&path, before.unwrap_or(""), after.unwrap_or("")) {
+            b.raise(
+                Level::Medium,
+                format!("`{path}`: not a language the analyzer parses; line-based analysis only"),
+            );
+        }
+        // A lockfile's checksums and package names are data, compared entry by entry.
+        if !crate::manifest::FileKind::of(&path).is_some_and(crate::manifest::FileKind::is_lock) {
+            scan_domains(b, st);
+        }
         scan_verification(b, st, &[], &[]);
         return;
     };

@@ -225,3 +225,42 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
         other => out.push((prefix.to_owned(), other.to_string())),
     }
 }
+
+/// A TOML manifest without the parts the dependency analysis compares: what is left must be
+/// equal for the analysis to cover a change. `None` when it does not parse.
+pub(crate) fn rest(kind: super::FileKind, text: &str) -> Option<Table> {
+    let mut doc = parse_table(text).ok()?;
+    match kind {
+        super::FileKind::CargoToml => {
+            for t in TABLES.iter().chain(&["target", "patch", "replace"]) {
+                doc.remove(*t);
+            }
+            if let Some(Value::Table(ws)) = doc.get_mut("workspace") {
+                ws.remove("dependencies");
+            }
+            if let Some(Value::Table(p)) = doc.get_mut("package") {
+                p.remove("build");
+                p.remove("links");
+            }
+        }
+        super::FileKind::CargoConfig => {
+            for t in ["registries", "registry", "source", "net"] {
+                doc.remove(t);
+            }
+        }
+        _ => {
+            doc.remove("build-system");
+            doc.remove("dependency-groups");
+            if let Some(Value::Table(p)) = doc.get_mut("project") {
+                p.remove("dependencies");
+                p.remove("optional-dependencies");
+            }
+            if let Some(Value::Table(tool)) = doc.get_mut("tool") {
+                for t in ["poetry", "uv", "pdm"] {
+                    tool.remove(t);
+                }
+            }
+        }
+    }
+    Some(doc)
+}

@@ -411,6 +411,36 @@ pub fn analyze_file(
     Some(out)
 }
 
+/// Whether the dependency analysis of a modified manifest or lockfile covers the whole change,
+/// so that the line-based fallback has nothing to add: a lockfile (every entry is compared), a
+/// line format whose every line is a dependency or an option, or a TOML/JSON manifest whose
+/// documents are equal once the parts the analysis compares are taken out (a comment, a
+/// reordering, whitespace). A description, a profile or a `bin` changed is not covered.
+pub fn understood(path: &str, before: &str, after: &str) -> bool {
+    let Some(kind) = FileKind::of(path) else {
+        return false;
+    };
+    match kind {
+        FileKind::CargoLock
+        | FileKind::PackageLock
+        | FileKind::GoSum
+        | FileKind::Requirements
+        | FileKind::Npmrc
+        | FileKind::GoMod => true,
+        FileKind::SetupCfg => false,
+        FileKind::CargoToml | FileKind::CargoConfig | FileKind::PyProject => {
+            match (cargo::rest(kind, before), cargo::rest(kind, after)) {
+                (Some(b), Some(a)) => a == b,
+                _ => false,
+            }
+        }
+        FileKind::PackageJson => match (npm::rest(before), npm::rest(after)) {
+            (Some(b), Some(a)) => a == b,
+            _ => false,
+        },
+    }
+}
+
 fn finding(rule: Rule, reason: String) -> Finding {
     Finding {
         rule,
@@ -785,8 +815,8 @@ impl DiffContext<'_> {
 
     fn settings(&self, before: &[Setting], after: &[Setting], out: &mut FileDependencies) {
         let key = |s: &Setting| (s.section.clone(), s.key.clone());
-        let mut map: BTreeMap<(String, String), (Option<&Setting>, Option<&Setting>)> =
-            BTreeMap::new();
+        type Sides<'s> = (Option<&'s Setting>, Option<&'s Setting>);
+        let mut map: BTreeMap<(String, String), Sides<'_>> = BTreeMap::new();
         for s in before {
             map.entry(key(s)).or_default().0 = Some(s);
         }

@@ -95,6 +95,22 @@ fn overrides(section: &str, map: &Map<String, Value>, out: &mut Parsed) {
     walk(section, "", map, out);
 }
 
+/// `package.json` without the parts the dependency analysis compares. `None` when it does not
+/// parse.
+pub(crate) fn rest(text: &str) -> Option<Value> {
+    let mut doc: Value = serde_json::from_str(text).ok()?;
+    let obj = doc.as_object_mut()?;
+    for t in TABLES.iter().chain(&["overrides", "resolutions"]) {
+        obj.remove(*t);
+    }
+    if let Some(Value::Object(scripts)) = obj.get_mut("scripts") {
+        for s in LIFECYCLE {
+            scripts.remove(s);
+        }
+    }
+    Some(doc)
+}
+
 /// The real name, the requirement and the source of a `package.json` dependency spec.
 fn classify(name: &str, spec: &str) -> (String, String, Source) {
     let spec = spec.trim();
