@@ -228,6 +228,23 @@ pub struct DependencyChange {
     /// what the shell looks up in the advisory database.
     pub version: Option<String>,
     pub findings: Vec<Finding>,
+    /// Known advisories of `version` (filled by the shell after the lookup).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub advisories: Vec<AdvisoryNote>,
+    /// Why `version` was not checked for advisories (filled by the shell), if it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchecked: Option<String>,
+}
+
+/// A known advisory of a dependency version, as the report carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AdvisoryNote {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub summary: String,
+    /// `critical`, `high`, `moderate`, `low` or `unknown`, as the advisory rates itself.
+    pub severity: String,
+    pub fixed: Option<String>,
 }
 
 /// What kind of file a path is, and its ecosystem.
@@ -468,6 +485,8 @@ impl DiffContext<'_> {
             source: Some(e.source.to_string()),
             version: None,
             findings: Vec::new(),
+            advisories: Vec::new(),
+            unchecked: None,
         }
     }
 
@@ -868,6 +887,8 @@ impl DiffContext<'_> {
                 source: None,
                 version: None,
                 findings: vec![finding(rule, reason)],
+                advisories: Vec::new(),
+                unchecked: None,
             });
         }
     }
