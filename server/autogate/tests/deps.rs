@@ -313,6 +313,13 @@ async fn the_language_server_holds_a_vulnerable_version_with_the_advisory() {
         "flask==2.3.2\n",
         "nothing written"
     );
+    // The audit record of the decision names the advisory too.
+    let audit = std::fs::read_to_string(root.join(".git/autogate/audit.jsonl")).unwrap();
+    let decided = audit
+        .lines()
+        .find(|l| l.contains("\"decided\"") || l.contains("Decided"))
+        .unwrap_or_else(|| panic!("{audit}"));
+    assert!(decided.contains("GHSA-j8r2-6x86-q33q") && decided.contains("requirements.txt"), "{decided}");
     let prompt = client.expect("window/showMessageRequest").await;
     assert!(
         prompt["params"]["message"]
