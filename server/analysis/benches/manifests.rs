@@ -5,7 +5,7 @@
 //! checksum of this repository's `Cargo.lock` (3,172 lines, 2,000+ changed) and of the VS Code
 //! extension's `package-lock.json` (5,417 lines). Run:
 //! `cargo bench -p autogate-analysis --bench manifests`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -26,7 +26,9 @@ fn fixture(name: &str) -> String {
 fn bump_cargo_lock(text: &str) -> String {
     text.lines()
         .map(|l| {
-            if let Some(v) = l.strip_prefix("version = \"").and_then(|r| r.strip_suffix('"'))
+            if let Some(v) = l
+                .strip_prefix("version = \"")
+                .and_then(|r| r.strip_suffix('"'))
                 && let Some((head, patch)) = v.rsplit_once('.')
                 && let Ok(p) = patch.parse::<u64>()
             {
@@ -45,13 +47,23 @@ fn bump_package_lock(text: &str) -> String {
     text.lines()
         .map(|l| {
             let t = l.trim_start();
-            if let Some(v) = t.strip_prefix("\"version\": \"").and_then(|r| r.strip_suffix("\","))
+            if let Some(v) = t
+                .strip_prefix("\"version\": \"")
+                .and_then(|r| r.strip_suffix("\","))
                 && let Some((head, patch)) = v.rsplit_once('.')
                 && let Ok(p) = patch.parse::<u64>()
             {
-                format!("{}\"version\": \"{head}.{}\",", &l[..l.len() - t.len()], p + 1)
+                format!(
+                    "{}\"version\": \"{head}.{}\",",
+                    &l[..l.len() - t.len()],
+                    p + 1
+                )
             } else if t.starts_with("\"integrity\": \"") {
-                format!("{}\"integrity\": \"sha512-{}\",", &l[..l.len() - t.len()], "A".repeat(86))
+                format!(
+                    "{}\"integrity\": \"sha512-{}\",",
+                    &l[..l.len() - t.len()],
+                    "A".repeat(86)
+                )
             } else {
                 l.to_owned()
             }
@@ -71,8 +83,16 @@ fn bench(c: &mut Criterion) {
         index: None,
     };
     let cases = [
-        ("Cargo.lock", fixture("autogate.Cargo.lock"), bump_cargo_lock as fn(&str) -> String),
-        ("package-lock.json", fixture("vscode.package-lock.json"), bump_package_lock),
+        (
+            "Cargo.lock",
+            fixture("autogate.Cargo.lock"),
+            bump_cargo_lock as fn(&str) -> String,
+        ),
+        (
+            "package-lock.json",
+            fixture("vscode.package-lock.json"),
+            bump_package_lock,
+        ),
     ];
     let mut group = c.benchmark_group("manifests");
     group

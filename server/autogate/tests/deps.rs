@@ -319,7 +319,10 @@ async fn the_language_server_holds_a_vulnerable_version_with_the_advisory() {
         .lines()
         .find(|l| l.contains("\"decided\"") || l.contains("Decided"))
         .unwrap_or_else(|| panic!("{audit}"));
-    assert!(decided.contains("GHSA-j8r2-6x86-q33q") && decided.contains("requirements.txt"), "{decided}");
+    assert!(
+        decided.contains("GHSA-j8r2-6x86-q33q") && decided.contains("requirements.txt"),
+        "{decided}"
+    );
     let prompt = client.expect("window/showMessageRequest").await;
     assert!(
         prompt["params"]["message"]
