@@ -254,3 +254,65 @@ fn severity_word(s: Severity) -> &'static str {
 pub fn has_unchecked(report: &ImpactReport) -> bool {
     report.dependencies.iter().any(|c| c.unchecked.is_some())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use autogate_analysis::{AnalysisContext, ChangeUnit, FileChange, ProtectedPaths, analyze};
+    use autogate_policy::Policy;
+
+    fn report(after: &str) -> ImpactReport {
+        let protected = ProtectedPaths::empty();
+        let ctx = AnalysisContext {
+            protected: &protected,
+            index: None,
+        };
+        let unit = ChangeUnit {
+            files: vec![FileChange {
+                path: "requirements.txt".into(),
+                old_path: None,
+                before: Some("flask==2.3.2\n".into()),
+                after: Some(after.into()),
+            }],
+        };
+        analyze(&unit, &ctx)
+    }
+
+    #[test]
+    fn unchecked_versions_say_so_and_never_lower() {
+        let mut r = report("flask==2.3.2\nrequests==2.31.0\n");
+        assert_eq!(r.level, Level::Medium);
+        let memo: Memo = [(
+            Query::new("PyPI", "requests", "2.31.0"),
+            Outcome::Unchecked("cannot reach the OSV API".into()),
+        )]
+        .into();
+        apply(&mut r, &memo, &DependencyLevels::default());
+        assert_eq!(r.level, Level::Medium);
+        assert!(r.reasons.iter().any(|w| w.contains(
+            "vulnerabilities not checked for `requests` 2.31.0: cannot reach the OSV API"
+        )));
+        assert!(has_unchecked(&r));
+        // No lookup at all is "not checked" too, never "no advisories".
+        let mut r = report("flask==2.3.2\nrequests==2.31.0\n");
+        apply(&mut r, &Memo::new(), &DependencyLevels::default());
+        assert!(has_unchecked(&r));
+    }
+
+    #[test]
+    fn policy_levels_raise_a_rule() {
+        let policy = Policy::from_toml("[dependencies]\nnew_registry = \"high\"\n", "t")
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let mut r = report("flask==2.3.2\nrequests>=2.31\n");
+        apply(&mut r, &Memo::new(), policy.dependency_levels());
+        assert_eq!(r.level, Level::High);
+        assert!(
+            r.reasons
+                .iter()
+                .any(|w| w.starts_with("`[dependencies]` sets `new_registry` to high")),
+            "{:?}",
+            r.reasons
+        );
+        assert_eq!(r.dependencies[0].findings[0].level, Level::High);
+    }
+}

@@ -258,11 +258,14 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
                                 package: d.name.clone(),
                                 version: d.version.clone().unwrap_or_default(),
                                 fixed: a.fixed.clone(),
-                                level: if a.severity == "critical" {
-                                    Level::Critical
-                                } else {
-                                    Level::High
-                                },
+                                // The level the gate gave it (the policy may raise it).
+                                level: d
+                                    .findings
+                                    .iter()
+                                    .filter(|f| f.reason.contains(&a.id))
+                                    .map(|f| f.level)
+                                    .max()
+                                    .unwrap_or(Level::High),
                             })
                     })
                 })
