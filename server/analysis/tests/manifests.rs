@@ -767,3 +767,44 @@ fn a_new_manifest_is_analyzed_whole() {
         .collect();
     assert_eq!(pinned, ["1.3.0"], "only exact pins are looked up");
 }
+
+#[test]
+fn cargo_config_source_replacement_and_wrappers_are_high() {
+    let before = "[build]\njobs = 2\n";
+    let after = "[build]\njobs = 2\nrustc-wrapper = \"/tmp/w.sh\"\n\n[source.crates-io]\nreplace-with = \"mirror\"\n\n[source.mirror]\nregistry = \"sparse+https://crates.evil.invalid/\"\n";
+    let r = report(".cargo/config.toml", before, after);
+    assert_fires(
+        &r,
+        Rule::RegistryOverride,
+        "new registry/index setting `source.crates-io.replace-with`: `mirror`",
+    );
+    assert_fires(
+        &r,
+        Rule::InstallScript,
+        "new install/build script `build.rustc-wrapper`",
+    );
+    // `jobs` alone is not a dependency setting.
+    let r = report(".cargo/config.toml", before, "[build]\njobs = 4\n");
+    assert_quiet(&r);
+}
+
+#[test]
+fn poetry_tables_and_sources() {
+    let before = "[tool.poetry]\nname = \"x\"\n\n[tool.poetry.dependencies]\npython = \"^3.11\"\nrequests = \"^2.31\"\n";
+    let after = "[tool.poetry]\nname = \"x\"\n\n[tool.poetry.dependencies]\npython = \"^3.12\"\nrequests = \"^2.31\"\nhelper = { git = \"https://git.example.invalid/helper.git\", branch = \"main\" }\n\n[[tool.poetry.source]]\nname = \"corp\"\nurl = \"https://pypi.corp.invalid/simple\"\n";
+    let r = report("pyproject.toml", before, after);
+    assert_fires(
+        &r,
+        Rule::NonRegistry,
+        "new dependency `helper` in `tool.poetry.dependencies` from git `https://git.example.invalid/helper.git`",
+    );
+    assert_fires(
+        &r,
+        Rule::RegistryOverride,
+        "new registry/index setting `corp`: `https://pypi.corp.invalid/simple`",
+    );
+    assert!(
+        !fired(&r).iter().any(|(_, why)| why.contains("`python`")),
+        "the interpreter is not a dependency"
+    );
+}
