@@ -126,6 +126,23 @@ fn assess_holds_a_vulnerable_version_naming_the_advisory_and_the_fix() {
         json!(2)
     );
     assert_eq!(result["level"], json!("error"));
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/sarif-schema-2.1.0.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "not valid SARIF 2.1.0: {errors:?}");
 
     // A fixed version is routine again.
     std::fs::write(
