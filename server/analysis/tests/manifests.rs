@@ -808,3 +808,23 @@ fn poetry_tables_and_sources() {
         "the interpreter is not a dependency"
     );
 }
+
+#[test]
+fn real_lockfiles_created_whole_name_no_typosquat() {
+    // Every package of two real lockfiles is "new": none of them is a typosquat.
+    for (path, name) in [
+        ("Cargo.lock", "autogate.Cargo.lock"),
+        ("package-lock.json", "vscode.package-lock.json"),
+        ("go.sum", "go-cmd.go.sum"),
+    ] {
+        let text = fixture(name);
+        let r = report_with(path, None, Some(&text), None);
+        let squats: Vec<String> = fired(&r)
+            .into_iter()
+            .filter(|(rule, _)| *rule == Rule::Typosquat)
+            .map(|(_, why)| why)
+            .collect();
+        assert!(squats.is_empty(), "{path}: {squats:#?}");
+        assert!(r.dependencies.len() > 5, "{path}");
+    }
+}

@@ -116,11 +116,18 @@ pub fn check(eco: Ecosystem, name: &str) -> Option<String> {
     // Then one or two edits away.
     let mut best: Option<(usize, &String)> = None;
     for p in known {
-        let shortest = p.chars().count().min(n.chars().count());
-        if shortest < 4 || p.len().abs_diff(n.len()) > 2 {
+        // Paths under the same parent (`golang.org/x/term`, `golang.org/x/text`; `@types/a`,
+        // `@types/b`) are compared by their last segment: a long shared prefix is no
+        // closeness.
+        let (a, b) = match (n.rsplit_once('/'), p.rsplit_once('/')) {
+            (Some((np, nl)), Some((pp, pl))) if np == pp => (nl, pl),
+            _ => (n.as_str(), p.as_str()),
+        };
+        let shortest = a.chars().count().min(b.chars().count());
+        if shortest < 4 || a.len().abs_diff(b.len()) > 2 {
             continue;
         }
-        let d = strsim::damerau_levenshtein(&n, p);
+        let d = strsim::damerau_levenshtein(a, b);
         let close = d == 1 || (d == 2 && shortest >= 9);
         if close && best.is_none_or(|(bd, bp)| (d, p) < (bd, bp)) {
             best = Some((d, p));
@@ -183,6 +190,12 @@ mod tests {
         assert!(hit(Ecosystem::Crates, "serde-jsn").contains("`serde-json`"));
         assert!(hit(Ecosystem::Npm, "cross-env.js").contains("`cross-env`"));
         assert!(hit(Ecosystem::Go, "github.com/stretchr/testfy").contains("testify"));
+    }
+
+    #[test]
+    fn siblings_under_one_parent_are_compared_by_their_last_segment() {
+        assert_eq!(check(Ecosystem::Go, "golang.org/x/vuln"), None);
+        assert!(check(Ecosystem::Go, "github.com/stretchrr/testify").is_some());
     }
 
     #[test]
