@@ -350,3 +350,99 @@ async fn the_language_server_holds_a_vulnerable_version_with_the_advisory() {
     client.reply(&prompt, Value::Null).await;
     client.shutdown().await;
 }
+
+/// A minimal OSV API on 127.0.0.1 serving the test export's `requests` advisory.
+async fn osv_server(hits: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> String {
+    use axum::routing::{get, post};
+    let record = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../advisories/tests/osv/GHSA-j8r2-6x86-q33q.json"),
+    )
+    .unwrap();
+    let h1 = hits.clone();
+    let app = axum::Router::new()
+        .route(
+            "/v1/querybatch",
+            post(move |body: String| {
+                let h1 = h1.clone();
+                async move {
+                    h1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let q: Value = serde_json::from_str(&body).unwrap_or_default();
+                    let results: Vec<Value> = q["queries"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|q| {
+                            if q["package"]["name"] == json!("requests")
+                                && q["version"] == json!("2.19.0")
+                            {
+                                json!({"vulns": [{"id": "GHSA-j8r2-6x86-q33q"}]})
+                            } else {
+                                json!({})
+                            }
+                        })
+                        .collect();
+                    json!({ "results": results }).to_string()
+                }
+            }),
+        )
+        .route(
+            "/v1/vulns/GHSA-j8r2-6x86-q33q",
+            get(move || {
+                let hits = hits.clone();
+                let record = record.clone();
+                async move {
+                    hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    record
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assess_looks_versions_up_online_and_caches_the_answers() {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let url = osv_server(hits.clone()).await;
+    let (_dir, root) = project(&format!("{UNPROTECT}[advisories]\nurl = \"{url}\"\n"));
+    std::fs::write(
+        root.join("requirements.txt"),
+        "flask==2.3.2\nrequests==2.19.0\n",
+    )
+    .unwrap();
+    let r = root.clone();
+    let (code, report, stderr) = tokio::task::spawn_blocking(move || assess_json(&r, &[]))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let c = change_of(&report, "requirements.txt");
+    assert_eq!(c["level"], json!("high"), "{c}");
+    assert!(
+        c["reasons"].to_string().contains("GHSA-j8r2-6x86-q33q"),
+        "{c}"
+    );
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "querybatch, then the record"
+    );
+    let cached = std::fs::read_dir(root.join(".git/autogate/osv-cache"))
+        .unwrap()
+        .count();
+    assert_eq!(cached, 1, "one answer cached");
+    // The next run reads the cache: no request.
+    let r = root.clone();
+    let (_, again, _) = tokio::task::spawn_blocking(move || assess_json(&r, &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        change_of(&again, "requirements.txt")["level"],
+        json!("high")
+    );
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
