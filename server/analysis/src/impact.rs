@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::level::Level;
+use crate::manifest::DependencyChange;
 use crate::paths::ProtectedPaths;
 
 pub use crate::index::SymbolIndex;
@@ -95,6 +96,10 @@ pub struct ImpactReport {
     pub verification_weakened: Vec<String>,
     pub secrets: Vec<SecretFinding>,
     pub protected_paths: Vec<String>,
+    /// Dependencies, scripts and settings added, removed or changed in manifests and
+    /// lockfiles, each with the rules that fired. Left out of the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<DependencyChange>,
     pub lines_added: usize,
     pub lines_removed: usize,
     pub level: Level,

@@ -23,6 +23,8 @@
 //! - [`index`]: the workspace [`SymbolIndex`] behind the blast radius.
 //! - [`incremental`]: the [`ParseCache`] of open documents' trees and incremental parses;
 //!   `local`: the analysis of only the top-level items a modification touches.
+//! - [`manifest`]: dependency manifests and lockfiles diffed structurally, rated by rules
+//!   (typosquats, install scripts, non-registry sources, bumps, lockfile swaps).
 //! - [`paths`], [`level`], [`impact`] (report types), [`text`] (documents and positions).
 //!
 //! Invariants: the level only rises. What cannot be parsed (ERROR/MISSING nodes, binary
@@ -40,6 +42,7 @@ pub mod index;
 pub mod languages;
 pub mod level;
 mod local;
+pub mod manifest;
 mod merge;
 pub mod naming;
 pub mod paths;

@@ -381,6 +381,7 @@ fn analyze_with(
             verification_weakened: Vec::new(),
             secrets: Vec::new(),
             protected_paths: Vec::new(),
+            dependencies: Vec::new(),
             lines_added: 0,
             lines_removed: 0,
             level: Level::Low,
@@ -417,6 +418,7 @@ fn analyze_with(
             b.report.languages.push(name);
         }
         scan_secrets(&mut b, st);
+        scan_dependencies(&mut b, st.file);
     }
 
     // A unit that is one consistent rename across all its files.
@@ -485,6 +487,17 @@ fn check_paths(b: &mut Builder<'_>, file: &FileChange) {
             }
             b.raise(Level::High, reason);
         }
+    }
+}
+
+/// Manifests and lockfiles: the structural dependency diff and its rule findings.
+fn scan_dependencies(b: &mut Builder<'_>, file: &FileChange) {
+    let (before, after) = (file.before.as_deref(), file.after.as_deref());
+    if let Some(deps) = crate::manifest::analyze_file(&file.path, before, after, b.ctx.index) {
+        for f in deps.all_findings() {
+            b.raise(f.level, f.reason.clone());
+        }
+        b.report.dependencies.extend(deps.changes);
     }
 }
 
@@ -711,11 +724,17 @@ fn classify_modification(b: &mut Builder<'_>, st: &FileState<'_>, unit: &[FileSt
     let path = st.path().to_owned();
     let Some(lang) = st.lang else {
         b.kind(ChangeKind::Other);
-        b.raise(
-            Level::Medium,
-            format!("`{path}`: not a language the analyzer parses; line-based analysis only"),
-        );
-        scan_domains(b, st);
+        let (before, after) = (st.file.before.as_deref(), st.file.after.as_deref());
+        if !crate::manifest::understood(&path, before.unwrap_or(""), after.unwrap_or("")) {
+            b.raise(
+                Level::Medium,
+                format!("`{path}`: not a language the analyzer parses; line-based analysis only"),
+            );
+        }
+        // A lockfile's checksums and package names are data, compared entry by entry.
+        if !crate::manifest::FileKind::of(&path).is_some_and(crate::manifest::FileKind::is_lock) {
+            scan_domains(b, st);
+        }
         scan_verification(b, st, &[], &[]);
         return;
     };

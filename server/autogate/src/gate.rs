@@ -117,6 +117,9 @@ pub struct Gate {
     /// What each applied batch wrote, by checkpoint: (path, content; `None` if removed). The
     /// changes' own "after" texts can differ (changes of one file are composed and rebased).
     pub written: BTreeMap<String, Vec<(String, Option<String>)>>,
+    /// Known vulnerabilities of the dependency versions proposals introduce, looked up by the
+    /// shell before admission ([`crate::deps::lookup`]); every report is completed from it.
+    pub advisories: crate::deps::Memo,
 }
 
 impl Gate {
@@ -133,6 +136,7 @@ impl Gate {
             index: SymbolIndex::new(),
             parses: ParseCache::new(),
             written: BTreeMap::new(),
+            advisories: crate::deps::Memo::new(),
         }
     }
 
@@ -175,7 +179,9 @@ impl Gate {
             protected: self.policy.protected(),
             index: Some(&self.index),
         };
-        let report = analyze_cached(unit, &ctx, &mut self.parses);
+        let mut report = analyze_cached(unit, &ctx, &mut self.parses);
+        let levels = self.policy.dependency_levels();
+        crate::deps::apply(&mut report, &self.advisories, levels);
         let verdict = self.policy.decide(&report, &self.environment, self.mode);
         (report, verdict)
     }
@@ -283,6 +289,7 @@ impl Gate {
             verification_weakened: Vec::new(),
             secrets: Vec::new(),
             protected_paths: Vec::new(),
+            dependencies: Vec::new(),
             lines_added: 0,
             lines_removed: 0,
             level,

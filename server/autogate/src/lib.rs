@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod deps;
 pub mod gate;
 pub mod lsp;
 pub mod patch;

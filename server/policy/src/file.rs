@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_spanned::Spanned;
 
 use crate::CheckpointSettings;
+use crate::dependencies::{AdvisorySettings, DependencyLevels};
 use crate::error::{PolicyError, Source, did_you_mean};
 use crate::names::{DOMAINS, KINDS, LANGUAGES};
 use crate::settings::{
@@ -22,6 +23,7 @@ use crate::settings::{
 use crate::{
     DEFAULT_PROTECTED, EnvironmentPolicy, Mode, POLICY_FILE, Policy, Rule, Thresholds, path_set,
 };
+use autogate_analysis::manifest::Rule as DepRule;
 
 /// The longest time limit accepted, in seconds (one day).
 const MAX_TIMEOUT_SECS: i64 = 86_400;
@@ -45,12 +47,24 @@ struct RawPolicy {
     commit: Option<RawCommit>,
     checkpoints: Option<RawCheckpoints>,
     audit: Option<RawAudit>,
+    advisories: Option<RawAdvisories>,
+    dependencies: Option<BTreeMap<S<String>, S<String>>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAudit {
     public_key: Option<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdvisories {
+    enabled: Option<bool>,
+    url: Option<S<String>>,
+    database: Option<S<String>>,
+    timeout_secs: Option<S<i64>>,
+    required: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -277,7 +291,88 @@ impl Validator<'_> {
         if let Some(audit) = &raw.audit {
             policy.audit = self.audit(audit);
         }
+        if let Some(advisories) = &raw.advisories {
+            policy.advisories = self.advisories(advisories);
+        }
+        if let Some(levels) = &raw.dependencies {
+            policy.dependencies = self.dependency_levels(levels);
+        }
         policy
+    }
+
+    fn advisories(&mut self, raw: &RawAdvisories) -> AdvisorySettings {
+        let mut out = AdvisorySettings::default();
+        if let Some(enabled) = raw.enabled {
+            out.enabled = enabled;
+        }
+        if let Some(required) = raw.required {
+            out.required = required;
+        }
+        if let Some(url) = &raw.url {
+            let u = url.get_ref().trim();
+            if u.starts_with("https://") || u.starts_with("http://") {
+                out.url = u.trim_end_matches('/').to_owned();
+            } else {
+                self.error(
+                    &url.span(),
+                    "`url` must be an http:// or https:// URL",
+                    "the OSV API base, e.g. `https://api.osv.dev`, or a mirror such as `http://127.0.0.1:8080`",
+                );
+            }
+        }
+        if let Some(db) = &raw.database {
+            let d = db.get_ref().trim();
+            if d.is_empty() {
+                self.error(
+                    &db.span(),
+                    "`database` is empty",
+                    "a directory of OSV JSON files or an OSV zip export, relative to the workspace root",
+                );
+            } else {
+                out.database = Some(d.to_owned());
+            }
+        }
+        if let Some(t) = &raw.timeout_secs
+            && let Some(secs) = self.timeout("timeout_secs", t)
+        {
+            out.timeout_secs = secs;
+        }
+        out
+    }
+
+    fn dependency_levels(&mut self, raw: &BTreeMap<S<String>, S<String>>) -> DependencyLevels {
+        let mut out = DependencyLevels::default();
+        let names: Vec<&str> = DepRule::ALL.iter().map(|r| r.name()).collect();
+        for (name, level) in raw {
+            let Some(rule) = DepRule::from_name(name.get_ref()) else {
+                self.error(
+                    &name.span(),
+                    format!("unknown dependency rule `{}`", name.get_ref()),
+                    hint_choice(name.get_ref(), &names),
+                );
+                continue;
+            };
+            let Some(level) = self.level(name.get_ref(), level) else {
+                continue;
+            };
+            if level < rule.default_level() {
+                self.error(
+                    &name.span(),
+                    format!(
+                        "`{}` can only be raised: its default is {}, not {level}",
+                        rule.name(),
+                        rule.default_level()
+                    ),
+                    format!(
+                        "write `{}` or higher, or remove the key",
+                        rule.default_level()
+                    ),
+                );
+                continue;
+            }
+            out.levels.insert(rule, level);
+        }
+        out
     }
 
     fn mode(&mut self, mode: &S<String>) -> Option<Mode> {

@@ -16,6 +16,7 @@ use autogate_analysis::{Level, ProtectedPaths};
 use serde::{Deserialize, Serialize};
 
 pub mod decide;
+pub mod dependencies;
 pub mod error;
 pub mod explain;
 pub mod file;
@@ -24,6 +25,7 @@ pub mod settings;
 pub mod tighten;
 
 pub use decide::Head;
+pub use dependencies::{AdvisorySettings, DependencyLevels};
 pub use error::PolicyError;
 pub use settings::{
     AuditSettings, CheckpointSettings, CommitBranch, CommitSettings, LlmProvider, LlmSettings,
@@ -288,6 +290,8 @@ pub struct Policy {
     pub(crate) commit: CommitSettings,
     pub(crate) checkpoints: CheckpointSettings,
     pub(crate) audit: AuditSettings,
+    pub(crate) advisories: AdvisorySettings,
+    pub(crate) dependencies: DependencyLevels,
     /// Where the policy came from, for `explain`: `defaults` or the file name.
     pub(crate) source: String,
 }
@@ -331,6 +335,8 @@ impl Default for Policy {
             commit: CommitSettings::default(),
             checkpoints: CheckpointSettings::default(),
             audit: AuditSettings::default(),
+            advisories: AdvisorySettings::default(),
+            dependencies: DependencyLevels::default(),
             source: "defaults".to_owned(),
         }
     }
@@ -376,6 +382,16 @@ impl Policy {
     /// `[llm]`, if the file configures a provider.
     pub fn llm(&self) -> Option<&LlmSettings> {
         self.llm.as_ref()
+    }
+
+    /// `[advisories]`: where known vulnerabilities are looked up.
+    pub fn advisories(&self) -> &AdvisorySettings {
+        &self.advisories
+    }
+
+    /// `[dependencies]`: the level of each dependency rule.
+    pub fn dependency_levels(&self) -> &DependencyLevels {
+        &self.dependencies
     }
 
     /// `[commit]`.

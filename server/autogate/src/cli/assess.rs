@@ -28,6 +28,10 @@ pub struct Args {
     /// Exit 1 if any change reaches this level.
     #[arg(long, value_enum, value_name = "LEVEL")]
     fail_on: Option<LevelArg>,
+    /// Exit 1 if the vulnerabilities of a dependency version could not be checked (the
+    /// policy's `[advisories] required = true` does the same).
+    #[arg(long)]
+    fail_on_unchecked: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -155,6 +159,17 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
     };
     let proposal = working_tree_proposal(root, &args.base)?;
     let environment = config::environment(&policy, root);
+    let queries = crate::deps::queries(&proposal);
+    let required = policy.advisories().required;
+    let memo = if queries.is_empty() {
+        crate::deps::Memo::new()
+    } else {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the runtime for the advisory lookup")?;
+        runtime.block_on(crate::deps::lookup(policy.advisories(), root, &queries))
+    };
     let mut gate = Gate::new(policy, environment.clone());
     // The blast radius needs the rest of the workspace, as in the server (warm from the last
     // run's index when there is one).
@@ -162,6 +177,7 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
     let files = crate::workspace_index::source_files(root);
     let store = crate::workspace_index::store_path(root);
     gate.index = crate::workspace_index::build_warm(&files, Some(&store), threads).0;
+    gate.advisories = memo;
     let origin = Origin {
         intent: None,
         source: Some("assess".to_owned()),
@@ -180,6 +196,7 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
                     "decision": c.verdict.decision,
                     "reasons": c.summary().reasons,
                     "symbols": c.report.symbols,
+                    "dependencies": c.report.dependencies,
                 })).collect::<Vec<_>>(),
             });
             out(serde_json::to_string_pretty(&json)?);
@@ -225,10 +242,47 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
                     }),
                 })
                 .collect();
-            out(serde_json::to_string_pretty(&super::sarif::to_sarif(
-                &records,
-                env!("CARGO_PKG_VERSION"),
-            ))?);
+            let advisories: Vec<super::sarif::SarifAdvisory> = changes
+                .iter()
+                .flat_map(|c| {
+                    c.report.dependencies.iter().flat_map(move |d| {
+                        let after = c
+                            .unit
+                            .files
+                            .iter()
+                            .find(|f| f.path == d.file)
+                            .and_then(|f| f.after.as_deref())
+                            .unwrap_or_default();
+                        d.advisories
+                            .iter()
+                            .map(move |a| super::sarif::SarifAdvisory {
+                                change: c.id.clone(),
+                                file: d.file.clone(),
+                                line: super::sarif::line_naming(after, &d.name),
+                                id: a.id.clone(),
+                                summary: a.summary.clone(),
+                                package: d.name.clone(),
+                                version: d.version.clone().unwrap_or_default(),
+                                fixed: a.fixed.clone(),
+                                // The level the gate gave it (the policy may raise it).
+                                level: d
+                                    .findings
+                                    .iter()
+                                    .filter(|f| f.reason.contains(&a.id))
+                                    .map(|f| f.level)
+                                    .max()
+                                    .unwrap_or(Level::High),
+                            })
+                    })
+                })
+                .collect();
+            out(serde_json::to_string_pretty(
+                &super::sarif::to_sarif_with_advisories(
+                    &records,
+                    &advisories,
+                    env!("CARGO_PKG_VERSION"),
+                ),
+            )?);
         }
         Format::Github => {
             for c in &changes {
@@ -263,6 +317,17 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
     if let Some(threshold) = args.fail_on.map(Level::from)
         && changes.iter().any(|c| c.report.level >= threshold)
     {
+        return Ok(ExitCode::from(1));
+    }
+    if (args.fail_on_unchecked || required)
+        && changes
+            .iter()
+            .any(|c| crate::deps::has_unchecked(&c.report))
+    {
+        super::err(
+            "vulnerabilities of some dependency versions could not be checked (see the reasons); \
+             failing because of --fail-on-unchecked or `[advisories] required = true`",
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -33,6 +33,41 @@ pub struct SarifChange {
     pub first_line: Option<usize>,
 }
 
+/// A known advisory of a dependency version a change introduces: its own SARIF rule
+/// (`osv/<id>`), and a result on the manifest or lockfile that introduces it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SarifAdvisory {
+    /// The change's id in this assessment.
+    pub change: String,
+    pub file: String,
+    /// The line (1-based) that names the package, when found.
+    pub line: Option<usize>,
+    /// `GHSA-...`, `RUSTSEC-...`, `GO-...`, `PYSEC-...`.
+    pub id: String,
+    pub summary: String,
+    pub package: String,
+    pub version: String,
+    pub fixed: Option<String>,
+    /// The level it gives the change: `high`, or `critical` when the advisory says CRITICAL.
+    pub level: Level,
+}
+
+/// The first line (1-based) of `text` that names `package` (as a whole word), if any.
+pub fn line_naming(text: &str, package: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            l.match_indices(package).any(|(i, _)| {
+                let before = l[..i].chars().next_back();
+                let after = l[i + package.len()..].chars().next();
+                let edge = |c: Option<char>| {
+                    c.is_none_or(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_')))
+                };
+                edge(before) && edge(after)
+            })
+        })
+        .map(|i| i + 1)
+}
+
 /// The first line (1-based) of `after` that differs from `before`: where a result points. `None`
 /// for a deleted file (no `after`) or equal texts; line 1 for a created file.
 pub fn first_changed_line(before: Option<&str>, after: Option<&str>) -> Option<usize> {
@@ -136,6 +171,16 @@ fn message(change: &SarifChange) -> String {
 /// The SARIF 2.1.0 log of an assessment: one run, the four level rules, one result per file of
 /// each change.
 pub fn to_sarif(changes: &[SarifChange], tool_version: &str) -> Value {
+    to_sarif_with_advisories(changes, &[], tool_version)
+}
+
+/// [`to_sarif`], plus one rule per known advisory (`osv/<id>`, after the four level rules) and
+/// one result per advisory where its package is introduced.
+pub fn to_sarif_with_advisories(
+    changes: &[SarifChange],
+    advisories: &[SarifAdvisory],
+    tool_version: &str,
+) -> Value {
     let information_uri = option_env!("CARGO_PKG_REPOSITORY")
         .filter(|uri| !uri.is_empty())
         .unwrap_or(DEFAULT_INFORMATION_URI);
@@ -197,6 +242,52 @@ pub fn to_sarif(changes: &[SarifChange], tool_version: &str) -> Value {
             })
         })
         .collect();
+    let mut rules = rules;
+    let mut results = results;
+    let mut ids: Vec<&str> = advisories.iter().map(|a| a.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in &ids {
+        let Some(first) = advisories.iter().find(|a| a.id == *id) else {
+            continue;
+        };
+        rules.push(json!({
+            "id": format!("osv/{id}"),
+            "name": id,
+            "shortDescription": { "text": format!("{id}: {}", first.summary) },
+            "fullDescription": { "text": format!("Known vulnerability {id} (OSV): {}", first.summary) },
+            "helpUri": format!("https://osv.dev/vulnerability/{id}"),
+            "help": { "text": "Upgrade to the fixed version the result names, or remove the dependency." },
+            "defaultConfiguration": { "level": "error" },
+            "properties": { "tags": ["autogate", "security", "vulnerability", "dependency"] },
+        }));
+    }
+    for a in advisories {
+        let index = Level::ALL.len() + ids.iter().position(|i| *i == a.id).unwrap_or(0);
+        let fixed = a.fixed.as_deref().map_or_else(
+            || "no fixed version yet".to_owned(),
+            |f| format!("fixed in {f}"),
+        );
+        results.push(json!({
+            "ruleId": format!("osv/{}", a.id),
+            "ruleIndex": index,
+            "level": sarif_level(a.level),
+            "message": { "text": format!(
+                "{} {} has a known vulnerability {}: {}; {fixed} (change {}).",
+                a.package, a.version, a.id, a.summary, a.change
+            ) },
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": { "uri": relative_uri(&a.file), "uriBaseId": SRCROOT },
+                    "region": { "startLine": a.line.filter(|l| *l >= 1).unwrap_or(1) },
+                }
+            }],
+            "properties": { "autogate": {
+                "change": a.change, "package": a.package, "version": a.version,
+                "advisory": a.id, "fixed": a.fixed, "level": a.level.as_str(),
+            } },
+        }));
+    }
     json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

@@ -238,6 +238,27 @@ fn unknown_change(id: &str) -> CommandError {
     ))
 }
 
+/// Looks up the dependency versions a proposal introduces, before the gate is locked: the
+/// lookup has a time limit, and a slow one never holds the gate.
+async fn prefetch_advisories(ctx: &Context, proposal: &autogate_analysis::Proposal) {
+    let mut queries = crate::deps::queries(proposal);
+    let settings = ctx.shared.gate().map(|g| {
+        // What was checked already is kept: a later failure does not forget it.
+        queries.retain(|q| !matches!(g.advisories.get(q), Some(crate::deps::Outcome::Checked(_))));
+        g.policy.advisories().clone()
+    });
+    if queries.is_empty() {
+        return;
+    }
+    let root = ctx.shared.workspace.get().map(|w| w.root().to_path_buf());
+    if let (Some(settings), Some(root)) = (settings, root) {
+        let memo = crate::deps::lookup(&settings, &root, &queries).await;
+        if let Some(mut gate) = ctx.shared.gate() {
+            gate.advisories.extend(memo);
+        }
+    }
+}
+
 /// Gates an intake: admit, apply the auto changes as one batch, hold the rest.
 pub async fn gate_intake(
     ctx: &Context,
@@ -252,6 +273,7 @@ pub async fn gate_intake(
         forbidden,
         stale,
     } = intake;
+    prefetch_advisories(ctx, &proposal).await;
     let (all, auto, pending) = {
         let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
         let mut all = Vec::new();

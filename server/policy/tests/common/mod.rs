@@ -19,6 +19,7 @@ pub fn report(files: &[&str], kinds: &[ChangeKind], level: Level) -> ImpactRepor
         verification_weakened: Vec::new(),
         secrets: Vec::new(),
         protected_paths: Vec::new(),
+        dependencies: Vec::new(),
         lines_added: 1,
         lines_removed: 1,
         level,
