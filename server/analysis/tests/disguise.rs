@@ -75,9 +75,7 @@ const PROTECTED: &[&str] = &[
     ".env*",
     // Dependency manifests and lock files.
     "Cargo.toml",
-    "Cargo.lock",
     "package.json",
-    "package-lock.json",
     "yarn.lock",
     "pnpm-lock.yaml",
     "pyproject.toml",
@@ -88,7 +86,6 @@ const PROTECTED: &[&str] = &[
     "Pipfile.lock",
     "setup.cfg",
     "go.mod",
-    "go.sum",
     "pom.xml",
     "build.gradle",
     "build.gradle.kts",

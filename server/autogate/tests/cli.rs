@@ -228,9 +228,9 @@ fn policy_check_gives_file_line_col_and_exit_codes() {
     std::fs::write(dir.path().join(".autogate.toml"), "mode = \"ask\"\n").unwrap();
     let (code, stdout, _) = run(dir.path(), &["policy", "check"]);
     assert_eq!((code, stdout.trim()), (0, ".autogate.toml: ok"));
-    let (code, stdout, _) = run(dir.path(), &["policy", "explain", "--path", "Cargo.lock"]);
+    let (code, stdout, _) = run(dir.path(), &["policy", "explain", "--path", "Cargo.toml"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("Cargo.lock is protected"), "{stdout}");
+    assert!(stdout.contains("Cargo.toml is protected"), "{stdout}");
     // A broken file: explain shows the fail-closed policy in force, and exits 1.
     std::fs::write(dir.path().join(".autogate.toml"), "mode = \"yolo\"\n").unwrap();
     let (code, stdout, _) = run(dir.path(), &["policy", "explain"]);

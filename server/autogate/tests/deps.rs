@@ -39,8 +39,9 @@ fn install_export(root: &Path) {
 
 /// The manifests are protected by default (high at least); unprotected here so that each
 /// test sees the level the dependency rules give.
-const UNPROTECT: &str = "unprotect = [\"requirements*.txt\", \"package.json\", \"Cargo.lock\"]\n";
-const OFFLINE: &str = "unprotect = [\"requirements*.txt\", \"package.json\", \"Cargo.lock\"]\n[advisories]\ndatabase = \"osv\"\n";
+const UNPROTECT: &str = "unprotect = [\"requirements*.txt\", \"package.json\"]\n";
+const OFFLINE: &str =
+    "unprotect = [\"requirements*.txt\", \"package.json\"]\n[advisories]\ndatabase = \"osv\"\n";
 
 /// A repository with a requirements file, a package.json and the offline export committed.
 fn project(policy: &str) -> (tempfile::TempDir, std::path::PathBuf) {

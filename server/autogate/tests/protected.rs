@@ -161,10 +161,19 @@ async fn git_dir_in_any_spelling_is_a_clear_denial_before_any_checkpoint() {
         let top = path.split('/').next().unwrap();
         assert!(!root.join(top).exists(), "{path}: {top} was created");
     }
+    // The audit trail's anchor moves (the denials are recorded); no checkpoint was made.
+    let refs_after = git(&root, &["for-each-ref"]);
+    assert!(
+        !refs_after.contains("refs/autogate/checkpoints"),
+        "{refs_after}"
+    );
     assert_eq!(
-        git(&root, &["for-each-ref"]),
-        refs_before,
-        "no checkpoint ref"
+        refs_after
+            .lines()
+            .filter(|l| !l.ends_with("refs/autogate/audit"))
+            .collect::<Vec<_>>(),
+        refs_before.lines().collect::<Vec<_>>(),
+        "no other ref"
     );
     client.settle(100).await;
     client.shutdown().await;

@@ -184,11 +184,10 @@ pub const DEFAULT_PROTECTED: &[&str] = &[
     ".gitmodules",
     // Environment files.
     ".env*",
-    // Dependency manifests and lock files.
+    // Dependency manifests, and the lock files the analyzer does not read entry by entry
+    // (`Cargo.lock`, `package-lock.json` and `go.sum` are rated by what they change).
     "Cargo.toml",
-    "Cargo.lock",
     "package.json",
-    "package-lock.json",
     "yarn.lock",
     "pnpm-lock.yaml",
     "pyproject.toml",
@@ -199,7 +198,6 @@ pub const DEFAULT_PROTECTED: &[&str] = &[
     "Pipfile.lock",
     "setup.cfg",
     "go.mod",
-    "go.sum",
     "pom.xml",
     "build.gradle",
     "build.gradle.kts",

@@ -338,10 +338,10 @@ fn bad_base_url() {
 #[test]
 fn unprotect_policy_file() {
     check(
-        "unprotect = [\".autogate.toml\", \"Cargo.lokc\"]\n",
+        "unprotect = [\".autogate.toml\", \"Cargo.tmol\"]\n",
         &[
             ".autogate.toml:1:14: `.autogate.toml` always stays protected (hint: remove it from `unprotect`)",
-            ".autogate.toml:1:32: `Cargo.lokc` is not a default protected pattern (hint: did you mean `Cargo.lock`?)",
+            ".autogate.toml:1:32: `Cargo.tmol` is not a default protected pattern (hint: did you mean `Cargo.toml`?)",
         ],
     );
 }

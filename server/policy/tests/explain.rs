@@ -11,7 +11,7 @@ use common::*;
 const FULL: &str = r#"
 mode = "ask"
 protected = ["infra/**"]
-unprotect = ["Cargo.lock"]
+unprotect = ["go.mod"]
 
 [environments.staging]
 branches = ["staging/*"]
@@ -97,7 +97,7 @@ fn settings_of_a_full_file() {
         policy.protected().matching("infra/main.tf"),
         Some("infra/**")
     );
-    assert_eq!(policy.protected().matching("Cargo.lock"), None);
+    assert_eq!(policy.protected().matching("go.mod"), None);
 }
 
 #[test]

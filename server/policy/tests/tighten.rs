@@ -29,8 +29,8 @@ fn stricter_settings_apply() {
     );
     // The defaults stay protected.
     assert_eq!(
-        policy.protected().matching("Cargo.lock"),
-        Some("Cargo.lock")
+        policy.protected().matching("Cargo.toml"),
+        Some("Cargo.toml")
     );
 }
 
