@@ -1,7 +1,7 @@
 -- Per-client handlers for the autogate server (`vim.lsp.Config.handlers`).
 --
 -- `window/showDocument` of a change's diff (the server writes it to a temp file named
--- `autogate-diffs-<pid>/change-<id>.diff`) opens in the diff float instead of a window.
+-- `autogate-diffs-<random>/change-<id>.diff`, private to its owner) opens in the diff float instead of a window.
 -- `window/logMessage` tells the mode and environment the server started in.
 -- `window/showMessage` goes to `vim.notify`.
 -- `window/showMessageRequest` (the approval prompt) waits while the diff float is open: after
@@ -12,7 +12,7 @@ local M = {}
 
 M['window/showDocument'] = function(err, params, ctx, config)
   local ok, path = pcall(vim.uri_to_fname, params.uri)
-  local id = ok and path:match('autogate%-diffs%-%d+[/\\]change%-(.+)%.diff$') or nil
+  local id = ok and path:match('autogate%-diffs%-[%w_]+[/\\]change%-(.+)%.diff$') or nil
   if id and not params.external then
     local file = io.open(path, 'r')
     if file then

@@ -151,12 +151,11 @@ impl Approvals {
         if !self.shared.caps().show_document {
             return false;
         }
-        let dir = std::env::temp_dir().join(format!("autogate-diffs-{}", std::process::id()));
+        let Some(dir) = diff_dir() else {
+            return false;
+        };
         let path = dir.join(format!("change-{id}.diff"));
-        if std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&path, diff))
-            .is_err()
-        {
+        if std::fs::write(&path, diff).is_err() {
             return false;
         }
         let Some(uri) = Uri::from_file_path(&path) else {
@@ -329,5 +328,42 @@ async fn prompt(ctx: &Context, id: &str) {
                 return;
             }
         }
+    }
+}
+
+/// The folder the diffs shown to the person are written to: created once per server with an
+/// unpredictable name, readable by its owner only, so that nobody else on the machine can plant
+/// a symlink where a diff is about to be written, or read one.
+fn diff_dir() -> Option<&'static std::path::Path> {
+    static DIR: std::sync::OnceLock<Option<tempfile::TempDir>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("autogate-diffs-");
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        builder
+            .tempdir()
+            .map_err(|e| tracing::warn!("cannot make a folder for diffs: {e}"))
+            .ok()
+    })
+    .as_ref()
+    .map(tempfile::TempDir::path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[cfg(unix)]
+    fn diffs_go_to_a_private_folder_with_an_unpredictable_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = super::diff_dir().expect("a temp folder");
+        let mode = std::fs::metadata(dir)
+            .expect("it exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        assert_ne!(name, format!("autogate-diffs-{}", std::process::id()));
+        assert!(name.starts_with("autogate-diffs-"), "{name}");
     }
 }
