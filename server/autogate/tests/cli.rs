@@ -308,3 +308,58 @@ async fn the_cli_rolls_back_after_the_server_is_killed_and_the_log_detects_tampe
     assert_eq!(code, 1);
     assert!(stdout.contains("audit.jsonl:1: edited"), "{stdout}");
 }
+
+/// One framed JSON-RPC message.
+fn frame(message: &Value) -> Vec<u8> {
+    let body = serde_json::to_vec(message).unwrap();
+    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    out.extend(body);
+    out
+}
+
+#[test]
+fn stderr_gets_warnings_only_by_default_and_a_log_file_gets_more() {
+    let dir = workspace(&[("src/a.rs", "fn a() {}\n")]);
+    let root = root(&dir);
+    let log = dir.path().join("autogate.log");
+    let uri = support::uri_of(&root);
+    let mut input = Vec::new();
+    for message in [
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "processId": null, "rootUri": uri, "capabilities": {} } }),
+        json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }),
+        json!({ "jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand", "params": { "command": "autogate.pending", "arguments": [{}] } }),
+        json!({ "jsonrpc": "2.0", "id": 3, "method": "shutdown" }),
+        json!({ "jsonrpc": "2.0", "method": "exit" }),
+    ] {
+        input.extend(frame(&message));
+    }
+    let run_with = |log_file: Option<&std::path::Path>| {
+        let mut command = Command::new(BIN);
+        command
+            .arg("lsp")
+            .current_dir(&root)
+            .env_remove("AUTOGATE_LOG")
+            .env_remove("AUTOGATE_LOG_FILE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(path) = log_file {
+            command.env("AUTOGATE_LOG_FILE", path);
+        }
+        let mut child = command.spawn().unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = run_with(None);
+    assert!(!stderr.contains("INFO"), "no info on stderr: {stderr}");
+    let stderr = run_with(Some(&log));
+    assert!(!stderr.contains("INFO"), "{stderr}");
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        written.contains("INFO"),
+        "the file gets info and up: {written}"
+    );
+}

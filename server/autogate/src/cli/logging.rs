@@ -18,14 +18,33 @@ impl<'a> MakeWriter<'a> for RedactingStderr {
     type Writer = RedactingWriter;
 
     fn make_writer(&'a self) -> Self::Writer {
-        RedactingWriter { buf: Vec::new() }
+        RedactingWriter {
+            buf: Vec::new(),
+            file: None,
+        }
     }
 }
 
-/// Buffers one event; redacts and writes it to stderr when dropped.
+/// A [`MakeWriter`] for a log file (`AUTOGATE_LOG_FILE`), appended to, redacted like stderr.
+#[derive(Clone, Debug)]
+pub struct RedactingFile(pub std::sync::Arc<std::sync::Mutex<std::fs::File>>);
+
+impl<'a> MakeWriter<'a> for RedactingFile {
+    type Writer = RedactingWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter {
+            buf: Vec::new(),
+            file: Some(self.0.clone()),
+        }
+    }
+}
+
+/// Buffers one event; redacts and writes it (to its file, or to stderr) when dropped.
 #[derive(Debug)]
 pub struct RedactingWriter {
     buf: Vec<u8>,
+    file: Option<std::sync::Arc<std::sync::Mutex<std::fs::File>>>,
 }
 
 impl Write for RedactingWriter {
@@ -46,7 +65,16 @@ impl Drop for RedactingWriter {
         }
         let text = String::from_utf8_lossy(&self.buf);
         let redacted = redact_log(&text);
-        let _ = std::io::stderr().lock().write_all(redacted.as_bytes());
+        match &self.file {
+            Some(file) => {
+                if let Ok(mut file) = file.lock() {
+                    let _ = file.write_all(redacted.as_bytes());
+                }
+            }
+            None => {
+                let _ = std::io::stderr().lock().write_all(redacted.as_bytes());
+            }
+        }
     }
 }
 

@@ -82,13 +82,48 @@ pub fn err(line: impl AsRef<str>) {
     let _ = writeln!(stderr, "{}", line.as_ref());
 }
 
+/// Logs: warnings and errors on stderr by default (editors show everything a server writes
+/// there as errors), `AUTOGATE_LOG` for more (an `EnvFilter`, e.g. `autogate=debug`), and
+/// `AUTOGATE_LOG_FILE` for a file that gets `AUTOGATE_LOG` or, without it, `info` and up.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,autogate=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+    let asked = std::env::var("AUTOGATE_LOG").ok();
+    let filter = |default: &str| {
+        asked
+            .as_deref()
+            .and_then(|a| EnvFilter::try_new(a).ok())
+            .unwrap_or_else(|| EnvFilter::new(default))
+    };
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(logging::RedactingStderr)
         .with_ansi(false)
+        .with_filter(filter("warn"));
+    let file = std::env::var_os("AUTOGATE_LOG_FILE").and_then(|path| {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        {
+            Ok(f) => Some(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(logging::RedactingFile(std::sync::Arc::new(
+                        std::sync::Mutex::new(f),
+                    )))
+                    .with_ansi(false)
+                    .with_filter(filter("info")),
+            ),
+            Err(e) => {
+                err(format!(
+                    "autogate: cannot open the log file {}: {e}",
+                    std::path::Path::new(&path).display()
+                ));
+                None
+            }
+        }
+    });
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
         .try_init();
     logging::route_panics_through_logs();
 }
