@@ -53,7 +53,13 @@ impl Workspace {
         } else {
             self.root.join(path)
         };
-        let display = path.display().to_string();
+        // What the person reads: where the path leads once `.` and `..` are taken out (the
+        // path as given when it climbs above `/`).
+        let display = match lexical(&joined) {
+            Some(clean) if clean.starts_with(&self.root) => path.display().to_string(),
+            Some(clean) => clean.display().to_string(),
+            None => path.display().to_string(),
+        };
         let Some(resolved) = resolve_lexically_then_links(&joined) else {
             return Resolved::Forbidden {
                 display,
@@ -132,7 +138,8 @@ impl Workspace {
 
 /// Removes `.` and `..` lexically, then canonicalizes the longest existing prefix so symlinks in
 /// it are followed. `None` when `..` climbs above the filesystem root.
-fn resolve_lexically_then_links(path: &Path) -> Option<PathBuf> {
+/// `path` with `.` and `..` taken out, without looking at the disk (`None` above `/`).
+fn lexical(path: &Path) -> Option<PathBuf> {
     let mut clean = PathBuf::new();
     for component in path.components() {
         match component {
@@ -145,6 +152,11 @@ fn resolve_lexically_then_links(path: &Path) -> Option<PathBuf> {
             other => clean.push(other.as_os_str()),
         }
     }
+    Some(clean)
+}
+
+fn resolve_lexically_then_links(path: &Path) -> Option<PathBuf> {
+    let clean = lexical(path)?;
     // Find the longest prefix that exists and canonicalize it (following links).
     let mut existing = clean.clone();
     let mut rest: Vec<std::ffi::OsString> = Vec::new();

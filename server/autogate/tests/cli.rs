@@ -58,6 +58,7 @@ async fn the_binary_serves_lsp_over_stdio_and_exits_cleanly() {
     let mut child = tokio::process::Command::new(BIN)
         .arg("lsp")
         .current_dir(&root)
+        .env("AUTOGATE_LOG", "autogate=info")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -428,7 +428,7 @@ pub async fn run(args: &Args) -> Result<ExitCode> {
         &s,
     );
 
-    let s = editor.command("autogate.proposeEdit", json!({ "edit": { "documentChanges": [ { "kind": "create", "uri": format!("{}/../../tmp/evil.sh", uri(&root, "src")) } ] }, "intent": "escape" })).await?;
+    let s = editor.command("autogate.proposeEdit", json!({ "edit": { "documentChanges": [ { "kind": "create", "uri": format!("{}/../../../tmp/evil.sh", uri(&root, "src")) } ] }, "intent": "escape" })).await?;
     report("7. The agent tries to write outside the workspace:", &s);
 
     let rolled = editor.command("autogate.rollback", json!({})).await?;
