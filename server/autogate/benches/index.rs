@@ -245,7 +245,8 @@ async fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"))
         .join("registry/src");
-    if registry.is_dir() {
+    // `AUTOGATE_BENCH_STDLIB_ONLY=1` skips the registry (minutes on 2 cores).
+    if registry.is_dir() && std::env::var_os("AUTOGATE_BENCH_STDLIB_ONLY").is_none() {
         corpus("cargo registry", &registry, None);
     }
     let copy = tempfile::tempdir().unwrap();

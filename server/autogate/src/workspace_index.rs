@@ -103,6 +103,23 @@ struct StoredFile {
     entry: FileEntry,
 }
 
+/// [`Stored`] as it is written: borrowing the entries from the index built (same encoding).
+#[derive(Serialize)]
+struct StoredOut<'a> {
+    format: &'a str,
+    written_ns: u128,
+    files: Vec<StoredFileOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct StoredFileOut<'a> {
+    relative: &'a str,
+    size: u64,
+    mtime_ns: u128,
+    hash: [u8; 32],
+    entry: &'a FileEntry,
+}
+
 /// What a build did, for the log and the benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BuildStats {
@@ -133,7 +150,7 @@ fn load(store: &Path) -> Option<Stored> {
     }
 }
 
-fn save(store: &Path, stored: &Stored) -> std::io::Result<()> {
+fn save(store: &Path, stored: &StoredOut<'_>) -> std::io::Result<()> {
     let bytes = postcard::to_stdvec(stored).map_err(std::io::Error::other)?;
     let dir = store.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -245,17 +262,31 @@ pub fn build_warm(
     }
     // Anything to write back: a file parsed, re-stated or gone.
     let changed = !work.is_empty() || !previous.is_empty() || written_ns == 0;
+    // The entries move into the index (no copy); the store borrows them back from it.
     let mut index = SymbolIndex::new();
-    for file in &kept {
-        index.insert(&file.relative, file.entry.clone());
+    let mut metas = Vec::with_capacity(kept.len());
+    for file in kept {
+        index.insert(&file.relative, file.entry);
+        metas.push((file.relative, file.size, file.mtime_ns, file.hash));
     }
     if let Some(store) = store
         && changed
     {
-        let stored = Stored {
-            format: FORMAT.to_owned(),
+        let stored = StoredOut {
+            format: FORMAT,
             written_ns: nanos(Some(SystemTime::now())),
-            files: kept,
+            files: metas
+                .iter()
+                .filter_map(|(relative, size, mtime_ns, hash)| {
+                    Some(StoredFileOut {
+                        relative,
+                        size: *size,
+                        mtime_ns: *mtime_ns,
+                        hash: *hash,
+                        entry: index.entry(relative)?,
+                    })
+                })
+                .collect(),
         };
         match save(store, &stored) {
             Ok(()) => stats.stored = true,
