@@ -1555,6 +1555,7 @@ impl<'t> Resolver<'t> {
                 .next()
                 .is_some(),
         };
+        let span = rows.and_then(|r| Some((*r.first()?, *r.last()?)));
         let mut stack = vec![self.root];
         while let Some(node) = stack.pop() {
             if !intersects(node) {
@@ -1591,10 +1592,7 @@ impl<'t> Resolver<'t> {
                     }
                 }
             }
-            cursor.reset(node);
-            for child in node.named_children(&mut cursor) {
-                stack.push(child);
-            }
+            push_children(node, span, &mut stack);
         }
         let mut out = Vec::new();
         for call in calls {
@@ -1632,8 +1630,8 @@ impl<'t> Resolver<'t> {
     /// Functions on `rows` that accept every certificate: `(row, name)`.
     pub(crate) fn accepting_verifiers(&self, rows: &BTreeSet<usize>) -> Vec<(usize, String)> {
         let mut out = Vec::new();
+        let span = rows.first().zip(rows.last()).map(|(a, b)| (*a, *b));
         let mut stack = vec![self.root];
-        let mut cursor = self.root.walk();
         while let Some(node) = stack.pop() {
             if rows
                 .range(node.start_position().row..=node.end_position().row)
@@ -1649,10 +1647,7 @@ impl<'t> Resolver<'t> {
             {
                 out.push((node.start_position().row, name));
             }
-            cursor.reset(node);
-            for child in node.named_children(&mut cursor) {
-                stack.push(child);
-            }
+            push_children(node, span, &mut stack);
         }
         out.sort();
         out
@@ -1682,6 +1677,34 @@ impl<'t> Resolver<'t> {
                 accepting_constant().is_match(t)
             }
             _ => false,
+        }
+    }
+}
+
+/// Pushes the named children of `node` that may reach rows `span` (first, last), or all of
+/// them without a span: a change in one function of a big file visits that function's
+/// ancestors and itself, not every top-level item.
+fn push_children<'t>(node: Node<'t>, span: Option<(usize, usize)>, stack: &mut Vec<Node<'t>>) {
+    let mut c = node.walk();
+    let Some((first, last)) = span else {
+        stack.extend(node.named_children(&mut c));
+        return;
+    };
+    if c.goto_first_child_for_point(tree_sitter::Point::new(first, 0))
+        .is_none()
+    {
+        return;
+    }
+    loop {
+        let child = c.node();
+        if child.start_position().row > last {
+            break;
+        }
+        if child.is_named() {
+            stack.push(child);
+        }
+        if !c.goto_next_sibling() {
+            break;
         }
     }
 }
