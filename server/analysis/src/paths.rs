@@ -7,6 +7,76 @@
 
 use std::borrow::Cow;
 
+/// Default protected paths: a change touching one is high at least.
+///
+/// Patterns without `/` match the file name at any depth (a nested `Makefile`, `build.rs` or
+/// `AGENTS.md` is read by its tool too); matching is case-insensitive and Unicode-normalised
+/// (see [`fold`]). The policy crate starts from this list: the team file may `unprotect`
+/// any of these except the policy file.
+pub const DEFAULT_PROTECTED: &[&str] = &[
+    // Agent, editor and CI configuration.
+    ".autogate.toml",
+    ".vscode/**",
+    ".github/**",
+    ".gitlab-ci.yml",
+    ".claude/**",
+    ".helix/**",
+    // Files that steer agents.
+    ".mcp.json",
+    "AGENTS.md",
+    "CLAUDE.md",
+    "CLAUDE.local.md",
+    "GEMINI.md",
+    "**/.cursor/**",
+    ".cursorrules",
+    ".clinerules*",
+    "**/.clinerules*/**",
+    "**/.codex/**",
+    "**/.gemini/**",
+    ".windsurfrules",
+    "**/.windsurf/**",
+    // Build and hook files that run code.
+    "build.rs",
+    "Makefile",
+    "GNUmakefile",
+    "*.mk",
+    ".pre-commit-config.yaml",
+    "**/.husky/**",
+    "setup.py",
+    // Version-control control files.
+    ".gitattributes",
+    ".gitmodules",
+    // Environment files.
+    ".env*",
+    // Dependency manifests, and the lock files the analyzer does not read entry by entry
+    // (`Cargo.lock`, `package-lock.json` and `go.sum` are rated by what they change).
+    "Cargo.toml",
+    "package.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "pyproject.toml",
+    "requirements*.txt",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "setup.cfg",
+    "go.mod",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "Gemfile",
+    "Gemfile.lock",
+    "composer.json",
+    "composer.lock",
+    // Containers, databases, infrastructure.
+    "Dockerfile*",
+    "**/migrations/**",
+    "*.sql",
+    "*.tf",
+    "*.tfvars",
+];
+
 use globset::{GlobSet, GlobSetBuilder};
 use icu_normalizer::ComposingNormalizerBorrowed;
 

@@ -19,69 +19,6 @@ use autogate_analysis::{
     ProtectedPaths, SymbolIndex, analyze, analyze_cached, analyze_whole, split, split_cached,
 };
 
-const PROTECTED: &[&str] = &[
-    // Agent, editor and CI configuration.
-    ".autogate.toml",
-    ".vscode/**",
-    ".github/**",
-    ".gitlab-ci.yml",
-    ".claude/**",
-    ".helix/**",
-    // Files that steer agents.
-    ".mcp.json",
-    "AGENTS.md",
-    "CLAUDE.md",
-    "CLAUDE.local.md",
-    "GEMINI.md",
-    "**/.cursor/**",
-    ".cursorrules",
-    ".clinerules*",
-    "**/.clinerules*/**",
-    "**/.codex/**",
-    "**/.gemini/**",
-    ".windsurfrules",
-    "**/.windsurf/**",
-    // Build and hook files that run code.
-    "build.rs",
-    "Makefile",
-    "GNUmakefile",
-    "*.mk",
-    ".pre-commit-config.yaml",
-    "**/.husky/**",
-    "setup.py",
-    // Version-control control files.
-    ".gitattributes",
-    ".gitmodules",
-    // Environment files.
-    ".env*",
-    // Dependency manifests and lock files.
-    "Cargo.toml",
-    "package.json",
-    "yarn.lock",
-    "pnpm-lock.yaml",
-    "pyproject.toml",
-    "requirements*.txt",
-    "poetry.lock",
-    "uv.lock",
-    "Pipfile",
-    "Pipfile.lock",
-    "setup.cfg",
-    "go.mod",
-    "pom.xml",
-    "build.gradle",
-    "build.gradle.kts",
-    "Gemfile",
-    "Gemfile.lock",
-    "composer.json",
-    "composer.lock",
-    // Containers, databases, infrastructure.
-    "Dockerfile*",
-    "**/migrations/**",
-    "*.sql",
-    "*.tf",
-    "*.tfvars",
-];
-
 fn read(path: &Path) -> Option<String> {
     fs::read(path)
         .ok()
@@ -171,7 +108,8 @@ fn index(dir: &Path) -> Option<SymbolIndex> {
 #[test]
 fn fixture_corpus() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let protected = ProtectedPaths::new(PROTECTED).expect("the default globs compile");
+    let protected = ProtectedPaths::new(autogate_analysis::paths::DEFAULT_PROTECTED)
+        .expect("the default globs compile");
     let mut cases: Vec<PathBuf> = fs::read_dir(&root)
         .expect("tests/fixtures exists")
         .flatten()

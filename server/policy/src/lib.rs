@@ -143,75 +143,10 @@ pub struct Verdict {
     pub reasons: Vec<String>,
 }
 
-/// Default protected paths: a change touching one is high at least.
-///
-/// Patterns without `/` match the file name at any depth (a nested `Makefile`, `build.rs` or
-/// `AGENTS.md` is read by its tool too); matching is case-insensitive and Unicode-normalised
-/// (see `autogate_analysis::paths::fold`). The team file may `unprotect` any of these except
+/// Default protected paths: a change touching one is high at least. Defined beside the
+/// matching in `autogate_analysis::paths`; the team file may `unprotect` any of these except
 /// the policy file; [`PROTECTED_CONFIG`] still asks for the agent, editor and CI ones.
-pub const DEFAULT_PROTECTED: &[&str] = &[
-    // Agent, editor and CI configuration.
-    ".autogate.toml",
-    ".vscode/**",
-    ".github/**",
-    ".gitlab-ci.yml",
-    ".claude/**",
-    ".helix/**",
-    // Files that steer agents.
-    ".mcp.json",
-    "AGENTS.md",
-    "CLAUDE.md",
-    "CLAUDE.local.md",
-    "GEMINI.md",
-    "**/.cursor/**",
-    ".cursorrules",
-    ".clinerules*",
-    "**/.clinerules*/**",
-    "**/.codex/**",
-    "**/.gemini/**",
-    ".windsurfrules",
-    "**/.windsurf/**",
-    // Build and hook files that run code.
-    "build.rs",
-    "Makefile",
-    "GNUmakefile",
-    "*.mk",
-    ".pre-commit-config.yaml",
-    "**/.husky/**",
-    "setup.py",
-    // Version-control control files.
-    ".gitattributes",
-    ".gitmodules",
-    // Environment files.
-    ".env*",
-    // Dependency manifests, and the lock files the analyzer does not read entry by entry
-    // (`Cargo.lock`, `package-lock.json` and `go.sum` are rated by what they change).
-    "Cargo.toml",
-    "package.json",
-    "yarn.lock",
-    "pnpm-lock.yaml",
-    "pyproject.toml",
-    "requirements*.txt",
-    "poetry.lock",
-    "uv.lock",
-    "Pipfile",
-    "Pipfile.lock",
-    "setup.cfg",
-    "go.mod",
-    "pom.xml",
-    "build.gradle",
-    "build.gradle.kts",
-    "Gemfile",
-    "Gemfile.lock",
-    "composer.json",
-    "composer.lock",
-    // Containers, databases, infrastructure.
-    "Dockerfile*",
-    "**/migrations/**",
-    "*.sql",
-    "*.tf",
-    "*.tfvars",
-];
+pub use autogate_analysis::paths::DEFAULT_PROTECTED;
 
 /// Agent, editor and CI configuration, and the files that steer agents: a change touching one
 /// of these always asks at least, whatever the policy file says (the self-protection
