@@ -6,23 +6,9 @@ mod support;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use support::{TestClient, edit, full_caps, git, read, repo, root, workspace};
+use support::{TestClient, edit, full_caps, git, read, repo, root, run, workspace};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autogate");
-
-fn run(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("AUTOGATE_ENV")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn version_and_help() {

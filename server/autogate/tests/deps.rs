@@ -7,26 +7,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{TestClient, edit, full_caps, git, repo, root};
-
-const BIN: &str = env!("CARGO_BIN_EXE_autogate");
-
-fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("AUTOGATE_ENV")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::{TestClient, edit, full_caps, git, repo, root, run};
 
 /// Copies the test export of real OSV advisories into `root/osv`.
 fn install_export(root: &Path) {

@@ -9,23 +9,9 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{TestClient, edit, full_caps, repo, root, workspace};
+use support::{TestClient, edit, full_caps, repo, root, run, workspace};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autogate");
-
-fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("AUTOGATE_ENV")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A repository where the server applied one edit (a checkpoint and three audit records).
 async fn repo_with_an_applied_edit() -> (tempfile::TempDir, std::path::PathBuf) {

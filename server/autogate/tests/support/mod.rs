@@ -619,3 +619,19 @@ pub fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     git(dir.path(), &["checkout", "-q", "-b", "feature/x"]);
     dir
 }
+
+/// Runs the real `autogate` binary with `args` in `dir` (no `AUTOGATE_ENV` from outside):
+/// `(exit code, stdout, stderr)`.
+pub fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("AUTOGATE_ENV")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
