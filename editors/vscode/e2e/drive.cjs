@@ -152,8 +152,16 @@ async function main() {
       } else {
         await pane('Audit log').locator('.monaco-list-row', { hasText: 'approved' }).first().waitFor();
         await page.screenshot({ path: path.join(ARTIFACTS, 'views.png') });
-        await rows.first().click();
-        await page.locator('.monaco-dialog-box').getByRole('button', { name: 'Roll back' }).click();
+        // The views refresh after every command: a click that lands during a re-render selects
+        // nothing, so click the row until the confirmation dialog is up.
+        const confirm = page.locator('.monaco-dialog-box').getByRole('button', { name: 'Roll back' });
+        await until('the rollback confirmation after a click on the checkpoint row', async () => {
+          if ((await confirm.count()) > 0) return true;
+          await rows.first().click();
+          await sleep(1000);
+          return (await confirm.count()) > 0;
+        }, 30000);
+        await confirm.click();
         await until('serde gone from Cargo.toml on disk', async () => !read('Cargo.toml').includes('serde'));
         await pane('Checkpoints').locator('.monaco-list-row', { hasText: 'rolled back' }).first().waitFor();
       }
