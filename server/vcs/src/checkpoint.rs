@@ -674,7 +674,9 @@ fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) 
                 } else {
                     git2::FileMode::Blob
                 };
-                update.upsert(format!("{FILES_DIR}/{}", f.path), mem.blob(content)?, mode);
+                let blob = mem.blob(content)?;
+                pack.insert_blob(blob, content);
+                update.upsert(format!("{FILES_DIR}/{}", f.path), blob, mode);
             }
         }
         update.upsert(
@@ -685,7 +687,7 @@ fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) 
         let tree = mem.find_tree(update.create_updated(mem, &empty)?)?;
         let commit = write_commit(mem, manifest, &message, &tree, None)?;
         // The commit with its whole tree: the pack alone holds the checkpoint.
-        pack.insert_commit(commit)?;
+        pack.insert_commit(mem, commit)?;
         Ok(commit)
     })?;
     pack::write_ref(repo, &name, commit, None)
@@ -731,7 +733,7 @@ fn git_update_manifest(repo: &git2::Repository, manifest: &Manifest) -> Result<(
         let commit = write_commit(mem, manifest, &message, &tree, Some(old.id()))?;
         // The files/ tree and the parent are in the checkpoint's first pack, durable already.
         for oid in [blob, tree.id(), commit] {
-            pack.insert_object(oid, None)?;
+            pack.insert(oid);
         }
         Ok(commit)
     })?;
