@@ -58,6 +58,11 @@ impl<'a> Objects<'a> {
         }
     }
 
+    /// Leaves an object out of the pack (stored durably already), also when a tree names it.
+    pub(crate) fn exclude(&mut self, oid: git2::Oid) {
+        self.seen.insert(oid);
+    }
+
     /// Adds a blob the caller just wrote from `content`.
     pub(crate) fn insert_blob(&mut self, oid: git2::Oid, content: &'a [u8]) {
         if self.seen.insert(oid) {
