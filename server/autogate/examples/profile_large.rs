@@ -1,0 +1,91 @@
+//! Times the admission of large proposals through the gate, as the server admits them: an
+//! agent's rewrite of a 10,000-line Rust file that touches one function in ten (167 changes),
+//! and a 50-file refactor (one small change per file). A quick profile, not a bench.
+//! Usage: `cargo run --release -p autogate --example profile_large`.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use autogate::gate::{Base, Gate, Origin};
+use autogate_analysis::{FileChange, Proposal};
+use autogate_policy::{Environment, Policy};
+
+fn function(n: usize, k: usize) -> String {
+    format!(
+        "/// Function {n}.\npub fn function_{n}(a: u64, b: u64) -> u64 {{\n    let c = a.wrapping_mul({k}) ^ b;\n    if c % 3 == 0 {{ c / 3 }} else {{ c + {n} }}\n}}\n\n"
+    )
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn admit(proposal: &Proposal) -> (Duration, usize) {
+    let environment = Environment {
+        name: "development".to_owned(),
+        reason: "profile".to_owned(),
+    };
+    let mut gate = Gate::new(Policy::default(), environment);
+    let bases: BTreeMap<String, Base> = proposal
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), Base::Disk))
+        .collect();
+    let t = Instant::now();
+    let ids = gate.admit(proposal, &bases, &Origin::default());
+    (t.elapsed(), ids.len())
+}
+
+fn main() {
+    let before: String = (0..1667).map(|n| function(n, n)).collect();
+    let after: String = (0..1667)
+        .map(|n| function(n, if n % 10 == 0 { n + 1 } else { n }))
+        .collect();
+    let one = Proposal {
+        files: vec![FileChange {
+            path: "src/big.rs".into(),
+            old_path: None,
+            before: Some(before),
+            after: Some(after),
+        }],
+    };
+    let mut runs = Vec::new();
+    let mut units = 0;
+    for _ in 0..5 {
+        let (t, n) = admit(&one);
+        runs.push(t);
+        units = n;
+    }
+    println!(
+        "whole-file rewrite of a 10,000-line file, {units} changes: median {:?}",
+        median(runs)
+    );
+
+    let files: Vec<FileChange> = (0..50)
+        .map(|i| {
+            let before: String = (0..40).map(|n| function(n, n)).collect();
+            let after: String = (0..40)
+                .map(|n| function(n, if n == 7 { 99 } else { n }))
+                .collect();
+            FileChange {
+                path: format!("src/m{i}.rs"),
+                old_path: None,
+                before: Some(before),
+                after: Some(after),
+            }
+        })
+        .collect();
+    let fifty = Proposal { files };
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let (t, n) = admit(&fifty);
+        runs.push(t);
+        units = n;
+    }
+    println!(
+        "50-file refactor, {units} changes: median {:?}",
+        median(runs)
+    );
+}
