@@ -1,0 +1,376 @@
+//! Shell tool calls, bracketed: a cheap snapshot before (git's status: the dirty and untracked
+//! files with their content hashes, and the dirty files' content in the checkpoint store), and
+//! after, what changed is gated as an unattributed proposal. What the policy would not apply
+//! on its own is restored from the snapshot (or removed, if the command created it).
+//!
+//! A clean tracked file needs no copy: its content before is the index's. Without git there
+//! is no status to compare, and shell calls are recorded as not bracketed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use autogate_analysis::{FileChange, Proposal};
+use autogate_policy::Decision;
+use autogate_vcs::{AuditEvent, CheckpointMeta};
+use serde::{Deserialize, Serialize};
+
+use super::{ApprovalState, Door, Outcome, Source, Verdict, outcome_of, sha256_hex};
+use crate::gate::ChangeRecord;
+use crate::protocol::Status;
+
+/// What `[doors] shell` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShellMode {
+    /// Roll back what the policy would not apply on its own (the default).
+    Gate,
+    /// Keep everything; only record it.
+    Record,
+}
+
+/// The workspace before a shell command.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Whether the workspace is a git work tree (without git, nothing is bracketed).
+    pub git: bool,
+    /// Dirty and untracked files: SHA-256 of their content (`None`: deleted).
+    pub files: BTreeMap<String, Option<String>>,
+    /// The checkpoint holding the dirty files' content.
+    pub checkpoint: Option<String>,
+}
+
+/// Files a tool changed, with their content before (`None`: absent); their content now is
+/// read from disk.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    pub files: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+/// The repository of `root` and where `root` sits in its work tree (`""` at the top).
+fn repository(root: &Path) -> Option<(git2::Repository, String)> {
+    let repo = git2::Repository::discover(root).ok()?;
+    let workdir = repo.workdir()?.canonicalize().ok()?;
+    let prefix = root.strip_prefix(&workdir).ok()?;
+    let prefix = prefix
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    Some((repo, prefix))
+}
+
+/// Workspace paths git sees as dirty or untracked (ignored files excluded).
+fn dirty(repo: &git2::Repository, prefix: &str) -> Result<BTreeSet<String>> {
+    let mut options = git2::StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true)
+        .renames_head_to_index(false);
+    let statuses = repo.statuses(Some(&mut options)).context("git status")?;
+    let mut out = BTreeSet::new();
+    for entry in statuses.iter() {
+        let Ok(path) = entry.path() else { continue };
+        let relative = if prefix.is_empty() {
+            Some(path)
+        } else {
+            path.strip_prefix(prefix).and_then(|p| p.strip_prefix('/'))
+        };
+        if let Some(relative) = relative {
+            out.insert(relative.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn read_bytes(root: &Path, relative: &str) -> Option<Vec<u8>> {
+    let root = autogate_vcs::confined::Root::open(root).ok()?;
+    root.read(relative).ok().flatten().map(|f| f.content)
+}
+
+/// Takes the snapshot before a shell command.
+pub fn snapshot(door: &Door) -> Result<Snapshot> {
+    let root = door.root();
+    let Some((repo, prefix)) = repository(root) else {
+        return Ok(Snapshot::default());
+    };
+    let paths = dirty(&repo, &prefix)?;
+    let mut files = BTreeMap::new();
+    for path in &paths {
+        files.insert(path.clone(), read_bytes(root, path).map(|b| sha256_hex(&b)));
+    }
+    let checkpoint = if paths.is_empty() {
+        None
+    } else {
+        let list: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let pre = door.net.store.capture(&list)?;
+        Some(
+            door.net
+                .store
+                .create(&pre, &CheckpointMeta::now("before a shell command"))?
+                .to_string(),
+        )
+    };
+    Ok(Snapshot {
+        git: true,
+        files,
+        checkpoint,
+    })
+}
+
+/// What a shell command changed since its snapshot: each file with its content before.
+pub fn changes_since(door: &Door, snapshot: &Snapshot) -> Result<Observed> {
+    let root = door.root();
+    let Some((repo, prefix)) = repository(root) else {
+        return Ok(Observed::default());
+    };
+    let now = dirty(&repo, &prefix)?;
+    let saved: BTreeMap<String, Option<Vec<u8>>> = match &snapshot.checkpoint {
+        Some(id) => door
+            .net
+            .store
+            .plan_restore(&autogate_vcs::CheckpointId::parse(id)?)?
+            .files
+            .into_iter()
+            .map(|f| (f.path, f.before))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let index = repo.index().context("git index")?;
+    let mut observed = Observed::default();
+    let candidates: BTreeSet<&String> = snapshot.files.keys().chain(now.iter()).collect();
+    for path in candidates {
+        let current = read_bytes(root, path);
+        let current_hash = current.as_deref().map(sha256_hex);
+        let before = match snapshot.files.get(path) {
+            Some(hash) => {
+                if *hash == current_hash {
+                    continue;
+                }
+                saved.get(path).cloned().flatten()
+            }
+            None => {
+                // Clean before: the index held it (or nothing did).
+                let in_repo = if prefix.is_empty() {
+                    path.clone()
+                } else {
+                    format!("{prefix}/{path}")
+                };
+                index
+                    .get_path(Path::new(&in_repo), 0)
+                    .and_then(|entry| repo.find_blob(entry.id).ok())
+                    .map(|blob| blob.content().to_vec())
+            }
+        };
+        if before.as_deref().map(sha256_hex) == current_hash {
+            continue;
+        }
+        observed.files.insert(path.clone(), before);
+    }
+    Ok(observed)
+}
+
+/// Gates what a tool changed on disk: kept where the policy would apply it on its own (or the
+/// person approved exactly it), restored elsewhere (unless `[doors] shell = "record"`).
+pub async fn gate_observed(
+    door: &mut Door,
+    observed: Observed,
+    source: &Source,
+) -> Result<Outcome> {
+    if observed.files.is_empty() {
+        return Ok(Outcome::allow(""));
+    }
+    let root = door.root().to_path_buf();
+    let mode = door.shell_mode();
+    let mut texts = Vec::new();
+    let mut binary = Vec::new();
+    for (path, before) in &observed.files {
+        let after = read_bytes(&root, path);
+        let before_text = before.clone().map(String::from_utf8);
+        let after_text = after.map(String::from_utf8);
+        match (before_text, after_text) {
+            (Some(Err(_)), _) | (_, Some(Err(_))) => binary.push(path.clone()),
+            (before, after) => texts.push(FileChange {
+                path: path.clone(),
+                old_path: None,
+                before: before.and_then(Result::ok),
+                after: after.and_then(Result::ok),
+            }),
+        }
+    }
+    let mut records = door.admit_observed(Proposal { files: texts }, source).await;
+    for path in &binary {
+        records.extend(binary_record(door, path, source));
+    }
+    for record in &mut records {
+        record
+            .notes
+            .push("written by a shell command, outside the edit tools".to_owned());
+    }
+    // Kept: auto, or exactly what the person approved.
+    let mut keep = Vec::new();
+    let mut undo = Vec::new();
+    for (i, record) in records.iter_mut().enumerate() {
+        let approved = record.verdict.decision == Decision::Ask
+            && door
+                .state
+                .approval(&record.id)?
+                .is_some_and(|a| a.hash == record.hash && a.state == ApprovalState::Approved);
+        if approved {
+            record.approver = Some("person");
+        }
+        let auto = record.verdict.decision == Decision::Auto
+            && door.gate.mode() != autogate_policy::Mode::Plan;
+        if auto || approved || mode == ShellMode::Record {
+            keep.push(i);
+        } else {
+            undo.push(i);
+        }
+    }
+    door.record(&records, AuditEvent::Decided).await?;
+    // A checkpoint of what the command changed, so that the person can roll back the rest.
+    let files_of = |records: &[ChangeRecord], ids: &[usize]| -> BTreeSet<String> {
+        ids.iter()
+            .flat_map(|&i| records[i].unit.files.iter().map(|f| f.path.clone()))
+            .collect()
+    };
+    let kept_files = files_of(&records, &keep);
+    if !kept_files.is_empty() {
+        let pre: Vec<autogate_vcs::PreImage> = kept_files
+            .iter()
+            .map(|p| autogate_vcs::PreImage {
+                path: p.clone(),
+                content: observed.files.get(p).cloned().flatten(),
+                executable: false,
+            })
+            .collect();
+        let id = door
+            .net
+            .store
+            .create(
+                &pre,
+                &CheckpointMeta::now(format!("{} (shell)", source.label())),
+            )?
+            .to_string();
+        for &i in &keep {
+            records[i].checkpoint = Some(id.clone());
+            if records[i].approver.is_none() {
+                records[i].approver = Some("policy");
+            }
+            records[i].status = if records[i].approver == Some("person") {
+                Status::Approved
+            } else {
+                Status::Applied
+            };
+        }
+        let kept: Vec<ChangeRecord> = keep.iter().map(|&i| records[i].clone()).collect();
+        for record in &kept {
+            if record.approver == Some("person") {
+                door.state.forget(&record.id)?;
+            }
+        }
+        door.record(&kept, AuditEvent::Applied).await?;
+    }
+    if undo.is_empty() {
+        let message = if mode == ShellMode::Record
+            && keep.iter().any(|&i| {
+                records[i].verdict.decision != Decision::Auto
+                    && records[i].approver != Some("person")
+            }) {
+            format!(
+                "autogate recorded what this command changed (`[doors] shell = \"record\"`): {}",
+                super::describe_all(&records)
+            )
+        } else {
+            String::new()
+        };
+        return Ok(Outcome {
+            verdict: Verdict::Allow,
+            changes: records.iter().map(outcome_of).collect(),
+            message,
+        });
+    }
+    // Restore what may not stay.
+    let undo_files = files_of(&records, &undo);
+    let restored = {
+        let _lock = door
+            .net
+            .lock_writes(super::LOCK_LIMIT)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let confined = autogate_vcs::confined::Root::open(&root)
+            .with_context(|| format!("cannot open {}", root.display()))?;
+        let mut failures = Vec::new();
+        for path in &undo_files {
+            let result = match observed.files.get(path).cloned().flatten() {
+                Some(bytes) => confined.write(path, &bytes, None),
+                None => confined.remove(path).map(|_| ()),
+            };
+            if let Err(e) = result {
+                failures.push(format!("{path}: {e}"));
+            }
+        }
+        failures
+    };
+    let mut undone: Vec<ChangeRecord> = undo.iter().map(|&i| records[i].clone()).collect();
+    for record in &mut undone {
+        record.status = Status::RolledBack;
+        if record.verdict.decision == Decision::Ask {
+            let template = door.net.audit_record(record, AuditEvent::Decided, None);
+            door.state.hold(record, template)?;
+        }
+    }
+    door.record(&undone, AuditEvent::RolledBack).await?;
+    let held: Vec<&ChangeRecord> = undone
+        .iter()
+        .filter(|r| r.verdict.decision == Decision::Ask)
+        .collect();
+    let mut message = format!(
+        "autogate rolled back what this command changed in {}: {}.",
+        undo_files.iter().cloned().collect::<Vec<_>>().join(", "),
+        super::describe_all(&undone)
+    );
+    if !restored.is_empty() {
+        message.push_str(&format!(
+            " Some files could not be restored: {}.",
+            restored.join("; ")
+        ));
+    }
+    if !held.is_empty() {
+        let commands: Vec<String> = held
+            .iter()
+            .map(|r| format!("`autogate approve {}`", r.id))
+            .collect();
+        message.push_str(&format!(
+            " The person can allow it with {} in a terminal, after which the same command may be run again.",
+            commands.join(" and ")
+        ));
+    }
+    message.push_str(
+        " Edits made through the shell are gated like any other: use the edit tools for reviewable changes.",
+    );
+    Ok(Outcome {
+        verdict: Verdict::Deny,
+        changes: records.iter().map(outcome_of).collect(),
+        message,
+    })
+}
+
+/// A binary file a tool changed: autogate analyzes text only, so it is not applied on its own.
+fn binary_record(door: &mut Door, path: &str, source: &Source) -> Option<ChangeRecord> {
+    let origin = crate::gate::Origin {
+        intent: source.tool.as_ref().map(|t| format!("{t} tool call")),
+        source: Some(source.label()),
+    };
+    let id = door.gate.admit_refused(
+        path,
+        autogate_analysis::Level::High,
+        Status::Denied,
+        format!("`{path}` is not text: autogate analyzes text files only"),
+        &origin,
+    );
+    let mut record = door.gate.get(&id).cloned()?;
+    record.id = super::door_id(&record.hash);
+    Some(record)
+}
