@@ -692,3 +692,91 @@ fn codex_patches_are_gated_file_by_file() {
     .to_string();
     assert_eq!(hook(&root, "codex", &payload).0, 2);
 }
+
+#[test]
+fn init_merges_each_agents_settings_without_clobbering_and_doctor_proves_the_hooks_with_a_canary() {
+    let (_dir, root) = project();
+    std::fs::create_dir_all(root.join(".claude")).unwrap();
+    let mine = json!({ "model": "opus", "permissions": { "allow": ["Bash(ls)"] },
+        "hooks": { "PreToolUse": [ { "matcher": "Bash", "hooks": [ { "type": "command", "command": "./lint.sh" } ] } ] } });
+    std::fs::write(root.join(".claude/settings.json"), mine.to_string()).unwrap();
+    std::fs::create_dir_all(root.join(".gemini")).unwrap();
+    std::fs::write(root.join(".gemini/settings.json"), "{ not json").unwrap();
+
+    let command = format!("{BIN} --root {}", root.display());
+    for agent in AGENTS {
+        let (code, stdout, stderr) = run(&root, &["init", agent, "--command", &command]);
+        if agent == "gemini" {
+            assert_eq!(code, 2, "a broken file is left alone: {stdout}");
+            assert!(stderr.contains("not valid JSON"), "{stderr}");
+            assert_eq!(
+                read(&root, ".gemini/settings.json").as_deref(),
+                Some("{ not json")
+            );
+            std::fs::write(root.join(".gemini/settings.json"), "{\"theme\": \"dark\"}").unwrap();
+            assert_eq!(run(&root, &["init", agent, "--command", &command]).0, 0);
+        } else {
+            assert_eq!(code, 0, "{agent}: {stderr}");
+        }
+        // Idempotent.
+        let (code, stdout, _) = run(&root, &["init", agent, "--command", &command]);
+        assert_eq!(code, 0);
+        assert!(stdout.contains("already there"), "{agent}: {stdout}");
+    }
+    let claude: Value =
+        serde_json::from_str(&read(&root, ".claude/settings.json").unwrap()).unwrap();
+    assert_eq!(claude["model"], "opus");
+    assert_eq!(claude["permissions"]["allow"][0], "Bash(ls)");
+    let pre = claude["hooks"]["PreToolUse"].as_array().unwrap();
+    assert_eq!(pre.len(), 2, "{claude}");
+    assert_eq!(pre[0]["hooks"][0]["command"], "./lint.sh");
+    assert_eq!(claude["hooks"]["PostToolUse"].as_array().unwrap().len(), 1);
+    let gemini: Value =
+        serde_json::from_str(&read(&root, ".gemini/settings.json").unwrap()).unwrap();
+    assert_eq!(gemini["theme"], "dark");
+    assert!(
+        gemini["hooks"]["BeforeTool"][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("hook gemini")
+    );
+    let copilot: Value =
+        serde_json::from_str(&read(&root, ".github/hooks/autogate.json").unwrap()).unwrap();
+    assert_eq!(copilot["version"], 1);
+    assert!(
+        copilot["hooks"]["preToolUse"][0]["bash"]
+            .as_str()
+            .unwrap()
+            .ends_with("--event pre")
+    );
+
+    let (code, stdout, stderr) = run(&root, &["doctor"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for agent in AGENTS {
+        assert!(
+            stdout.contains(&format!("ok    {agent}: canary refused")),
+            "{agent}: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("warn  codex"),
+        "hook trust is named: {stdout}"
+    );
+    assert!(
+        !root
+            .parent()
+            .unwrap()
+            .join("autogate-doctor-canary.txt")
+            .exists()
+    );
+
+    // A hook command that does not run autogate is caught.
+    std::fs::write(
+        root.join(".github/hooks/autogate.json"),
+        json!({ "version": 1, "hooks": { "preToolUse": [ { "type": "command", "bash": "true # autogate hook copilot" } ] } }).to_string(),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&root, &["doctor"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("FAIL  copilot"), "{stdout}");
+}
