@@ -561,7 +561,10 @@ impl Door {
         }
         let started = std::time::Instant::now();
         let checkpoint = self.checkpoint(&intake.proposal, source).await?;
-        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: checkpoint");
+        tracing::debug!(
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "door: checkpoint"
+        );
         for record in &mut records {
             record.checkpoint = Some(checkpoint.clone());
         }
