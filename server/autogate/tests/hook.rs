@@ -921,3 +921,35 @@ fn the_payloads_the_real_agents_send_are_gated_before_and_checked_after_the_tool
         }
     }
 }
+
+#[test]
+fn a_shell_command_that_rewrites_the_policy_is_judged_by_the_policy_it_ran_under() {
+    let (_dir, root) = project();
+    let agent = "claude-code";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    // One command loosens the policy to "record" and slips a risky change in with it.
+    std::fs::write(root.join(".autogate.toml"), "[doors]\nshell = \"record\"\n").unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        CARGO.replace("[dependencies]\n", GIT_DEP),
+    )
+    .unwrap();
+    let (code, _, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        !root.join(".autogate.toml").exists(),
+        "the policy file is removed again"
+    );
+    assert_eq!(read(&root, "Cargo.toml").as_deref(), Some(CARGO));
+
+    // Even under "record", agent configuration never stays without a person.
+    std::fs::write(root.join(".autogate.toml"), "[doors]\nshell = \"record\"\n").unwrap();
+    git(&root, &["add", ".autogate.toml"]);
+    git(&root, &["commit", "-qm", "policy"]);
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "y")).0, 0);
+    std::fs::create_dir_all(root.join(".claude")).unwrap();
+    std::fs::write(root.join(".claude/settings.json"), "{\"hooks\": {}}\n").unwrap();
+    let (code, _, stderr) = hook(&root, agent, &shell(agent, true, &root, "y"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!root.join(".claude/settings.json").exists());
+}

@@ -122,6 +122,7 @@ async fn gate(agent: Agent, root: Option<&Path>, call: Call) -> anyhow::Result<R
             if !snapshot.git {
                 return Ok(agents::allow());
             }
+            door.pin_policy(snapshot.policy.as_deref());
             let observed = shell::changes_since(&door, &snapshot)?;
             shell::gate_observed(&mut door, observed, &source).await?
         }

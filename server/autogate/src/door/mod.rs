@@ -217,6 +217,29 @@ impl Door {
         &self.workspace
     }
 
+    /// Decides under the policy file as it was (`text`; `None`: absent), not as it is now: a
+    /// tool call that rewrote `.autogate.toml` is judged by the policy it ran under.
+    pub fn pin_policy(&mut self, text: Option<&str>) {
+        let now = std::fs::read_to_string(self.root().join(config::POLICY_FILE)).ok();
+        if now.as_deref() == text {
+            return;
+        }
+        let (policy, note) = match text.map(|t| Policy::from_toml(t, config::POLICY_FILE)) {
+            None => (Policy::default(), None),
+            Some(Ok(policy)) => (policy, None),
+            Some(Err(_)) => (
+                Policy::fail_closed(),
+                Some(format!(
+                    "{} had errors, so every change asks",
+                    config::POLICY_FILE
+                )),
+            ),
+        };
+        let environment = config::environment(&policy, self.root());
+        self.gate.set_policy(policy, environment);
+        self.policy_note = note;
+    }
+
     /// `[doors] shell`: what happens to files a shell tool call changed.
     pub fn shell_mode(&self) -> shell::ShellMode {
         match self.gate.policy.doors().shell {

@@ -37,6 +37,9 @@ pub struct Snapshot {
     pub files: BTreeMap<String, Option<String>>,
     /// The checkpoint holding the dirty files' content.
     pub checkpoint: Option<String>,
+    /// The policy file's text (`None`: absent): the command is judged under it.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 /// Files a tool changed, with their content before (`None`: absent); their content now is
@@ -116,6 +119,7 @@ pub fn snapshot(door: &Door) -> Result<Snapshot> {
         git: true,
         files,
         checkpoint,
+        policy: std::fs::read_to_string(root.join(crate::config::POLICY_FILE)).ok(),
     })
 }
 
@@ -208,7 +212,10 @@ pub async fn gate_observed(
             .notes
             .push("written by a shell command, outside the edit tools".to_owned());
     }
-    // Kept: auto, or exactly what the person approved.
+    // Kept: auto, or exactly what the person approved. `record` keeps the rest too, except
+    // what the policy denies and agent, editor or CI configuration (never without a person).
+    let config = autogate_analysis::ProtectedPaths::new(autogate_policy::PROTECTED_CONFIG)
+        .unwrap_or_else(|_| autogate_analysis::ProtectedPaths::empty());
     let mut keep = Vec::new();
     let mut undo = Vec::new();
     for (i, record) in records.iter_mut().enumerate() {
@@ -222,7 +229,15 @@ pub async fn gate_observed(
         }
         let auto = record.verdict.decision == Decision::Auto
             && door.gate.mode() != autogate_policy::Mode::Plan;
-        if auto || approved || mode == ShellMode::Record {
+        let recorded = mode == ShellMode::Record
+            && record.verdict.decision != Decision::Deny
+            && !record
+                .unit
+                .files
+                .iter()
+                .flat_map(|f| f.touched_paths())
+                .any(|p| config.matching(p).is_some());
+        if auto || approved || recorded {
             keep.push(i);
         } else {
             undo.push(i);
