@@ -953,3 +953,37 @@ fn a_shell_command_that_rewrites_the_policy_is_judged_by_the_policy_it_ran_under
     assert_eq!(code, 2, "{stderr}");
     assert!(!root.join(".claude/settings.json").exists());
 }
+
+#[test]
+fn an_approval_given_while_an_agents_shell_command_ran_is_void() {
+    let (_dir, root) = project();
+    let agent = "codex";
+    let risky = edit(
+        agent,
+        false,
+        &root,
+        "Cargo.toml",
+        "[dependencies]\n",
+        GIT_DEP,
+    );
+    let (code, stdout, _) = hook(&root, agent, &risky);
+    assert_eq!(code, 2);
+    let id = approve_id(&denied_reason(agent, &stdout));
+    // The agent's shell makes itself a terminal and approves its own change.
+    let command = format!("script -qec '{BIN} approve {id}' /dev/null <<< y");
+    assert_eq!(
+        hook(&root, agent, &shell(agent, false, &root, &command)).0,
+        0
+    );
+    let (code, shown) = at_terminal(&root, "approve", &id, "y");
+    assert_eq!(code, 0, "{shown}");
+    let (code, _, stderr) = hook(&root, agent, &shell(agent, true, &root, &command));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("void"), "{stderr}");
+    let (code, stdout, _) = hook(&root, agent, &risky);
+    assert_eq!(code, 2, "the change is held again: {stdout}");
+    // A person's approval outside any command stands.
+    let (code, _) = at_terminal(&root, "approve", &id, "y");
+    assert_eq!(code, 0);
+    assert_eq!(hook(&root, agent, &risky).0, 0);
+}

@@ -40,6 +40,9 @@ pub struct Snapshot {
     /// The policy file's text (`None`: absent): the command is judged under it.
     #[serde(default)]
     pub policy: Option<String>,
+    /// The held changes approved before the command ran; one approved while it ran is void.
+    #[serde(default)]
+    pub approved: BTreeSet<String>,
 }
 
 /// Files a tool changed, with their content before (`None`: absent); their content now is
@@ -120,7 +123,43 @@ pub fn snapshot(door: &Door) -> Result<Snapshot> {
         files,
         checkpoint,
         policy: std::fs::read_to_string(root.join(crate::config::POLICY_FILE)).ok(),
+        approved: approved_ids(door)?,
     })
+}
+
+fn approved_ids(door: &Door) -> Result<BTreeSet<String>> {
+    Ok(door
+        .state
+        .approvals()?
+        .into_iter()
+        .filter(|a| a.state == ApprovalState::Approved)
+        .map(|a| a.id)
+        .collect())
+}
+
+/// Approvals given while the agent's command ran are void (the agent may have given them
+/// itself, through a terminal it made or the files under `.git/autogate/doors/`): they go
+/// back to pending, with a record. Returns the ids.
+pub async fn void_approvals_since(door: &mut Door, snapshot: &Snapshot) -> Result<Vec<String>> {
+    let mut voided = Vec::new();
+    for mut approval in door.state.approvals()? {
+        if approval.state != ApprovalState::Approved || snapshot.approved.contains(&approval.id) {
+            continue;
+        }
+        approval.state = ApprovalState::Pending;
+        door.state.decide(&approval)?;
+        let mut record = approval.record.clone();
+        record.time = String::new();
+        record.event = AuditEvent::Rejected;
+        record.approver = None;
+        record.reasons.push(
+            "approved while an agent's shell command ran: the approval is void, the change is held again"
+                .to_owned(),
+        );
+        door.append(vec![record], None).await?;
+        voided.push(approval.id);
+    }
+    Ok(voided)
 }
 
 /// What a shell command changed since its snapshot: each file with its content before.
