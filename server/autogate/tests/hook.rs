@@ -987,3 +987,55 @@ fn an_approval_given_while_an_agents_shell_command_ran_is_void() {
     assert_eq!(code, 0);
     assert_eq!(hook(&root, agent, &risky).0, 0);
 }
+
+#[test]
+fn without_git_edits_are_gated_and_checkpointed_under_dot_autogate() {
+    let dir = support::workspace(&[("src/main.rs", LIB)]);
+    let root = root(&dir);
+    let agent = "claude-code";
+    let (code, _, stderr) = hook(
+        &root,
+        agent,
+        &edit(agent, false, &root, "src/main.rs", "    1\n", "    2\n"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(root.join(".autogate/audit.jsonl").exists());
+    let (_, listed, _) = run(&root, &["checkpoints"]);
+    assert!(!listed.trim().is_empty(), "{listed}");
+    // Its own store is out of reach.
+    let (code, stdout, _) = hook(
+        &root,
+        agent,
+        &write(agent, &root, ".autogate/audit.jsonl", "{}\n"),
+    );
+    assert_eq!(code, 2, "{stdout}");
+    // Shell calls cannot be bracketed without git's status: allowed, and doctor says so.
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    assert_eq!(hook(&root, agent, &shell(agent, true, &root, "x")).0, 0);
+    let (_, stdout, _) = run(&root, &["doctor"]);
+    assert!(stdout.contains("not a git work tree"), "{stdout}");
+}
+
+#[test]
+fn a_multi_edit_is_one_proposal_and_fails_whole() {
+    let (_dir, root) = project();
+    let payload = |second_old: &str| {
+        json!({ "session_id": "s", "cwd": root, "hook_event_name": "PreToolUse", "tool_name": "MultiEdit",
+            "tool_input": { "file_path": root.join("src/main.rs"), "edits": [
+                { "old_string": "    1\n", "new_string": "    2\n" },
+                { "old_string": second_old, "new_string": "    println!(\"{}\", helper() + 1);\n" } ] } })
+        .to_string()
+    };
+    let (code, stdout, _) = hook(&root, "claude-code", &payload("    gone();\n"));
+    assert_eq!(code, 2);
+    assert!(
+        denied_reason("claude-code", &stdout).contains("edit 2"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = hook(
+        &root,
+        "claude-code",
+        &payload("    println!(\"{}\", helper());\n"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
