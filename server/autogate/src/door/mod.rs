@@ -987,6 +987,102 @@ fn ask_message(held: &[ChangeRecord], waited: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A desk that answers every ask the same way, and counts the asks.
+    struct Answering(DeskAnswer, std::sync::atomic::AtomicUsize);
+
+    impl Desk for Answering {
+        async fn ask(&self, changes: &[ChangeOutcome], source: &Source) -> DeskAnswer {
+            assert!(!changes.is_empty() && source.agent == "codex");
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.0.clone()
+        }
+    }
+
+    fn repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"x\"\n\n[dependencies]\n",
+        )
+        .expect("write");
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["add", "-A"],
+            &["commit", "-q", "-m", "init"],
+            &["checkout", "-q", "-b", "feature/x"],
+        ] {
+            let status = std::process::Command::new("git")
+                .args([
+                    "-c",
+                    "user.name=T",
+                    "-c",
+                    "user.email=t@t",
+                    "-c",
+                    "commit.gpgsign=false",
+                ])
+                .args(args)
+                .current_dir(dir.path())
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .status()
+                .expect("git runs");
+            assert!(status.success());
+        }
+        dir
+    }
+
+    fn risky(root: &Path) -> Vec<FileEdit> {
+        vec![FileEdit::new(
+            root.join("Cargo.toml"),
+            Box::new(|before: Option<&str>| {
+                Ok(before.map(|b| {
+                    b.replace(
+                        "[dependencies]\n",
+                        "[dependencies]\nx = { git = \"https://e.example/x\" }\n",
+                    )
+                }))
+            }),
+        )]
+    }
+
+    #[tokio::test]
+    async fn a_desk_decides_asks_while_the_agent_waits() {
+        let source = Source {
+            agent: "codex".to_owned(),
+            session: Some("s".to_owned()),
+            tool: Some("apply_patch".to_owned()),
+        };
+        for (answer, allowed, status) in [
+            (DeskAnswer::Approved, true, Status::Approved),
+            (DeskAnswer::Rejected, false, Status::Rejected),
+            (DeskAnswer::TimedOut, false, Status::Pending),
+        ] {
+            let dir = repo();
+            let mut door = Door::open(dir.path()).expect("door");
+            let desk = Answering(answer.clone(), Default::default());
+            let outcome = door
+                .propose(risky(dir.path()), &source, &desk)
+                .await
+                .expect("gated");
+            assert_eq!(
+                outcome.allowed(),
+                allowed,
+                "{answer:?}: {}",
+                outcome.message
+            );
+            assert_eq!(outcome.changes[0].status, status, "{answer:?}");
+            assert_eq!(desk.1.load(std::sync::atomic::Ordering::SeqCst), 1);
+            let held = door.state().approvals().expect("state");
+            assert_eq!(
+                held.len(),
+                usize::from(answer == DeskAnswer::TimedOut),
+                "{answer:?}"
+            );
+            if allowed {
+                assert!(outcome.changes[0].checkpoint.is_some());
+            }
+        }
+    }
+
     #[test]
     fn door_ids_are_the_hash_prefix() {
         assert_eq!(door_id("0123456789abcdef"), "0123456789ab");
