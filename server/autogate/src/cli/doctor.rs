@@ -139,6 +139,12 @@ async fn check_agent(root: &Path, agent: Agent, report: &mut Report) -> bool {
             return true;
         }
     };
+    if config["disableAllHooks"] == Value::Bool(true) {
+        report.line(
+            Mark::Fail,
+            format!("{name}: {} sets `disableAllHooks`: no hook runs", file.path),
+        );
+    }
     let [pre, post] = file.events();
     let mut missing = Vec::new();
     for event in [pre, post] {
