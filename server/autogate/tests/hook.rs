@@ -1039,3 +1039,28 @@ fn a_multi_edit_is_one_proposal_and_fails_whole() {
     );
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_made_by_the_shell_is_not_kept_on_its_own() {
+    let (_dir, root) = project();
+    let agent = "gemini";
+    assert_eq!(
+        hook(&root, agent, &shell(agent, false, &root, "ln -s")).0,
+        0
+    );
+    // A new link out of the workspace, and a tracked file swapped for a link.
+    std::os::unix::fs::symlink("/etc", root.join("etc")).unwrap();
+    std::fs::remove_file(root.join("Cargo.toml")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", root.join("Cargo.toml")).unwrap();
+    let (code, _, stderr) = hook(&root, agent, &shell(agent, true, &root, "ln -s"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert!(
+        root.join("etc").symlink_metadata().is_err(),
+        "the new link is removed"
+    );
+    let meta = root.join("Cargo.toml").symlink_metadata().unwrap();
+    assert!(!meta.file_type().is_symlink());
+    assert_eq!(read(&root, "Cargo.toml").as_deref(), Some(CARGO));
+}

@@ -90,6 +90,28 @@ fn dirty(repo: &git2::Repository, prefix: &str) -> Result<BTreeSet<String>> {
     Ok(out)
 }
 
+/// The target of a symbolic link at `relative`, if it is one.
+fn link_target(root: &Path, relative: &str) -> Option<String> {
+    let path = root.join(relative);
+    let meta = path.symlink_metadata().ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    Some(
+        std::fs::read_link(&path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default(),
+    )
+}
+
+/// What a path holds, hashed: a file's content, or a symbolic link's target (`None`: absent).
+fn state_hash(root: &Path, relative: &str) -> Option<String> {
+    match link_target(root, relative) {
+        Some(target) => Some(sha256_hex(format!("symlink\0{target}").as_bytes())),
+        None => read_bytes(root, relative).map(|b| sha256_hex(&b)),
+    }
+}
+
 fn read_bytes(root: &Path, relative: &str) -> Option<Vec<u8>> {
     let root = autogate_vcs::confined::Root::open(root).ok()?;
     root.read(relative).ok().flatten().map(|f| f.content)
@@ -104,7 +126,7 @@ pub fn snapshot(door: &Door) -> Result<Snapshot> {
     let paths = dirty(&repo, &prefix)?;
     let mut files = BTreeMap::new();
     for path in &paths {
-        files.insert(path.clone(), read_bytes(root, path).map(|b| sha256_hex(&b)));
+        files.insert(path.clone(), state_hash(root, path));
     }
     let checkpoint = if paths.is_empty() {
         None
@@ -184,8 +206,7 @@ pub fn changes_since(door: &Door, snapshot: &Snapshot) -> Result<Observed> {
     let mut observed = Observed::default();
     let candidates: BTreeSet<&String> = snapshot.files.keys().chain(now.iter()).collect();
     for path in candidates {
-        let current = read_bytes(root, path);
-        let current_hash = current.as_deref().map(sha256_hex);
+        let current_hash = state_hash(root, path);
         let before = match snapshot.files.get(path) {
             Some(hash) => {
                 if *hash == current_hash {
@@ -228,7 +249,12 @@ pub async fn gate_observed(
     let mode = door.shell_mode();
     let mut texts = Vec::new();
     let mut binary = Vec::new();
+    let mut links = Vec::new();
     for (path, before) in &observed.files {
+        if let Some(target) = link_target(&root, path) {
+            links.push((path.clone(), target));
+            continue;
+        }
         let after = read_bytes(&root, path);
         let before_text = before.clone().map(String::from_utf8);
         let after_text = after.map(String::from_utf8);
@@ -244,7 +270,14 @@ pub async fn gate_observed(
     }
     let mut records = door.admit_observed(Proposal { files: texts }, source).await;
     for path in &binary {
-        records.extend(binary_record(door, path, source));
+        let why = format!("`{path}` is not text: autogate analyzes text files only");
+        records.extend(refused_record(door, path, why, source));
+    }
+    for (path, target) in &links {
+        let why = format!(
+            "`{path}` is now a symbolic link (to `{target}`): a link can lead anywhere, so a person decides"
+        );
+        records.extend(refused_record(door, path, why, source));
     }
     for record in &mut records {
         record
@@ -358,6 +391,10 @@ pub async fn gate_observed(
         let mut failures = Vec::new();
         for path in &undo_files {
             let result = match observed.files.get(path).cloned().flatten() {
+                // A link in its place is taken away first (a write never goes through one).
+                Some(bytes) if link_target(&root, path).is_some() => confined
+                    .remove(path)
+                    .and_then(|_| confined.write(path, &bytes, None)),
                 Some(bytes) => confined.write(path, &bytes, None),
                 None => confined.remove(path).map(|_| ()),
             };
@@ -411,8 +448,13 @@ pub async fn gate_observed(
     })
 }
 
-/// A binary file a tool changed: autogate analyzes text only, so it is not applied on its own.
-fn binary_record(door: &mut Door, path: &str, source: &Source) -> Option<ChangeRecord> {
+/// A change autogate does not analyze (a binary file, a symbolic link): never kept on its own.
+fn refused_record(
+    door: &mut Door,
+    path: &str,
+    why: String,
+    source: &Source,
+) -> Option<ChangeRecord> {
     let origin = crate::gate::Origin {
         intent: source.tool.as_ref().map(|t| format!("{t} tool call")),
         source: Some(source.label()),
@@ -421,7 +463,7 @@ fn binary_record(door: &mut Door, path: &str, source: &Source) -> Option<ChangeR
         path,
         autogate_analysis::Level::High,
         Status::Denied,
-        format!("`{path}` is not text: autogate analyzes text files only"),
+        why,
         &origin,
     );
     let mut record = door.gate.get(&id).cloned()?;
