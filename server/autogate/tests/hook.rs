@@ -1064,3 +1064,30 @@ fn a_symbolic_link_made_by_the_shell_is_not_kept_on_its_own() {
     assert!(!meta.file_type().is_symlink());
     assert_eq!(read(&root, "Cargo.toml").as_deref(), Some(CARGO));
 }
+
+#[test]
+fn ignored_files_the_policy_protects_are_bracketed_too() {
+    let dir = repo(&[(".gitignore", ".env*\ntarget/\n"), ("Cargo.toml", CARGO)]);
+    let root = root(&dir);
+    std::fs::write(root.join(".env"), "MODE=dev\n").unwrap();
+    let agent = "claude-code";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    std::fs::write(root.join(".env"), "MODE=prod\n").unwrap();
+    std::fs::write(
+        root.join(".env.local"),
+        format!("API_SECRET=\"{HEX_KEY}\"\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("target")).unwrap();
+    std::fs::write(root.join("target/out.txt"), "built\n").unwrap();
+    let (code, _, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(read(&root, ".env").as_deref(), Some("MODE=dev\n"));
+    assert!(!root.join(".env.local").exists());
+    assert!(!stderr.contains(HEX_KEY));
+    assert_eq!(
+        read(&root, "target/out.txt").as_deref(),
+        Some("built\n"),
+        "ignored build output is left alone"
+    );
+}

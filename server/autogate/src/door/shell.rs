@@ -3,8 +3,9 @@
 //! after, what changed is gated as an unattributed proposal. What the policy would not apply
 //! on its own is restored from the snapshot (or removed, if the command created it).
 //!
-//! A clean tracked file needs no copy: its content before is the index's. Without git there
-//! is no status to compare, and shell calls are recorded as not bracketed.
+//! A clean tracked file needs no copy: its content before is the index's. Ignored files are
+//! not looked at, except those the policy protects (`.env`). Without git there is no status to
+//! compare, and shell calls are not bracketed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -65,19 +66,30 @@ fn repository(root: &Path) -> Option<(git2::Repository, String)> {
     Some((repo, prefix))
 }
 
-/// Workspace paths git sees as dirty or untracked (ignored files excluded).
-fn dirty(repo: &git2::Repository, prefix: &str) -> Result<BTreeSet<String>> {
+/// Workspace paths git sees as dirty or untracked, and ignored files the policy protects
+/// (`.env` is commonly ignored); other ignored files are not looked at.
+fn dirty(
+    repo: &git2::Repository,
+    prefix: &str,
+    protected: &autogate_analysis::ProtectedPaths,
+) -> Result<BTreeSet<String>> {
     let mut options = git2::StatusOptions::new();
     options
         .include_untracked(true)
         .recurse_untracked_dirs(true)
-        .include_ignored(false)
+        .include_ignored(true)
+        .recurse_ignored_dirs(false)
         .exclude_submodules(true)
         .renames_head_to_index(false);
     let statuses = repo.statuses(Some(&mut options)).context("git status")?;
     let mut out = BTreeSet::new();
     for entry in statuses.iter() {
         let Ok(path) = entry.path() else { continue };
+        if entry.status().contains(git2::Status::IGNORED)
+            && (path.ends_with('/') || protected.matching(path).is_none())
+        {
+            continue;
+        }
         let relative = if prefix.is_empty() {
             Some(path)
         } else {
@@ -123,7 +135,7 @@ pub fn snapshot(door: &Door) -> Result<Snapshot> {
     let Some((repo, prefix)) = repository(root) else {
         return Ok(Snapshot::default());
     };
-    let paths = dirty(&repo, &prefix)?;
+    let paths = dirty(&repo, &prefix, door.gate.policy.protected())?;
     let mut files = BTreeMap::new();
     for path in &paths {
         files.insert(path.clone(), state_hash(root, path));
@@ -190,7 +202,7 @@ pub fn changes_since(door: &Door, snapshot: &Snapshot) -> Result<Observed> {
     let Some((repo, prefix)) = repository(root) else {
         return Ok(Observed::default());
     };
-    let now = dirty(&repo, &prefix)?;
+    let now = dirty(&repo, &prefix, door.gate.policy.protected())?;
     let saved: BTreeMap<String, Option<Vec<u8>>> = match &snapshot.checkpoint {
         Some(id) => door
             .net
