@@ -239,6 +239,28 @@ impl SafetyNet {
         AuditReceipt { wait: Some(wait) }
     }
 
+    /// The audit record of `change` at `event`, for a door that writes it later
+    /// ([`SafetyNet::audit_records`]).
+    pub fn audit_record(
+        &self,
+        change: &ChangeRecord,
+        event: AuditEvent,
+        verification: Option<&serde_json::Value>,
+    ) -> AuditRecord {
+        record(change, event, verification)
+    }
+
+    /// Queues prepared records (the writer adds the branch); the receipt says whether they
+    /// were written.
+    pub fn audit_records(&self, records: Vec<AuditRecord>) -> AuditReceipt {
+        if records.is_empty() {
+            return AuditReceipt { wait: None };
+        }
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.audit.send(Message::Append(records, Some(done)));
+        AuditReceipt { wait: Some(wait) }
+    }
+
     /// Resolves once every record queued before the call is written (or failed, logged).
     pub async fn audit_flushed(&self) {
         let (done, wait) = tokio::sync::oneshot::channel();

@@ -49,6 +49,7 @@ struct RawPolicy {
     audit: Option<RawAudit>,
     advisories: Option<RawAdvisories>,
     dependencies: Option<BTreeMap<S<String>, S<String>>>,
+    doors: Option<crate::doors::RawDoors>,
 }
 
 #[derive(Deserialize)]
@@ -296,6 +297,9 @@ impl Validator<'_> {
         }
         if let Some(levels) = &raw.dependencies {
             policy.dependencies = self.dependency_levels(levels);
+        }
+        if let Some(doors) = &raw.doors {
+            policy.doors = doors.validate(&self.source, &mut self.errors);
         }
         policy
     }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod decide;
 pub mod dependencies;
+pub mod doors;
 pub mod error;
 pub mod explain;
 pub mod file;
@@ -26,6 +27,7 @@ pub mod tighten;
 
 pub use decide::Head;
 pub use dependencies::{AdvisorySettings, DependencyLevels};
+pub use doors::{DoorSettings, ShellDoor};
 pub use error::PolicyError;
 pub use settings::{
     AuditSettings, CheckpointSettings, CommitBranch, CommitSettings, LlmProvider, LlmSettings,
@@ -225,6 +227,7 @@ pub struct Policy {
     pub(crate) audit: AuditSettings,
     pub(crate) advisories: AdvisorySettings,
     pub(crate) dependencies: DependencyLevels,
+    pub(crate) doors: DoorSettings,
     /// Where the policy came from, for `explain`: `defaults` or the file name.
     pub(crate) source: String,
 }
@@ -270,6 +273,7 @@ impl Default for Policy {
             audit: AuditSettings::default(),
             advisories: AdvisorySettings::default(),
             dependencies: DependencyLevels::default(),
+            doors: DoorSettings::default(),
             source: "defaults".to_owned(),
         }
     }
@@ -339,6 +343,11 @@ impl Policy {
     /// `[audit]`.
     pub fn audit(&self) -> &AuditSettings {
         &self.audit
+    }
+
+    /// `[doors]`.
+    pub fn doors(&self) -> &DoorSettings {
+        &self.doors
     }
 
     /// The thresholds that hold in `environment`. An environment the policy does not know gets

@@ -1,9 +1,14 @@
 //! The command line: `autogate [lsp]`, `assess`, `log`, `checkpoints`,
-//! `rollback`, `policy check|explain`, and `demo`.
+//! `rollback`, `policy check|explain`, `demo`, and the agent doors: `hook`, `approve`,
+//! `reject`, `init`, `doctor`.
 
+mod approve;
 mod assess;
 mod demo;
+mod doctor;
 mod history;
+mod hook;
+mod init;
 mod logging;
 mod policy;
 pub mod sarif;
@@ -48,6 +53,16 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// Run a scripted session through the real server on a temporary workspace.
     Demo(demo::Args),
+    /// Gate a coding agent's tool call (run by the agent's hook, payload on stdin).
+    Hook(hook::Args),
+    /// Approve a change an agent's hook held (without ID: list them). At a terminal only.
+    Approve(approve::Args),
+    /// Reject a change an agent's hook held. At a terminal only.
+    Reject(approve::Args),
+    /// Write (merge) a coding agent's hook configuration for this workspace.
+    Init(init::Args),
+    /// Check the binary, the agents' hook configuration and the settings that skip hooks.
+    Doctor,
 }
 
 /// A level on the command line.
@@ -167,6 +182,11 @@ pub fn main() -> ExitCode {
         Command::Rollback(args) => history::rollback(&root, &args),
         Command::Policy(command) => policy::run(&root, &command),
         Command::Demo(args) => runtime.block_on(demo::run(&args)),
+        Command::Hook(args) => return runtime.block_on(hook::run(cli.root.as_deref(), &args)),
+        Command::Approve(args) => approve::run(&root, &args, true),
+        Command::Reject(args) => approve::run(&root, &args, false),
+        Command::Init(args) => init::run(&root, &args),
+        Command::Doctor => runtime.block_on(doctor::run(&root)),
     };
     match result {
         Ok(code) => code,

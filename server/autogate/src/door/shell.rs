@@ -1,0 +1,701 @@
+//! Shell tool calls, bracketed: a cheap snapshot before (git's status: the dirty and untracked
+//! files with their content hashes, and the dirty files' content in the checkpoint store), and
+//! after, what changed is gated as an unattributed proposal. What the policy would not apply
+//! on its own is restored from the snapshot (or removed, if the command created it).
+//!
+//! A clean tracked file needs no copy: its content before is the index's. Ignored files are
+//! not looked at, except those the policy protects (`.env`). Without git there is no status to
+//! compare, and shell calls are not bracketed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use autogate_analysis::{FileChange, Proposal};
+use autogate_policy::Decision;
+use autogate_vcs::{AuditEvent, CheckpointMeta};
+use serde::{Deserialize, Serialize};
+
+use super::{ApprovalState, Door, Outcome, Source, Verdict, outcome_of, sha256_hex};
+use crate::gate::ChangeRecord;
+use crate::protocol::Status;
+
+/// What `[doors] shell` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShellMode {
+    /// Roll back what the policy would not apply on its own (the default).
+    Gate,
+    /// Keep everything; only record it.
+    Record,
+}
+
+/// The workspace before a shell command.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Whether the workspace is a git work tree (without git, nothing is bracketed).
+    pub git: bool,
+    /// Dirty and untracked files: SHA-256 of their content (`None`: deleted).
+    pub files: BTreeMap<String, Option<String>>,
+    /// The checkpoint holding the dirty files' content.
+    pub checkpoint: Option<String>,
+    /// The policy file's text (`None`: absent): the command is judged under it.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// The held changes approved before the command ran; one approved while it ran is void.
+    #[serde(default)]
+    pub approved: BTreeSet<String>,
+    /// The git files that run code or steer git (`config`, `hooks/*`, `info/attributes`),
+    /// relative to the git folder: content and mode (`None`: absent).
+    #[serde(default)]
+    pub git_files: BTreeMap<String, Option<(Vec<u8>, u32)>>,
+}
+
+/// The files of the git folder a command could use to run code later (a hook runs at the
+/// person's next commit) or change what git does: `config`, every file in `hooks/`,
+/// `info/attributes`. Keyed relative to the (common) git folder.
+fn git_files(repo: &git2::Repository) -> BTreeMap<String, Option<(Vec<u8>, u32)>> {
+    let dir = repo.commondir().to_path_buf();
+    let mut names = vec!["config".to_owned(), "info/attributes".to_owned()];
+    if let Ok(entries) = std::fs::read_dir(dir.join("hooks")) {
+        for entry in entries.flatten() {
+            names.push(format!("hooks/{}", entry.file_name().to_string_lossy()));
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let path = dir.join(&name);
+            let state = std::fs::symlink_metadata(&path).ok().map(|meta| {
+                let content = if meta.file_type().is_symlink() {
+                    std::fs::read_link(&path)
+                        .map(|t| format!("symlink\0{}", t.display()).into_bytes())
+                        .unwrap_or_default()
+                } else {
+                    std::fs::read(&path).unwrap_or_default()
+                };
+                (content, mode_of(&meta))
+            });
+            (name, state)
+        })
+        .collect()
+}
+
+/// Puts back the git files a command changed (see [`git_files`]); returns what it put back.
+async fn restore_git_files(
+    door: &mut Door,
+    snapshot: &Snapshot,
+    source: &Source,
+) -> Result<Vec<String>> {
+    let Some((repo, _)) = repository(door.root()) else {
+        return Ok(Vec::new());
+    };
+    let dir = repo.commondir().to_path_buf();
+    let now = git_files(&repo);
+    let mut changed = Vec::new();
+    for (name, state) in &now {
+        let before = snapshot.git_files.get(name).cloned().flatten();
+        if before.as_ref().map(|b| &b.0) == state.as_ref().map(|s| &s.0)
+            && before.as_ref().map(|b| b.1) == state.as_ref().map(|s| s.1)
+        {
+            continue;
+        }
+        // `config`: only settings that make git run a command (or fetch elsewhere) are put
+        // back; the rest (a branch's upstream, a new remote) is git doing its work.
+        if name == "config"
+            && let (Some((old, _)), Some((new, _))) = (&before, state)
+            && let Ok(keys) = commanding_keys(old, new)
+        {
+            if keys.is_empty() {
+                continue;
+            }
+            tracing::warn!(
+                ?keys,
+                "a shell command changed git settings that run commands"
+            );
+        }
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+        if let Some((content, mode)) = before {
+            std::fs::write(&path, &content)
+                .with_context(|| format!("cannot restore {}", path.display()))?;
+            set_mode(&path, mode)?;
+        }
+        changed.push(format!(".git/{name}"));
+    }
+    if !changed.is_empty() {
+        let mut record = autogate_vcs::AuditRecord::new(AuditEvent::RolledBack);
+        record.source = Some(source.label());
+        record.files = changed.clone();
+        record.level = Some("critical".to_owned());
+        record.decision = Some("deny".to_owned());
+        record.rule = Some("invariant.workspace_root".to_owned());
+        record.reasons = vec![format!(
+            "a shell command changed {} inside .git/ (code git runs, or how git behaves): put back",
+            changed.join(", ")
+        )];
+        door.append(vec![record], None).await?;
+    }
+    Ok(changed)
+}
+
+/// Git settings whose value is a command git runs, or where it fetches and pushes from:
+/// (section, variable) patterns over lower-cased names, `*` for a subsection.
+const COMMANDING: &[&str] = &[
+    "core.hookspath",
+    "core.fsmonitor",
+    "core.sshcommand",
+    "core.pager",
+    "core.editor",
+    "core.askpass",
+    "core.gitproxy",
+    "core.worktree",
+    "sequence.editor",
+    "diff.external",
+    "gpg.program",
+    "alias.",
+    "filter.",
+    "credential.",
+    "include.",
+    "includeif.",
+    "pager.",
+    "uploadpack.",
+    "url.",
+    "diff.*.textconv",
+    "diff.*.command",
+    "merge.*.driver",
+    "gpg.*.program",
+    "difftool.",
+    "mergetool.",
+    "protocol.",
+];
+
+fn commanding(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    COMMANDING
+        .iter()
+        .any(|pattern| match pattern.split_once(".*.") {
+            Some((section, variable)) => {
+                key.starts_with(&format!("{section}.")) && key.ends_with(&format!(".{variable}"))
+            }
+            None if pattern.ends_with('.') => key.starts_with(pattern),
+            None => key == *pattern,
+        })
+}
+
+/// The settings that run commands which differ between two texts of a git config file.
+fn commanding_keys(old: &[u8], new: &[u8]) -> Result<Vec<String>> {
+    let entries = |bytes: &[u8]| -> Result<BTreeSet<(String, String)>> {
+        let mut file = tempfile::NamedTempFile::new()?;
+        std::io::Write::write_all(&mut file, bytes)?;
+        let config = git2::Config::open(file.path())?;
+        let mut out = BTreeSet::new();
+        let mut entries = config.entries(None)?;
+        while let Some(entry) = entries.next() {
+            let entry = entry?;
+            if let (Some(name), Some(value)) = (entry.name(), entry.value()) {
+                out.insert((name.to_owned(), value.to_owned()));
+            }
+        }
+        Ok(out)
+    };
+    let (old, new) = (entries(old)?, entries(new)?);
+    Ok(old
+        .symmetric_difference(&new)
+        .map(|(name, _)| name.clone())
+        .filter(|name| commanding(name))
+        .collect())
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode()
+}
+
+#[cfg(not(unix))]
+fn mode_of(_meta: &std::fs::Metadata) -> u32 {
+    0o644
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set the mode of {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
+    Ok(())
+}
+
+/// After a shell command: judged under the policy it ran under; approvals given meanwhile
+/// void; the git folder's code and settings put back; what changed in the workspace gated.
+pub async fn after(door: &mut Door, snapshot: &Snapshot, source: &Source) -> Result<Outcome> {
+    if !snapshot.git {
+        return Ok(Outcome::allow(""));
+    }
+    door.pin_policy(snapshot.policy.as_deref());
+    let voided = void_approvals_since(door, snapshot).await?;
+    let git = restore_git_files(door, snapshot, source).await?;
+    let observed = changes_since(door, snapshot)?;
+    let mut outcome = gate_observed(door, observed, source).await?;
+    if !git.is_empty() {
+        outcome.verdict = Verdict::Deny;
+        outcome.message = format!(
+            "autogate put back {} inside .git/: a command may not change the code git runs or how it behaves. {}",
+            git.join(", "),
+            outcome.message
+        );
+    }
+    if !voided.is_empty() {
+        outcome.verdict = Verdict::Deny;
+        outcome.message = format!(
+            "autogate: change(s) {} were approved while this command ran; an agent cannot approve, so the approval is void and the change is held again. {}",
+            voided.join(", "),
+            outcome.message
+        );
+    }
+    Ok(outcome)
+}
+
+/// Files a tool changed, with their content before (`None`: absent); their content now is
+/// read from disk.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    pub files: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+/// The repository of `root` and where `root` sits in its work tree (`""` at the top).
+fn repository(root: &Path) -> Option<(git2::Repository, String)> {
+    let repo = git2::Repository::discover(root).ok()?;
+    let workdir = repo.workdir()?.canonicalize().ok()?;
+    let prefix = root.strip_prefix(&workdir).ok()?;
+    let prefix = prefix
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    Some((repo, prefix))
+}
+
+/// Workspace paths git sees as dirty or untracked, and ignored files the policy protects
+/// (`.env` is commonly ignored); other ignored files are not looked at.
+fn dirty(
+    repo: &git2::Repository,
+    prefix: &str,
+    protected: &autogate_analysis::ProtectedPaths,
+) -> Result<BTreeSet<String>> {
+    let mut options = git2::StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(true)
+        .recurse_ignored_dirs(false)
+        .exclude_submodules(true)
+        .renames_head_to_index(false);
+    let statuses = repo.statuses(Some(&mut options)).context("git status")?;
+    let mut out = BTreeSet::new();
+    for entry in statuses.iter() {
+        let Ok(path) = entry.path() else { continue };
+        if entry.status().contains(git2::Status::IGNORED)
+            && (path.ends_with('/') || protected.matching(path).is_none())
+        {
+            continue;
+        }
+        let relative = if prefix.is_empty() {
+            Some(path)
+        } else {
+            path.strip_prefix(prefix).and_then(|p| p.strip_prefix('/'))
+        };
+        if let Some(relative) = relative {
+            out.insert(relative.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// The target of a symbolic link at `relative`, if it is one.
+fn link_target(root: &Path, relative: &str) -> Option<String> {
+    let path = root.join(relative);
+    let meta = path.symlink_metadata().ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    Some(
+        std::fs::read_link(&path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default(),
+    )
+}
+
+/// What a path holds, hashed: a file's content, or a symbolic link's target (`None`: absent).
+fn state_hash(root: &Path, relative: &str) -> Option<String> {
+    match link_target(root, relative) {
+        Some(target) => Some(sha256_hex(format!("symlink\0{target}").as_bytes())),
+        None => read_bytes(root, relative).map(|b| sha256_hex(&b)),
+    }
+}
+
+fn read_bytes(root: &Path, relative: &str) -> Option<Vec<u8>> {
+    let root = autogate_vcs::confined::Root::open(root).ok()?;
+    root.read(relative).ok().flatten().map(|f| f.content)
+}
+
+/// Takes the snapshot before a shell command.
+pub fn snapshot(door: &Door) -> Result<Snapshot> {
+    let root = door.root();
+    let Some((repo, prefix)) = repository(root) else {
+        return Ok(Snapshot::default());
+    };
+    let paths = dirty(&repo, &prefix, door.gate.policy.protected())?;
+    let mut files = BTreeMap::new();
+    for path in &paths {
+        files.insert(path.clone(), state_hash(root, path));
+    }
+    let checkpoint = if paths.is_empty() {
+        None
+    } else {
+        let list: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let pre = door.net.store.capture(&list)?;
+        Some(
+            door.net
+                .store
+                .create(&pre, &CheckpointMeta::now("before a shell command"))?
+                .to_string(),
+        )
+    };
+    Ok(Snapshot {
+        git: true,
+        files,
+        checkpoint,
+        policy: std::fs::read_to_string(root.join(crate::config::POLICY_FILE)).ok(),
+        approved: approved_ids(door)?,
+        git_files: git_files(&repo),
+    })
+}
+
+fn approved_ids(door: &Door) -> Result<BTreeSet<String>> {
+    Ok(door
+        .state
+        .approvals()?
+        .into_iter()
+        .filter(|a| a.state == ApprovalState::Approved)
+        .map(|a| a.id)
+        .collect())
+}
+
+/// Approvals given while the agent's command ran are void (the agent may have given them
+/// itself, through a terminal it made or the files under `.git/autogate/doors/`): they go
+/// back to pending, with a record. Returns the ids.
+pub async fn void_approvals_since(door: &mut Door, snapshot: &Snapshot) -> Result<Vec<String>> {
+    let mut voided = Vec::new();
+    for mut approval in door.state.approvals()? {
+        if approval.state != ApprovalState::Approved || snapshot.approved.contains(&approval.id) {
+            continue;
+        }
+        approval.state = ApprovalState::Pending;
+        door.state.decide(&approval)?;
+        let mut record = approval.record.clone();
+        record.time = String::new();
+        record.event = AuditEvent::Rejected;
+        record.approver = None;
+        record.reasons.push(
+            "approved while an agent's shell command ran: the approval is void, the change is held again"
+                .to_owned(),
+        );
+        door.append(vec![record], None).await?;
+        voided.push(approval.id);
+    }
+    Ok(voided)
+}
+
+/// What a shell command changed since its snapshot: each file with its content before.
+pub fn changes_since(door: &Door, snapshot: &Snapshot) -> Result<Observed> {
+    let root = door.root();
+    let Some((repo, prefix)) = repository(root) else {
+        return Ok(Observed::default());
+    };
+    let now = dirty(&repo, &prefix, door.gate.policy.protected())?;
+    let saved: BTreeMap<String, Option<Vec<u8>>> = match &snapshot.checkpoint {
+        Some(id) => door
+            .net
+            .store
+            .plan_restore(&autogate_vcs::CheckpointId::parse(id)?)?
+            .files
+            .into_iter()
+            .map(|f| (f.path, f.before))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let index = repo.index().context("git index")?;
+    let mut observed = Observed::default();
+    let candidates: BTreeSet<&String> = snapshot.files.keys().chain(now.iter()).collect();
+    for path in candidates {
+        let current_hash = state_hash(root, path);
+        let before = match snapshot.files.get(path) {
+            Some(hash) => {
+                if *hash == current_hash {
+                    continue;
+                }
+                saved.get(path).cloned().flatten()
+            }
+            None => {
+                // Clean before: the index held it (or nothing did).
+                let in_repo = if prefix.is_empty() {
+                    path.clone()
+                } else {
+                    format!("{prefix}/{path}")
+                };
+                index
+                    .get_path(Path::new(&in_repo), 0)
+                    .and_then(|entry| repo.find_blob(entry.id).ok())
+                    .map(|blob| blob.content().to_vec())
+            }
+        };
+        if before.as_deref().map(sha256_hex) == current_hash {
+            continue;
+        }
+        observed.files.insert(path.clone(), before);
+    }
+    Ok(observed)
+}
+
+/// Gates what a tool changed on disk: kept where the policy would apply it on its own (or the
+/// person approved exactly it), restored elsewhere (unless `[doors] shell = "record"`).
+pub async fn gate_observed(
+    door: &mut Door,
+    observed: Observed,
+    source: &Source,
+) -> Result<Outcome> {
+    if observed.files.is_empty() {
+        return Ok(Outcome::allow(""));
+    }
+    let root = door.root().to_path_buf();
+    let mode = door.shell_mode();
+    let mut texts = Vec::new();
+    let mut binary = Vec::new();
+    let mut links = Vec::new();
+    for (path, before) in &observed.files {
+        if let Some(target) = link_target(&root, path) {
+            links.push((path.clone(), target));
+            continue;
+        }
+        let after = read_bytes(&root, path);
+        let before_text = before.clone().map(String::from_utf8);
+        let after_text = after.map(String::from_utf8);
+        match (before_text, after_text) {
+            (Some(Err(_)), _) | (_, Some(Err(_))) => binary.push(path.clone()),
+            (before, after) => texts.push(FileChange {
+                path: path.clone(),
+                old_path: None,
+                before: before.and_then(Result::ok),
+                after: after.and_then(Result::ok),
+            }),
+        }
+    }
+    let mut records = door.admit_observed(Proposal { files: texts }, source).await;
+    for path in &binary {
+        let why = format!("`{path}` is not text: autogate analyzes text files only");
+        records.extend(refused_record(door, path, why, source));
+    }
+    for (path, target) in &links {
+        let why = format!(
+            "`{path}` is now a symbolic link (to `{target}`): a link can lead anywhere, so a person decides"
+        );
+        records.extend(refused_record(door, path, why, source));
+    }
+    for record in &mut records {
+        record
+            .notes
+            .push("written by a shell command, outside the edit tools".to_owned());
+    }
+    // Kept: auto, or exactly what the person approved. `record` keeps the rest too, except
+    // what the policy denies and agent, editor or CI configuration (never without a person).
+    let config = autogate_analysis::ProtectedPaths::new(autogate_policy::PROTECTED_CONFIG)
+        .unwrap_or_else(|_| autogate_analysis::ProtectedPaths::empty());
+    let mut keep = Vec::new();
+    let mut undo = Vec::new();
+    for (i, record) in records.iter_mut().enumerate() {
+        let approved = record.verdict.decision == Decision::Ask
+            && door
+                .state
+                .approval(&record.id)?
+                .is_some_and(|a| a.hash == record.hash && a.state == ApprovalState::Approved);
+        if approved {
+            record.approver = Some("person");
+        }
+        let auto = record.verdict.decision == Decision::Auto
+            && door.gate.mode() != autogate_policy::Mode::Plan;
+        let recorded = mode == ShellMode::Record
+            && record.verdict.decision != Decision::Deny
+            && !record
+                .unit
+                .files
+                .iter()
+                .flat_map(|f| f.touched_paths())
+                .any(|p| config.matching(p).is_some());
+        if auto || approved || recorded {
+            keep.push(i);
+        } else {
+            undo.push(i);
+        }
+    }
+    door.record(&records, AuditEvent::Decided).await?;
+    // A checkpoint of what the command changed, so that the person can roll back the rest.
+    let files_of = |records: &[ChangeRecord], ids: &[usize]| -> BTreeSet<String> {
+        ids.iter()
+            .flat_map(|&i| records[i].unit.files.iter().map(|f| f.path.clone()))
+            .collect()
+    };
+    let kept_files = files_of(&records, &keep);
+    if !kept_files.is_empty() {
+        let pre: Vec<autogate_vcs::PreImage> = kept_files
+            .iter()
+            .map(|p| autogate_vcs::PreImage {
+                path: p.clone(),
+                content: observed.files.get(p).cloned().flatten(),
+                executable: false,
+            })
+            .collect();
+        let id = door
+            .net
+            .store
+            .create(
+                &pre,
+                &CheckpointMeta::now(format!("{} (shell)", source.label())),
+            )?
+            .to_string();
+        for &i in &keep {
+            records[i].checkpoint = Some(id.clone());
+            if records[i].approver.is_none() {
+                records[i].approver = Some("policy");
+            }
+            records[i].status = if records[i].approver == Some("person") {
+                Status::Approved
+            } else {
+                Status::Applied
+            };
+        }
+        let kept: Vec<ChangeRecord> = keep.iter().map(|&i| records[i].clone()).collect();
+        for record in &kept {
+            if record.approver == Some("person") {
+                door.state.forget(&record.id)?;
+            }
+        }
+        door.record(&kept, AuditEvent::Applied).await?;
+    }
+    if undo.is_empty() {
+        let message = if mode == ShellMode::Record
+            && keep.iter().any(|&i| {
+                records[i].verdict.decision != Decision::Auto
+                    && records[i].approver != Some("person")
+            }) {
+            format!(
+                "autogate recorded what this command changed (`[doors] shell = \"record\"`): {}",
+                super::describe_all(&records)
+            )
+        } else {
+            String::new()
+        };
+        return Ok(Outcome {
+            verdict: Verdict::Allow,
+            changes: records.iter().map(outcome_of).collect(),
+            message,
+        });
+    }
+    // Restore what may not stay.
+    let undo_files = files_of(&records, &undo);
+    let restored = {
+        let _lock = door
+            .net
+            .lock_writes(super::LOCK_LIMIT)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let confined = autogate_vcs::confined::Root::open(&root)
+            .with_context(|| format!("cannot open {}", root.display()))?;
+        let mut failures = Vec::new();
+        for path in &undo_files {
+            let result = match observed.files.get(path).cloned().flatten() {
+                // A link in its place is taken away first (a write never goes through one).
+                Some(bytes) if link_target(&root, path).is_some() => confined
+                    .remove(path)
+                    .and_then(|_| confined.write(path, &bytes, None)),
+                Some(bytes) => confined.write(path, &bytes, None),
+                None => confined.remove(path).map(|_| ()),
+            };
+            if let Err(e) = result {
+                failures.push(format!("{path}: {e}"));
+            }
+        }
+        failures
+    };
+    let mut undone: Vec<ChangeRecord> = undo.iter().map(|&i| records[i].clone()).collect();
+    for record in &mut undone {
+        record.status = Status::RolledBack;
+        if record.verdict.decision == Decision::Ask {
+            let template = door.net.audit_record(record, AuditEvent::Decided, None);
+            door.state.hold(record, template)?;
+        }
+    }
+    door.record(&undone, AuditEvent::RolledBack).await?;
+    let held: Vec<&ChangeRecord> = undone
+        .iter()
+        .filter(|r| r.verdict.decision == Decision::Ask)
+        .collect();
+    let mut message = format!(
+        "autogate rolled back what this command changed in {}: {}.",
+        undo_files.iter().cloned().collect::<Vec<_>>().join(", "),
+        super::describe_all(&undone)
+    );
+    if !restored.is_empty() {
+        message.push_str(&format!(
+            " Some files could not be restored: {}.",
+            restored.join("; ")
+        ));
+    }
+    if !held.is_empty() {
+        let commands: Vec<String> = held
+            .iter()
+            .map(|r| format!("`autogate approve {}`", r.id))
+            .collect();
+        message.push_str(&format!(
+            " The person can allow it with {} in a terminal, after which the same command may be run again.",
+            commands.join(" and ")
+        ));
+    }
+    message.push_str(
+        " Edits made through the shell are gated like any other: use the edit tools for reviewable changes.",
+    );
+    Ok(Outcome {
+        verdict: Verdict::Deny,
+        changes: records.iter().map(outcome_of).collect(),
+        message,
+    })
+}
+
+/// A change autogate does not analyze (a binary file, a symbolic link): never kept on its own.
+fn refused_record(
+    door: &mut Door,
+    path: &str,
+    why: String,
+    source: &Source,
+) -> Option<ChangeRecord> {
+    let origin = crate::gate::Origin {
+        intent: source.tool.as_ref().map(|t| format!("{t} tool call")),
+        source: Some(source.label()),
+    };
+    let id = door.gate.admit_refused(
+        path,
+        autogate_analysis::Level::High,
+        Status::Denied,
+        why,
+        &origin,
+    );
+    let mut record = door.gate.get(&id).cloned()?;
+    record.id = super::door_id(&record.hash);
+    Some(record)
+}
