@@ -9,6 +9,7 @@ pub mod deps;
 pub mod door;
 pub mod gate;
 pub mod lsp;
+pub mod mcp;
 pub mod patch;
 pub mod protocol;
 pub mod runner;

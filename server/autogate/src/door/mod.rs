@@ -778,7 +778,7 @@ impl Door {
     }
 
     /// Restores checkpoints (newest first).
-    async fn rollback(&self, checkpoints: &[String], policy: ConflictPolicy) -> Result<()> {
+    pub async fn rollback(&self, checkpoints: &[String], policy: ConflictPolicy) -> Result<()> {
         let _lock = self
             .net
             .lock_writes(LOCK_LIMIT)
