@@ -1,18 +1,259 @@
-//! `autogate init <agent>`: merges autogate's hooks into the agent's configuration.
+//! `autogate init <agent>`: merges autogate's hooks into the agent's configuration for this
+//! workspace. The file is parsed and our entries added where missing; everything else in it
+//! stays (a file that cannot be parsed is left alone, with an error).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value, json};
 
+use super::out;
 use crate::door::agents::Agent;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[arg(value_enum)]
     pub agent: Agent,
+    /// The command the hooks run (default: `autogate` if it is on PATH, else this binary).
+    #[arg(long, value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
-pub fn run(_root: &Path, _args: &Args) -> Result<ExitCode> {
-    anyhow::bail!("not yet")
+/// Where one agent keeps its project hooks, and the entries autogate needs there.
+pub(super) struct HookFile {
+    /// Relative to the workspace root.
+    pub path: &'static str,
+    /// The event keys autogate hooks into: before the tool, after it.
+    events: [&'static str; 2],
+}
+
+impl HookFile {
+    pub(super) fn of(agent: Agent) -> Self {
+        match agent {
+            Agent::ClaudeCode => Self {
+                path: ".claude/settings.json",
+                events: ["PreToolUse", "PostToolUse"],
+            },
+            Agent::Codex => Self {
+                path: ".codex/hooks.json",
+                events: ["PreToolUse", "PostToolUse"],
+            },
+            Agent::Gemini => Self {
+                path: ".gemini/settings.json",
+                events: ["BeforeTool", "AfterTool"],
+            },
+            Agent::Copilot => Self {
+                path: ".github/hooks/autogate.json",
+                events: ["preToolUse", "postToolUse"],
+            },
+        }
+    }
+
+    /// The event keys autogate hooks into.
+    pub(super) fn events(&self) -> [&'static str; 2] {
+        self.events
+    }
+}
+
+/// The hook command for `agent` at `event`, from the base command (`autogate`).
+pub(super) fn hook_command(base: &str, agent: Agent, event: &str) -> String {
+    match agent {
+        // Copilot's payload does not name the event.
+        Agent::Copilot => {
+            let when = if event.starts_with("pre") {
+                "pre"
+            } else {
+                "post"
+            };
+            format!("{base} hook copilot --event {when}")
+        }
+        other => format!("{base} hook {}", other.name()),
+    }
+}
+
+/// One entry of the agent's hook list.
+fn entry(agent: Agent, command: &str) -> Value {
+    match agent {
+        // Every tool: edit tools are gated, shell calls and unknown tools bracketed, and
+        // read-only ones answered at once.
+        Agent::ClaudeCode => {
+            json!({ "matcher": "*", "hooks": [{ "type": "command", "command": command }] })
+        }
+        Agent::Codex => json!({ "hooks": [{ "type": "command", "command": command }] }),
+        Agent::Gemini => {
+            json!({ "matcher": ".*", "hooks": [{ "type": "command", "command": command }] })
+        }
+        Agent::Copilot => json!({ "type": "command", "bash": command, "timeoutSec": 60 }),
+    }
+}
+
+/// Whether a hook list already runs `autogate hook <agent>`.
+pub(super) fn has_hook(list: &Value, agent: Agent) -> bool {
+    let needle = format!("hook {}", agent.name());
+    let mentions = |v: &Value| {
+        ["command", "bash"].iter().any(|k| {
+            v.get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|c| c.contains("autogate") && c.contains(&needle))
+        })
+    };
+    list.as_array().is_some_and(|entries| {
+        entries.iter().any(|e| {
+            mentions(e)
+                || e.get("hooks")
+                    .and_then(Value::as_array)
+                    .is_some_and(|hooks| hooks.iter().any(mentions))
+        })
+    })
+}
+
+/// The command hooks should run: `autogate` when that is this binary on PATH, else its
+/// absolute path (agents run hooks with their own PATH).
+fn default_command() -> String {
+    let me = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok());
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("autogate"))
+            .find(|p| p.is_file())
+            .and_then(|p| p.canonicalize().ok())
+    });
+    match (me, on_path) {
+        (Some(me), Some(found)) if me == found => "autogate".to_owned(),
+        (Some(me), _) => shell_quote(&me.display().to_string()),
+        (None, _) => "autogate".to_owned(),
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// Reads a JSON object file (`{}` when missing); an unreadable one is an error, never replaced.
+pub(super) fn read_object(path: &Path) -> Result<Map<String, Value>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => bail!("{} is not a JSON object; left as it is", path.display()),
+        Err(e) => bail!(
+            "{} is not valid JSON ({e}); left as it is: fix it and run init again",
+            path.display()
+        ),
+    }
+}
+
+/// Adds autogate's hooks to `config` where missing. Returns the events it added.
+pub(super) fn merge(
+    config: &mut Map<String, Value>,
+    agent: Agent,
+    base: &str,
+    file: &str,
+) -> Result<Vec<&'static str>> {
+    let hooks = config
+        .entry("hooks")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(hooks) = hooks else {
+        bail!("`hooks` in {file} is not an object; left as it is");
+    };
+    let mut added = Vec::new();
+    for event in HookFile::of(agent).events() {
+        let list = hooks
+            .entry(event)
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if has_hook(list, agent) {
+            continue;
+        }
+        let Value::Array(entries) = list else {
+            bail!("`hooks.{event}` in {file} is not a list; left as it is");
+        };
+        entries.push(entry(agent, &hook_command(base, agent, event)));
+        added.push(event);
+    }
+    if agent == Agent::Copilot {
+        config.entry("version").or_insert(json!(1));
+    }
+    Ok(added)
+}
+
+pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
+    let agent = args.agent;
+    let file = HookFile::of(agent);
+    let path: PathBuf = root.join(file.path);
+    let mut config = read_object(&path)?;
+    let base = args.command.clone().unwrap_or_else(default_command);
+    let added = merge(&mut config, agent, &base, file.path)?;
+    if added.is_empty() {
+        out(format!("{}: autogate's hooks are already there", file.path));
+    } else {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let mut text = serde_json::to_string_pretty(&Value::Object(config))?;
+        text.push('\n');
+        let dir = path.parent().unwrap_or(root);
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.persist(&path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        out(format!("{}: added {}", file.path, added.join(", ")));
+    }
+    match agent {
+        Agent::Codex => out(
+            "note: Codex skips project hooks it does not trust, silently: trust them once in an \
+             interactive `codex` session (or run with --dangerously-bypass-hook-trust)",
+        ),
+        Agent::Copilot => out(
+            "note: Copilot CLI skips hooks in a folder it does not trust, silently: trust this \
+             folder when it asks (or run with --trust-folder / COPILOT_ALLOW_ALL=true)",
+        ),
+        Agent::Gemini => out(
+            "note: Gemini CLI runs project hooks only in a trusted folder (trust it when asked, \
+             or GEMINI_CLI_TRUST_WORKSPACE=true)",
+        ),
+        Agent::ClaudeCode => {}
+    }
+    out("`autogate doctor` checks the whole chain");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_is_idempotent_and_keeps_other_entries() {
+        let mut config: Map<String, Value> = serde_json::from_str(
+            r#"{"model":"x","hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command","command":"lint"}]}]}}"#,
+        )
+        .unwrap();
+        let added = merge(&mut config, Agent::ClaudeCode, "autogate", "f").unwrap();
+        assert_eq!(added, vec!["PreToolUse", "PostToolUse"]);
+        assert!(
+            merge(&mut config, Agent::ClaudeCode, "autogate", "f")
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(config["model"], "x");
+        assert_eq!(config["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
+        let mut broken: Map<String, Value> = serde_json::from_str(r#"{"hooks":[]}"#).unwrap();
+        assert!(merge(&mut broken, Agent::Gemini, "autogate", "f").is_err());
+    }
 }

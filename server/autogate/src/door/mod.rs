@@ -254,6 +254,7 @@ impl Door {
         source: &Source,
         desk: &D,
     ) -> Result<Outcome> {
+        let started = std::time::Instant::now();
         let intake = match self.intake(edits) {
             Ok(intake) => intake,
             Err(reason) => {
@@ -265,8 +266,12 @@ impl Door {
         if intake.proposal.files.is_empty() && intake.forbidden.is_empty() {
             return Ok(Outcome::allow("autogate: the edit changes nothing"));
         }
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: intake");
         let records = self.admit(&intake, source).await;
-        self.settle(records, &intake, source, desk).await
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: admitted");
+        let outcome = self.settle(records, &intake, source, desk).await;
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: settled");
+        outcome
     }
 
     /// Reads every file the edits touch (confined), applies the edits in order, and collects
@@ -397,7 +402,9 @@ impl Door {
             .await;
             self.gate.advisories.extend(memo);
         }
+        let started = std::time::Instant::now();
         self.ensure_index(&intake.proposal);
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: index");
         let mut ids = Vec::new();
         for (display, why) in &intake.forbidden {
             ids.push(self.gate.admit_refused(
@@ -552,7 +559,9 @@ impl Door {
                 record.approver = Some("policy");
             }
         }
+        let started = std::time::Instant::now();
         let checkpoint = self.checkpoint(&intake.proposal, source).await?;
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: checkpoint");
         for record in &mut records {
             record.checkpoint = Some(checkpoint.clone());
         }

