@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod deps;
+pub mod desk;
 pub mod door;
 pub mod gate;
 pub mod lsp;

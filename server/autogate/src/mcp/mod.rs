@@ -28,6 +28,8 @@ use crate::workspace::Resolved;
 
 /// How long one write waits for another autogate process's write on the workspace.
 const LOCK_LIMIT: Duration = Duration::from_secs(10);
+/// How long a held change stays in the editor session for the person.
+const DESK_WAIT: Duration = Duration::from_secs(3600);
 /// The longest `wait` a model may ask for.
 const WAIT_MAX: Duration = Duration::from_secs(600);
 
@@ -96,6 +98,7 @@ pub struct PermissionPrompt {
 struct Planned {
     path: PathBuf,
     move_to: Option<PathBuf>,
+    before: Option<String>,
     after: Option<String>,
 }
 
@@ -205,6 +208,9 @@ impl AutogateMcp {
                         );
                     }
                 }
+                let planned = planned.lock().map(|p| p.clone()).unwrap_or_default();
+                let ids: Vec<String> = held.iter().map(|c| c.id.clone()).collect();
+                self.ask_desk(source.clone(), ids, &planned);
                 return (waiting(&held), false);
             }
             return (format!("denied: {}", outcome.message), false);
@@ -228,6 +234,86 @@ impl AutogateMcp {
             ),
         }
     }
+}
+
+impl AutogateMcp {
+    /// Shows held changes in the editor session, if one runs, without blocking the agent: the
+    /// person's answer there is recorded as their decision, which `wait` then reports (and the
+    /// terminal's `autogate approve` remains the other way).
+    fn ask_desk(&self, source: Source, ids: Vec<String>, planned: &[Planned]) {
+        let files: Vec<autogate_analysis::FileChange> = planned
+            .iter()
+            .map(|p| autogate_analysis::FileChange {
+                path: p
+                    .move_to
+                    .as_ref()
+                    .unwrap_or(&p.path)
+                    .to_string_lossy()
+                    .into_owned(),
+                old_path: p
+                    .move_to
+                    .as_ref()
+                    .map(|_| p.path.to_string_lossy().into_owned()),
+                before: p.before.clone(),
+                after: p.after.clone(),
+            })
+            .collect();
+        let door = self.door.clone();
+        let desk = crate::desk::SessionDesk::new(&self.root, DESK_WAIT);
+        tokio::spawn(async move {
+            use crate::door::{Desk, DeskAnswer};
+            let approved = match desk.ask(&[], &files, &source).await {
+                DeskAnswer::Approved => true,
+                DeskAnswer::Rejected => false,
+                DeskAnswer::Unavailable | DeskAnswer::TimedOut => return,
+            };
+            let door = door.lock().await;
+            for id in &ids {
+                if let Err(e) = decide(&door, id, approved).await {
+                    tracing::warn!("cannot record the editor's decision on {id}: {e:#}");
+                }
+            }
+        });
+    }
+}
+
+/// Records the person's decision from the editor on a held change, as `autogate approve`
+/// does from a terminal (nothing if it was decided meanwhile).
+async fn decide(door: &Door, id: &str, approved: bool) -> Result<()> {
+    let state = door.state();
+    let Some(mut approval) = state.approval(id)? else {
+        return Ok(());
+    };
+    if approval.state != ApprovalState::Pending {
+        return Ok(());
+    }
+    approval.state = if approved {
+        ApprovalState::Approved
+    } else {
+        ApprovalState::Rejected
+    };
+    let mut record = approval.record.clone();
+    record.time = String::new();
+    record.event = if approved {
+        autogate_vcs::AuditEvent::Approved
+    } else {
+        autogate_vcs::AuditEvent::Rejected
+    };
+    record.approver = Some(autogate_vcs::Approver::Person);
+    record.reasons.push(
+        if approved {
+            "approved in the editor"
+        } else {
+            "rejected in the editor"
+        }
+        .to_owned(),
+    );
+    door.net()
+        .audit_records(vec![record])
+        .written()
+        .await
+        .map_err(anyhow::Error::msg)?;
+    state.decide(&approval)
 }
 
 /// One spec per file (a patch's operations each on their own), so that one file waiting for
@@ -268,6 +354,7 @@ fn capture(spec: Spec, root: &Path) -> (Vec<FileEdit>, Arc<StdMutex<Vec<Planned>
                         slot.push(Planned {
                             path: p,
                             move_to: m,
+                            before: before.map(str::to_owned),
                             after: after.clone(),
                         });
                     }
