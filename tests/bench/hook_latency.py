@@ -10,12 +10,14 @@ before the workspace is opened) is timed too.
 
     python3 tests/bench/hook_latency.py target/release/autogate [--runs 40]
 
-Prints the median and p90 of each, in milliseconds. Standard library only.
+Prints the median and p90 of each, in milliseconds, and the hook's CPU time (which a loaded
+machine does not inflate the way it inflates wall time). Standard library only.
 """
 
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,10 +49,18 @@ def git(root, *args):
     )
 
 
+CPU = []
+
+
 def timed(argv, stdin, cwd):
+    """Wall time from spawn to exit (ms); the child's CPU time (user + system) goes to CPU."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, input=stdin, cwd=cwd, capture_output=True)
-    return (time.perf_counter() - start) * 1e3, done
+    wall = (time.perf_counter() - start) * 1e3
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1e3)
+    return wall, done
 
 
 def summary(name, samples):
@@ -97,7 +107,7 @@ def main():
         if done.returncode != 0:
             sys.exit(f"the warm-up edit was not allowed: {done.stdout!r} {done.stderr!r}")
         print(f"first run (cold index)             {ms:7.2f} ms")
-        hook, spawn, reads = [], [], []
+        hook, spawn, reads, hook_cpu = [], [], [], []
         middle = 10_000 // 6 // 2
         for i in range(args.runs):
             n = middle + (i % 200) - 100
@@ -105,11 +115,13 @@ def main():
             if done.returncode != 0:
                 sys.exit(f"run {i}: not allowed: {done.stdout!r} {done.stderr!r}")
             hook.append(ms)
+            hook_cpu.append(CPU[-1])
             ms, _ = timed([true], b"", root)
             spawn.append(ms)
             ms, done = timed([binary, "hook", "claude-code"], read, root)
             reads.append(ms)
         summary("hook: 1-line low Edit, 10k lines", hook)
+        summary("hook: same, CPU time (user+sys)", hook_cpu)
         summary("hook: Read (not gated)", reads)
         summary("spawn `true`", spawn)
         print(f"hook minus spawn (medians)         {statistics.median(hook) - statistics.median(spawn):7.2f} ms")

@@ -780,3 +780,210 @@ fn init_merges_each_agents_settings_without_clobbering_and_doctor_proves_the_hoo
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("FAIL  copilot"), "{stdout}");
 }
+
+/// The payloads the real agents sent their hooks (captured by the end-to-end harness), each
+/// with its `cwd` moved to a fresh repository: (agent, before, after, what the tool does).
+const CAPTURED: &[(&str, &str, &str, &str)] = &[
+    (
+        "claude-code",
+        "claude-code-PreToolUse-Edit",
+        "claude-code-PostToolUse-Edit",
+        "edit",
+    ),
+    (
+        "claude-code",
+        "claude-code-PreToolUse-Write",
+        "claude-code-PostToolUse-Write",
+        "write",
+    ),
+    (
+        "claude-code",
+        "claude-code-PreToolUse-Bash",
+        "claude-code-PostToolUse-Bash",
+        "shell",
+    ),
+    (
+        "codex",
+        "codex-PreToolUse-apply_patch",
+        "codex-PostToolUse-apply_patch",
+        "edit",
+    ),
+    (
+        "codex",
+        "codex-PreToolUse-apply_patch-write",
+        "codex-PostToolUse-apply_patch-write",
+        "write",
+    ),
+    (
+        "codex",
+        "codex-PreToolUse-Bash",
+        "codex-PostToolUse-Bash",
+        "shell",
+    ),
+    (
+        "gemini",
+        "gemini-BeforeTool-replace",
+        "gemini-AfterTool-replace",
+        "edit",
+    ),
+    (
+        "gemini",
+        "gemini-BeforeTool-write_file",
+        "gemini-AfterTool-write_file",
+        "write",
+    ),
+    (
+        "gemini",
+        "gemini-BeforeTool-run_shell_command",
+        "gemini-AfterTool-run_shell_command",
+        "shell",
+    ),
+    (
+        "copilot",
+        "copilot-preToolUse-edit",
+        "copilot-postToolUse-edit",
+        "edit",
+    ),
+    (
+        "copilot",
+        "copilot-preToolUse-apply_patch",
+        "copilot-postToolUse-apply_patch",
+        "edit",
+    ),
+    (
+        "copilot",
+        "copilot-preToolUse-create",
+        "copilot-postToolUse-create",
+        "write",
+    ),
+    (
+        "copilot",
+        "copilot-preToolUse-apply_patch-write",
+        "copilot-postToolUse-apply_patch-write",
+        "write",
+    ),
+    (
+        "copilot",
+        "copilot-preToolUse-bash",
+        "copilot-postToolUse-bash",
+        "shell",
+    ),
+];
+
+const GREETING: &str = "// Prints a greeting.\nfn greeting() -> &'static str {\n    \"hello\"\n}\n\nfn main() {\n    println!(\"{}\", greeting());\n}\n";
+
+/// A captured payload with its workspace moved to `root`.
+fn captured(name: &str, root: &Path) -> String {
+    let path = format!(
+        "{}/tests/data/hooks/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let value: Value = serde_json::from_str(&text).unwrap();
+    let cwd = value["cwd"].as_str().unwrap();
+    text.replace(cwd, &root.display().to_string())
+}
+
+#[test]
+fn the_payloads_the_real_agents_send_are_gated_before_and_checked_after_the_tool() {
+    for (agent, pre, post, does) in CAPTURED {
+        let dir = repo(&[("src/main.rs", GREETING)]);
+        let root = root(&dir);
+        let (code, stdout, stderr) = hook(&root, agent, &captured(pre, &root));
+        assert_eq!((code, stdout.as_str()), (0, ""), "{pre}: {stderr}");
+        match *does {
+            "edit" => std::fs::write(
+                root.join("src/main.rs"),
+                GREETING.replace("\"hello\"", "\"hello, world\""),
+            )
+            .unwrap(),
+            "write" => std::fs::write(root.join("src/extra.rs"), "pub fn extra() {}\n").unwrap(),
+            _ => std::fs::write(root.join("note.txt"), "note\n").unwrap(),
+        }
+        let (code, stdout, stderr) = hook(&root, agent, &captured(post, &root));
+        assert_eq!((code, stdout.as_str()), (0, ""), "{post}: {stderr}");
+        let events = events(&root);
+        assert!(
+            events.iter().any(|(e, _)| e == "applied"),
+            "{post}: {events:?}"
+        );
+        assert_eq!(run(&root, &["log", "--verify"]).0, 0, "{post}");
+
+        // The same payload aimed outside the workspace is refused in the agent's shape.
+        if *does != "shell" {
+            let escape = captured(pre, &root).replace("src/", "../");
+            let (code, stdout, _) = hook(&root, agent, &escape);
+            assert_eq!(code, 2, "{pre}: {stdout}");
+            assert!(
+                denied_reason(agent, &stdout).contains("outside the workspace"),
+                "{pre}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_shell_command_that_rewrites_the_policy_is_judged_by_the_policy_it_ran_under() {
+    let (_dir, root) = project();
+    let agent = "claude-code";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    // One command loosens the policy to "record" and slips a risky change in with it.
+    std::fs::write(root.join(".autogate.toml"), "[doors]\nshell = \"record\"\n").unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        CARGO.replace("[dependencies]\n", GIT_DEP),
+    )
+    .unwrap();
+    let (code, _, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        !root.join(".autogate.toml").exists(),
+        "the policy file is removed again"
+    );
+    assert_eq!(read(&root, "Cargo.toml").as_deref(), Some(CARGO));
+
+    // Even under "record", agent configuration never stays without a person.
+    std::fs::write(root.join(".autogate.toml"), "[doors]\nshell = \"record\"\n").unwrap();
+    git(&root, &["add", ".autogate.toml"]);
+    git(&root, &["commit", "-qm", "policy"]);
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "y")).0, 0);
+    std::fs::create_dir_all(root.join(".claude")).unwrap();
+    std::fs::write(root.join(".claude/settings.json"), "{\"hooks\": {}}\n").unwrap();
+    let (code, _, stderr) = hook(&root, agent, &shell(agent, true, &root, "y"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!root.join(".claude/settings.json").exists());
+}
+
+#[test]
+fn an_approval_given_while_an_agents_shell_command_ran_is_void() {
+    let (_dir, root) = project();
+    let agent = "codex";
+    let risky = edit(
+        agent,
+        false,
+        &root,
+        "Cargo.toml",
+        "[dependencies]\n",
+        GIT_DEP,
+    );
+    let (code, stdout, _) = hook(&root, agent, &risky);
+    assert_eq!(code, 2);
+    let id = approve_id(&denied_reason(agent, &stdout));
+    // The agent's shell makes itself a terminal and approves its own change.
+    let command = format!("script -qec '{BIN} approve {id}' /dev/null <<< y");
+    assert_eq!(
+        hook(&root, agent, &shell(agent, false, &root, &command)).0,
+        0
+    );
+    let (code, shown) = at_terminal(&root, "approve", &id, "y");
+    assert_eq!(code, 0, "{shown}");
+    let (code, _, stderr) = hook(&root, agent, &shell(agent, true, &root, &command));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("void"), "{stderr}");
+    let (code, stdout, _) = hook(&root, agent, &risky);
+    assert_eq!(code, 2, "the change is held again: {stdout}");
+    // A person's approval outside any command stands.
+    let (code, _) = at_terminal(&root, "approve", &id, "y");
+    assert_eq!(code, 0);
+    assert_eq!(hook(&root, agent, &risky).0, 0);
+}

@@ -124,8 +124,19 @@ async fn gate(agent: Agent, root: Option<&Path>, call: Call) -> anyhow::Result<R
             if !snapshot.git {
                 return Ok(agents::allow());
             }
+            door.pin_policy(snapshot.policy.as_deref());
+            let voided = shell::void_approvals_since(&mut door, &snapshot).await?;
             let observed = shell::changes_since(&door, &snapshot)?;
-            shell::gate_observed(&mut door, observed, &source).await?
+            let mut outcome = shell::gate_observed(&mut door, observed, &source).await?;
+            if !voided.is_empty() {
+                outcome.verdict = crate::door::Verdict::Deny;
+                outcome.message = format!(
+                    "autogate: change(s) {} were approved while this command ran; an agent cannot approve, so the approval is void and the change is held again. {}",
+                    voided.join(", "),
+                    outcome.message
+                );
+            }
+            outcome
         }
     };
     Ok(agents::reply(agent, call.event, &outcome))

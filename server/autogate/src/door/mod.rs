@@ -224,6 +224,29 @@ impl Door {
         &self.workspace
     }
 
+    /// Decides under the policy file as it was (`text`; `None`: absent), not as it is now: a
+    /// tool call that rewrote `.autogate.toml` is judged by the policy it ran under.
+    pub fn pin_policy(&mut self, text: Option<&str>) {
+        let now = std::fs::read_to_string(self.root().join(config::POLICY_FILE)).ok();
+        if now.as_deref() == text {
+            return;
+        }
+        let (policy, note) = match text.map(|t| Policy::from_toml(t, config::POLICY_FILE)) {
+            None => (Policy::default(), None),
+            Some(Ok(policy)) => (policy, None),
+            Some(Err(_)) => (
+                Policy::fail_closed(),
+                Some(format!(
+                    "{} had errors, so every change asks",
+                    config::POLICY_FILE
+                )),
+            ),
+        };
+        let environment = config::environment(&policy, self.root());
+        self.gate.set_policy(policy, environment);
+        self.policy_note = note;
+    }
+
     /// `[doors] shell`: what happens to files a shell tool call changed.
     pub fn shell_mode(&self) -> shell::ShellMode {
         match self.gate.policy.doors().shell {
@@ -284,10 +307,6 @@ impl Door {
     /// Reads every file the edits touch (confined), applies the edits in order, and collects
     /// the paths refused before analysis.
     fn intake(&self, edits: Vec<FileEdit>) -> Result<Intake, String> {
-        struct Virtual {
-            original: Option<String>,
-            current: Option<String>,
-        }
         let mut files: BTreeMap<String, Virtual> = BTreeMap::new();
         let mut renames = Vec::new();
         let mut forbidden = Vec::new();
@@ -343,35 +362,7 @@ impl Door {
                 }
             }
         }
-        let mut changes = Vec::new();
-        let mut consumed = std::collections::BTreeSet::new();
-        for (old, new) in renames {
-            let (Some(o), Some(n)) = (files.get(&old), files.get(&new)) else {
-                continue;
-            };
-            if o.current.is_none() && n.original.is_none() && n.current.is_some() {
-                changes.push(FileChange {
-                    path: new.clone(),
-                    old_path: Some(old.clone()),
-                    before: o.original.clone(),
-                    after: n.current.clone(),
-                });
-                consumed.insert(old);
-                consumed.insert(new);
-            }
-        }
-        for (path, file) in files {
-            if consumed.contains(&path) || file.original == file.current {
-                continue;
-            }
-            changes.push(FileChange {
-                path,
-                old_path: None,
-                before: file.original,
-                after: file.current,
-            });
-        }
-        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        let changes = fold(files, renames);
         Ok(Intake {
             proposal: Proposal { files: changes },
             forbidden,
@@ -859,6 +850,49 @@ impl Door {
         };
         self.admit(&intake, source).await
     }
+}
+
+/// A file as a proposal leaves it: what it held (`None`: absent) and what it will hold.
+#[derive(Debug)]
+pub struct Virtual {
+    pub original: Option<String>,
+    pub current: Option<String>,
+}
+
+/// The file changes of a proposal, from each touched file's first and last text: a file
+/// emptied by a rename (`(old, new)`) whose target did not exist is one rename; files that
+/// end as they began drop out. Sorted by path. Shared by every door and the language server.
+pub fn fold(files: BTreeMap<String, Virtual>, renames: Vec<(String, String)>) -> Vec<FileChange> {
+    let mut changes = Vec::new();
+    let mut consumed = std::collections::BTreeSet::new();
+    for (old, new) in renames {
+        let (Some(o), Some(n)) = (files.get(&old), files.get(&new)) else {
+            continue;
+        };
+        if o.current.is_none() && n.original.is_none() && n.current.is_some() {
+            changes.push(FileChange {
+                path: new.clone(),
+                old_path: Some(old.clone()),
+                before: o.original.clone(),
+                after: n.current.clone(),
+            });
+            consumed.insert(old);
+            consumed.insert(new);
+        }
+    }
+    for (path, file) in files {
+        if consumed.contains(&path) || file.original == file.current {
+            continue;
+        }
+        changes.push(FileChange {
+            path,
+            old_path: None,
+            before: file.original,
+            after: file.current,
+        });
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    changes
 }
 
 /// A proposal ready for the gate, plus the paths refused before analysis.

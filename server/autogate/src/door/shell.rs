@@ -37,6 +37,12 @@ pub struct Snapshot {
     pub files: BTreeMap<String, Option<String>>,
     /// The checkpoint holding the dirty files' content.
     pub checkpoint: Option<String>,
+    /// The policy file's text (`None`: absent): the command is judged under it.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// The held changes approved before the command ran; one approved while it ran is void.
+    #[serde(default)]
+    pub approved: BTreeSet<String>,
 }
 
 /// Files a tool changed, with their content before (`None`: absent); their content now is
@@ -116,7 +122,44 @@ pub fn snapshot(door: &Door) -> Result<Snapshot> {
         git: true,
         files,
         checkpoint,
+        policy: std::fs::read_to_string(root.join(crate::config::POLICY_FILE)).ok(),
+        approved: approved_ids(door)?,
     })
+}
+
+fn approved_ids(door: &Door) -> Result<BTreeSet<String>> {
+    Ok(door
+        .state
+        .approvals()?
+        .into_iter()
+        .filter(|a| a.state == ApprovalState::Approved)
+        .map(|a| a.id)
+        .collect())
+}
+
+/// Approvals given while the agent's command ran are void (the agent may have given them
+/// itself, through a terminal it made or the files under `.git/autogate/doors/`): they go
+/// back to pending, with a record. Returns the ids.
+pub async fn void_approvals_since(door: &mut Door, snapshot: &Snapshot) -> Result<Vec<String>> {
+    let mut voided = Vec::new();
+    for mut approval in door.state.approvals()? {
+        if approval.state != ApprovalState::Approved || snapshot.approved.contains(&approval.id) {
+            continue;
+        }
+        approval.state = ApprovalState::Pending;
+        door.state.decide(&approval)?;
+        let mut record = approval.record.clone();
+        record.time = String::new();
+        record.event = AuditEvent::Rejected;
+        record.approver = None;
+        record.reasons.push(
+            "approved while an agent's shell command ran: the approval is void, the change is held again"
+                .to_owned(),
+        );
+        door.append(vec![record], None).await?;
+        voided.push(approval.id);
+    }
+    Ok(voided)
 }
 
 /// What a shell command changed since its snapshot: each file with its content before.
@@ -208,7 +251,10 @@ pub async fn gate_observed(
             .notes
             .push("written by a shell command, outside the edit tools".to_owned());
     }
-    // Kept: auto, or exactly what the person approved.
+    // Kept: auto, or exactly what the person approved. `record` keeps the rest too, except
+    // what the policy denies and agent, editor or CI configuration (never without a person).
+    let config = autogate_analysis::ProtectedPaths::new(autogate_policy::PROTECTED_CONFIG)
+        .unwrap_or_else(|_| autogate_analysis::ProtectedPaths::empty());
     let mut keep = Vec::new();
     let mut undo = Vec::new();
     for (i, record) in records.iter_mut().enumerate() {
@@ -222,7 +268,15 @@ pub async fn gate_observed(
         }
         let auto = record.verdict.decision == Decision::Auto
             && door.gate.mode() != autogate_policy::Mode::Plan;
-        if auto || approved || mode == ShellMode::Record {
+        let recorded = mode == ShellMode::Record
+            && record.verdict.decision != Decision::Deny
+            && !record
+                .unit
+                .files
+                .iter()
+                .flat_map(|f| f.touched_paths())
+                .any(|p| config.matching(p).is_some());
+        if auto || approved || recorded {
             keep.push(i);
         } else {
             undo.push(i);

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use autogate_analysis::{Encoding, FileChange, Proposal, TextDocument};
+use autogate_analysis::{Encoding, Proposal, TextDocument};
 use tower_lsp_server::ls_types::{
     DocumentChangeOperation, DocumentChanges, ResourceOp, TextDocumentEdit, TextEdit, Uri,
     WorkspaceEdit,
@@ -32,11 +32,7 @@ pub struct Intake {
 #[error("{0}")]
 pub struct IntakeError(pub String);
 
-#[derive(Debug)]
-struct VirtualFile {
-    original: Option<String>,
-    current: Option<String>,
-}
+use crate::door::Virtual as VirtualFile;
 
 /// A view of the workspace with the proposal's operations applied in order.
 struct View<'a> {
@@ -89,39 +85,11 @@ impl<'a> View<'a> {
     }
 
     fn finish(
-        mut self,
+        self,
         forbidden: Vec<(String, &'static str)>,
         stale: Vec<(String, String)>,
     ) -> Intake {
-        let mut changes = Vec::new();
-        let mut consumed = std::collections::BTreeSet::new();
-        for (old, new) in std::mem::take(&mut self.renames) {
-            let (Some(o), Some(n)) = (self.files.get(&old), self.files.get(&new)) else {
-                continue;
-            };
-            if o.current.is_none() && n.original.is_none() && n.current.is_some() {
-                changes.push(FileChange {
-                    path: new.clone(),
-                    old_path: Some(old.clone()),
-                    before: o.original.clone(),
-                    after: n.current.clone(),
-                });
-                consumed.insert(old);
-                consumed.insert(new);
-            }
-        }
-        for (path, file) in &self.files {
-            if consumed.contains(path) || file.original == file.current {
-                continue;
-            }
-            changes.push(FileChange {
-                path: path.clone(),
-                old_path: None,
-                before: file.original.clone(),
-                after: file.current.clone(),
-            });
-        }
-        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        let changes = crate::door::fold(self.files, self.renames);
         Intake {
             proposal: Proposal { files: changes },
             bases: self.bases,
