@@ -276,3 +276,49 @@ async fn without_prompts_rollback_keeps_the_persons_version_and_says_so() {
     client.settle(100).await;
     client.shutdown().await;
 }
+
+/// A large file's "before" text is stored on the other core while the proposal is analyzed
+/// (staged), and the checkpoint then refers to it: rollback restores it byte for byte, and git
+/// finds the repository whole.
+#[tokio::test]
+async fn a_large_file_staged_during_analysis_rolls_back_byte_identical() {
+    let big: String = (0..4000)
+        .map(|i| format!("pub fn f{i}() -> u32 {{\n    {i}\n}}\n"))
+        .collect();
+    assert!(big.len() > 64 * 1024);
+    let dir = repo(&[("src/big.rs", big.as_str())]);
+    let root = root(&dir);
+    let packs = |root: &std::path::Path| {
+        std::fs::read_dir(root.join(".git/objects/pack"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let packs_before = packs(&root);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    let change = json!({ "changes": { client.uri("src/big.rs"): [
+        { "range": { "start": { "line": 1, "character": 4 }, "end": { "line": 1, "character": 5 } }, "newText": "7" } ] } });
+    let summary = client
+        .command("autogate.proposeEdit", json!({ "edit": change }))
+        .await
+        .unwrap();
+    assert_eq!(
+        summary["changes"][0]["status"],
+        json!("applied"),
+        "{summary:#}"
+    );
+    assert!(
+        read(&root, "src/big.rs")
+            .unwrap()
+            .starts_with("pub fn f0() -> u32 {\n    7\n")
+    );
+    // The staged pre-image, the checkpoint and its written state: three packs, with indexes.
+    assert_eq!(packs(&root) - packs_before, 6);
+    client
+        .command("autogate.rollback", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(read(&root, "src/big.rs").unwrap(), big);
+    let fsck = git(&root, &["fsck", "--strict", "--no-dangling"]);
+    assert!(fsck.trim().is_empty(), "{fsck}");
+    client.shutdown().await;
+}

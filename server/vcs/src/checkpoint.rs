@@ -236,7 +236,16 @@ pub struct CheckpointStore {
     /// In git, which worktree and folder of the repository this workspace is; refs are shared by
     /// all worktrees, so checkpoints of other workspaces are skipped.
     workspace: Option<String>,
+    /// Blobs [`CheckpointStore::stage`] made durable ahead of a checkpoint, and when: a
+    /// checkpoint's pack leaves them out. Kept a short while only (an unreferenced object may
+    /// be pruned by git's gc two weeks later).
+    staged: Mutex<Vec<(git2::Oid, std::time::Instant)>>,
 }
+
+/// How long a staged blob may be left out of a checkpoint's pack.
+const STAGED_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+/// At most this many staged blobs are remembered.
+const STAGED_MAX: usize = 64;
 
 impl fmt::Debug for CheckpointStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -293,7 +302,69 @@ impl CheckpointStore {
             root,
             backend,
             workspace,
+            staged: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Stores file contents that a checkpoint is about to need, durably, ahead of it: the
+    /// caller runs this beside work that comes first (the analysis of the proposal), and the
+    /// checkpoint then only stores what was not staged (its tree, manifest and commit, and any
+    /// content that differs). Nothing refers to staged content until a checkpoint does; content
+    /// staged and never used is left to git's gc (git) or to [`CheckpointStore::prune`] (no git).
+    pub fn stage(&self, contents: &[&[u8]]) -> Result<()> {
+        match &self.backend {
+            Backend::Git(repo) => {
+                let repo = lock(repo)?;
+                let oids = pack::write_pack(&repo, |mem, pack| {
+                    let mut oids = Vec::with_capacity(contents.len());
+                    for content in contents {
+                        let oid = mem.blob(content)?;
+                        pack.insert_blob(oid, content);
+                        oids.push(oid);
+                    }
+                    Ok(oids)
+                })?;
+                drop(repo);
+                let mut staged = self
+                    .staged
+                    .lock()
+                    .map_err(|_| VcsError::Corrupt("the staged set is poisoned".into()))?;
+                let now = std::time::Instant::now();
+                staged.retain(|(_, at)| now.duration_since(*at) < STAGED_FOR);
+                staged.extend(oids.into_iter().map(|oid| (oid, now)));
+                let excess = staged.len().saturating_sub(STAGED_MAX);
+                staged.drain(..excess);
+                Ok(())
+            }
+            Backend::Fs(dir) => {
+                for content in contents {
+                    let opath = object_path(dir, &sha256_hex(content));
+                    if !opath.exists() {
+                        fsutil::write_atomic(&opath, content, false, None)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether `oid` was staged durably a short while ago; forgets it (a blob is staged for one
+    /// checkpoint).
+    fn take_staged(&self, oid: git2::Oid) -> bool {
+        let Ok(mut staged) = self.staged.lock() else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        match staged
+            .iter()
+            .position(|(o, at)| *o == oid && now.duration_since(*at) < STAGED_FOR)
+        {
+            Some(i) => {
+                staged.swap_remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The canonical workspace root.
@@ -381,7 +452,7 @@ impl CheckpointStore {
             let stored = match &self.backend {
                 Backend::Git(repo) => {
                     let repo = lock(repo)?;
-                    git_create(&repo, &manifest, files)?
+                    git_create(&repo, &manifest, files, |oid| self.take_staged(oid))?
                 }
                 Backend::Fs(dir) => fs_create(dir, &manifest, files)?,
             };
@@ -655,7 +726,12 @@ fn from_json(id: &CheckpointId, bytes: &[u8]) -> Result<Manifest> {
 
 /// Writes blobs, tree and commit as one durable pack, then creates the ref, durably. Returns
 /// false if the id is already taken.
-fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) -> Result<bool> {
+fn git_create(
+    repo: &git2::Repository,
+    manifest: &Manifest,
+    files: &[PreImage],
+    mut staged: impl FnMut(git2::Oid) -> bool,
+) -> Result<bool> {
     let name = ref_name(&manifest.id);
     if repo.find_reference(&name).is_ok() {
         return Ok(false);
@@ -674,7 +750,13 @@ fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) 
                 } else {
                     git2::FileMode::Blob
                 };
-                update.upsert(format!("{FILES_DIR}/{}", f.path), mem.blob(content)?, mode);
+                let blob = mem.blob(content)?;
+                if staged(blob) {
+                    pack.exclude(blob);
+                } else {
+                    pack.insert_blob(blob, content);
+                }
+                update.upsert(format!("{FILES_DIR}/{}", f.path), blob, mode);
             }
         }
         update.upsert(
@@ -684,8 +766,8 @@ fn git_create(repo: &git2::Repository, manifest: &Manifest, files: &[PreImage]) 
         );
         let tree = mem.find_tree(update.create_updated(mem, &empty)?)?;
         let commit = write_commit(mem, manifest, &message, &tree, None)?;
-        // The commit with its whole tree: the pack alone holds the checkpoint.
-        pack.insert_commit(commit)?;
+        // The commit with its whole tree (but the staged blobs, durable already).
+        pack.insert_commit(mem, commit)?;
         Ok(commit)
     })?;
     pack::write_ref(repo, &name, commit, None)
@@ -731,7 +813,7 @@ fn git_update_manifest(repo: &git2::Repository, manifest: &Manifest) -> Result<(
         let commit = write_commit(mem, manifest, &message, &tree, Some(old.id()))?;
         // The files/ tree and the parent are in the checkpoint's first pack, durable already.
         for oid in [blob, tree.id(), commit] {
-            pack.insert_object(oid, None)?;
+            pack.insert(oid);
         }
         Ok(commit)
     })?;

@@ -42,27 +42,152 @@ pub(crate) const FOLD_MAX_BYTES: u64 = 16 << 20;
 /// Each pack kept must be at least this many times the size of the next smaller one.
 const FOLD_FACTOR: u64 = 2;
 
-/// Runs `build` against an empty in-memory repository, then stores the objects `build` put in
-/// the pack builder as one durable pack in `target`. Returns what `build` returned.
-pub(crate) fn write_pack<T>(
+/// The objects one write puts in its pack, in the order they are added; a blob added with its
+/// content is not read back (a read hashes it again).
+#[derive(Default)]
+pub(crate) struct Objects<'a> {
+    list: Vec<(git2::Oid, Option<&'a [u8]>)>,
+    seen: std::collections::HashSet<git2::Oid>,
+}
+
+impl<'a> Objects<'a> {
+    /// Adds one object.
+    pub(crate) fn insert(&mut self, oid: git2::Oid) {
+        if self.seen.insert(oid) {
+            self.list.push((oid, None));
+        }
+    }
+
+    /// Leaves an object out of the pack (stored durably already), also when a tree names it.
+    pub(crate) fn exclude(&mut self, oid: git2::Oid) {
+        self.seen.insert(oid);
+    }
+
+    /// Adds a blob the caller just wrote from `content`.
+    pub(crate) fn insert_blob(&mut self, oid: git2::Oid, content: &'a [u8]) {
+        if self.seen.insert(oid) {
+            self.list.push((oid, Some(content)));
+        }
+    }
+
+    /// Adds a commit, its tree and everything under that tree (not its parents).
+    pub(crate) fn insert_commit(
+        &mut self,
+        repo: &git2::Repository,
+        commit: git2::Oid,
+    ) -> Result<()> {
+        self.insert(commit);
+        let tree = repo.find_commit(commit)?.tree_id();
+        self.insert_tree(repo, tree)
+    }
+
+    fn insert_tree(&mut self, repo: &git2::Repository, tree: git2::Oid) -> Result<()> {
+        if self.seen.contains(&tree) {
+            return Ok(());
+        }
+        self.insert(tree);
+        for entry in repo.find_tree(tree)?.iter() {
+            match entry.kind() {
+                Some(git2::ObjectType::Tree) => self.insert_tree(repo, entry.id())?,
+                // Submodule entries name commits of another repository: not ours to store.
+                Some(git2::ObjectType::Commit) => {}
+                _ => self.insert(entry.id()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The zlib level of the packs a write makes: level 1 deflates a 300 KB source file about as
+/// small as the default level (within 2 % here) in a third of the time, and the write path is
+/// what an edit waits for. Folding repacks with libgit2's defaults.
+const WRITE_LEVEL: u32 = 1;
+
+/// Runs `build` against an empty in-memory repository, then stores the objects `build` listed
+/// as one durable pack in `target`. Returns what `build` returned.
+///
+/// The pack's bytes are written here, every object whole (no deltas: a checkpoint's objects
+/// rarely resemble each other) and deflated at [`WRITE_LEVEL`], and libgit2's indexer checks
+/// them (it recomputes every object id and the trailing checksum) and writes the index.
+pub(crate) fn write_pack<'a, T>(
     target: &git2::Repository,
-    build: impl FnOnce(&git2::Repository, &mut git2::PackBuilder<'_>) -> Result<T>,
+    build: impl FnOnce(&git2::Repository, &mut Objects<'a>) -> Result<T>,
 ) -> Result<T> {
     let mem = git2::Repository::from_odb(git2::Odb::new()?)?;
     let odb = mem.odb()?;
     // The only writable backend: every object `build` makes stays in memory.
     let _mempack = odb.add_new_mempack_backend(1)?;
-    let mut builder = mem.packbuilder()?;
-    builder.set_threads(1);
-    let out = build(&mem, &mut builder)?;
-    install(target, &mut builder)?;
+    let mut objects = Objects::default();
+    let out = build(&mem, &mut objects)?;
+    let (incoming, packs) = folders(target)?;
+    let hash = write_indexed(&odb, &objects.list, &incoming)?;
+    let name = move_in(&hash, &incoming, &packs)?;
+    mark(target, &name);
     Ok(out)
 }
 
-/// Writes the pack and its index in a private folder, fsyncs both, moves them into
-/// `objects/pack`, fsyncs that folder and marks the pack as the store's. Returns its name
-/// (`pack-<hash>`).
-fn install(target: &git2::Repository, builder: &mut git2::PackBuilder<'_>) -> Result<String> {
+/// Encodes the objects as a version 2 pack and streams it through libgit2's indexer into
+/// `dir`. Returns the pack's hash (its name). The indexer recomputes every object id and the
+/// checksum; it is not asked to check that what the objects refer to is present (a manifest
+/// update refers to the first pack's objects, and looking them up in a repository of many
+/// packs costs more than the whole write): the caller lists a complete set by construction.
+fn write_indexed(
+    odb: &git2::Odb<'_>,
+    objects: &[(git2::Oid, Option<&[u8]>)],
+    dir: &Path,
+) -> Result<String> {
+    use flate2::{Compression, write::ZlibEncoder};
+    use sha1::{Digest, Sha1};
+
+    let count = u32::try_from(objects.len())
+        .map_err(|_| VcsError::Corrupt("too many objects for one pack".into()))?;
+    let mut pack = Vec::with_capacity(4096);
+    pack.extend_from_slice(b"PACK");
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    pack.extend_from_slice(&count.to_be_bytes());
+    for (oid, content) in objects {
+        let read;
+        let (kind, data): (u8, &[u8]) = match content {
+            Some(content) => (3, content),
+            None => {
+                read = odb.read(*oid)?;
+                let kind = match read.kind() {
+                    git2::ObjectType::Commit => 1,
+                    git2::ObjectType::Tree => 2,
+                    git2::ObjectType::Blob => 3,
+                    git2::ObjectType::Tag => 4,
+                    other => {
+                        return Err(VcsError::Corrupt(format!(
+                            "{oid}: cannot pack a {other} object"
+                        )));
+                    }
+                };
+                (kind, read.data())
+            }
+        };
+        // The entry header: type and size, the size in 4 bits then 7 bits per byte.
+        let mut size = data.len();
+        let mut byte = (kind << 4) | (size & 0x0f) as u8;
+        size >>= 4;
+        while size > 0 {
+            pack.push(byte | 0x80);
+            byte = (size & 0x7f) as u8;
+            size >>= 7;
+        }
+        pack.push(byte);
+        let mut deflate = ZlibEncoder::new(pack, Compression::new(WRITE_LEVEL));
+        deflate.write_all(data).at(dir)?;
+        pack = deflate.finish().at(dir)?;
+    }
+    let checksum = Sha1::digest(&pack);
+    pack.extend_from_slice(&checksum);
+    let mut indexer = git2::Indexer::new(None, dir, 0o444, false)?;
+    indexer.write_all(&pack).at(dir)?;
+    Ok(indexer.commit()?)
+}
+
+/// The store's incoming folder and `objects/pack`, created if needed.
+fn folders(target: &git2::Repository) -> Result<(PathBuf, PathBuf)> {
     let objects = target.commondir().join("objects");
     let packs = objects.join("pack");
     // Kept between writes: on file systems without a journal, fsyncing a file in a new folder
@@ -70,22 +195,38 @@ fn install(target: &git2::Repository, builder: &mut git2::PackBuilder<'_>) -> Re
     let incoming = objects.join(INCOMING);
     fs::create_dir_all(&incoming).at(&incoming)?;
     fs::create_dir_all(&packs).at(&packs)?;
-    let name = write_and_move(builder, &incoming, &packs)?;
-    // Best effort: a pack without a marker is only left for git's gc to fold.
+    Ok((incoming, packs))
+}
+
+/// Marks a pack as the store's. Best effort: a pack without a marker is only left for git's gc
+/// to fold.
+fn mark(target: &git2::Repository, name: &str) {
     let marks = markers(target);
-    let marker = marks.join(&name);
+    let marker = marks.join(name);
     if fs::File::create(&marker).is_err() {
         let _ = fs::create_dir_all(&marks).and_then(|()| fs::File::create(&marker));
     }
+}
+
+/// Writes the pack builder's pack and its index in a private folder, fsyncs both, moves them
+/// into `objects/pack`, fsyncs that folder and marks the pack as the store's. Returns its name
+/// (`pack-<hash>`).
+fn install(target: &git2::Repository, builder: &mut git2::PackBuilder<'_>) -> Result<String> {
+    let (incoming, packs) = folders(target)?;
+    // libgit2 writes under a temporary name and renames to the final one when complete.
+    builder.write(&incoming, 0)?;
+    let hash = builder
+        .name()?
+        .ok_or_else(|| VcsError::Corrupt("libgit2 wrote a pack without a name".into()))?
+        .to_owned();
+    let name = move_in(&hash, &incoming, &packs)?;
+    mark(target, &name);
     Ok(name)
 }
 
-fn write_and_move(builder: &mut git2::PackBuilder<'_>, tmp: &Path, packs: &Path) -> Result<String> {
-    // libgit2 writes under a temporary name and renames to the final one when complete.
-    builder.write(tmp, 0)?;
-    let hash = builder
-        .name()?
-        .ok_or_else(|| VcsError::Corrupt("libgit2 wrote a pack without a name".into()))?;
+/// Fsyncs the pack `hash` and its index in `tmp`, renames them into `packs` (pack first, index
+/// last, as git does) and fsyncs that folder. Returns the pack's name.
+fn move_in(hash: &str, tmp: &Path, packs: &Path) -> Result<String> {
     let name = format!("pack-{hash}");
     let file = |dir: &Path, ext: &str| -> PathBuf { dir.join(format!("{name}.{ext}")) };
     for ext in ["pack", "idx"] {

@@ -786,3 +786,48 @@ fn folding_keeps_objects_that_git_reuses_from_a_checkpoint_pack() {
     let fsck = common::git(root, &["fsck", "--strict", "--no-dangling"]);
     assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
 }
+
+#[test]
+fn content_staged_ahead_is_left_out_of_the_checkpoint_pack_and_restores_byte_identical() {
+    let dir = common::repo();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    let before = read(root, "src/lib.rs").unwrap();
+    // Staged while the proposal is analyzed: the content the checkpoint will hold, and some that
+    // it will not (a proposal whose change was then held for approval).
+    let packs_before = packs(root);
+    store.stage(&[&before, b"never checkpointed\n"]).unwrap();
+    let staged: Vec<String> = packs(root).difference(&packs_before).cloned().collect();
+    assert_eq!(staged.len(), 1);
+    assert_eq!(pack_objects(root, &staged[0]).len(), 2);
+
+    let packs_before = packs(root);
+    let pre = store.capture(&["src/lib.rs", "brand/new.rs"]).unwrap();
+    let id = store.create(&pre, &CheckpointMeta::now("staged")).unwrap();
+    let new: Vec<String> = packs(root).difference(&packs_before).cloned().collect();
+    assert_eq!(new.len(), 1);
+    // The manifest, 3 trees (root, files/, files/src) and the commit; not lib.rs's blob.
+    let objects = pack_objects(root, &new[0]);
+    assert_eq!(objects.len(), 5, "{objects:?}");
+    let blob = git_text(root, &["hash-object", "src/lib.rs"]);
+    assert!(!objects.contains(&blob.trim().to_owned()));
+
+    // A staged blob serves one checkpoint: the next one packs it again.
+    let packs_before = packs(root);
+    store.create(&pre, &CheckpointMeta::now("again")).unwrap();
+    let again: Vec<String> = packs(root).difference(&packs_before).cloned().collect();
+    assert!(pack_objects(root, &again[0]).contains(&blob.trim().to_owned()));
+
+    write(root, "src/lib.rs", b"changed\n");
+    store
+        .record_written(
+            &id,
+            &[PostImage::written("src/lib.rs", b"changed\n", false)],
+        )
+        .unwrap();
+    let plan = store.plan_restore(&id).unwrap();
+    store.restore(&plan, ConflictPolicy::default()).unwrap();
+    assert_eq!(read(root, "src/lib.rs").unwrap(), before);
+    let fsck = common::git(root, &["fsck", "--strict", "--no-dangling"]);
+    assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
+}

@@ -259,6 +259,34 @@ async fn prefetch_advisories(ctx: &Context, proposal: &autogate_analysis::Propos
     }
 }
 
+/// Below this many bytes of "before" text, a checkpoint's pack costs about its fsyncs alone:
+/// staging ahead would add a pack and save nothing.
+const STAGE_FROM_BYTES: usize = 64 * 1024;
+
+/// Stores the proposal's "before" texts in the checkpoint store on another core while the
+/// proposal is analyzed, so that the checkpoint of the changes applied at once only adds its
+/// tree and manifest. Best effort: content staged but not needed is garbage, never a fault.
+fn stage_pre_images(ctx: &Context, proposal: &autogate_analysis::Proposal) {
+    let texts: Vec<String> = proposal
+        .files
+        .iter()
+        .filter_map(|f| f.before.clone())
+        .collect();
+    if texts.iter().map(String::len).sum::<usize>() < STAGE_FROM_BYTES {
+        return;
+    }
+    let shared = ctx.shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let Ok(net) = shared.safety() else {
+            return;
+        };
+        let contents: Vec<&[u8]> = texts.iter().map(String::as_bytes).collect();
+        if let Err(e) = net.store.stage(&contents) {
+            tracing::debug!("staging the pre-images failed (the checkpoint stores them): {e}");
+        }
+    });
+}
+
 /// Gates an intake: admit, apply the auto changes as one batch, hold the rest.
 pub async fn gate_intake(
     ctx: &Context,
@@ -274,6 +302,7 @@ pub async fn gate_intake(
         stale,
     } = intake;
     prefetch_advisories(ctx, &proposal).await;
+    stage_pre_images(ctx, &proposal);
     let (all, auto, pending) = {
         let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
         let mut all = Vec::new();
