@@ -180,7 +180,7 @@ async fn ask(
         )),
         source: Some(source),
     };
-    let (ids, denied, asked) = {
+    let (ids, denied, asked, answers) = {
         let Some(mut gate) = ctx.shared.gate() else {
             return AskAnswer::Invalid {
                 message: "the server is not initialized".to_owned(),
@@ -214,7 +214,22 @@ async fn ask(
         } else {
             gate.settle(&others, Status::Approved, Some("decided by policy"), None);
         }
-        (ids, denied, asked)
+        // Registered before the gate is released: an approval that comes at once must find
+        // that a door waits (else it would be applied here, by the wrong writer).
+        let mut answers = Vec::new();
+        if denied.is_empty() {
+            let mut waiters = ctx
+                .shared
+                .door_waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for id in &asked {
+                let (tx, rx) = oneshot::channel();
+                waiters.insert(id.clone(), tx);
+                answers.push(rx);
+            }
+        }
+        (ids, denied, asked, answers)
     };
     ctx.shared.audit(&ids, autogate_vcs::AuditEvent::Decided);
     if !denied.is_empty() {
@@ -222,19 +237,6 @@ async fn ask(
     }
     if asked.is_empty() {
         return AskAnswer::Approved;
-    }
-    let mut answers = Vec::new();
-    {
-        let mut waiters = ctx
-            .shared
-            .door_waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        for id in &asked {
-            let (tx, rx) = oneshot::channel();
-            waiters.insert(id.clone(), tx);
-            answers.push(rx);
-        }
     }
     ctx.approvals.request(asked.clone()).await;
     let wait = Duration::from_millis(request.wait_ms).min(MAX_WAIT);
