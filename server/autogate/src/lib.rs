@@ -6,9 +6,11 @@
 pub mod cli;
 pub mod config;
 pub mod deps;
+pub mod desk;
 pub mod door;
 pub mod gate;
 pub mod lsp;
+pub mod mcp;
 pub mod patch;
 pub mod protocol;
 pub mod runner;

@@ -6,9 +6,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::desk::SessionDesk;
 use crate::door::agents::{self, Action, Agent, Call, Event, Reply};
 use crate::door::shell::{self, Snapshot};
-use crate::door::{Door, NoDesk, Source};
+use crate::door::{Door, Source};
 
 /// The most stdin a hook reads (a `Write` of a large file fits).
 const MAX_INPUT: u64 = 64 * 1024 * 1024;
@@ -104,7 +105,8 @@ async fn gate(agent: Agent, root: Option<&Path>, call: Call) -> anyhow::Result<R
                 .into_iter()
                 .flat_map(|s| s.into_file_edits(&cwd))
                 .collect();
-            door.propose(edits, &source, &NoDesk).await?
+            door.propose(edits, &source, &SessionDesk::from_env(door.root()))
+                .await?
         }
         (Action::Edits(specs), Event::Post) => {
             let paths: Vec<PathBuf> = specs.iter().flat_map(|s| s.paths(&cwd)).collect();

@@ -10,6 +10,7 @@ mod history;
 mod hook;
 mod init;
 mod logging;
+mod mcp;
 mod policy;
 pub mod sarif;
 
@@ -63,6 +64,9 @@ enum Command {
     Init(init::Args),
     /// Check the binary, the agents' hook configuration and the settings that skip hooks.
     Doctor,
+    /// Serve the gate to a coding agent as a stdio MCP server (tools propose_edit, write_file,
+    /// apply_patch, pending, explain, wait, rollback, permission_prompt).
+    Mcp(mcp::Args),
 }
 
 /// A level on the command line.
@@ -187,6 +191,7 @@ pub fn main() -> ExitCode {
         Command::Reject(args) => approve::run(&root, &args, false),
         Command::Init(args) => init::run(&root, &args),
         Command::Doctor => runtime.block_on(doctor::run(&root)),
+        Command::Mcp(args) => runtime.block_on(mcp::run(&root, &args)),
     };
     match result {
         Ok(code) => code,

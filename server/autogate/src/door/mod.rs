@@ -146,9 +146,11 @@ pub enum DeskAnswer {
 /// socket plugs in here; without it, [`NoDesk`] sends every ask to terminal approvals.
 pub trait Desk {
     /// Shows `changes` to the person and waits (with the desk's own time limit).
+    /// `files` are the files of the changes, before and after.
     fn ask(
         &self,
         changes: &[ChangeOutcome],
+        files: &[FileChange],
         source: &Source,
     ) -> impl std::future::Future<Output = DeskAnswer> + Send;
 }
@@ -157,7 +159,12 @@ pub trait Desk {
 pub struct NoDesk;
 
 impl Desk for NoDesk {
-    async fn ask(&self, _changes: &[ChangeOutcome], _source: &Source) -> DeskAnswer {
+    async fn ask(
+        &self,
+        _changes: &[ChangeOutcome],
+        _files: &[FileChange],
+        _source: &Source,
+    ) -> DeskAnswer {
         DeskAnswer::Unavailable
     }
 }
@@ -497,7 +504,20 @@ impl Door {
         }
         if !held.is_empty() {
             let shown: Vec<ChangeOutcome> = held.iter().map(|&i| outcome_of(&records[i])).collect();
-            let answer = desk.ask(&shown, source).await;
+            let held_files: Vec<FileChange> = intake
+                .proposal
+                .files
+                .iter()
+                .filter(|f| {
+                    shown.iter().any(|c| {
+                        c.files
+                            .iter()
+                            .any(|p| *p == f.path || Some(p) == f.old_path.as_ref())
+                    })
+                })
+                .cloned()
+                .collect();
+            let answer = desk.ask(&shown, &held_files, source).await;
             if answer != DeskAnswer::Approved {
                 self.record(&records, AuditEvent::Decided).await?;
             }
@@ -781,7 +801,7 @@ impl Door {
     }
 
     /// Restores checkpoints (newest first).
-    async fn rollback(&self, checkpoints: &[String], policy: ConflictPolicy) -> Result<()> {
+    pub async fn rollback(&self, checkpoints: &[String], policy: ConflictPolicy) -> Result<()> {
         let _lock = self
             .net
             .lock_writes(LOCK_LIMIT)

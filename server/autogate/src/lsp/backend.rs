@@ -233,6 +233,7 @@ impl LanguageServer for Backend {
             self.client.log_message(MessageType::INFO, summary).await;
         }
         super::index::spawn_build(self.shared.clone(), self.client.clone());
+        super::session::spawn(self.ctx.clone());
         if self.shared.caps().watch_files {
             let watch = DidChangeWatchedFilesRegistrationOptions {
                 watchers: vec![FileSystemWatcher {

@@ -389,6 +389,20 @@ pub async fn approve(ctx: &Context, id: &str, hash: Option<&str>) -> Result<Summ
             )));
         }
     }
+    // A door's change: the door writes it once told; nothing is written here.
+    if super::session::is_door_change(&ctx.shared, id) {
+        let summary = {
+            let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+            gate.update(&[id.to_owned()], |c| c.approver = Some("person"));
+            gate.settle(&[id.to_owned()], Status::Approved, None, None);
+            gate.summary(&[id.to_owned()], None)
+        };
+        ctx.shared
+            .audit(&[id.to_owned()], autogate_vcs::AuditEvent::Approved);
+        super::session::answer(&ctx.shared, id, true);
+        ctx.approvals.refresh_diagnostics().await;
+        return Ok(summary);
+    }
     let outcome = ctx.applier.apply(vec![id.to_owned()], "person").await;
     ctx.approvals.refresh_diagnostics().await;
     let checkpoint = match outcome {
@@ -410,6 +424,7 @@ pub async fn reject(ctx: &Context, id: &str) -> Result<Summary, CommandError> {
     };
     ctx.shared
         .audit(&[id.to_owned()], autogate_vcs::AuditEvent::Rejected);
+    super::session::answer(&ctx.shared, id, false);
     ctx.approvals.refresh_diagnostics().await;
     Ok(summary)
 }

@@ -15,6 +15,7 @@ pub mod index;
 pub mod ordered;
 pub mod policy;
 pub mod run;
+pub mod session;
 pub mod to_proto;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -67,6 +68,8 @@ pub struct Shared {
     pub startup_report: Mutex<Option<policy::Report>>,
     /// Whether the first workspace index build is installed in the gate.
     pub index_ready: tokio::sync::watch::Sender<bool>,
+    /// Pending changes a door waits on through the session socket, by id.
+    pub door_waiters: session::Waiters,
 }
 
 pub use documents::Documents;
@@ -87,6 +90,7 @@ impl Shared {
             safety: OnceLock::new(),
             tasks: Default::default(),
             index_ready: tokio::sync::watch::Sender::new(false),
+            door_waiters: Default::default(),
         }
     }
 

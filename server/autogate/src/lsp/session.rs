@@ -1,0 +1,317 @@
+//! The session socket: doors (agent hooks, the MCP server) ask the person through this editor.
+//!
+//! A connection carries one [`AskRequest`]. The files are analyzed by this server's own gate
+//! (a door's levels are never taken on trust); what needs the person becomes a pending change
+//! like any other, labelled with the agent, and its approval or rejection in the editor is sent
+//! back as one [`AskAnswer`] instead of being written here: the door (or the agent behind it)
+//! writes. A change the door stops waiting for is withdrawn.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use autogate_analysis::{FileChange, Proposal};
+use autogate_policy::Decision;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::oneshot;
+
+use super::commands::Context;
+use crate::desk::{AskAnswer, AskRequest};
+use crate::gate::{Base, Origin};
+use crate::protocol::Status;
+
+/// The longest line a door may send (the files of one change, before and after).
+const MAX_REQUEST: u64 = 64 << 20;
+/// The longest a door may ask the person to be waited for.
+const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// What a pending change that came through a door is waiting for: the person's answer.
+pub type Waiters = std::sync::Mutex<BTreeMap<String, oneshot::Sender<bool>>>;
+
+/// Starts listening for doors on the workspace's socket. A socket another live session
+/// listens on is left to it; a stale one is replaced.
+#[cfg(unix)]
+pub fn spawn(ctx: Context) {
+    let Some(root) = ctx.shared.workspace.get().map(|w| w.root().to_path_buf()) else {
+        return;
+    };
+    let path = match crate::desk::socket_path(&root) {
+        Ok(path) => path,
+        Err(e) => {
+            tracing::warn!("no session socket for doors: {e:#}");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+            tracing::info!(
+                "another editor session serves doors on {}; this one does not",
+                path.display()
+            );
+            return;
+        }
+        let _ = std::fs::remove_file(&path);
+        let listener = match bind_private(&path) {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!("cannot listen for doors on {}: {e}", path.display());
+                return;
+            }
+        };
+        tracing::info!("doors reach this session on {}", path.display());
+        let uid = rustix::process::geteuid().as_raw();
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            // Only this user's processes may ask.
+            match stream.peer_cred() {
+                Ok(cred) if cred.uid() == uid => {}
+                _ => continue,
+            }
+            let ctx = ctx.clone();
+            tokio::spawn(async move { serve(ctx, stream).await });
+        }
+    });
+}
+
+#[cfg(not(unix))]
+pub fn spawn(_ctx: Context) {}
+
+/// Binds the socket with owner-only permissions from the start (umask-free: bound in a
+/// private temporary name, restricted, then renamed into place).
+#[cfg(unix)]
+fn bind_private(path: &std::path::Path) -> std::io::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("the socket has no folder"))?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".session-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let listener = tokio::net::UnixListener::bind(&tmp)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&tmp, path)?;
+    Ok(listener)
+}
+
+#[cfg(unix)]
+async fn serve(ctx: Context, stream: tokio::net::UnixStream) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read.take(MAX_REQUEST));
+    let mut line = String::new();
+    let answer = match reader.read_line(&mut line).await {
+        Ok(0) => return,
+        Ok(_) => match serde_json::from_str::<AskRequest>(line.trim_end()) {
+            Ok(request) => ask(&ctx, request, reader.into_inner().into_inner()).await,
+            Err(e) => AskAnswer::Invalid {
+                message: format!("not an ask: {e}"),
+            },
+        },
+        Err(e) => AskAnswer::Invalid {
+            message: format!("cannot read the ask: {e}"),
+        },
+    };
+    if let Ok(mut text) = serde_json::to_string(&answer) {
+        text.push('\n');
+        let _ = write.write_all(text.as_bytes()).await;
+    }
+}
+
+/// Admits the door's files and waits for the person's decision on what needs one.
+#[cfg(unix)]
+async fn ask(
+    ctx: &Context,
+    request: AskRequest,
+    mut door: tokio::net::unix::OwnedReadHalf,
+) -> AskAnswer {
+    let Some(workspace) = ctx.shared.workspace.get() else {
+        return AskAnswer::Invalid {
+            message: "the server is not initialized".to_owned(),
+        };
+    };
+    // The files are judged as they are on disk now: a door's "before" is not taken on trust.
+    let mut files = Vec::new();
+    for file in &request.files {
+        let mut relative = Vec::new();
+        for path in std::iter::once(&file.path).chain(file.old_path.as_ref()) {
+            match workspace.resolve(std::path::Path::new(path)) {
+                crate::workspace::Resolved::Inside { relative: r, .. } => relative.push(r),
+                crate::workspace::Resolved::Forbidden { display, why } => {
+                    return AskAnswer::Denied {
+                        reasons: vec![format!("`{display}`: {why}")],
+                    };
+                }
+            }
+        }
+        let path = relative[0].clone();
+        let old_path = relative.get(1).cloned();
+        let before = match workspace.read(old_path.as_deref().unwrap_or(&path)) {
+            Ok(text) => text,
+            Err(e) => {
+                return AskAnswer::Invalid {
+                    message: format!("cannot read {}: {e:#}", file.path),
+                };
+            }
+        };
+        files.push(FileChange {
+            path,
+            old_path,
+            before,
+            after: file.after.clone(),
+        });
+    }
+    let proposal = Proposal { files };
+    let bases: BTreeMap<String, Base> = proposal
+        .files
+        .iter()
+        .flat_map(|f| f.touched_paths())
+        .map(|p| (p.to_owned(), Base::Disk))
+        .collect();
+    let source = match request.session.as_deref() {
+        Some(session) if !session.is_empty() => format!("{}:{session}", request.agent),
+        _ => request.agent.clone(),
+    };
+    let origin = Origin {
+        intent: Some(format!(
+            "{} tool call from {}",
+            request.tool.as_deref().unwrap_or("a"),
+            request.agent
+        )),
+        source: Some(source),
+    };
+    let (ids, denied, asked, answers) = {
+        let Some(mut gate) = ctx.shared.gate() else {
+            return AskAnswer::Invalid {
+                message: "the server is not initialized".to_owned(),
+            };
+        };
+        let ids = gate.admit(&proposal, &bases, &origin);
+        let mut denied = Vec::new();
+        let mut asked = Vec::new();
+        for id in &ids {
+            let Some(change) = gate.get(id) else { continue };
+            match change.verdict.decision {
+                Decision::Deny => denied.extend(change.verdict.reasons.iter().cloned()),
+                Decision::Ask if change.status == Status::Pending => asked.push(id.clone()),
+                _ => {}
+            }
+        }
+        // What the policy would apply on its own needs no one here: the door applies it.
+        let others: Vec<String> = ids
+            .iter()
+            .filter(|id| !asked.contains(id))
+            .cloned()
+            .collect();
+        let label = format!(
+            "proposed by {} through its {} tool; the agent writes it once you approve",
+            origin.source.as_deref().unwrap_or("an agent"),
+            request.tool.as_deref().unwrap_or("edit")
+        );
+        gate.update(&asked, |c| c.notes.insert(0, label.clone()));
+        if !denied.is_empty() {
+            gate.settle(&ids, Status::Denied, None, None);
+        } else {
+            gate.settle(&others, Status::Approved, Some("decided by policy"), None);
+        }
+        // Registered before the gate is released: an approval that comes at once must find
+        // that a door waits (else it would be applied here, by the wrong writer).
+        let mut answers = Vec::new();
+        if denied.is_empty() {
+            let mut waiters = ctx
+                .shared
+                .door_waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for id in &asked {
+                let (tx, rx) = oneshot::channel();
+                waiters.insert(id.clone(), tx);
+                answers.push(rx);
+            }
+        }
+        (ids, denied, asked, answers)
+    };
+    ctx.shared.audit(&ids, autogate_vcs::AuditEvent::Decided);
+    if !denied.is_empty() {
+        return AskAnswer::Denied { reasons: denied };
+    }
+    if asked.is_empty() {
+        return AskAnswer::Approved;
+    }
+    ctx.approvals.request(asked.clone()).await;
+    let wait = Duration::from_millis(request.wait_ms).min(MAX_WAIT);
+    let all = async {
+        let mut approved = true;
+        for rx in answers {
+            approved &= rx.await.unwrap_or(false);
+            if !approved {
+                break;
+            }
+        }
+        approved
+    };
+    // The door hanging up (its agent gave up) ends the wait as well.
+    let mut probe = [0u8; 1];
+    let outcome = tokio::select! {
+        approved = all => Some(approved),
+        () = tokio::time::sleep(wait) => None,
+        _ = door.read(&mut probe) => None,
+    };
+    let answer = match outcome {
+        Some(true) => AskAnswer::Approved,
+        Some(false) => AskAnswer::Rejected {
+            reasons: vec!["the person rejected it in the editor".to_owned()],
+        },
+        None => AskAnswer::TimedOut,
+    };
+    // Whatever is still pending is withdrawn: the door no longer waits for it.
+    let withdrawn: Vec<String> = {
+        let mut waiters = ctx
+            .shared
+            .door_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        asked
+            .iter()
+            .filter(|id| waiters.remove(*id).is_some())
+            .cloned()
+            .collect()
+    };
+    if !withdrawn.is_empty() {
+        if let Some(mut gate) = ctx.shared.gate() {
+            let note = match answer {
+                AskAnswer::TimedOut => "withdrawn: the agent stopped waiting for the person",
+                _ => "withdrawn: another part of the same edit was rejected",
+            };
+            gate.settle(&withdrawn, Status::Failed, Some(note), None);
+        }
+        ctx.shared
+            .audit(&withdrawn, autogate_vcs::AuditEvent::Failed);
+        ctx.approvals.refresh_diagnostics().await;
+        ctx.approvals.request(Vec::new()).await;
+    }
+    answer
+}
+
+/// The person decided a change: if a door waits for it, tells the door and returns true (the
+/// door writes; nothing is written here).
+pub fn answer(shared: &Arc<super::Shared>, id: &str, approved: bool) -> bool {
+    let sender = shared
+        .door_waiters
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(id);
+    match sender {
+        Some(tx) => tx.send(approved).is_ok(),
+        None => false,
+    }
+}
+
+/// Whether a door waits for this change.
+pub fn is_door_change(shared: &super::Shared, id: &str) -> bool {
+    shared
+        .door_waiters
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains_key(id)
+}

@@ -1,0 +1,264 @@
+//! The editor session as the approval desk: an agent's hook, run as the real binary beside a
+//! language server on the same workspace, holds a risky edit until the person decides in the
+//! editor (played by the LSP test client).
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{TestClient, helix_caps, read, repo, root};
+use tokio::io::AsyncWriteExt;
+
+const CARGO: &str =
+    "[package]\nname = \"x\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
+
+/// Starts `autogate hook claude-code` with a `Write` of `Cargo.toml` adding `dep`.
+fn spawn_hook(root: &Path, dep: &str, wait_s: &str) -> tokio::process::Child {
+    let payload = json!({
+        "session_id": "s1", "cwd": root, "hook_event_name": "PreToolUse",
+        "tool_name": "Write",
+        "tool_input": { "file_path": root.join("Cargo.toml"), "content": format!("{CARGO}{dep} = \"1\"\n") },
+    });
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
+        .args(["hook", "claude-code"])
+        .current_dir(root)
+        .env_remove("AUTOGATE_ENV")
+        .env("AUTOGATE_DESK_WAIT", wait_s)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::spawn(async move {
+        stdin
+            .write_all(payload.to_string().as_bytes())
+            .await
+            .unwrap();
+    });
+    child
+}
+
+async fn socket_ready(root: &Path) -> PathBuf {
+    let socket = root.join(".git/autogate/session.sock");
+    for _ in 0..200 {
+        if socket.exists() {
+            return socket;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the server never listened on {}", socket.display());
+}
+
+/// The pending changes, once there is one.
+async fn pending_change(client: &mut TestClient) -> Value {
+    for _ in 0..400 {
+        let pending = client.command("autogate.pending", json!({})).await.unwrap();
+        if let Some(change) = pending["changes"].as_array().and_then(|c| c.first()) {
+            return change.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the hook's change never reached the editor");
+}
+
+async fn finish(child: tokio::process::Child) -> (i32, String, String) {
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the hook did not end")
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_person_approves_a_hooks_edit_in_the_editor_and_the_agent_may_write() {
+    let dir = repo(&[("Cargo.toml", CARGO)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let socket = socket_ready(&root).await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the socket is the user's alone: {mode:o}");
+    }
+    let hook = spawn_hook(&root, "serde", "20");
+    let change = pending_change(&mut client).await;
+    assert_eq!(change["level"], json!("high"), "{change:#}");
+    assert!(
+        change["reasons"].as_array().unwrap().iter().any(|r| r
+            .as_str()
+            .unwrap()
+            .starts_with("proposed by claude-code:s1 through its Write tool")),
+        "labelled with the agent: {change:#}"
+    );
+    let id = change["id"].as_str().unwrap().to_owned();
+    let summary = client.approve(&id).await.unwrap();
+    assert_eq!(
+        summary["changes"][0]["status"],
+        json!("approved"),
+        "{summary:#}"
+    );
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains("deny"),
+        "allowed (exit 0, no deny): {stdout}"
+    );
+    // The agent writes once allowed: neither the server nor the hook did.
+    assert_eq!(read(&root, "Cargo.toml").unwrap(), CARGO);
+    let pending = client.command("autogate.pending", json!({})).await.unwrap();
+    assert_eq!(pending["changes"], json!([]));
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_in_the_editor_denies_the_agent_and_a_timeout_withdraws_the_change() {
+    let dir = repo(&[("Cargo.toml", CARGO)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    socket_ready(&root).await;
+
+    let hook = spawn_hook(&root, "rand", "20");
+    let id = pending_change(&mut client).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    client
+        .command("autogate.reject", json!({ "id": id }))
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 2, "a deny exits 2: {stdout}\n{stderr}");
+    assert!(
+        stdout.contains("\"deny\"") && stderr.contains("rejected"),
+        "{stdout}\n{stderr}"
+    );
+
+    // Nobody answers: the hook gives up after its wait, and the editor no longer shows it.
+    let hook = spawn_hook(&root, "tokio", "0.5");
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("did not answer in the editor in time"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("autogate approve"),
+        "the terminal way remains: {stderr}"
+    );
+    let mut left = Value::Null;
+    for _ in 0..100 {
+        left = client.command("autogate.pending", json!({})).await.unwrap();
+        if left["changes"] == json!([]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(left["changes"], json!([]), "withdrawn: {left:#}");
+    assert_eq!(read(&root, "Cargo.toml").unwrap(), CARGO);
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_on_the_socket_can_approve_and_garbage_is_answered() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = repo(&[("Cargo.toml", CARGO)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let socket = socket_ready(&root).await;
+    for line in [
+        "not json\n".to_owned(),
+        format!("{}\n", json!({ "approve": "abc" })),
+        format!(
+            "{}\n",
+            json!({ "agent": "x", "files": [{ "path": "../escape", "before": null, "after": "x" }], "wait_ms": 100 })
+        ),
+    ] {
+        let mut stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
+        stream.write_all(line.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        BufReader::new(stream).read_line(&mut answer).await.unwrap();
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert!(
+            matches!(answer["answer"].as_str(), Some("invalid" | "denied")),
+            "{line}: {answer}"
+        );
+    }
+    assert!(!root.parent().unwrap().join("escape").exists());
+    let pending = client.command("autogate.pending", json!({})).await.unwrap();
+    assert_eq!(pending["changes"], json!([]));
+    client.shutdown().await;
+}
+
+/// The MCP door with an editor session: the held change shows in the editor at once (the agent
+/// is not blocked), the person approves it there, and `wait` writes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mcp_change_waits_in_the_editor_and_is_written_once_approved_there() {
+    use rmcp::ServiceExt;
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+    let dir = repo(&[("Cargo.toml", CARGO)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    socket_ready(&root).await;
+    let transport = TokioChildProcess::new(
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_autogate")).configure(|cmd| {
+            cmd.args(["mcp", "--agent", "codex"])
+                .current_dir(&root)
+                .env_remove("AUTOGATE_ENV");
+        }),
+    )
+    .unwrap();
+    let agent = ().serve(transport).await.unwrap();
+    let call = |tool: &'static str, args: Value| {
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
+        agent.call_tool(CallToolRequestParams::new(tool).with_arguments(args))
+    };
+    let cargo = format!("{CARGO}serde = \"1\"\n");
+    let result = call(
+        "write_file",
+        json!({ "path": "Cargo.toml", "content": cargo }),
+    )
+    .await
+    .unwrap();
+    let text = result.content[0].as_text().unwrap().text.clone();
+    assert!(text.starts_with("waiting for the person"), "{text}");
+    let door_id = text
+        .split("with id ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let change = pending_change(&mut client).await;
+    assert!(
+        change["reasons"].to_string().contains("proposed by codex"),
+        "{change:#}"
+    );
+    client
+        .approve(change["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let result = call("wait", json!({ "id": door_id, "timeout_s": 20 }))
+        .await
+        .unwrap();
+    let text = result.content[0].as_text().unwrap().text.clone();
+    assert!(text.starts_with("applied: Cargo.toml"), "{text}");
+    assert_eq!(read(&root, "Cargo.toml").unwrap(), cargo);
+    agent.cancel().await.unwrap();
+    client.shutdown().await;
+}
