@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod deps;
 pub mod gate;
+pub mod learn;
 pub mod lsp;
 pub mod patch;
 pub mod protocol;

@@ -116,7 +116,7 @@ fn bad_mode() {
     check(
         "mode = \"yolo\"\n",
         &[
-            ".autogate.toml:1:8: unknown mode `yolo`: expected auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied)",
+            ".autogate.toml:1:8: unknown mode `yolo`: expected shadow, auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied; `shadow`: everything but critical applies, and the audit trail says what auto would have done)",
         ],
     );
 }
@@ -367,7 +367,7 @@ fn several_mistakes_at_once() {
     check(
         "mode = \"fast\"\n\n[[rules]]\npaths = [\"docs/**\"]\nkinds = [\"comment_onyl\"]\ndecision = \"auto\"\n\n[[rules]]\npaths = [\"src/auth/**\"]\n",
         &[
-            ".autogate.toml:1:8: unknown mode `fast`: expected auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied)",
+            ".autogate.toml:1:8: unknown mode `fast`: expected shadow, auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied; `shadow`: everything but critical applies, and the audit trail says what auto would have done)",
             ".autogate.toml:5:10: unknown change kind `comment_onyl` (hint: did you mean `comment_only`?)",
             ".autogate.toml:8:1: rules[1] has no effect (hint: add `min_level = \"high\"` and/or `decision = \"ask\"`)",
         ],

@@ -1,0 +1,211 @@
+//! Standing approvals ("Approve always for <scope>"): made by a person from a pending change,
+//! kept per clone in `approvals.json` beside the audit trail (`.git/autogate/`, or
+//! `.autogate/` without git), each with who made it, when, and when it expires.
+//!
+//! Every change to the file happens under `approvals.lock` (an OS file lock) and is written
+//! atomically (a temporary file, fsynced, renamed over, the folder fsynced). A file that
+//! cannot be read gives no standing approval at all: the gate asks (fail closed).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::scope::Scope;
+
+/// One standing approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandingApproval {
+    /// `S1`, `S2`...: never reused in a clone.
+    pub id: String,
+    pub scope: Scope,
+    /// Who made it: the git identity of the clone, or the user name.
+    pub who: String,
+    /// RFC 3339 (UTC).
+    pub created: String,
+    /// RFC 3339 (UTC): it covers nothing from then on.
+    pub expires: String,
+    /// The change it was made from.
+    pub change: String,
+}
+
+impl StandingApproval {
+    /// Whether it still holds at `now`.
+    pub fn active_at(&self, now: OffsetDateTime) -> bool {
+        OffsetDateTime::parse(&self.expires, &Rfc3339).is_ok_and(|expires| expires > now)
+    }
+
+    /// For reasons and prompts: "standing approval S1 (by Ann, until 2026-12-31)".
+    pub fn label(&self) -> String {
+        format!(
+            "standing approval {} (by {}, until {})",
+            self.id,
+            self.who,
+            self.expires.get(..10).unwrap_or(&self.expires)
+        )
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StoreFile {
+    version: u32,
+    /// The number of the next id.
+    next: u64,
+    approvals: Vec<StandingApproval>,
+}
+
+/// The standing approvals of one clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    path: PathBuf,
+}
+
+impl Store {
+    /// The store of the workspace at `root`.
+    pub fn open(root: &Path) -> Result<Store> {
+        let audit = autogate_vcs::AuditLog::open(root).context("cannot find the audit trail")?;
+        Ok(Store {
+            path: audit.path().with_file_name("approvals.json"),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read(&self) -> Result<StoreFile> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a valid approvals file", self.path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StoreFile {
+                version: 1,
+                next: 1,
+                approvals: Vec::new(),
+            }),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", self.path.display())),
+        }
+    }
+
+    /// Every standing approval, expired ones included.
+    pub fn list(&self) -> Result<Vec<StandingApproval>> {
+        Ok(self.read()?.approvals)
+    }
+
+    /// The ones that hold now. An unreadable file gives none (and a warning).
+    pub fn active(&self) -> Vec<StandingApproval> {
+        let now = OffsetDateTime::now_utc();
+        match self.list() {
+            Ok(list) => list.into_iter().filter(|a| a.active_at(now)).collect(),
+            Err(e) => {
+                tracing::warn!("standing approvals ignored: {e:#}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Adds a standing approval for `scope`, made by `who` from change `change`, for `days`.
+    pub fn add(
+        &self,
+        scope: Scope,
+        who: &str,
+        days: u64,
+        change: &str,
+    ) -> Result<StandingApproval> {
+        let _lock = self.lock()?;
+        let mut file = self.read()?;
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or(OffsetDateTime::now_utc());
+        let expires = now + time::Duration::days(i64::try_from(days).unwrap_or(30));
+        let approval = StandingApproval {
+            id: format!("S{}", file.next.max(1)),
+            scope,
+            who: who.to_owned(),
+            created: now.format(&Rfc3339).unwrap_or_default(),
+            expires: expires.format(&Rfc3339).unwrap_or_default(),
+            change: change.to_owned(),
+        };
+        file.next = file.next.max(1) + 1;
+        file.version = 1;
+        file.approvals.push(approval.clone());
+        self.write(&file)?;
+        Ok(approval)
+    }
+
+    /// Removes standing approval `id`; returns it.
+    pub fn revoke(&self, id: &str) -> Result<StandingApproval> {
+        let _lock = self.lock()?;
+        let mut file = self.read()?;
+        let Some(at) = file
+            .approvals
+            .iter()
+            .position(|a| a.id.eq_ignore_ascii_case(id))
+        else {
+            bail!("no standing approval `{id}`; `autogate approvals list` shows them");
+        };
+        let removed = file.approvals.remove(at);
+        self.write(&file)?;
+        Ok(removed)
+    }
+
+    fn lock(&self) -> Result<std::fs::File> {
+        let path = self.path.with_file_name("approvals.lock");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(file)
+    }
+
+    /// Atomically: a temporary file beside it, fsynced, renamed over, the folder fsynced.
+    fn write(&self, file: &StoreFile) -> Result<()> {
+        let dir = self
+            .path
+            .parent()
+            .context("the approvals file has no folder")?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot write in {}", dir.display()))?;
+        let json = serde_json::to_vec_pretty(file)?;
+        tmp.write_all(&json)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        if let Ok(folder) = std::fs::File::open(dir) {
+            let _ = folder.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Who is making a standing approval: `user.name <user.email>` of the clone's git config, or
+/// the login name.
+pub fn who(root: &Path) -> String {
+    let from_git = git2::Repository::discover(root)
+        .and_then(|repo| repo.config())
+        .ok()
+        .and_then(|config| {
+            let name = config.get_string("user.name").ok();
+            let email = config.get_string("user.email").ok();
+            match (name, email) {
+                (Some(n), Some(e)) => Some(format!("{n} <{e}>")),
+                (Some(n), None) => Some(n),
+                (None, Some(e)) => Some(e),
+                (None, None) => None,
+            }
+        });
+    from_git
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
