@@ -13,6 +13,7 @@ use autogate_analysis::{
 use autogate_policy::{Decision, Environment, Mode, Policy, Verdict};
 use sha2::{Digest, Sha256};
 
+use crate::learn::scope::Scope;
 use crate::learn::standing::StandingApproval;
 use crate::protocol::{ChangeSummary, Status, Summary};
 
@@ -572,6 +573,20 @@ impl Gate {
             }
         }
         Ok(out)
+    }
+
+    /// The scope a standing approval made from `change` would cover, or why none may be made:
+    /// see [`crate::learn::scope`]. Only a change the environment's thresholds ask about can
+    /// have one (that is the only ask a standing approval turns into auto).
+    pub fn scope_of(&self, change: &ChangeRecord) -> Result<Scope, String> {
+        if !change.verdict.rule.starts_with("environments.") {
+            return Err(format!(
+                "change {} asks because of `{}`, which a standing approval never overrides",
+                change.id, change.verdict.rule
+            ));
+        }
+        let facts = crate::learn::facts::Facts::from_report(&change.report, &change.environment);
+        crate::learn::scope::scope_of(&facts, self.policy.approvals())
     }
 
     pub fn get(&self, id: &str) -> Option<&ChangeRecord> {

@@ -139,3 +139,145 @@ async fn an_editor_cannot_set_shadow_mode_over_an_auto_policy() {
     );
     client.shutdown().await;
 }
+
+const STRICT_DEV: &str = "[environments.development]\nauto_up_to = \"low\"\n";
+
+/// The titles of a prompt's actions.
+fn titles(prompt: &Value) -> Vec<String> {
+    prompt["params"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Proposes `one() -> 1` to become `one() -> n` in `path` (a body change of a public function:
+/// medium, which asks under [`STRICT_DEV`]).
+async fn propose_body(client: &mut TestClient, path: &str, n: u32) -> Value {
+    let uri = client.uri(path);
+    client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&uri, None, [1, 4, 1, 5], &n.to_string()), "source": "agent" }),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_standing_approval_makes_the_next_change_of_its_scope_auto_until_revoked() {
+    let dir = repo(&[
+        ("src/parser/a.rs", LIB),
+        ("src/parser/deep/b.rs", LIB),
+        ("src/other.rs", LIB),
+        ("Makefile", "all:\n\techo hi\n"),
+        (".autogate.toml", STRICT_DEV),
+    ]);
+    let root = root(&dir);
+    support::git(&root, &["config", "user.name", "Ann"]);
+    support::git(&root, &["config", "user.email", "ann@example.com"]);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+
+    // Asked: the prompt offers "Approve always" with the scope; the person takes it.
+    let summary = propose_body(&mut client, "src/parser/a.rs", 2).await;
+    assert_eq!(change(&summary, 0).1, "ask");
+    let prompt = client.expect("window/showMessageRequest").await;
+    let actions = titles(&prompt);
+    assert_eq!(actions.len(), 4, "{actions:?}");
+    assert_eq!(
+        actions[1],
+        "Approve always for body_only changes up to medium in src/parser/** (development)"
+    );
+    client.reply(&prompt, json!({ "title": actions[1] })).await;
+    client.wait_message("1 approved").await;
+    assert!(
+        support::read(&root, "src/parser/a.rs")
+            .unwrap()
+            .contains("    2\n")
+    );
+    let (code, listed, _) = run(&root, &["approvals", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        listed.starts_with("S1   body_only changes up to medium in src/parser/**"),
+        "{listed}"
+    );
+    assert!(listed.contains("by Ann <ann@example.com>"), "{listed}");
+    let made = trail(&root)
+        .into_iter()
+        .find(|r| r["event"] == json!("approved_always"))
+        .expect("the standing approval is in the audit trail");
+    assert_eq!(made["standing"], json!("S1"));
+
+    // The next change of that scope is auto, and says why, in its reasons and its record.
+    let summary = propose_body(&mut client, "src/parser/deep/b.rs", 3).await;
+    let (id, decision, status) = change(&summary, 0);
+    assert_eq!((decision.as_str(), status.as_str()), ("auto", "applied"));
+    let reasons = summary["changes"][0]["reasons"].to_string();
+    assert!(
+        reasons.contains("standing approval S1 (by Ann"),
+        "{reasons}"
+    );
+    let record = decided(&root, &id);
+    assert_eq!(record["standing"], json!("S1"));
+    assert_eq!(record["rule"], json!("standing.S1"));
+
+    // Outside its scope: asked, and the prompt is dismissed.
+    let summary = propose_body(&mut client, "src/other.rs", 4).await;
+    assert_eq!(change(&summary, 0).1, "ask");
+    let prompt = client.expect("window/showMessageRequest").await;
+    client.reply(&prompt, Value::Null).await;
+
+    // A protected path: never offered, and the command refuses it.
+    let makefile = client.uri("Makefile");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&makefile, None, [1, 6, 1, 8], "bye") }),
+        )
+        .await
+        .unwrap();
+    let c = &summary["changes"][0];
+    assert_eq!(c["decision"], json!("ask"));
+    let prompt = client.expect("window/showMessageRequest").await;
+    assert_eq!(titles(&prompt), ["Approve", "Reject", "Show diff"]);
+    client.reply(&prompt, Value::Null).await;
+    let refused = client
+        .command(
+            "autogate.approveAlways",
+            json!({ "id": c["id"], "hash": c["hash"] }),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("`Makefile` is protected"),
+        "{refused}"
+    );
+    assert_eq!(
+        support::read(&root, "Makefile").unwrap(),
+        "all:\n\techo hi\n"
+    );
+    let (_, listed, _) = run(&root, &["approvals"]);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+
+    // Revoked from the terminal: the same scope asks again.
+    let (code, out, err) = run(&root, &["approvals", "revoke", "S1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("revoked S1"), "{out}");
+    let summary = propose_body(&mut client, "src/parser/deep/b.rs", 5).await;
+    assert_eq!(change(&summary, 0).1, "ask");
+    let prompt = client.expect("window/showMessageRequest").await;
+    client.reply(&prompt, Value::Null).await;
+    assert!(
+        trail(&root)
+            .iter()
+            .any(|r| r["event"] == json!("revoked") && r["standing"] == json!("S1"))
+    );
+    let (code, _, err) = run(&root, &["approvals", "revoke", "S1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no standing approval `S1`"), "{err}");
+    client.shutdown().await;
+}

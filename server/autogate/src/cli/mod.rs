@@ -1,6 +1,7 @@
 //! The command line: `autogate [lsp]`, `assess`, `log`, `checkpoints`,
 //! `rollback`, `policy check|explain`, and `demo`.
 
+mod approvals;
 mod assess;
 mod demo;
 mod history;
@@ -48,6 +49,11 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// Run a scripted session through the real server on a temporary workspace.
     Demo(demo::Args),
+    /// List or revoke the standing approvals of this clone.
+    Approvals {
+        #[command(subcommand)]
+        command: Option<approvals::ApprovalsCommand>,
+    },
 }
 
 /// A level on the command line.
@@ -167,6 +173,7 @@ pub fn main() -> ExitCode {
         Command::Rollback(args) => history::rollback(&root, &args),
         Command::Policy(command) => policy::run(&root, &command),
         Command::Demo(args) => runtime.block_on(demo::run(&args)),
+        Command::Approvals { command } => approvals::run(&root, command.as_ref()),
     };
     match result {
         Ok(code) => code,

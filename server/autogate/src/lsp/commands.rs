@@ -115,6 +115,10 @@ pub async fn execute(
             let a: p::ApproveArgs = args(command, &arguments)?;
             to_value(&approve(ctx, &a.id, a.hash.as_deref()).await?)
         }
+        p::APPROVE_ALWAYS => {
+            let a: p::ApproveArgs = args(command, &arguments)?;
+            to_value(&super::approval::approve_always(ctx, &a.id, a.hash.as_deref()).await?)
+        }
         p::REJECT => {
             let a: p::IdArgs = args(command, &arguments)?;
             to_value(&reject(ctx, &a.id).await?)
@@ -221,7 +225,10 @@ async fn gate_from(
 }
 
 /// An error unless `change` waits for approval; `verb` is what was attempted ("approved").
-fn not_pending(change: &crate::gate::ChangeRecord, verb: &str) -> Result<(), CommandError> {
+pub(super) fn not_pending(
+    change: &crate::gate::ChangeRecord,
+    verb: &str,
+) -> Result<(), CommandError> {
     if change.awaits_approval() {
         return Ok(());
     }
@@ -232,7 +239,7 @@ fn not_pending(change: &crate::gate::ChangeRecord, verb: &str) -> Result<(), Com
     )))
 }
 
-fn unknown_change(id: &str) -> CommandError {
+pub(super) fn unknown_change(id: &str) -> CommandError {
     CommandError::InvalidParams(format!(
         "no change with id `{id}`; `autogate.pending` lists the pending ones"
     ))
@@ -274,8 +281,10 @@ pub async fn gate_intake(
         stale,
     } = intake;
     prefetch_advisories(ctx, &proposal).await;
+    let standing = super::approval::standing_now(ctx);
     let (all, auto, pending) = {
         let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+        gate.standing = standing;
         let mut all = Vec::new();
         for (display, why) in forbidden {
             all.push(gate.admit_refused(
