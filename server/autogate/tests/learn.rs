@@ -281,3 +281,218 @@ async fn a_standing_approval_makes_the_next_change_of_its_scope_auto_until_revok
     assert!(err.contains("no standing approval `S1`"), "{err}");
     client.shutdown().await;
 }
+
+/// Proposes a change and approves it through the prompt, as the person does.
+async fn propose_and_approve(client: &mut TestClient, path: &str, n: u32) -> String {
+    let summary = propose_body(client, path, n).await;
+    let (id, decision, _) = change(&summary, 0);
+    assert_eq!(decision, "ask", "{summary:#}");
+    let prompt = client.expect("window/showMessageRequest").await;
+    client.messages.clear();
+    client.reply(&prompt, json!({ "title": "Approve" })).await;
+    client.wait_message("1 approved").await;
+    id
+}
+
+#[tokio::test]
+async fn the_learning_loop_approve_five_times_suggest_accept_and_the_sixth_is_auto() {
+    let dir = repo(&[
+        ("src/parser/a.rs", LIB),
+        ("src/util/u.rs", "fn two() -> i32 {\n    1\n}\n"),
+        (".autogate.toml", STRICT_DEV),
+    ]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    // A private body change is low: auto. Kept in the history for the replays below.
+    let util = client.uri("src/util/u.rs");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&util, None, [1, 4, 1, 5], "7") }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(change(&summary, 0).2, "applied");
+    let mut approved = Vec::new();
+    for n in 2..=6 {
+        approved.push(propose_and_approve(&mut client, "src/parser/a.rs", n).await);
+    }
+
+    // Four approvals are not enough under --min 6; five are under the default.
+    let (code, out, err) = run(&root, &["policy", "suggest", "--min", "6"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("[[rules]]"), "{out}");
+    let (code, out, err) = run(&root, &["policy", "suggest"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 suggestion(s) from 1 trail(s)"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "asked and approved 5 times, never rejected, rolled back or reverted (changes {})",
+            approved.join(", ")
+        )),
+        "{out}"
+    );
+    let snippet: String = out
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(snippet.contains("paths = [\"src/parser/**\"]"), "{snippet}");
+    assert!(snippet.contains("kinds = [\"body_only\"]"), "{snippet}");
+    assert!(snippet.contains("max_level = \"medium\""), "{snippet}");
+    assert!(snippet.contains("decision = \"auto\""), "{snippet}");
+
+    // Replays of the recorded history: the suggestion as a candidate is looser (exit 1), and
+    // a rule that asks about the utilities is stricter (exit 0 with --fail-on-looser).
+    let candidates = tempfile::tempdir().unwrap();
+    let looser = candidates.path().join("looser.toml");
+    std::fs::write(&looser, format!("{STRICT_DEV}\n{snippet}\n")).unwrap();
+    let (code, out, err) = run(
+        &root,
+        &["policy", "replay", "--policy", looser.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("replayed 6 decision(s)")
+            && out.contains("5 would change (5 looser, 0 stricter)"),
+        "{out}"
+    );
+    assert!(out.contains("ask -> auto  (rules[0])"), "{out}");
+    let stricter = candidates.path().join("stricter.toml");
+    std::fs::write(
+        &stricter,
+        format!("{STRICT_DEV}\n[[rules]]\npaths = [\"src/util/**\"]\ndecision = \"ask\"\n"),
+    )
+    .unwrap();
+    let args = [
+        "policy",
+        "replay",
+        "--fail-on-looser",
+        "--policy",
+        stricter.to_str().unwrap(),
+    ];
+    let (code, out, err) = run(&root, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("1 would change (0 looser, 1 stricter)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("auto -> ask  (rules[0]) src/util/u.rs"),
+        "{out}"
+    );
+    let (code, out, _) = run(
+        &root,
+        &[
+            "policy",
+            "replay",
+            "--fail-on-looser",
+            "--policy",
+            looser.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    let (code, out, _) = run(
+        &root,
+        &[
+            "policy",
+            "replay",
+            "--since",
+            "2999",
+            "--policy",
+            looser.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        (code, out.contains("replayed 0 decision(s)")),
+        (0, true),
+        "{out}"
+    );
+    let (code, _, _) = run(&root, &["policy", "replay"]);
+    assert_eq!(code, 0, "the policy in force changes nothing");
+
+    // The person accepts the suggestion: proposed through the gate, the policy file asks.
+    let policy = client.uri(".autogate.toml");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": edit(&policy, None, [2, 0, 2, 0], &format!("\n{snippet}\n")) }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(change(&summary, 0).1, "ask");
+    let prompt = client.expect("window/showMessageRequest").await;
+    assert_eq!(titles(&prompt), ["Approve", "Reject", "Show diff"]);
+    client.messages.clear();
+    client.reply(&prompt, json!({ "title": "Approve" })).await;
+    client.wait_message("1 approved").await;
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({ "changes": [ { "uri": policy, "type": 2 } ] }),
+        )
+        .await;
+
+    // The sixth change of that scope applies on its own, by the new rule.
+    let summary = propose_body(&mut client, "src/parser/a.rs", 8).await;
+    let (id, decision, status) = change(&summary, 0);
+    assert_eq!(
+        (decision.as_str(), status.as_str()),
+        ("auto", "applied"),
+        "{summary:#}"
+    );
+    assert_eq!(decided(&root, &id)["rule"], json!("rules[0]"));
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_change_reverted_by_hand_is_recorded_and_its_scope_tightened() {
+    let dir = repo(&[("src/util/u.rs", "fn two() -> i32 {\n    1\n}\n")]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    let util = client.uri("src/util/u.rs");
+    let mut ids = Vec::new();
+    for n in [2, 3] {
+        let summary = client
+            .command(
+                "autogate.proposeEdit",
+                json!({ "edit": edit(&util, None, [1, 4, 1, 5], &n.to_string()) }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(change(&summary, 0).2, "applied");
+        ids.push(change(&summary, 0).0);
+    }
+    client.shutdown().await;
+    // The person undoes the last change by hand (the file is back to its content before it).
+    std::fs::write(root.join("src/util/u.rs"), "fn two() -> i32 {\n    2\n}\n").unwrap();
+
+    let (code, out, err) = run(&root, &["policy", "suggest"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("change {} was reverted by hand", ids[1])),
+        "{err}"
+    );
+    assert!(
+        out.contains(&format!(
+            "# tighten: 1 of 2 auto change(s) rolled back or reverted (changes {})",
+            ids[1]
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("paths = [\"src/util/**\"]") && out.contains("decision = \"ask\""),
+        "{out}"
+    );
+    let reverted: Vec<Value> = trail(&root)
+        .into_iter()
+        .filter(|r| r["event"] == json!("reverted"))
+        .collect();
+    assert_eq!(reverted.len(), 1, "{reverted:#?}");
+    assert_eq!(reverted[0]["change"], json!(ids[1]));
+    // Recorded once: a second run finds nothing new, and the trail still verifies.
+    let (_, _, err) = run(&root, &["policy", "suggest"]);
+    assert!(!err.contains("reverted by hand"), "{err}");
+    let (code, out, _) = run(&root, &["log", "--verify"]);
+    assert_eq!(code, 0, "{out}");
+}

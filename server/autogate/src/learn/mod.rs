@@ -12,3 +12,4 @@ pub mod revert;
 pub mod scope;
 pub mod standing;
 pub mod suggest;
+pub mod trail;
