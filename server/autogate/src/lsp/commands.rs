@@ -132,6 +132,8 @@ pub async fn execute(
                 "status": change.status,
                 "decision": change.verdict.decision,
                 "rule": change.verdict.rule,
+                "would": change.verdict.would,
+                "standing": change.standing,
                 "hash": change.hash,
                 "intent": change.intent,
                 "source": change.source,
