@@ -496,3 +496,67 @@ async fn a_change_reverted_by_hand_is_recorded_and_its_scope_tightened() {
     let (code, out, _) = run(&root, &["log", "--verify"]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[tokio::test]
+async fn without_prompts_approve_always_is_a_code_action_and_needs_the_hash() {
+    let dir = repo(&[
+        ("src/parser/a.rs", LIB),
+        ("src/parser/b.rs", LIB),
+        (".autogate.toml", STRICT_DEV),
+    ]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, support::helix_caps(), Value::Null).await;
+    let summary = propose_body(&mut client, "src/parser/a.rs", 2).await;
+    let c = summary["changes"][0].clone();
+    assert_eq!(c["decision"], json!("ask"));
+    let uri = client.uri("src/parser/a.rs");
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": { "start": { "line": 1, "character": 0 }, "end": { "line": 1, "character": 0 } }, "context": { "diagnostics": [] } }),
+        )
+        .await
+        .unwrap();
+    let always = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Approve change 1 always for body_only changes")
+        })
+        .unwrap_or_else(|| panic!("{actions:#}"))
+        .clone();
+    assert_eq!(
+        always["command"]["command"],
+        json!("autogate.approveAlways")
+    );
+    // Without the hash (or with another one): refused, and no standing approval is made.
+    let refused = client
+        .command(
+            "autogate.approveAlways",
+            json!({ "id": c["id"], "hash": "0" }),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused["message"].as_str().unwrap().contains("hash"),
+        "{refused}"
+    );
+    let (_, listed, _) = run(&root, &["approvals"]);
+    assert!(listed.contains("no standing approvals"), "{listed}");
+    // As the code action carries it: approved, and the next change of the scope is auto.
+    let command = &always["command"];
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": command["command"], "arguments": command["arguments"] }),
+        )
+        .await
+        .unwrap();
+    let summary = propose_body(&mut client, "src/parser/b.rs", 3).await;
+    assert_eq!(change(&summary, 0).2, "applied", "{summary:#}");
+    client.shutdown().await;
+}

@@ -414,3 +414,28 @@ fn auto_up_to_not_below_inherited_deny_from() {
         ],
     );
 }
+
+#[test]
+fn approvals_settings() {
+    check(
+        "[approvals]\nenabled = true\nproduction = true\nmax_level = \"medium\"\ndays = 7\n",
+        &[],
+    );
+    let policy =
+        Policy::from_toml("[approvals]\nmax_level = \"medium\"\ndays = 7\n", "p").expect("valid");
+    assert_eq!(policy.approvals().days, 7);
+    assert!(!policy.approvals().production);
+    check(
+        "[approvals]\nmax_level = \"critical\"\ndays = 0\nforever = true\n",
+        &[
+            ".autogate.toml:4:1: unknown key `forever` (hint: known keys here: enabled, production, max_level, days)",
+        ],
+    );
+    check(
+        "[approvals]\nmax_level = \"critical\"\ndays = 0\n",
+        &[
+            ".autogate.toml:2:13: `max_level` cannot be critical: critical changes are always denied (hint: write `low`, `medium` or `high`)",
+            ".autogate.toml:3:8: `days` must be between 1 and 365, not 0 (hint: how long a standing approval lasts, e.g. 30)",
+        ],
+    );
+}

@@ -260,3 +260,106 @@ pub fn suggest(trails: &[Trail], min: usize) -> Vec<Suggestion> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use autogate_vcs::ImpactFacts;
+
+    /// The records of one change: decided `decision` at `level`, then `events`.
+    fn change(id: &str, file: &str, decision: &str, events: &[AuditEvent]) -> Vec<AuditRecord> {
+        let mut decided = AuditRecord::new(AuditEvent::Decided);
+        decided.change = Some(id.to_owned());
+        decided.files = vec![file.to_owned()];
+        decided.level = Some("medium".to_owned());
+        decided.decision = Some(decision.to_owned());
+        decided.impact = Some(ImpactFacts {
+            environment: "development".to_owned(),
+            mode: "auto".to_owned(),
+            kinds: vec!["body_only".to_owned()],
+            ..ImpactFacts::default()
+        });
+        let mut out = vec![decided];
+        for &event in events {
+            let mut r = AuditRecord::new(event);
+            r.change = Some(id.to_owned());
+            r.files = vec![file.to_owned()];
+            r.checkpoint = Some(format!("cp-{id}"));
+            r.approver = Some(if event == AuditEvent::Applied {
+                Approver::Policy
+            } else {
+                Approver::Person
+            });
+            out.push(r);
+        }
+        out
+    }
+
+    fn trail(label: &str, changes: Vec<Vec<AuditRecord>>) -> Trail {
+        Trail {
+            label: label.to_owned(),
+            records: changes.into_iter().flatten().collect(),
+        }
+    }
+
+    #[test]
+    fn approvals_add_up_across_trails_and_one_rejection_spoils_a_scope() {
+        let approved = [AuditEvent::Approved];
+        // Alice approved three, Bob two: ids repeat across trails, and Bob's session reused 1.
+        let alice = trail(
+            "alice.json",
+            (1..=3)
+                .map(|i| change(&i.to_string(), "src/p/a.rs", "ask", &approved))
+                .collect(),
+        );
+        let bob = trail(
+            "bob.json",
+            vec![
+                change("1", "src/p/b.rs", "ask", &approved),
+                change("1", "src/p/c.rs", "ask", &approved),
+            ],
+        );
+        let suggestions = suggest(&[alice, bob], 5);
+        assert_eq!(suggestions.len(), 1, "{suggestions:#?}");
+        let s = &suggestions[0];
+        assert_eq!((s.decision, s.count), (Decision::Auto, 5));
+        assert_eq!(s.scope.paths, ["src/p/**"]);
+        assert_eq!(s.examples[0], "alice.json:1");
+        assert!(s.to_toml().contains("decision = \"auto\""));
+
+        // One rejected change in the scope: nothing to loosen.
+        let rejected = trail(
+            "carol.json",
+            vec![change("9", "src/p/d.rs", "ask", &[AuditEvent::Rejected])],
+        );
+        let alice = trail(
+            "alice.json",
+            (1..=6)
+                .map(|i| change(&i.to_string(), "src/p/a.rs", "ask", &approved))
+                .collect(),
+        );
+        assert!(suggest(&[alice, rejected], 5).is_empty());
+    }
+
+    #[test]
+    fn auto_changes_rolled_back_from_the_terminal_tighten_their_scope() {
+        let mut records = change("1", "src/u/a.rs", "auto", &[AuditEvent::Applied]);
+        records.extend(change("2", "src/u/b.rs", "auto", &[AuditEvent::Applied]));
+        // `autogate rollback` names the checkpoint only.
+        let mut rollback = AuditRecord::new(AuditEvent::RolledBack);
+        rollback.checkpoint = Some("cp-2".to_owned());
+        records.push(rollback);
+        let suggestions = suggest(
+            &[Trail {
+                label: "t".to_owned(),
+                records,
+            }],
+            5,
+        );
+        assert_eq!(suggestions.len(), 1, "{suggestions:#?}");
+        let s = &suggestions[0];
+        assert_eq!((s.decision, s.count, s.total), (Decision::Ask, 1, 2));
+        assert_eq!(s.examples, ["2"]);
+        assert!(s.to_toml().contains("decision = \"ask\""));
+    }
+}
