@@ -61,7 +61,9 @@ pub fn eligible(facts: &Facts, settings: &ApprovalSettings) -> Result<(), String
     if let Some(path) = facts.protected_paths.first() {
         return Err(format!("`{path}` is protected"));
     }
-    let control = control_files();
+    let Some(control) = control_files() else {
+        return Err("the list of control files cannot be compiled".to_owned());
+    };
     if let Some((path, pattern)) = facts
         .files
         .iter()
@@ -87,14 +89,20 @@ pub fn eligible(facts: &Facts, settings: &ApprovalSettings) -> Result<(), String
     Ok(())
 }
 
-/// The default protected and control-file lists, whatever the policy unprotects.
-fn control_files() -> ProtectedPaths {
-    let patterns: Vec<&str> = DEFAULT_PROTECTED
-        .iter()
-        .chain(PROTECTED_CONFIG)
-        .copied()
-        .collect();
-    ProtectedPaths::new(&patterns).unwrap_or_else(|_| ProtectedPaths::empty())
+/// The default protected and control-file lists, whatever the policy unprotects (compiled
+/// once; `None` if they cannot be, and then no change is eligible).
+fn control_files() -> Option<&'static ProtectedPaths> {
+    static CONTROL: std::sync::OnceLock<Option<ProtectedPaths>> = std::sync::OnceLock::new();
+    CONTROL
+        .get_or_init(|| {
+            let patterns: Vec<&str> = DEFAULT_PROTECTED
+                .iter()
+                .chain(PROTECTED_CONFIG)
+                .copied()
+                .collect();
+            ProtectedPaths::new(&patterns).ok()
+        })
+        .as_ref()
 }
 
 /// The scope of a change, or why it has none.
