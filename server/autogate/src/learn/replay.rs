@@ -59,7 +59,15 @@ fn recorded(record: &AuditRecord) -> Option<Decision> {
 pub fn replay(records: &[AuditRecord], policy: &Policy, since: Option<&str>) -> Report {
     let mut report = Report::default();
     for record in records {
-        if record.event != AuditEvent::Decided || since.is_some_and(|s| record.time.as_str() < s) {
+        // Changes refused before analysis (a path outside the workspace, a stale document) are
+        // decided by invariants, not by a policy.
+        if record.event != AuditEvent::Decided
+            || since.is_some_and(|s| record.time.as_str() < s)
+            || record
+                .rule
+                .as_deref()
+                .is_some_and(|r| r.starts_with("invariant."))
+        {
             continue;
         }
         let (Some(mut facts), Some(was)) = (Facts::from_record(record), recorded(record)) else {
@@ -103,4 +111,109 @@ pub fn replay(records: &[AuditRecord], policy: &Policy, since: Option<&str>) -> 
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use autogate_vcs::{ImpactFacts, Would};
+
+    fn decided(change: &str, file: &str, level: &str, decision: &str, rule: &str) -> AuditRecord {
+        let mut r = AuditRecord::new(AuditEvent::Decided);
+        r.change = Some(change.to_owned());
+        r.files = vec![file.to_owned()];
+        r.level = Some(level.to_owned());
+        r.decision = Some(decision.to_owned());
+        r.rule = Some(rule.to_owned());
+        r.impact = Some(ImpactFacts {
+            environment: "development".to_owned(),
+            mode: "auto".to_owned(),
+            kinds: vec!["body_only".to_owned()],
+            ..ImpactFacts::default()
+        });
+        r
+    }
+
+    fn policy(text: &str) -> Policy {
+        Policy::from_toml(text, "candidate.toml").expect("a valid candidate")
+    }
+
+    #[test]
+    fn replay_compares_what_each_policy_stands_for() {
+        let plain = decided(
+            "1",
+            "src/a.rs",
+            "medium",
+            "auto",
+            "environments.development.auto_up_to",
+        );
+        // Shadow mode applied it; auto would have asked.
+        let mut shadow = decided("2", "src/b.rs", "high", "auto", "mode.shadow");
+        shadow.would = Some(Would {
+            decision: "ask".to_owned(),
+            level: "high".to_owned(),
+            rule: "environments.development.auto_up_to".to_owned(),
+            reasons: Vec::new(),
+        });
+        // A standing approval decided it.
+        let mut standing = decided("3", "src/c.rs", "high", "auto", "standing.S1");
+        standing.standing = Some("S1".to_owned());
+        // Refused before analysis, and recorded before autogate kept the facts.
+        let refused = decided("4", "../x", "critical", "deny", "invariant.workspace_root");
+        let mut old = decided(
+            "5",
+            "src/d.rs",
+            "low",
+            "auto",
+            "environments.development.auto_up_to",
+        );
+        old.impact = None;
+        let records = [plain, shadow, standing, refused, old];
+
+        // The defaults: nothing changes.
+        let same = replay(&records, &Policy::default(), None);
+        assert_eq!(
+            (same.decided, same.skipped, same.changed.len()),
+            (3, 1, 0),
+            "{same:#?}"
+        );
+
+        // Stricter: medium asks; the standing approval still covers its high change.
+        let strict = replay(
+            &records,
+            &policy("[environments.development]\nauto_up_to = \"low\"\n"),
+            None,
+        );
+        let changed: Vec<(&str, Decision, Decision)> = strict
+            .changed
+            .iter()
+            .map(|c| (c.change.as_str(), c.recorded, c.candidate))
+            .collect();
+        assert_eq!(changed, [("1", Decision::Auto, Decision::Ask)]);
+        assert!(!strict.changed[0].looser());
+
+        // Looser: high is auto, so the shadow change would have applied.
+        let loose = replay(
+            &records,
+            &policy("[environments.development]\nauto_up_to = \"high\"\n"),
+            None,
+        );
+        assert_eq!(loose.changed.len(), 1, "{loose:#?}");
+        assert_eq!(loose.changed[0].change, "2");
+        assert!(loose.changed[0].looser());
+
+        // A path the candidate protects is high at least: it asks now.
+        let protect = replay(&records, &policy("protected = [\"src/a.rs\"]\n"), None);
+        assert_eq!(protect.changed.len(), 1, "{protect:#?}");
+        assert_eq!(
+            (protect.changed[0].level, protect.changed[0].candidate),
+            (Level::High, Decision::Ask)
+        );
+
+        // --since after everything: nothing replayed.
+        assert_eq!(
+            replay(&records, &Policy::default(), Some("2999")).decided,
+            0
+        );
+    }
 }
