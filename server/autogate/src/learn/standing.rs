@@ -209,3 +209,50 @@ pub fn who(root: &Path) -> String {
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use autogate_analysis::Level;
+
+    fn scope() -> Scope {
+        Scope {
+            kinds: vec!["body_only".to_owned()],
+            domains: Vec::new(),
+            paths: vec!["src/**".to_owned()],
+            max_level: Level::Medium,
+            environment: "development".to_owned(),
+        }
+    }
+
+    #[test]
+    fn ids_are_never_reused_expired_ones_do_not_hold_and_a_broken_file_gives_none() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = Store::open(dir.path()).expect("a store");
+        let s1 = store.add(scope(), "Ann", 30, "1").expect("added");
+        let s2 = store.add(scope(), "Ann", 30, "2").expect("added");
+        assert_eq!((s1.id.as_str(), s2.id.as_str()), ("S1", "S2"));
+        store.revoke("s2").expect("revoked, any case");
+        assert_eq!(store.add(scope(), "Ann", 30, "3").expect("added").id, "S3");
+        assert_eq!(store.active().len(), 2);
+        assert!(store.revoke("S9").is_err());
+
+        let later = OffsetDateTime::now_utc() + time::Duration::days(31);
+        assert!(
+            store
+                .list()
+                .expect("listed")
+                .iter()
+                .all(|a| !a.active_at(later))
+        );
+
+        // A file that cannot be read: no standing approval holds, and none is written over it.
+        std::fs::write(store.path(), "{ not json").expect("written");
+        assert!(store.active().is_empty());
+        assert!(store.add(scope(), "Ann", 30, "4").is_err());
+        assert_eq!(
+            std::fs::read_to_string(store.path()).expect("kept"),
+            "{ not json"
+        );
+    }
+}
