@@ -62,94 +62,93 @@ pub enum PolicyCommand {
 
 pub fn run(root: &Path, command: &PolicyCommand) -> Result<ExitCode> {
     match command {
+        PolicyCommand::Check => check(root),
+        PolicyCommand::Explain { path } => explain(root, path.as_deref()),
         PolicyCommand::Replay {
             policy,
             since,
             fail_on_looser,
             json,
             trails,
-        } => {
-            return replay(
-                root,
-                policy.as_deref(),
-                since.as_deref(),
-                *fail_on_looser,
-                *json,
-                trails,
-            );
-        }
+        } => replay(
+            root,
+            policy.as_deref(),
+            since.as_deref(),
+            *fail_on_looser,
+            *json,
+            trails,
+        ),
         PolicyCommand::Suggest {
             trails,
             min,
             window,
             json,
-        } => return suggest(root, trails, *min, *window, *json),
-        _ => {}
+        } => suggest(root, trails, *min, *window, *json),
     }
+}
+
+fn check(root: &Path) -> Result<ExitCode> {
+    Ok(match config::read_policy(root) {
+        Loaded::Missing => {
+            out(format!(
+                "no {POLICY_FILE} in {}: the defaults apply",
+                root.display()
+            ));
+            ExitCode::SUCCESS
+        }
+        Loaded::Valid(_) => {
+            out(format!("{POLICY_FILE}: ok"));
+            ExitCode::SUCCESS
+        }
+        Loaded::Invalid { errors, .. } => {
+            for error in &errors {
+                out(error.to_string());
+            }
+            out(format!(
+                "{} error(s); until they are fixed, the server keeps the last valid policy, or asks for every change",
+                errors.len()
+            ));
+            ExitCode::from(1)
+        }
+    })
+}
+
+fn explain(root: &Path, path: Option<&str>) -> Result<ExitCode> {
     let loaded = config::read_policy(root);
-    match command {
-        PolicyCommand::Check => Ok(match loaded {
-            Loaded::Missing => {
-                out(format!(
-                    "no {POLICY_FILE} in {}: the defaults apply",
-                    root.display()
-                ));
-                ExitCode::SUCCESS
+    // A broken file is an error (exit 1), after the policy that is in force meanwhile.
+    let broken = matches!(loaded, Loaded::Invalid { .. });
+    let policy = match loaded {
+        Loaded::Missing => Policy::default(),
+        Loaded::Valid(policy) => *policy,
+        Loaded::Invalid { errors, .. } => {
+            for error in &errors {
+                out(error.to_string());
             }
-            Loaded::Valid(_) => {
-                out(format!("{POLICY_FILE}: ok"));
-                ExitCode::SUCCESS
+            out("the file has errors: showing the fail-closed policy (every change asks)");
+            Policy::fail_closed()
+        }
+    };
+    let environment = config::environment(&policy, root);
+    out(policy.explain(&environment));
+    if let Some(path) = path {
+        let rules = policy.rules_matching(path);
+        if rules.is_empty() {
+            out(format!("no rule matches {path}"));
+        } else {
+            out(format!("rules matching {path}:"));
+            for rule in rules {
+                out(format!("  {rule}"));
             }
-            Loaded::Invalid { errors, .. } => {
-                for error in &errors {
-                    out(error.to_string());
-                }
-                out(format!(
-                    "{} error(s); until they are fixed, the server keeps the last valid policy, or asks for every change",
-                    errors.len()
-                ));
-                ExitCode::from(1)
-            }
-        }),
-        // Handled above.
-        PolicyCommand::Replay { .. } | PolicyCommand::Suggest { .. } => Ok(ExitCode::from(2)),
-        PolicyCommand::Explain { path } => {
-            // A broken file is an error (exit 1), after the policy that is in force meanwhile.
-            let broken = matches!(loaded, Loaded::Invalid { .. });
-            let policy = match loaded {
-                Loaded::Missing => Policy::default(),
-                Loaded::Valid(policy) => *policy,
-                Loaded::Invalid { errors, .. } => {
-                    for error in &errors {
-                        out(error.to_string());
-                    }
-                    out("the file has errors: showing the fail-closed policy (every change asks)");
-                    Policy::fail_closed()
-                }
-            };
-            let environment = config::environment(&policy, root);
-            out(policy.explain(&environment));
-            if let Some(path) = path {
-                let rules = policy.rules_matching(path);
-                if rules.is_empty() {
-                    out(format!("no rule matches {path}"));
-                } else {
-                    out(format!("rules matching {path}:"));
-                    for rule in rules {
-                        out(format!("  {rule}"));
-                    }
-                }
-                if let Some(pattern) = policy.protected().matching(path) {
-                    out(format!("{path} is protected (`{pattern}`): high at least"));
-                }
-            }
-            Ok(if broken {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+        }
+        if let Some(pattern) = policy.protected().matching(path) {
+            out(format!("{path} is protected (`{pattern}`): high at least"));
         }
     }
+    Ok(if broken {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The candidate policy of `policy replay`: `file`, or the workspace's policy file.
