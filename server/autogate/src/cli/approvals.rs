@@ -39,8 +39,18 @@ pub fn run(root: &Path, command: Option<&ApprovalsCommand>) -> Result<ExitCode> 
                 out("no standing approvals");
             }
             let now = OffsetDateTime::now_utc();
+            let made: Vec<String> = crate::learn::standing::attested(store.trail(), list.clone())
+                .into_iter()
+                .map(|a| a.id)
+                .collect();
             for a in list {
-                let state = if a.active_at(now) { "" } else { "  (expired)" };
+                let state = if !made.contains(&a.id) {
+                    "  (not made as the audit trail records: ignored)"
+                } else if a.active_at(now) {
+                    ""
+                } else {
+                    "  (expired)"
+                };
                 out(format!(
                     "{:<4} {}  by {}, {} until {} (from change {}){state}",
                     a.id,

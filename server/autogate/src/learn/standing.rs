@@ -5,6 +5,11 @@
 //! Every change to the file happens under `approvals.lock` (an OS file lock) and is written
 //! atomically (a temporary file, fsynced, renamed over, the folder fsynced). A file that
 //! cannot be read gives no standing approval at all: the gate asks (fail closed).
+//!
+//! The file is not trusted on its own: the gate honours a standing approval only if the
+//! audit trail holds the `approved_always` record that made it, with the same scope, author
+//! and expiry ([`attested`]). An entry written into the file by anything else (a shell
+//! command of an agent) is ignored.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +43,16 @@ impl StandingApproval {
         OffsetDateTime::parse(&self.expires, &Rfc3339).is_ok_and(|expires| expires > now)
     }
 
+    /// The note the change it was made from carries, and so its `approved_always` audit
+    /// record: what [`attested`] looks for.
+    pub fn note(&self) -> String {
+        format!(
+            "approved always: {} for {}",
+            self.label(),
+            self.scope.describe()
+        )
+    }
+
     /// For reasons and prompts: "standing approval S1 (by Ann, until 2026-12-31)".
     pub fn label(&self) -> String {
         format!(
@@ -61,6 +76,8 @@ struct StoreFile {
 #[derive(Clone, Debug)]
 pub struct Store {
     path: PathBuf,
+    /// The audit trail beside it, which attests each standing approval.
+    trail: PathBuf,
 }
 
 impl Store {
@@ -69,11 +86,17 @@ impl Store {
         let audit = autogate_vcs::AuditLog::open(root).context("cannot find the audit trail")?;
         Ok(Store {
             path: audit.path().with_file_name("approvals.json"),
+            trail: audit.path().to_owned(),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The audit trail that attests them.
+    pub fn trail(&self) -> &Path {
+        &self.trail
     }
 
     fn read(&self) -> Result<StoreFile> {
@@ -94,11 +117,15 @@ impl Store {
         Ok(self.read()?.approvals)
     }
 
-    /// The ones that hold now. An unreadable file gives none (and a warning).
+    /// The ones that hold now: not expired, and made as the audit trail records
+    /// ([`attested`]). An unreadable file gives none (and a warning).
     pub fn active(&self) -> Vec<StandingApproval> {
         let now = OffsetDateTime::now_utc();
         match self.list() {
-            Ok(list) => list.into_iter().filter(|a| a.active_at(now)).collect(),
+            Ok(list) => attested(
+                &self.trail,
+                list.into_iter().filter(|a| a.active_at(now)).collect(),
+            ),
             Err(e) => {
                 tracing::warn!("standing approvals ignored: {e:#}");
                 Vec::new()
@@ -189,6 +216,88 @@ impl Store {
     }
 }
 
+/// How far the audit trail was read for `approved_always` records, and what they said.
+#[derive(Default)]
+struct Attestations {
+    path: PathBuf,
+    offset: u64,
+    /// (standing approval id, note) of every `approved_always` record read.
+    seen: std::collections::HashSet<(String, String)>,
+}
+
+/// The standing approvals of `approvals` that the audit trail at `trail` made: an
+/// `approved_always` record names each, with its note (scope, author, expiry). The trail is
+/// read from where the last call stopped (it only grows; a shorter one is read again).
+pub fn attested(trail: &Path, approvals: Vec<StandingApproval>) -> Vec<StandingApproval> {
+    static CACHE: std::sync::Mutex<Option<Attestations>> = std::sync::Mutex::new(None);
+    if approvals.is_empty() {
+        return approvals;
+    }
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let state = cache.get_or_insert_with(Attestations::default);
+    if state.path != trail {
+        *state = Attestations {
+            path: trail.to_owned(),
+            ..Attestations::default()
+        };
+    }
+    if let Err(e) = read_attestations(state) {
+        tracing::warn!("standing approvals ignored: cannot read the audit trail: {e:#}");
+        return Vec::new();
+    }
+    approvals
+        .into_iter()
+        .filter(|a| {
+            let ok = state.seen.contains(&(a.id.clone(), a.note()));
+            if !ok {
+                tracing::warn!(
+                    id = %a.id,
+                    "standing approval ignored: the audit trail does not record it as made"
+                );
+            }
+            ok
+        })
+        .collect()
+}
+
+fn read_attestations(state: &mut Attestations) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(&state.path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            state.offset = 0;
+            state.seen.clear();
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let len = file.metadata()?.len();
+    if len < state.offset {
+        state.offset = 0;
+        state.seen.clear();
+    }
+    file.seek(SeekFrom::Start(state.offset))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    // Only whole lines: a record being written is read next time.
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    for line in bytes[..whole].split(|&b| b == b'\n') {
+        let Ok(record) = serde_json::from_slice::<autogate_vcs::AuditRecord>(line) else {
+            continue;
+        };
+        if record.event != autogate_vcs::AuditEvent::ApprovedAlways {
+            continue;
+        }
+        if let Some(id) = record.standing {
+            for reason in record.reasons {
+                state.seen.insert((id.clone(), reason));
+            }
+        }
+    }
+    state.offset += whole as u64;
+    Ok(())
+}
+
 /// Who is making a standing approval: `user.name <user.email>` of the clone's git config, or
 /// the login name.
 pub fn who(root: &Path) -> String {
@@ -225,6 +334,40 @@ mod tests {
         }
     }
 
+    /// Appends the `approved_always` record the server writes for `approval`.
+    fn attest(root: &Path, approval: &StandingApproval) {
+        let log = autogate_vcs::AuditLog::open(root).expect("a trail");
+        let mut record = autogate_vcs::AuditRecord::new(autogate_vcs::AuditEvent::ApprovedAlways);
+        record.standing = Some(approval.id.clone());
+        record.reasons = vec!["medium is above auto_up_to".to_owned(), approval.note()];
+        log.append(record).expect("appended");
+    }
+
+    #[test]
+    fn only_standing_approvals_the_audit_trail_made_hold() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = Store::open(dir.path()).expect("a store");
+        let s1 = store.add(scope(), "Ann", 30, "1").expect("added");
+        assert!(store.active().is_empty(), "not in the trail yet");
+        attest(dir.path(), &s1);
+        assert_eq!(store.active(), [s1.clone()]);
+
+        // Written into the file by something else: a new entry, and S1 widened to every path.
+        let mut text: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(store.path()).expect("read")).expect("json");
+        let mut forged = text["approvals"][0].clone();
+        forged["id"] = serde_json::json!("S7");
+        text["approvals"]
+            .as_array_mut()
+            .expect("a list")
+            .push(forged);
+        std::fs::write(store.path(), serde_json::to_vec(&text).expect("json")).expect("written");
+        assert_eq!(store.active(), [s1.clone()], "the forged S7 is ignored");
+        text["approvals"][0]["scope"]["paths"] = serde_json::json!(["**"]);
+        std::fs::write(store.path(), serde_json::to_vec(&text).expect("json")).expect("written");
+        assert!(store.active().is_empty(), "a widened S1 is ignored");
+    }
+
     #[test]
     fn ids_are_never_reused_expired_ones_do_not_hold_and_a_broken_file_gives_none() {
         let dir = tempfile::tempdir().expect("a temp dir");
@@ -234,7 +377,7 @@ mod tests {
         assert_eq!((s1.id.as_str(), s2.id.as_str()), ("S1", "S2"));
         store.revoke("s2").expect("revoked, any case");
         assert_eq!(store.add(scope(), "Ann", 30, "3").expect("added").id, "S3");
-        assert_eq!(store.active().len(), 2);
+        assert_eq!(store.list().expect("listed").len(), 2);
         assert!(store.revoke("S9").is_err());
 
         let later = OffsetDateTime::now_utc() + time::Duration::days(31);

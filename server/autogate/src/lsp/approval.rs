@@ -432,11 +432,7 @@ pub async fn approve_always(
     {
         let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
         gate.standing.push(approval.clone());
-        let note = format!(
-            "approved always: {} for {}",
-            approval.label(),
-            approval.scope.describe()
-        );
+        let note = approval.note();
         gate.update(&[id.to_owned()], |change| {
             change.standing = Some(approval.id.clone());
             change.notes.push(note.clone());
