@@ -311,6 +311,19 @@ class Autogate {
     }
   }
 
+  /**
+   * Approves a change and makes a standing approval of its scope: later changes of that scope
+   * apply without asking. The server refuses (and says why) where none may be made.
+   */
+  async approveAlways(id: string): Promise<void> {
+    const hash = await this.hashOf(id);
+    const result = await this.run<Summary>(Commands.approveAlways, hash ? { id, hash } : { id });
+    if (result) {
+      await this.proposed.close(id);
+      this.headline(result);
+    }
+  }
+
   async reject(id: string): Promise<void> {
     const result = await this.run<Summary>(Commands.reject, { id });
     if (result) {
@@ -444,6 +457,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   reg('autogate.ui.approve', async (arg) => {
     const id = await app.target(arg, 'approve');
     if (id) await app.approve(id);
+  });
+  reg('autogate.ui.approveAlways', async (arg) => {
+    const id = await app.target(arg, 'approve always');
+    if (id) await app.approveAlways(id);
   });
   reg('autogate.ui.reject', async (arg) => {
     const id = await app.target(arg, 'reject');

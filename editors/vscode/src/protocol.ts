@@ -9,6 +9,7 @@ export const Commands = {
   run: 'autogate.run',
   pending: 'autogate.pending',
   approve: 'autogate.approve',
+  approveAlways: 'autogate.approveAlways',
   reject: 'autogate.reject',
   explain: 'autogate.explain',
   diff: 'autogate.diff',

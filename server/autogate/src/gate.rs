@@ -13,6 +13,8 @@ use autogate_analysis::{
 use autogate_policy::{Decision, Environment, Mode, Policy, Verdict};
 use sha2::{Digest, Sha256};
 
+use crate::learn::scope::Scope;
+use crate::learn::standing::StandingApproval;
 use crate::protocol::{ChangeSummary, Status, Summary};
 
 /// Where a file's "before" text came from, so the apply step can check it is still current.
@@ -51,6 +53,11 @@ pub struct ChangeRecord {
     /// The proposal this change was split from. Changes of one proposal may share a file;
     /// each is rebased over the ones of its proposal applied before it ([`Gate::view`]).
     pub proposal: u64,
+    /// The environment and the mode it was decided in (kept in its audit records).
+    pub environment: String,
+    pub mode: Mode,
+    /// The standing approval that turned its `ask` into `auto`, by id.
+    pub standing: Option<String>,
 }
 
 impl ChangeRecord {
@@ -120,6 +127,9 @@ pub struct Gate {
     /// Known vulnerabilities of the dependency versions proposals introduce, looked up by the
     /// shell before admission ([`crate::deps::lookup`]); every report is completed from it.
     pub advisories: crate::deps::Memo,
+    /// The standing approvals that hold now, read by the shell before admission
+    /// ([`crate::learn::standing::Store::active`]).
+    pub standing: Vec<StandingApproval>,
 }
 
 impl Gate {
@@ -137,6 +147,7 @@ impl Gate {
             parses: ParseCache::new(),
             written: BTreeMap::new(),
             advisories: crate::deps::Memo::new(),
+            standing: Vec::new(),
         }
     }
 
@@ -173,8 +184,9 @@ impl Gate {
     }
 
     /// Analyzes a unit (open documents incrementally) and decides it under the current policy,
-    /// environment and mode.
-    fn judge(&mut self, unit: &ChangeUnit) -> (ImpactReport, Verdict) {
+    /// environment, mode and standing approvals. The third value names the standing approval
+    /// that decided, if one did.
+    fn judge(&mut self, unit: &ChangeUnit) -> (ImpactReport, Verdict, Option<String>) {
         let ctx = AnalysisContext {
             protected: self.policy.protected(),
             index: Some(&self.index),
@@ -182,8 +194,43 @@ impl Gate {
         let mut report = analyze_cached(unit, &ctx, &mut self.parses);
         let levels = self.policy.dependency_levels();
         crate::deps::apply(&mut report, &self.advisories, levels);
-        let verdict = self.policy.decide(&report, &self.environment, self.mode);
-        (report, verdict)
+        let mut verdict = self.policy.decide(&report, &self.environment, self.mode);
+        let standing = self.apply_standing(&report, &mut verdict);
+        (report, verdict, standing)
+    }
+
+    /// Consults the standing approvals for a change the environment's thresholds would ask
+    /// about (in mode `shadow`: would have asked about). A covering one turns the ask into
+    /// auto and names itself in the reasons. Never for a decision a `[[rules]]` entry, the
+    /// self-protection of control files or mode `ask` made: only the thresholds' ask.
+    fn apply_standing(&self, report: &ImpactReport, verdict: &mut Verdict) -> Option<String> {
+        if self.standing.is_empty() {
+            return None;
+        }
+        let target = match verdict.would.as_deref_mut() {
+            Some(would) => would,
+            None => verdict,
+        };
+        if target.decision != Decision::Ask || !target.rule.starts_with("environments.") {
+            return None;
+        }
+        let facts = crate::learn::facts::Facts::from_report(report, &self.environment.name);
+        let settings = self.policy.approvals();
+        let approval = self
+            .standing
+            .iter()
+            .find(|a| a.scope.covers(&facts, settings))?;
+        target.decision = Decision::Auto;
+        target.rule = format!("standing.{}", approval.id);
+        target.reasons.insert(
+            0,
+            format!(
+                "{} covers it: {}",
+                approval.label(),
+                approval.scope.describe()
+            ),
+        );
+        Some(approval.id.clone())
     }
 
     /// Splits, analyzes and decides a proposal. Returns the new change ids in order.
@@ -215,7 +262,7 @@ impl Gate {
             self.parses.update(&file.path, before);
         }
         for unit in split_cached(proposal, &mut self.parses) {
-            let (report, verdict) = self.judge(&unit);
+            let (report, verdict, standing) = self.judge(&unit);
             let status = match (verdict.decision, self.mode) {
                 (Decision::Deny, _) => Status::Denied,
                 (_, Mode::Plan) => Status::Planned,
@@ -246,6 +293,9 @@ impl Gate {
                     approver: None,
                     commit: None,
                     proposal: proposal_number,
+                    environment: self.environment.name.clone(),
+                    mode: self.mode,
+                    standing,
                 },
             );
             ids.push(id);
@@ -300,6 +350,21 @@ impl Gate {
         } else {
             "invariant.document_version"
         };
+        let verdict = Verdict {
+            decision,
+            rule: rule.to_owned(),
+            reasons: Vec::new(),
+            would: None,
+        };
+        // Shadow mode would have refused it too: a decision like any other in `log --would`.
+        let verdict = if self.mode == Mode::Shadow {
+            Verdict {
+                would: Some(Box::new(verdict.clone())),
+                ..verdict
+            }
+        } else {
+            verdict
+        };
         self.changes.insert(
             n,
             ChangeRecord {
@@ -307,11 +372,7 @@ impl Gate {
                 hash: content_hash(&unit.files),
                 unit,
                 report,
-                verdict: Verdict {
-                    decision,
-                    rule: rule.to_owned(),
-                    reasons: Vec::new(),
-                },
+                verdict,
                 status,
                 bases: BTreeMap::new(),
                 intent: origin.intent.as_deref().map(redact),
@@ -321,6 +382,9 @@ impl Gate {
                 approver: None,
                 commit: None,
                 proposal: 0,
+                environment: self.environment.name.clone(),
+                mode: self.mode,
+                standing: None,
             },
         );
         id
@@ -484,7 +548,7 @@ impl Gate {
             }
         }
         for (id, unit, rebased_over) in rechecks {
-            let (report, verdict) = self.judge(&unit);
+            let (report, verdict, _) = self.judge(&unit);
             let Some(change) = self.get_mut(&id) else {
                 continue;
             };
@@ -509,6 +573,20 @@ impl Gate {
             }
         }
         Ok(out)
+    }
+
+    /// The scope a standing approval made from `change` would cover, or why none may be made:
+    /// see [`crate::learn::scope`]. Only a change the environment's thresholds ask about can
+    /// have one (that is the only ask a standing approval turns into auto).
+    pub fn scope_of(&self, change: &ChangeRecord) -> Result<Scope, String> {
+        if !change.verdict.rule.starts_with("environments.") {
+            return Err(format!(
+                "change {} asks because of `{}`, which a standing approval never overrides",
+                change.id, change.verdict.rule
+            ));
+        }
+        let facts = crate::learn::facts::Facts::from_report(&change.report, &change.environment);
+        crate::learn::scope::scope_of(&facts, self.policy.approvals())
     }
 
     pub fn get(&self, id: &str) -> Option<&ChangeRecord> {

@@ -9,6 +9,7 @@ pub mod deps;
 pub mod desk;
 pub mod door;
 pub mod gate;
+pub mod learn;
 pub mod lsp;
 pub mod mcp;
 pub mod patch;

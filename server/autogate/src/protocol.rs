@@ -10,6 +10,7 @@ pub const APPLY_PATCH: &str = "autogate.applyPatch";
 pub const RUN: &str = "autogate.run";
 pub const PENDING: &str = "autogate.pending";
 pub const APPROVE: &str = "autogate.approve";
+pub const APPROVE_ALWAYS: &str = "autogate.approveAlways";
 pub const REJECT: &str = "autogate.reject";
 pub const EXPLAIN: &str = "autogate.explain";
 pub const DIFF: &str = "autogate.diff";
@@ -23,6 +24,7 @@ pub const COMMANDS: &[&str] = &[
     RUN,
     PENDING,
     APPROVE,
+    APPROVE_ALWAYS,
     REJECT,
     EXPLAIN,
     DIFF,

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use autogate_vcs::{
     Approver, AuditEvent, AuditLog, AuditRecord, CheckpointId, CheckpointMeta, CheckpointStore,
-    PostImage, PreImage,
+    PostImage, PreImage, Would,
 };
 
 use crate::gate::ChangeRecord;
@@ -417,5 +417,17 @@ fn record(
     record.checkpoint = change.checkpoint.clone();
     record.commit = change.commit.clone();
     record.reasons = change.summary().reasons;
+    record.standing = change.standing.clone();
+    record.would = change.verdict.would.as_ref().map(|w| Would {
+        decision: w.decision.as_str().to_owned(),
+        level: change.report.level.as_str().to_owned(),
+        rule: w.rule.clone(),
+        reasons: w.reasons.iter().map(|r| crate::gate::redact(r)).collect(),
+    });
+    record.impact = Some(crate::learn::facts::Facts::impact(
+        &change.report,
+        &change.environment,
+        change.mode.as_str(),
+    ));
     record
 }

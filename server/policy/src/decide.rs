@@ -11,6 +11,8 @@
 //! 5. A change touching agent, editor or CI configuration never applies on its own
 //!    (`protected.config`).
 //! 6. Mode `ask` turns every auto into ask (`mode.ask`); mode `plan` changes no decision.
+//! 7. Mode `shadow` keeps the verdict of steps 1 to 5 as [`Verdict::would`] and applies the
+//!    change (`mode.shadow`), unless it is critical: critical stays denied.
 
 use autogate_analysis::{ImpactReport, Level};
 
@@ -131,6 +133,7 @@ impl Policy {
                     Some(reason) => reason.clone(),
                     None => format!("{} sets `decision = \"{decision}\"`", rule.describe()),
                 }],
+                would: None,
             },
             None => by_thresholds(level, &thresholds, env_name),
         };
@@ -172,6 +175,27 @@ impl Policy {
             Mode::Plan => verdict
                 .reasons
                 .push("mode is `plan`: nothing is applied".to_owned()),
+            // 7. Shadow: record what auto would have done, apply all but critical.
+            Mode::Shadow if level == Level::Critical => {
+                let would = verdict.clone();
+                verdict.reasons.push(
+                    "mode is `shadow`, but critical changes are denied in every mode".to_owned(),
+                );
+                verdict.would = Some(Box::new(would));
+            }
+            Mode::Shadow => {
+                let would = verdict;
+                verdict = Verdict {
+                    decision: Decision::Auto,
+                    rule: "mode.shadow".to_owned(),
+                    reasons: vec![format!(
+                        "mode is `shadow`: applied as proposed; mode auto would have decided \
+                         {} ({})",
+                        would.decision, would.rule
+                    )],
+                    would: Some(Box::new(would)),
+                };
+            }
             _ => {}
         }
         verdict
@@ -227,6 +251,7 @@ fn by_thresholds(level: Level, thresholds: &Thresholds, env: &str) -> Verdict {
         decision,
         rule: format!("environments.{env}.{key}"),
         reasons: vec![format!("{reason} in {env}")],
+        would: None,
     }
 }
 
@@ -251,6 +276,12 @@ impl Rule {
     /// must match, and there must be at least one.
     pub fn matches(&self, report: &ImpactReport, env: &str) -> bool {
         if !self.environments.is_empty() && !self.environments.iter().any(|e| e == env) {
+            return false;
+        }
+        if self.max_level.is_some_and(|max| report.level > max) {
+            return false;
+        }
+        if self.sensitive == Some(false) && !report.domains.is_empty() {
             return false;
         }
         let all = self.decision == Some(Decision::Auto);
@@ -284,6 +315,12 @@ impl Rule {
             }
         }
         let mut effects = Vec::new();
+        if let Some(level) = self.max_level {
+            criteria.push(format!("max_level {level}"));
+        }
+        if let Some(sensitive) = self.sensitive {
+            criteria.push(format!("sensitive {sensitive}"));
+        }
         if let Some(level) = self.min_level {
             effects.push(format!("min_level {level}"));
         }

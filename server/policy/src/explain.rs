@@ -51,6 +51,25 @@ impl Policy {
             "  agent, editor and CI configuration and files that steer agents ask at least: {}",
             self.config.patterns().join(", ")
         );
+        let a = &self.approvals;
+        let _ = writeln!(
+            out,
+            "standing approvals: {}",
+            if a.enabled {
+                format!(
+                    "offered up to {} for {} day(s), {}",
+                    a.max_level,
+                    a.days,
+                    if a.production {
+                        "in every environment"
+                    } else {
+                        "in development only"
+                    }
+                )
+            } else {
+                "off".to_owned()
+            }
+        );
         let _ = writeln!(
             out,
             "protected (high at least): {}",

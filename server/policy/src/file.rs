@@ -17,8 +17,8 @@ use crate::dependencies::{AdvisorySettings, DependencyLevels};
 use crate::error::{PolicyError, Source, did_you_mean};
 use crate::names::{DOMAINS, KINDS, LANGUAGES};
 use crate::settings::{
-    AuditSettings, CommitBranch, CommitSettings, DEFAULT_LLM_TIMEOUT_SECS, LlmProvider,
-    LlmSettings, VerifyCommand, VerifySettings,
+    ApprovalSettings, AuditSettings, CommitBranch, CommitSettings, DEFAULT_LLM_TIMEOUT_SECS,
+    LlmProvider, LlmSettings, VerifyCommand, VerifySettings,
 };
 use crate::{
     DEFAULT_PROTECTED, EnvironmentPolicy, Mode, POLICY_FILE, Policy, Rule, Thresholds, path_set,
@@ -47,6 +47,7 @@ struct RawPolicy {
     commit: Option<RawCommit>,
     checkpoints: Option<RawCheckpoints>,
     audit: Option<RawAudit>,
+    approvals: Option<RawApprovals>,
     advisories: Option<RawAdvisories>,
     dependencies: Option<BTreeMap<S<String>, S<String>>>,
     doors: Option<crate::doors::RawDoors>,
@@ -93,8 +94,19 @@ struct RawRule {
     symbols: Option<S<Vec<S<String>>>>,
     environments: Option<S<Vec<S<String>>>>,
     min_level: Option<S<String>>,
+    max_level: Option<S<String>>,
+    sensitive: Option<S<bool>>,
     decision: Option<S<String>>,
     reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApprovals {
+    enabled: Option<bool>,
+    production: Option<bool>,
+    max_level: Option<S<String>>,
+    days: Option<S<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -295,6 +307,9 @@ impl Validator<'_> {
         if let Some(advisories) = &raw.advisories {
             policy.advisories = self.advisories(advisories);
         }
+        if let Some(approvals) = &raw.approvals {
+            policy.approvals = self.approvals(approvals);
+        }
         if let Some(levels) = &raw.dependencies {
             policy.dependencies = self.dependency_levels(levels);
         }
@@ -344,6 +359,41 @@ impl Validator<'_> {
         out
     }
 
+    fn approvals(&mut self, raw: &RawApprovals) -> ApprovalSettings {
+        let mut out = ApprovalSettings::default();
+        if let Some(enabled) = raw.enabled {
+            out.enabled = enabled;
+        }
+        if let Some(production) = raw.production {
+            out.production = production;
+        }
+        if let Some(level) = &raw.max_level
+            && let Some(max) = self.level("max_level", level)
+        {
+            if max == Level::Critical {
+                self.error(
+                    &level.span(),
+                    "`max_level` cannot be critical: critical changes are always denied",
+                    "write `low`, `medium` or `high`",
+                );
+            } else {
+                out.max_level = max;
+            }
+        }
+        if let Some(days) = &raw.days {
+            let value = *days.get_ref();
+            match u64::try_from(value) {
+                Ok(d) if (1..=365).contains(&d) => out.days = d,
+                _ => self.error(
+                    &days.span(),
+                    format!("`days` must be between 1 and 365, not {value}"),
+                    "how long a standing approval lasts, e.g. 30",
+                ),
+            }
+        }
+        out
+    }
+
     fn dependency_levels(&mut self, raw: &BTreeMap<S<String>, S<String>>) -> DependencyLevels {
         let mut out = DependencyLevels::default();
         let names: Vec<&str> = DepRule::ALL.iter().map(|r| r.name()).collect();
@@ -385,8 +435,8 @@ impl Validator<'_> {
             Err(message) => {
                 let hint = hint_near(
                     mode.get_ref(),
-                    &["auto", "ask", "plan"],
-                    "`auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied",
+                    &["shadow", "auto", "ask", "plan"],
+                    "`auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied; `shadow`: everything but critical applies, and the audit trail says what auto would have done",
                 );
                 self.error(&mode.span(), message, hint);
                 None
@@ -613,6 +663,20 @@ impl Validator<'_> {
             .min_level
             .as_ref()
             .and_then(|l| self.level("min_level", l));
+        let max_level = raw
+            .max_level
+            .as_ref()
+            .and_then(|l| self.level("max_level", l));
+        if let Some(sensitive) = &raw.sensitive
+            && !*sensitive.get_ref()
+            && raw.domains.is_some()
+        {
+            self.error(
+                &sensitive.span(),
+                format!("rules[{index}] sets `domains` and `sensitive = false`, which match nothing together"),
+                "remove one of them",
+            );
+        }
         let decision = raw
             .decision
             .as_ref()
@@ -671,6 +735,8 @@ impl Validator<'_> {
             symbols,
             environments: rule_environments,
             min_level,
+            max_level,
+            sensitive: raw.sensitive.as_ref().map(|s| *s.get_ref()),
             decision,
             reason: raw.reason.clone().filter(|r| !r.trim().is_empty()),
             symbol_set: symbol_set

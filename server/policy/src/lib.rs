@@ -30,8 +30,8 @@ pub use dependencies::{AdvisorySettings, DependencyLevels};
 pub use doors::{DoorSettings, ShellDoor};
 pub use error::PolicyError;
 pub use settings::{
-    AuditSettings, CheckpointSettings, CommitBranch, CommitSettings, LlmProvider, LlmSettings,
-    VerifyCommand, VerifySettings,
+    ApprovalSettings, AuditSettings, CheckpointSettings, CommitBranch, CommitSettings, LlmProvider,
+    LlmSettings, VerifyCommand, VerifySettings,
 };
 pub use tighten::EditorOverrides;
 
@@ -73,14 +73,19 @@ impl FromStr for Decision {
     }
 }
 
-/// How the gate runs: the policy decides, everything asks, or nothing is applied.
+/// How the gate runs: everything applies while the gate only records what it would have done,
+/// the policy decides, everything asks, or nothing is applied.
 ///
-/// Ordered from the loosest to the strictest: `Auto < Ask < Plan`.
+/// Ordered from the loosest to the strictest: `Shadow < Auto < Ask < Plan`. Shadow is looser
+/// than auto, so only the team policy file can set it: an editor may only make the mode stricter.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
+    /// Every change applies as proposed (critical ones are still denied); the verdict says
+    /// what mode `auto` would have decided ([`Verdict::would`]).
+    Shadow,
     #[default]
     Auto,
     Ask,
@@ -88,10 +93,11 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Auto, Mode::Ask, Mode::Plan];
+    pub const ALL: [Mode; 4] = [Mode::Shadow, Mode::Auto, Mode::Ask, Mode::Plan];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Mode::Shadow => "shadow",
             Mode::Auto => "auto",
             Mode::Ask => "ask",
             Mode::Plan => "plan",
@@ -112,7 +118,7 @@ impl FromStr for Mode {
         Mode::ALL
             .into_iter()
             .find(|m| m.as_str() == s)
-            .ok_or_else(|| format!("unknown mode `{s}`: expected auto, ask or plan"))
+            .ok_or_else(|| format!("unknown mode `{s}`: expected shadow, auto, ask or plan"))
     }
 }
 
@@ -143,6 +149,18 @@ pub struct Verdict {
     pub rule: String,
     /// Why, for a person. When a `[[rules]]` entry decided, its `reason` comes first.
     pub reasons: Vec<String>,
+    /// Mode `shadow`: what mode `auto` would have decided (the change applies anyway, unless
+    /// it is critical). `None` in every other mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would: Option<Box<Verdict>>,
+}
+
+impl Verdict {
+    /// The decision the policy stands for: the one mode `auto` would have made in shadow mode,
+    /// else the decision itself.
+    pub fn would_decision(&self) -> Decision {
+        self.would.as_ref().map_or(self.decision, |w| w.decision)
+    }
 }
 
 /// Default protected paths: a change touching one is high at least. Defined beside the
@@ -204,6 +222,10 @@ pub struct Rule {
     /// Environments the rule applies in; empty: all.
     pub environments: Vec<String>,
     pub min_level: Option<Level>,
+    /// The rule applies only to changes at or below this level (the analyzer's level).
+    pub max_level: Option<Level>,
+    /// `Some(false)`: the rule applies only to changes that touch no sensitive domain.
+    pub sensitive: Option<bool>,
     pub decision: Option<Decision>,
     pub reason: Option<String>,
     pub(crate) path_set: ProtectedPaths,
@@ -225,6 +247,7 @@ pub struct Policy {
     pub(crate) commit: CommitSettings,
     pub(crate) checkpoints: CheckpointSettings,
     pub(crate) audit: AuditSettings,
+    pub(crate) approvals: ApprovalSettings,
     pub(crate) advisories: AdvisorySettings,
     pub(crate) dependencies: DependencyLevels,
     pub(crate) doors: DoorSettings,
@@ -271,6 +294,7 @@ impl Default for Policy {
             commit: CommitSettings::default(),
             checkpoints: CheckpointSettings::default(),
             audit: AuditSettings::default(),
+            approvals: ApprovalSettings::default(),
             advisories: AdvisorySettings::default(),
             dependencies: DependencyLevels::default(),
             doors: DoorSettings::default(),
@@ -348,6 +372,11 @@ impl Policy {
     /// `[doors]`.
     pub fn doors(&self) -> &DoorSettings {
         &self.doors
+    }
+
+    /// `[approvals]`: whether and where standing approvals may be made.
+    pub fn approvals(&self) -> &ApprovalSettings {
+        &self.approvals
     }
 
     /// The thresholds that hold in `environment`. An environment the policy does not know gets

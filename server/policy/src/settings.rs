@@ -139,3 +139,27 @@ impl Default for CheckpointSettings {
         }
     }
 }
+
+/// `[approvals]`: standing approvals ("Approve always for <scope>"), made per clone by a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApprovalSettings {
+    /// Whether prompts offer standing approvals, and whether the gate honours them.
+    pub enabled: bool,
+    /// Whether they may be made and honoured in the `production` environment.
+    pub production: bool,
+    /// The highest level a standing approval may cover (never `critical`).
+    pub max_level: autogate_analysis::Level,
+    /// How long a standing approval lasts, in days.
+    pub days: u64,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            production: false,
+            max_level: autogate_analysis::Level::High,
+            days: 30,
+        }
+    }
+}

@@ -634,3 +634,80 @@ fn a_broken_file_fails_closed() {
         (Decision::Ask, "mode.ask")
     );
 }
+
+#[test]
+fn shadow_mode_applies_all_but_critical_and_keeps_what_auto_would_have_decided() {
+    let policy = parse(
+        r#"
+mode = "shadow"
+
+[[rules]]
+domains = ["shell"]
+decision = "deny"
+"#,
+    );
+    assert_eq!(policy.mode(), Mode::Shadow);
+    let dev = development();
+    let high = report(&["src/x.rs"], BODY, Level::High);
+    let shell = with_domains(report(&["src/x.rs"], BODY, Level::High), &[Domain::Shell]);
+    let config = report(&[".github/workflows/ci.yml"], BODY, Level::Low);
+    for (r, would) in [
+        (&high, Decision::Ask),
+        (&shell, Decision::Deny),
+        (&config, Decision::Ask),
+    ] {
+        let verdict = policy.decide(r, &dev, Mode::Shadow);
+        assert_eq!(
+            (verdict.decision, verdict.rule.as_str()),
+            (Decision::Auto, "mode.shadow")
+        );
+        assert_eq!(verdict.would_decision(), would, "{verdict:?}");
+        assert_eq!(
+            verdict.would.as_deref().map(|w| w.decision),
+            policy.decide(r, &dev, Mode::Auto).decision.into()
+        );
+    }
+    let secret = with_secret(report(&["src/x.rs"], BODY, Level::Critical));
+    let verdict = policy.decide(&secret, &dev, Mode::Shadow);
+    assert_eq!(verdict.decision, Decision::Deny);
+    assert_eq!(verdict.would_decision(), Decision::Deny);
+}
+
+#[test]
+fn max_level_and_sensitive_narrow_a_loosening_rule() {
+    let policy = parse(
+        r#"
+[environments.development]
+auto_up_to = "low"
+
+[[rules]]
+paths = ["src/parser/**"]
+kinds = ["body_only"]
+sensitive = false
+max_level = "medium"
+decision = "auto"
+"#,
+    );
+    let dev = development();
+    let medium = report(&["src/parser/a.rs"], BODY, Level::Medium);
+    assert_eq!(
+        decide(&policy, &medium, &dev),
+        d(Decision::Auto, "rules[0]")
+    );
+    let high = report(&["src/parser/a.rs"], BODY, Level::High);
+    assert_eq!(decide(&policy, &high, &dev).0, Decision::Ask);
+    let sql = with_domains(
+        report(&["src/parser/a.rs"], BODY, Level::Medium),
+        &[Domain::Sql],
+    );
+    assert_eq!(decide(&policy, &sql, &dev).0, Decision::Ask);
+    let errors = Policy::from_toml(
+        "[[rules]]\ndomains = [\"sql\"]\nsensitive = false\ndecision = \"ask\"\n",
+        ".autogate.toml",
+    )
+    .unwrap_err();
+    assert!(
+        errors[0].to_string().contains("match nothing together"),
+        "{errors:?}"
+    );
+}

@@ -116,7 +116,7 @@ fn bad_mode() {
     check(
         "mode = \"yolo\"\n",
         &[
-            ".autogate.toml:1:8: unknown mode `yolo`: expected auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied)",
+            ".autogate.toml:1:8: unknown mode `yolo`: expected shadow, auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied; `shadow`: everything but critical applies, and the audit trail says what auto would have done)",
         ],
     );
 }
@@ -367,7 +367,7 @@ fn several_mistakes_at_once() {
     check(
         "mode = \"fast\"\n\n[[rules]]\npaths = [\"docs/**\"]\nkinds = [\"comment_onyl\"]\ndecision = \"auto\"\n\n[[rules]]\npaths = [\"src/auth/**\"]\n",
         &[
-            ".autogate.toml:1:8: unknown mode `fast`: expected auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied)",
+            ".autogate.toml:1:8: unknown mode `fast`: expected shadow, auto, ask or plan (hint: `auto`: the policy decides; `ask`: every change asks; `plan`: nothing is applied; `shadow`: everything but critical applies, and the audit trail says what auto would have done)",
             ".autogate.toml:5:10: unknown change kind `comment_onyl` (hint: did you mean `comment_only`?)",
             ".autogate.toml:8:1: rules[1] has no effect (hint: add `min_level = \"high\"` and/or `decision = \"ask\"`)",
         ],
@@ -411,6 +411,31 @@ fn auto_up_to_not_below_inherited_deny_from() {
         "[environments.staging]\nauto_up_to = \"critical\"\n",
         &[
             ".autogate.toml:2:14: in `environments.staging`, deny_from (critical) must be above auto_up_to (critical) (hint: levels between the two ask; lower `auto_up_to` or raise `deny_from`)",
+        ],
+    );
+}
+
+#[test]
+fn approvals_settings() {
+    check(
+        "[approvals]\nenabled = true\nproduction = true\nmax_level = \"medium\"\ndays = 7\n",
+        &[],
+    );
+    let policy =
+        Policy::from_toml("[approvals]\nmax_level = \"medium\"\ndays = 7\n", "p").expect("valid");
+    assert_eq!(policy.approvals().days, 7);
+    assert!(!policy.approvals().production);
+    check(
+        "[approvals]\nmax_level = \"critical\"\ndays = 0\nforever = true\n",
+        &[
+            ".autogate.toml:4:1: unknown key `forever` (hint: known keys here: enabled, production, max_level, days)",
+        ],
+    );
+    check(
+        "[approvals]\nmax_level = \"critical\"\ndays = 0\n",
+        &[
+            ".autogate.toml:2:13: `max_level` cannot be critical: critical changes are always denied (hint: write `low`, `medium` or `high`)",
+            ".autogate.toml:3:8: `days` must be between 1 and 365, not 0 (hint: how long a standing approval lasts, e.g. 30)",
         ],
     );
 }

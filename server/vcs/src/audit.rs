@@ -47,6 +47,13 @@ pub enum AuditEvent {
     Failed,
     /// The batch was rolled back to its checkpoint.
     RolledBack,
+    /// The person made a standing approval ("approve always") from this change; `standing`
+    /// names it.
+    ApprovedAlways,
+    /// A standing approval was revoked; `standing` names it.
+    Revoked,
+    /// An applied change was undone by hand: its files are back to the checkpoint's pre-image.
+    Reverted,
 }
 
 /// Who approved a change.
@@ -97,10 +104,62 @@ pub struct AuditRecord {
     pub reasons: Vec<String>,
     /// The branch at the time.
     pub branch: Option<String>,
+    /// Mode `shadow`: what mode `auto` would have decided. Absent in other modes (and in
+    /// trails written before shadow mode existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would: Option<Would>,
+    /// The standing approval that decided the change (or that the event is about).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standing: Option<String>,
+    /// What the impact report said, as far as a policy needs it to decide again
+    /// (`autogate policy replay`) and to group changes by scope (`autogate policy suggest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<ImpactFacts>,
     /// Hash of the previous record; set by [`AuditLog::append`].
     pub prev: Option<String>,
     /// Hash of this record; set by [`AuditLog::append`].
     pub hash: String,
+}
+
+/// What the policy would have decided in mode `auto` (recorded in mode `shadow`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Would {
+    /// `auto|ask|deny`.
+    pub decision: String,
+    /// `low|medium|high|critical`.
+    pub level: String,
+    /// The rule that would have decided.
+    pub rule: String,
+    /// Why, for a person.
+    pub reasons: Vec<String>,
+}
+
+/// The facts of an impact report a policy decides on, in the analyzer's spelling. Fields
+/// added later default to empty, so older records still read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ImpactFacts {
+    /// The environment the change was decided in.
+    pub environment: String,
+    /// The mode the change was decided in.
+    pub mode: String,
+    /// Change kinds (`body_only`, `signature_change`...).
+    pub kinds: Vec<String>,
+    /// Sensitive domains touched.
+    pub domains: Vec<String>,
+    /// Languages of the files.
+    pub languages: Vec<String>,
+    /// Protected paths touched.
+    pub protected_paths: Vec<String>,
+    /// Touched symbols that are public or exported.
+    pub public_symbols: Vec<String>,
+    /// How many secrets the change adds.
+    pub secrets: usize,
+    /// How many ways it weakens verification.
+    pub verification_weakened: usize,
+    /// How many dependency changes it makes.
+    pub dependencies: usize,
 }
 
 impl AuditRecord {

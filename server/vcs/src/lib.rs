@@ -60,8 +60,8 @@ mod signing;
 
 pub use anchor::{AUDIT_REF, AuditHead};
 pub use audit::{
-    Approver, AuditEvent, AuditLog, AuditRecord, SIGNING_KEY_ENV, VerifyIssue, VerifyIssueKind,
-    VerifyReport,
+    Approver, AuditEvent, AuditLog, AuditRecord, ImpactFacts, SIGNING_KEY_ENV, VerifyIssue,
+    VerifyIssueKind, VerifyReport, Would,
 };
 pub use checkpoint::{
     CHECKPOINT_REF_PREFIX, CheckpointId, CheckpointInfo, CheckpointMeta, CheckpointStore,

@@ -759,3 +759,68 @@ fn a_stale_lock_of_the_anchor_ref_left_by_a_crash_does_not_stop_the_trail() {
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.anchor.map(|h| h.count), Some(2));
 }
+
+/// The keys every record had before `would`, `standing` and `impact` were added.
+const OLD_KEYS: &[&str] = &[
+    "approver",
+    "branch",
+    "change",
+    "checkpoint",
+    "commit",
+    "content_hash",
+    "decision",
+    "event",
+    "files",
+    "hash",
+    "intent",
+    "level",
+    "prev",
+    "reasons",
+    "rule",
+    "source",
+    "symbols",
+    "time",
+    "verification",
+];
+
+#[test]
+fn records_without_the_learning_fields_are_written_as_before_and_old_lines_still_read() {
+    let (dir, log) = log_with(2);
+    let path = dir.path().join("audit.jsonl");
+    for line in lines(&path) {
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, OLD_KEYS, "{line}");
+    }
+    // An old line (no learning fields) reads; a new one keeps them.
+    let old: AuditRecord = serde_json::from_str(&lines(&path)[0]).unwrap();
+    assert_eq!((old.would, old.standing, old.impact), (None, None, None));
+    let mut new = record(3);
+    new.would = Some(autogate_vcs::Would {
+        decision: "ask".into(),
+        level: "medium".into(),
+        rule: "environments.development.auto_up_to".into(),
+        reasons: vec!["medium is above auto_up_to = low".into()],
+    });
+    new.standing = Some("S1".into());
+    new.impact = Some(autogate_vcs::ImpactFacts {
+        environment: "development".into(),
+        mode: "shadow".into(),
+        kinds: vec!["body_only".into()],
+        ..Default::default()
+    });
+    let written = log.append(new.clone()).unwrap();
+    assert_eq!(written.would, new.would);
+    let read = log.read().unwrap();
+    assert_eq!(read.len(), 3);
+    assert_eq!(read[2].impact, new.impact);
+    assert_eq!(read[2].standing.as_deref(), Some("S1"));
+    assert!(chain_issues(&log).is_empty());
+}

@@ -44,6 +44,11 @@ pub struct LogArgs {
     /// Only records made on this branch.
     #[arg(long)]
     branch: Option<String>,
+    /// Summarise shadow mode: what autogate would have decided about the changes it applied
+    /// ("would have asked 14, denied 2, auto 230"), and the list of those it would not have
+    /// applied on its own.
+    #[arg(long, conflicts_with = "verify")]
+    would: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +108,9 @@ pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
         .into_iter()
         .filter(|r| matches(r, args))
         .collect();
+    if args.would {
+        return would(&records, args.json);
+    }
     if args.json {
         out(serde_json::to_string_pretty(&records)?);
         return Ok(ExitCode::SUCCESS);
@@ -128,6 +136,62 @@ pub fn log(root: &Path, args: &LogArgs) -> Result<ExitCode> {
             r.decision.as_deref().unwrap_or("-"),
             approver,
             r.files.join(", ")
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `log --would`: the decisions recorded in shadow mode, counted by what mode auto would have
+/// decided, and the changes it would not have applied on its own.
+fn would(records: &[AuditRecord], json: bool) -> Result<ExitCode> {
+    let decided: Vec<&AuditRecord> = records
+        .iter()
+        .filter(|r| r.event == AuditEvent::Decided && r.would.is_some())
+        .collect();
+    let count = |d: &str| {
+        decided
+            .iter()
+            .filter(|r| r.would.as_ref().is_some_and(|w| w.decision == d))
+            .count()
+    };
+    let (ask, deny, auto) = (count("ask"), count("deny"), count("auto"));
+    let held: Vec<&&AuditRecord> = decided
+        .iter()
+        .filter(|r| r.would.as_ref().is_some_and(|w| w.decision != "auto"))
+        .collect();
+    if json {
+        let list: Vec<serde_json::Value> = held
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "time": r.time, "change": r.change, "files": r.files,
+                    "decision": r.decision, "would": r.would,
+                })
+            })
+            .collect();
+        out(serde_json::to_string_pretty(&serde_json::json!({
+            "ask": ask, "deny": deny, "auto": auto, "changes": list,
+        }))?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if decided.is_empty() {
+        out("no decisions recorded in shadow mode");
+        return Ok(ExitCode::SUCCESS);
+    }
+    out(format!(
+        "in shadow mode, autogate would have asked {ask}, denied {deny}, auto {auto}"
+    ));
+    for r in held {
+        let Some(w) = &r.would else { continue };
+        out(format!(
+            "{}  change {:<4} would {:<4} {:<8} ({}) {}: {}",
+            r.time,
+            r.change.as_deref().unwrap_or("-"),
+            w.decision,
+            w.level,
+            w.rule,
+            r.files.join(", "),
+            w.reasons.join("; ")
         ));
     }
     Ok(ExitCode::SUCCESS)

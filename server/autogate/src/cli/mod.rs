@@ -1,8 +1,9 @@
-//! The command line: `autogate [lsp]`, `assess`, `log`, `checkpoints`,
-//! `rollback`, `policy check|explain`, `demo`, and the agent doors: `hook`, `approve`,
-//! `reject`, `init`, `doctor`.
+//! The command line: `autogate [lsp]`, `assess`, `log`, `checkpoints`, `rollback`,
+//! `policy check|explain|replay|suggest`, `approvals`, `demo`, and the agent doors: `hook`,
+//! `mcp`, `approve`, `reject`, `init`, `doctor`.
 
 mod approve;
+mod approvals;
 mod assess;
 mod demo;
 mod doctor;
@@ -67,6 +68,11 @@ enum Command {
     /// Serve the gate to a coding agent as a stdio MCP server (tools propose_edit, write_file,
     /// apply_patch, pending, explain, wait, rollback, permission_prompt).
     Mcp(mcp::Args),
+    /// List or revoke the standing approvals of this clone.
+    Approvals {
+        #[command(subcommand)]
+        command: Option<approvals::ApprovalsCommand>,
+    },
 }
 
 /// A level on the command line.
@@ -192,6 +198,7 @@ pub fn main() -> ExitCode {
         Command::Init(args) => init::run(&root, &args),
         Command::Doctor => runtime.block_on(doctor::run(&root)),
         Command::Mcp(args) => runtime.block_on(mcp::run(&root, &args)),
+        Command::Approvals { command } => approvals::run(&root, command.as_ref()),
     };
     match result {
         Ok(code) => code,

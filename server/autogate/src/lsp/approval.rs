@@ -5,6 +5,10 @@
 //! handler). A dismissed prompt leaves the change pending. Every pending change also shows as a
 //! diagnostic with Approve / Reject / Show diff code actions: that is the whole UX for clients
 //! without prompts (Helix 25.07), and a MethodNotFound answer switches to it.
+//!
+//! Where the change may have one ([`crate::gate::Gate::scope_of`]), the prompt and the code
+//! actions also offer "Approve always for <scope>" (`autogate.approveAlways`): a standing
+//! approval, stored per clone, that turns later asks of that scope into auto.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -20,13 +24,15 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::Shared;
-use super::commands::{Context, approve, reject};
+use super::commands::{CommandError, Context, approve, not_pending, reject, unknown_change};
 use super::to_proto::{first_changed_range, pending_diagnostic};
 use crate::protocol::{self as p};
 
 const APPROVE: &str = "Approve";
 const REJECT: &str = "Reject";
 const SHOW_DIFF: &str = "Show diff";
+/// The prompt's title of a standing approval starts with this.
+const APPROVE_ALWAYS: &str = "Approve always for ";
 
 #[derive(Clone)]
 pub struct Approvals {
@@ -198,14 +204,28 @@ impl Approvals {
                 .any(|f| f.touched_paths().any(|p| p == path))
         }) {
             let args = vec![json!({ "id": change.id, "hash": change.hash })];
-            for (title, command) in [
+            let mut offered = vec![
                 (
                     format!("Approve change {} ({})", change.id, change.level()),
                     p::APPROVE,
                 ),
                 (format!("Reject change {}", change.id), p::REJECT),
                 (format!("Show diff of change {}", change.id), p::DIFF),
-            ] {
+            ];
+            if let Ok(scope) = gate.scope_of(change) {
+                offered.insert(
+                    1,
+                    (
+                        format!(
+                            "Approve change {} always for {}",
+                            change.id,
+                            scope.describe()
+                        ),
+                        p::APPROVE_ALWAYS,
+                    ),
+                );
+            }
+            for (title, command) in offered {
                 let arguments = if command == p::DIFF {
                     vec![json!({ "id": change.id })]
                 } else {
@@ -241,7 +261,7 @@ async fn prompt(ctx: &Context, id: &str) {
         if ctx.shared.fallback.load(Ordering::Relaxed) {
             return;
         }
-        let (message, hash) = {
+        let (message, hash, always) = {
             let Some(gate) = ctx.shared.gate() else {
                 return;
             };
@@ -258,14 +278,21 @@ async fn prompt(ctx: &Context, id: &str) {
                     summary.reasons.join("; ")
                 ),
                 change.hash.clone(),
+                gate.scope_of(change)
+                    .ok()
+                    .map(|scope| format!("{APPROVE_ALWAYS}{}", scope.describe())),
             )
         };
-        let actions = [APPROVE, REJECT, SHOW_DIFF]
+        let mut titles = vec![APPROVE.to_owned()];
+        titles.extend(always);
+        titles.extend([REJECT.to_owned(), SHOW_DIFF.to_owned()]);
+        let actions = titles
+            .into_iter()
             .map(|title| MessageActionItem {
-                title: title.to_owned(),
+                title,
                 properties: Default::default(),
             })
-            .to_vec();
+            .collect();
         let answer = ctx
             .client
             .show_message_request(MessageType::WARNING, message, Some(actions))
@@ -273,6 +300,21 @@ async fn prompt(ctx: &Context, id: &str) {
         match answer {
             Ok(Some(item)) if item.title == APPROVE => {
                 match approve(ctx, id, Some(&hash)).await {
+                    Ok(summary) => {
+                        ctx.client
+                            .show_message(MessageType::INFO, summary.headline())
+                            .await
+                    }
+                    Err(e) => {
+                        ctx.client
+                            .show_message(MessageType::ERROR, format!("autogate: {e}"))
+                            .await
+                    }
+                }
+                return;
+            }
+            Ok(Some(item)) if item.title.starts_with(APPROVE_ALWAYS) => {
+                match approve_always(ctx, id, Some(&hash)).await {
                     Ok(summary) => {
                         ctx.client
                             .show_message(MessageType::INFO, summary.headline())
@@ -329,6 +371,76 @@ async fn prompt(ctx: &Context, id: &str) {
             }
         }
     }
+}
+
+/// The standing approvals that hold now, read from the clone's store (none if the workspace is
+/// not known yet or the store cannot be read: the gate then asks).
+pub fn standing_now(ctx: &Context) -> Vec<crate::learn::standing::StandingApproval> {
+    let Some(workspace) = ctx.shared.workspace.get() else {
+        return Vec::new();
+    };
+    match crate::learn::standing::Store::open(workspace.root()) {
+        Ok(store) => store.active(),
+        Err(e) => {
+            tracing::warn!("standing approvals ignored: {e:#}");
+            Vec::new()
+        }
+    }
+}
+
+/// `autogate.approveAlways`: approves a pending change (bound to its content hash, as
+/// `autogate.approve`) and makes a standing approval of its scope, so that later changes of
+/// that scope apply without asking. Refused, and nothing approved, when the change may not
+/// have one (critical, secrets, protected or control files, production unless the team
+/// policy allows it, an ask a standing approval does not override).
+pub async fn approve_always(
+    ctx: &Context,
+    id: &str,
+    hash: Option<&str>,
+) -> Result<p::Summary, CommandError> {
+    let (scope, days) = {
+        let gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+        let change = gate.get(id).ok_or_else(|| unknown_change(id))?;
+        not_pending(change, "approved")?;
+        if hash != Some(change.hash.as_str()) {
+            return Err(CommandError::InvalidParams(format!(
+                "autogate.approveAlways needs `hash`, the content hash of change {id} as shown \
+                 to the person; it is missing or differs, so the approval is void"
+            )));
+        }
+        let scope = gate.scope_of(change).map_err(|why| {
+            CommandError::InvalidParams(format!(
+                "change {id} cannot be approved always: {why}; approve it once instead"
+            ))
+        })?;
+        (scope, gate.policy.approvals().days)
+    };
+    let root = ctx
+        .shared
+        .workspace
+        .get()
+        .ok_or(CommandError::NotInitialized)?
+        .root()
+        .to_path_buf();
+    let change_id = id.to_owned();
+    let approval = tokio::task::spawn_blocking(move || {
+        let store = crate::learn::standing::Store::open(&root)?;
+        store.add(scope, &crate::learn::standing::who(&root), days, &change_id)
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.into()))??;
+    {
+        let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+        gate.standing.push(approval.clone());
+        let note = approval.note();
+        gate.update(&[id.to_owned()], |change| {
+            change.standing = Some(approval.id.clone());
+            change.notes.push(note.clone());
+        });
+    }
+    ctx.shared
+        .audit(&[id.to_owned()], autogate_vcs::AuditEvent::ApprovedAlways);
+    approve(ctx, id, hash).await
 }
 
 /// The folder the diffs shown to the person are written to: created once per server with an

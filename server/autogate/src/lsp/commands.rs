@@ -115,6 +115,10 @@ pub async fn execute(
             let a: p::ApproveArgs = args(command, &arguments)?;
             to_value(&approve(ctx, &a.id, a.hash.as_deref()).await?)
         }
+        p::APPROVE_ALWAYS => {
+            let a: p::ApproveArgs = args(command, &arguments)?;
+            to_value(&super::approval::approve_always(ctx, &a.id, a.hash.as_deref()).await?)
+        }
         p::REJECT => {
             let a: p::IdArgs = args(command, &arguments)?;
             to_value(&reject(ctx, &a.id).await?)
@@ -128,6 +132,8 @@ pub async fn execute(
                 "status": change.status,
                 "decision": change.verdict.decision,
                 "rule": change.verdict.rule,
+                "would": change.verdict.would,
+                "standing": change.standing,
                 "hash": change.hash,
                 "intent": change.intent,
                 "source": change.source,
@@ -221,7 +227,10 @@ async fn gate_from(
 }
 
 /// An error unless `change` waits for approval; `verb` is what was attempted ("approved").
-fn not_pending(change: &crate::gate::ChangeRecord, verb: &str) -> Result<(), CommandError> {
+pub(super) fn not_pending(
+    change: &crate::gate::ChangeRecord,
+    verb: &str,
+) -> Result<(), CommandError> {
     if change.awaits_approval() {
         return Ok(());
     }
@@ -232,7 +241,7 @@ fn not_pending(change: &crate::gate::ChangeRecord, verb: &str) -> Result<(), Com
     )))
 }
 
-fn unknown_change(id: &str) -> CommandError {
+pub(super) fn unknown_change(id: &str) -> CommandError {
     CommandError::InvalidParams(format!(
         "no change with id `{id}`; `autogate.pending` lists the pending ones"
     ))
@@ -303,8 +312,10 @@ pub async fn gate_intake(
     } = intake;
     prefetch_advisories(ctx, &proposal).await;
     stage_pre_images(ctx, &proposal);
+    let standing = super::approval::standing_now(ctx);
     let (all, auto, pending) = {
         let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;
+        gate.standing = standing;
         let mut all = Vec::new();
         for (display, why) in forbidden {
             all.push(gate.admit_refused(
