@@ -1,0 +1,807 @@
+#!/usr/bin/env python3
+"""The hook door, tested with the real coding-agent CLIs against a scripted model server.
+
+    python3 tests/agents/run.py <autogate-binary> [agent...]   # the suite
+    python3 tests/agents/run.py --capture [agent...]           # rewrite fixtures/ (stub hook)
+    python3 tests/agents/run.py --hook allow [agent...]        # negative control: a hook that
+                                                               # allows everything must FAIL
+
+Agents: claude-code, codex, gemini, copilot (default: all). The CLIs come from
+`tests/agents/install.sh` (pinned, into `tests/agents/.deps/`). Each case runs the agent
+headless in a fresh temp git repo (fixed author, `commit.gpgsign=false`, branch `main`) with a
+small Rust project, its hook configuration pointing to a wrapper that logs every call (stdin,
+answer, exit status) and then runs `<autogate-binary> hook <agent>`. Every case asserts that the
+hook ran for the tool call it is about: a skipped hook looks exactly like an allowed edit.
+
+Prints `ok`/`FAIL` per case and `N passed, M failed`; exits 1 on a failure, 2 on a setup error.
+`--keep` keeps the temp dirs; `-v` prints the hook exchanges of passing cases too.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model_server  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN_DIR = os.path.join(HERE, ".deps", "node_modules", ".bin")
+FIXTURES = os.path.join(HERE, "fixtures")
+RUN_TIMEOUT = 60  # seconds per agent run: a hang fails instead of blocking
+
+AUTHOR = {"user.name": "Agent Test", "user.email": "agent-test@example.com"}
+
+CARGO_TOML = """[package]
+name = "demo"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+"""
+
+MAIN_RS = """// Prints a greeting.
+fn greeting() -> &'static str {
+    "hello"
+}
+
+fn main() {
+    println!("{}", greeting());
+}
+"""
+
+# An AWS-style key pair: the shape of a real one, made up for this test.
+AWS_KEY_ID = "AKIA" + "Q7ZL4XK2M9P3RTBW"
+AWS_SECRET = "wJ7rXUtnFEMI/K7MDENG/bPxRfiCYz9Q2kLm4hT8"
+SECRET_FILE = f"""pub const AWS_ACCESS_KEY_ID: &str = "{AWS_KEY_ID}";
+pub const AWS_SECRET_ACCESS_KEY: &str = "{AWS_SECRET}";
+"""
+
+NEW_DEP = 'serde = "1"\n'
+
+# ---------------------------------------------------------------------------------------------
+# The agents: how each one is configured, run, and how its tools are called.
+
+
+class Agent:
+    """What differs between agents. `events` maps our names (pre, post) to the agent's own."""
+
+    name = ""
+    binary = ""
+    format = ""
+    events = {"pre": "PreToolUse", "post": "PostToolUse"}
+    shell_tool = ""
+
+    def configure(self, ws, hook_command):
+        raise NotImplementedError
+
+    def env(self, ws, url):
+        raise NotImplementedError
+
+    def argv(self, ws, prompt):
+        raise NotImplementedError
+
+    def edit(self, ws, rel, old, new):
+        raise NotImplementedError
+
+    def write(self, ws, rel, content):
+        raise NotImplementedError
+
+    def shell(self, ws, command):
+        return {"tool": self.shell_tool, "args": {"command": command, "description": "run it"}}
+
+    # Where the hook's stdin names a tool otherwise than the model's tool list does.
+    hook_names = {}
+
+    def tool_of(self, hook_input):
+        """The tool name in a hook's stdin."""
+        return hook_input.get("tool_name") or hook_input.get("toolName")
+
+    def hook_name(self, tool):
+        """The name the hook sees for the model's tool `tool`."""
+        return self.hook_names.get(tool, tool)
+
+
+def _claude_hooks(hook_command, events, matcher):
+    return {
+        "hooks": {
+            events[ev]: [{"matcher": matcher, "hooks": [{"type": "command", "command": hook_command(ev)}]}]
+            for ev in ("pre", "post")
+        }
+    }
+
+
+class ClaudeCode(Agent):
+    name = "claude-code"
+    binary = "claude"
+    format = "anthropic"
+    shell_tool = "Bash"
+
+    def configure(self, ws, hook_command):
+        write_json(ws.path(".claude/settings.json"), _claude_hooks(hook_command, self.events, "*"))
+
+    def env(self, ws, url):
+        return {
+            "ANTHROPIC_BASE_URL": url,
+            "ANTHROPIC_API_KEY": "sk-ant-test-not-a-key",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_ERROR_REPORTING": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        }
+
+    def argv(self, ws, prompt):
+        return [
+            "-p",
+            prompt,
+            "--output-format",
+            "json",
+            "--permission-mode",
+            "acceptEdits",
+            "--allowedTools",
+            "Bash",
+        ]
+
+    def edit(self, ws, rel, old, new):
+        args = {"file_path": ws.path(rel), "old_string": old, "new_string": new, "replace_all": False}
+        return {"tool": "Edit", "args": args}
+
+    def write(self, ws, rel, content):
+        return {"tool": "Write", "args": {"file_path": ws.path(rel), "content": content}}
+
+
+class Codex(Agent):
+    name = "codex"
+    binary = "codex"
+    format = "responses"
+    shell_tool = "exec_command"
+    hook_names = {"exec_command": "Bash"}
+
+    def configure(self, ws, hook_command):
+        write_json(ws.path(".codex/hooks.json"), _claude_hooks(hook_command, self.events, "*"))
+        codex_home = os.path.join(ws.home, ".codex")
+        os.makedirs(codex_home, exist_ok=True)
+        with open(os.path.join(codex_home, "config.toml"), "w", encoding="utf-8") as f:
+            f.write(
+                'model = "gpt-5.5"\n'
+                'model_provider = "scripted"\n'
+                "[model_providers.scripted]\n"
+                'name = "scripted"\n'
+                f'base_url = "{ws.url}/v1"\n'
+                'env_key = "SCRIPTED_API_KEY"\n'
+                'wire_api = "responses"\n'
+                "[analytics]\n"
+                "enabled = false\n"
+                f'[projects."{ws.repo}"]\n'
+                'trust_level = "trusted"\n'
+            )
+
+    def env(self, ws, url):
+        return {"CODEX_HOME": os.path.join(ws.home, ".codex"), "SCRIPTED_API_KEY": "test-not-a-key"}
+
+    def argv(self, ws, prompt):
+        return [
+            "exec",
+            "--skip-git-repo-check",
+            "--json",
+            "-s",
+            "workspace-write",
+            "--dangerously-bypass-hook-trust",
+            prompt,
+        ]
+
+    def edit(self, ws, rel, old, new):
+        old_lines = "".join(f"-{line}\n" for line in old.rstrip("\n").split("\n"))
+        new_lines = "".join(f"+{line}\n" for line in new.rstrip("\n").split("\n"))
+        patch = f"*** Begin Patch\n*** Update File: {rel}\n@@\n{old_lines}{new_lines}*** End Patch\n"
+        return {"tool": "apply_patch", "args": {"input": patch}}
+
+    def write(self, ws, rel, content):
+        added = "".join(f"+{line}\n" for line in content.rstrip("\n").split("\n"))
+        patch = f"*** Begin Patch\n*** Add File: {rel}\n{added}*** End Patch\n"
+        return {"tool": "apply_patch", "args": {"input": patch}}
+
+    def shell(self, ws, command):
+        return {"tool": self.shell_tool, "args": {"cmd": command}}
+
+
+class Gemini(Agent):
+    name = "gemini"
+    binary = "gemini"
+    format = "gemini"
+    events = {"pre": "BeforeTool", "post": "AfterTool"}
+    shell_tool = "run_shell_command"
+
+    def configure(self, ws, hook_command):
+        write_json(ws.path(".gemini/settings.json"), _claude_hooks(hook_command, self.events, ".*"))
+        write_json(
+            os.path.join(ws.home, ".gemini", "settings.json"),
+            {
+                "security": {"auth": {"selectedType": "gemini-api-key"}},
+                "privacy": {"usageStatisticsEnabled": False},
+                "telemetry": {"enabled": False},
+            },
+        )
+
+    def env(self, ws, url):
+        return {
+            "GOOGLE_GEMINI_BASE_URL": url,
+            "GEMINI_API_KEY": "test-not-a-key",
+            "GEMINI_CLI_TRUST_WORKSPACE": "true",
+        }
+
+    def argv(self, ws, prompt):
+        return [
+            "-p",
+            prompt,
+            "--output-format",
+            "json",
+            "--approval-mode",
+            "auto_edit",
+            "--allowed-tools",
+            "run_shell_command",
+        ]
+
+    def edit(self, ws, rel, old, new):
+        args = {
+            "file_path": ws.path(rel),
+            "instruction": "Make the requested change.",
+            "old_string": old,
+            "new_string": new,
+        }
+        return {"tool": "replace", "args": args}
+
+    def write(self, ws, rel, content):
+        return {"tool": "write_file", "args": {"file_path": ws.path(rel), "content": content}}
+
+
+class Copilot(Agent):
+    name = "copilot"
+    binary = "copilot"
+    format = "chat"
+    events = {"pre": "preToolUse", "post": "postToolUse"}
+    shell_tool = "bash"
+    model = "claude-sonnet-4.5"  # this model name gets the `edit`/`create` tools
+
+    def configure(self, ws, hook_command):
+        write_json(
+            ws.path(".github/hooks/autogate.json"),
+            {
+                "version": 1,
+                "hooks": {
+                    self.events[ev]: [{"type": "command", "bash": hook_command(ev), "timeoutSec": 30}]
+                    for ev in ("pre", "post")
+                },
+            },
+        )
+
+    def env(self, ws, url):
+        return {
+            "COPILOT_OFFLINE": "true",
+            "COPILOT_PROVIDER_BASE_URL": url + "/v1",
+            "COPILOT_PROVIDER_API_KEY": "test-not-a-key",
+            "COPILOT_MODEL": self.model,
+            "COPILOT_ALLOW_ALL": "true",
+            "COPILOT_AUTO_UPDATE": "false",
+        }
+
+    def argv(self, ws, prompt):
+        return ["-p", prompt, "--disable-client-telemetry"]
+
+    def edit(self, ws, rel, old, new):
+        return {"tool": "edit", "args": {"path": ws.path(rel), "old_str": old, "new_str": new}}
+
+    def write(self, ws, rel, content):
+        return {"tool": "create", "args": {"path": ws.path(rel), "file_text": content}}
+
+
+class CopilotPatch(Copilot):
+    """Copilot with a GPT model name: its edit tool is a freeform `apply_patch`."""
+
+    model = "gpt-5.5"
+
+    def edit(self, ws, rel, old, new):
+        return Codex.edit(self, ws, rel, old, new)
+
+    def write(self, ws, rel, content):
+        return Codex.write(self, ws, rel, content)
+
+
+AGENTS = {a.name: a for a in (ClaudeCode(), Codex(), Gemini(), Copilot())}
+
+# ---------------------------------------------------------------------------------------------
+# A workspace: a temp git repo, a HOME, and the hook wrapper's log.
+
+
+def write_json(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2)
+        f.write("\n")
+
+
+def git(repo, *args, check=True):
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=check, capture_output=True, text=True, timeout=30
+    )
+
+
+WRAPPER = """#!/bin/sh
+# Hook wrapper: logs the call (stdin, answer, exit status), then answers as the hook does.
+d='{logdir}'
+n=$(date +%s%N)
+echo "$1 start $n" >> "$d/count"
+cat > "$d/$n.$1.in"
+{run} < "$d/$n.$1.in" > "$d/$n.$1.out" 2> "$d/$n.$1.err"
+rc=$?
+echo "$1 end $n $rc $(( ($(date +%s%N) - n) / 1000000 ))" >> "$d/count"
+cat "$d/$n.$1.out"
+cat "$d/$n.$1.err" >&2
+exit $rc
+"""
+
+# The stub hook of `--capture` and `--hook allow`: it answers nothing and exits 0 (allow).
+ALLOW_STUB = "cat > /dev/null"
+
+
+class Workspace:
+    def __init__(self, root, url):
+        self.root = root
+        self.repo = os.path.join(root, "repo")
+        self.home = os.path.join(root, "home")
+        self.hooklog = os.path.join(root, "hooklog")
+        self.model_log = os.path.join(root, "model.jsonl")
+        self.url = url
+        for d in (self.repo, self.home, self.hooklog):
+            os.makedirs(d, exist_ok=True)
+        git(self.repo, "init", "-q", "-b", "main")
+        for key, value in {**AUTHOR, "commit.gpgsign": "false"}.items():
+            git(self.repo, "config", key, value)
+        self.put("Cargo.toml", CARGO_TOML)
+        self.put("src/main.rs", MAIN_RS)
+        git(self.repo, "add", "-A")
+        git(
+            self.repo,
+            "-c",
+            "core.hooksPath=/dev/null",
+            "commit",
+            "-q",
+            "-m",
+            "init",
+            "--date",
+            "2026-01-01T00:00:00Z",
+        )
+
+    def path(self, rel):
+        return os.path.join(self.repo, rel)
+
+    def put(self, rel, text):
+        p = self.path(rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def read(self, rel):
+        try:
+            with open(self.path(rel), encoding="utf-8") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def install_wrapper(self, agent, run):
+        """Writes the wrapper and the agent's hook config; `run` is the hook command line."""
+        wrapper = os.path.join(self.root, "hook-wrapper.sh")
+        with open(wrapper, "w", encoding="utf-8") as f:
+            f.write(WRAPPER.format(logdir=self.hooklog, run=run))
+        os.chmod(wrapper, 0o755)
+        # The wrapper is told the agent's name for the event, for the log only.
+        agent.configure(self, lambda ev: f"{wrapper} {agent.events[ev]}")
+        # The hook configuration is part of the project, committed like a user would.
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-q", "-m", "hook config", "--date", "2026-01-01T00:00:01Z")
+
+    def hook_calls(self):
+        """Every hook call, in order: {event, input, tool, out, err, rc, ms}."""
+        calls = []
+        try:
+            with open(os.path.join(self.hooklog, "count"), encoding="utf-8") as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            return calls
+        ends = {}
+        for line in lines:
+            parts = line.split()
+            if len(parts) >= 5 and parts[1] == "end":
+                ends[parts[2]] = (int(parts[3]), int(parts[4]))
+        for line in lines:
+            parts = line.split()
+            if len(parts) < 3 or parts[1] != "start":
+                continue
+            event, n = parts[0], parts[2]
+            base = os.path.join(self.hooklog, f"{n}.{event}")
+            call = {"event": event, "n": n, "rc": None, "ms": None}
+            for ext in ("in", "out", "err"):
+                try:
+                    with open(f"{base}.{ext}", encoding="utf-8", errors="replace") as f:
+                        call[ext] = f.read()
+                except FileNotFoundError:
+                    call[ext] = ""
+            try:
+                call["input"] = json.loads(call["in"])
+            except ValueError:
+                call["input"] = {}
+            if n in ends:
+                call["rc"], call["ms"] = ends[n]
+            calls.append(call)
+        return calls
+
+
+def run_agent(agent, ws, server, script, prompt="Make the change."):
+    """Runs the agent once, headless, with the script; returns (rc, output, seconds)."""
+    server.set_script(script, ws.model_log)
+    env = {
+        "PATH": BIN_DIR + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": ws.home,
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "NO_COLOR": "1",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        "TMPDIR": os.path.join(ws.root, "tmp"),
+    }
+    os.makedirs(env["TMPDIR"], exist_ok=True)
+    env.update(agent.env(ws, server.url))
+    argv = [os.path.join(BIN_DIR, agent.binary), *agent.argv(ws, prompt)]
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        cwd=ws.repo,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=RUN_TIMEOUT)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        rc = "timeout"
+    elapsed = time.monotonic() - start
+    with open(os.path.join(ws.root, "agent-output.txt"), "ab") as f:
+        f.write(out)
+    return rc, out.decode("utf-8", "replace"), elapsed
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases.
+
+
+class CaseFailed(Exception):
+    pass
+
+
+def check(cond, message):
+    if not cond:
+        raise CaseFailed(message)
+
+
+class Context:
+    """One case's world: the agent, the workspace, the server, the autogate binary."""
+
+    def __init__(self, agent, ws, server, autogate):
+        self.agent, self.ws, self.server, self.autogate = agent, ws, server, autogate
+        self.timings = []
+
+    def run(self, steps, final="Done."):
+        rc, out, secs = run_agent(self.agent, self.ws, self.server, {"steps": steps, "final": final})
+        self.timings.append(secs)
+        self.last_output = out
+        check(rc != "timeout", f"the agent did not finish within {RUN_TIMEOUT} s")
+        records = model_server.read_log(self.ws.model_log)
+        missing = [r["reply"][1] for r in records if r.get("missing_tool")]
+        check(not missing, f"the agent did not offer the scripted tool(s) {missing} to the model")
+        asked = [r for r in records if r.get("reply", [None])[0] == "tool"]
+        check(len(asked) >= len(steps), f"the model was asked {len(asked)} times, not {len(steps)}")
+        return records
+
+    def pre_calls(self, tool):
+        pre = self.agent.events["pre"]
+        tool = self.agent.hook_name(tool)
+        return [c for c in self.ws.hook_calls() if c["event"] == pre and self.agent.tool_of(c["input"]) == tool]
+
+    def post_calls(self, tool):
+        post = self.agent.events["post"]
+        tool = self.agent.hook_name(tool)
+        return [c for c in self.ws.hook_calls() if c["event"] == post and self.agent.tool_of(c["input"]) == tool]
+
+    def assert_hook_ran(self, step):
+        calls = self.pre_calls(step["tool"])
+        check(calls, f"the pre-tool hook never ran for `{step['tool']}` (a skipped hook looks like an allow)")
+        return calls
+
+    def tool_result_after(self, records, index):
+        """The text the agent sent back to the model for the tool call of step `index`."""
+        for r in records:
+            results = r.get("tool_results") or []
+            if len(results) > index:
+                return results[index]
+        return None
+
+    def audit(self):
+        proc = subprocess.run(
+            [self.autogate, "log", "--json"],
+            cwd=self.ws.repo,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        check(proc.returncode == 0, f"`autogate log --json` failed ({proc.returncode}): {proc.stderr.strip()}")
+        try:
+            return json.loads(proc.stdout or "[]")
+        except ValueError:
+            raise CaseFailed(f"`autogate log --json` printed no JSON: {proc.stdout[:300]!r}")
+
+
+def case_low_edit(ctx):
+    """A comment edit is applied, and the audit trail has its record."""
+    old, new = "// Prints a greeting.\n", "// Prints a friendly greeting.\n"
+    step = ctx.agent.edit(ctx.ws, "src/main.rs", old, new)
+    ctx.run([step])
+    ctx.assert_hook_ran(step)
+    check(ctx.ws.read("src/main.rs") == MAIN_RS.replace(old, new), "the low edit is not on disk")
+    records = [r for r in ctx.audit() if "src/main.rs" in (r.get("files") or [])]
+    check(records, "`autogate log --json` has no record for src/main.rs")
+    check(
+        any(r.get("decision") == "auto" for r in records),
+        f"no record of src/main.rs says decision auto: {records}",
+    )
+
+
+def _denied(ctx, records, step, index, what):
+    calls = ctx.assert_hook_ran(step)
+    result = ctx.tool_result_after(records, index)
+    check(result is not None, "the agent never sent a tool result back to the model")
+    answered = " ".join(c["out"] + " " + c["err"] for c in calls)
+    return calls, result, answered
+
+
+def case_high_edit(ctx):
+    """A new dependency in Cargo.toml is not written, and the model is told why."""
+    step = ctx.agent.edit(ctx.ws, "Cargo.toml", "[dependencies]\n", "[dependencies]\n" + NEW_DEP)
+    records = ctx.run([step])
+    calls, result, _ = _denied(ctx, records, step, 0, "high edit")
+    check(ctx.ws.read("Cargo.toml") == CARGO_TOML, "the high edit was written to Cargo.toml")
+    check(
+        any(c["rc"] == 2 or '"deny"' in c["out"] for c in calls),
+        f"the hook did not deny: rc={[c['rc'] for c in calls]} out={[c['out'][:200] for c in calls]}",
+    )
+    check(
+        re.search(r"Cargo\.toml", result) and re.search(r"(?i)protected|dependenc|serde", result),
+        f"the deny reason did not reach the model; it received: {result[:400]!r}",
+    )
+
+
+def case_secret(ctx):
+    """A file with an AWS key is not written, and the key never reaches the audit trail."""
+    step = ctx.agent.write(ctx.ws, "src/config.rs", SECRET_FILE)
+    records = ctx.run([step])
+    _denied(ctx, records, step, 0, "secret")
+    check(ctx.ws.read("src/config.rs") is None, "the file with the secret was written")
+    trail = json.dumps(ctx.audit())
+    check(AWS_SECRET not in trail and AWS_KEY_ID not in trail, "the secret is in the audit trail")
+
+
+def case_shell_write(ctx):
+    """`sed -i` adding a dependency through the shell tool is rolled back."""
+    command = "sed -i 's/^\\[dependencies\\]$/[dependencies]\\nserde = \"1\"/' Cargo.toml"
+    step = ctx.agent.shell(ctx.ws, command)
+    records = ctx.run([step])
+    ctx.assert_hook_ran(step)
+    check(ctx.post_calls(step["tool"]), f"the post-tool hook never ran for `{step['tool']}`")
+    check(
+        ctx.ws.read("Cargo.toml") == CARGO_TOML,
+        "Cargo.toml still has the shell's change after the run:\n" + (ctx.ws.read("Cargo.toml") or ""),
+    )
+    result = ctx.tool_result_after(records, 0) or ""
+    check(re.search(r"Cargo\.toml", result), f"the model was not told of the rollback: {result[:400]!r}")
+
+
+APPROVE_ID = re.compile(r"autogate approve\s+[`'\"]?([A-Za-z0-9_.:-]+)")
+
+
+def case_approve_retry(ctx):
+    """Denied, approved from a terminal with `autogate approve ID`, then allowed on retry."""
+    step = ctx.agent.edit(ctx.ws, "Cargo.toml", "[dependencies]\n", "[dependencies]\n" + NEW_DEP)
+    records = ctx.run([step])
+    calls, result, answered = _denied(ctx, records, step, 0, "approve")
+    check(ctx.ws.read("Cargo.toml") == CARGO_TOML, "the held edit was written before approval")
+    found = APPROVE_ID.search(result) or APPROVE_ID.search(answered)
+    check(found, f"no `autogate approve ID` in the deny reason: {result[:400]!r}")
+    change_id = found.group(1).rstrip(".")
+    proc = subprocess.run(
+        [ctx.autogate, "approve", change_id], cwd=ctx.ws.repo, capture_output=True, text=True, timeout=30
+    )
+    check(proc.returncode == 0, f"`autogate approve {change_id}` failed: {proc.stdout}{proc.stderr}")
+    before = len(ctx.pre_calls(step["tool"]))
+    # The model server is stateless: a fresh model log makes the second run start at turn 0.
+    os.rename(ctx.ws.model_log, ctx.ws.model_log + ".first")
+    ctx.run([step])
+    check(len(ctx.pre_calls(step["tool"])) > before, "the hook did not run on the retry")
+    check(
+        ctx.ws.read("Cargo.toml") == CARGO_TOML.replace("[dependencies]\n", "[dependencies]\n" + NEW_DEP),
+        "the approved edit was not applied on retry",
+    )
+
+
+CASES = [
+    ("low-edit", case_low_edit),
+    ("high-edit", case_high_edit),
+    ("secret", case_secret),
+    ("shell-write", case_shell_write),
+    ("approve-retry", case_approve_retry),
+]
+
+# ---------------------------------------------------------------------------------------------
+# Fixture capture: each agent's real hook stdin, for an edit, a write and a shell call.
+
+
+def capture(agent, server, tmp, saved, kinds=("edit", "write", "shell")):
+    """Runs the agent with the allow stub and saves each hook stdin under fixtures/."""
+    makers = [
+        ("edit", lambda ws: agent.edit(ws, "src/main.rs", '    "hello"\n', '    "hello, world"\n')),
+        ("write", lambda ws: agent.write(ws, "src/extra.rs", "pub fn extra() {}\n")),
+        ("shell", lambda ws: agent.shell(ws, "echo note > note.txt")),
+    ]
+    for kind, make in makers:
+        if kind not in kinds:
+            continue
+        ws = Workspace(tempfile.mkdtemp(prefix=f"{agent.name}-{kind}-", dir=tmp), server.url)
+        ws.install_wrapper(agent, ALLOW_STUB)
+        step = make(ws)
+        rc, out, secs = run_agent(agent, ws, server, {"steps": [step], "final": "Done."})
+        tool = agent.hook_name(step["tool"])
+        calls = [c for c in ws.hook_calls() if agent.tool_of(c["input"]) == tool]
+        if not calls:
+            print(f"FAIL capture {agent.name} {kind}: no hook call for {tool} (rc {rc})")
+            print(indent(out[-2000:]))
+            continue
+        for call in calls:
+            name = f"{agent.name}-{call['event']}-{tool}"
+            path = os.path.join(FIXTURES, name + ".json")
+            if path in saved:
+                path = os.path.join(FIXTURES, f"{name}-{kind}.json")
+            write_json(path, call["input"])
+            saved.append(path)
+            print(f"ok   capture {os.path.relpath(path, HERE)} ({secs:.1f} s)")
+    return saved
+
+
+# ---------------------------------------------------------------------------------------------
+# Main.
+
+
+def indent(text, prefix="    | "):
+    return "\n".join(prefix + line for line in text.rstrip("\n").split("\n"))
+
+
+def describe(ctx):
+    """What happened, for a failure report: each hook exchange and the agent's output."""
+    lines = []
+    for c in ctx.ws.hook_calls():
+        tool = ctx.agent.tool_of(c["input"])
+        lines.append(f"  hook {c['event']} {tool}: rc={c['rc']} {c['ms']} ms")
+        lines.append(indent(c["in"][:1500], "    stdin | "))
+        if c["out"].strip():
+            lines.append(indent(c["out"][:1500], "    out   | "))
+        if c["err"].strip():
+            lines.append(indent(c["err"][:1500], "    err   | "))
+    for r in model_server.read_log(ctx.ws.model_log):
+        for i, text in enumerate(r.get("tool_results") or []):
+            lines.append(f"  tool result {i} seen by the model (turn {r.get('turn')}):")
+            lines.append(indent(text[:800]))
+    out = getattr(ctx, "last_output", "")
+    if out:
+        lines.append("  agent output (tail):")
+        lines.append(indent(out[-1500:]))
+    lines.append(f"  workspace: {ctx.ws.root}")
+    return "\n".join(lines)
+
+
+def main(argv):
+    args = [a for a in argv if not a.startswith("-")]
+    flags = [a for a in argv if a.startswith("-")]
+    keep, verbose = "--keep" in flags, "-v" in flags
+    mode = "suite"
+    if "--capture" in flags:
+        mode = "capture"
+    elif "--hook" in argv:
+        i = argv.index("--hook")
+        if i + 1 >= len(argv) or argv[i + 1] != "allow":
+            print("usage: run.py --hook allow [agent...]", file=sys.stderr)
+            return 2
+        mode = "allow"
+        args = [a for a in args if a != "allow"]
+    autogate = None
+    if mode in ("suite", "allow"):
+        if mode == "suite":
+            if not args:
+                print(__doc__, file=sys.stderr)
+                return 2
+            autogate = os.path.abspath(args.pop(0))
+        else:
+            autogate = shutil.which("true")
+            real = os.environ.get("AUTOGATE_BIN") or "/work/main/target/debug/autogate"
+            autogate = real if os.path.exists(real) else autogate
+    names = args or list(AGENTS)
+    unknown = [n for n in names if n not in AGENTS]
+    if unknown:
+        print(f"unknown agent(s) {unknown}; known: {', '.join(AGENTS)}", file=sys.stderr)
+        return 2
+    for name in names:
+        if not os.access(os.path.join(BIN_DIR, AGENTS[name].binary), os.X_OK):
+            print(f"{AGENTS[name].binary} is not installed: run tests/agents/install.sh", file=sys.stderr)
+            return 2
+
+    server = model_server.ModelServer().start()
+    tmp = tempfile.mkdtemp(prefix="autogate-agents-")
+    passed = failed = 0
+    try:
+        if mode == "capture":
+            os.makedirs(FIXTURES, exist_ok=True)
+            saved = []
+            for name in names:
+                capture(AGENTS[name], server, tmp, saved)
+                if name == "copilot":
+                    capture(CopilotPatch(), server, tmp, saved, kinds=("edit", "write"))
+            return 0
+        hook = ALLOW_STUB if mode == "allow" else None
+        for name in names:
+            agent = AGENTS[name]
+            for case_name, case in CASES:
+                ws = Workspace(tempfile.mkdtemp(prefix=f"{name}-{case_name}-", dir=tmp), server.url)
+                ws.install_wrapper(agent, hook or f"'{autogate}' hook {agent.name}")
+                ctx = Context(agent, ws, server, autogate)
+                start = time.monotonic()
+                try:
+                    case(ctx)
+                except CaseFailed as e:
+                    failed += 1
+                    print(f"FAIL {name} {case_name} ({time.monotonic() - start:.1f} s): {e}")
+                    print(describe(ctx))
+                    keep_ws = True
+                except Exception as e:  # a broken harness is a failure too, with its cause
+                    failed += 1
+                    print(f"FAIL {name} {case_name}: {type(e).__name__}: {e}")
+                    print(describe(ctx))
+                    keep_ws = True
+                else:
+                    passed += 1
+                    runs = ", ".join(f"{t:.1f}" for t in ctx.timings)
+                    hooks = [c["ms"] for c in ws.hook_calls() if c["ms"] is not None]
+                    print(f"ok   {name} {case_name} (agent runs {runs} s; hook calls {hooks} ms)")
+                    if verbose:
+                        print(describe(ctx))
+                    keep_ws = keep
+                if not keep_ws:
+                    shutil.rmtree(ws.root, ignore_errors=True)
+                sys.stdout.flush()
+    finally:
+        server.stop()
+        if not keep and not failed:
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif failed:
+            print(f"failed workspaces kept under {tmp}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
