@@ -685,6 +685,118 @@ def capture(agent, server, tmp, saved, kinds=("edit", "write", "shell")):
 
 
 # ---------------------------------------------------------------------------------------------
+# Probes: which hook answers each agent honours, observed with a stub hook (`--probe`).
+
+DENY_REASON = "PROBE-REASON: refused by the probe hook"
+PROBES = [
+    # (name, event answered, stdout, exit status); the other event allows silently.
+    ("exit2+stderr", "pre", "", 2),
+    ("exit1+stderr", "pre", "", 1),
+    (
+        "claude-json-deny",
+        "pre",
+        {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": DENY_REASON,
+            }
+        },
+        0,
+    ),
+    (
+        "claude-json-ask",
+        "pre",
+        {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "ask",
+                "permissionDecisionReason": DENY_REASON,
+            }
+        },
+        0,
+    ),
+    ("toplevel-decision-deny", "pre", {"decision": "deny", "reason": DENY_REASON}, 0),
+    ("toplevel-decision-block", "pre", {"decision": "block", "reason": DENY_REASON}, 0),
+    (
+        "toplevel-permissionDecision-deny",
+        "pre",
+        {"permissionDecision": "deny", "permissionDecisionReason": DENY_REASON},
+        0,
+    ),
+    ("continue-false", "pre", {"continue": False, "stopReason": DENY_REASON}, 0),
+    # The agent's own deny shape and exit status 2 together (what a portable deny looks like).
+    (
+        "claude-json-deny+exit2",
+        "pre",
+        {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": DENY_REASON,
+            }
+        },
+        2,
+    ),
+    ("toplevel-decision-deny+exit2", "pre", {"decision": "deny", "reason": DENY_REASON}, 2),
+    (
+        "toplevel-permissionDecision-deny+exit2",
+        "pre",
+        {"permissionDecision": "deny", "permissionDecisionReason": DENY_REASON},
+        2,
+    ),
+    ("post-exit2+stderr", "post", "", 2),
+    ("post-decision-block", "post", {"decision": "block", "reason": DENY_REASON}, 0),
+    (
+        "post-additionalContext",
+        "post",
+        {"hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": DENY_REASON}},
+        0,
+    ),
+]
+
+
+def probe(agent, server, tmp, only=None):
+    """Runs one low edit per probe answer; prints whether it landed and what the model saw."""
+    old, new = "// Prints a greeting.\n", "// Prints a friendly greeting.\n"
+    for name, event, answer, status in PROBES:
+        if only and name not in only:
+            continue
+        ws = Workspace(tempfile.mkdtemp(prefix=f"{agent.name}-probe-", dir=tmp), server.url)
+        script = os.path.join(ws.root, "probe.sh")
+        text = json.dumps(answer) if answer else ""
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(
+                "#!/bin/sh\ncat > /dev/null\n"
+                f'case "$AGENT_HOOK_EVENT" in {agent.events[event]})\n'
+                f"  printf '%s' '{text}'\n"
+                f"  echo '{DENY_REASON} (stderr)' >&2\n"
+                f"  exit {status};;\nesac\nexit 0\n"
+            )
+        os.chmod(script, 0o755)
+        ws.install_wrapper(agent, f'AGENT_HOOK_EVENT="$1" {script}')
+        step = agent.edit(ws, "src/main.rs", old, new)
+        rc, out, secs = run_agent(agent, ws, server, {"steps": [step], "final": "Done."})
+        landed = ws.read("src/main.rs") != MAIN_RS
+        records = model_server.read_log(ws.model_log)
+        result = None
+        for r in records:
+            if r.get("tool_results"):
+                result = r["tool_results"][0]
+                break
+        calls = [c["event"] for c in ws.hook_calls()]
+        seen = "none" if result is None else repr(result[:160])
+        # Anywhere in what the model received after the tool call (a tool result, or a message).
+        reached = any("PROBE-REASON" in json.dumps(r.get("body")) for r in records[1:])
+        print(
+            f"{agent.name:11} {name:34} landed={'yes' if landed else 'no ':3} rc={rc} "
+            f"reason-reached-model={'yes' if reached else 'no'} hooks={calls} {secs:.1f}s\n"
+            f"    tool result: {seen}"
+        )
+        sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------------------------------
 # Main.
 
 
@@ -722,6 +834,9 @@ def main(argv):
     mode = "suite"
     if "--capture" in flags:
         mode = "capture"
+    elif any(f == "--probe" or f.startswith("--probe=") for f in flags):
+        mode = "probe"
+        only = [p for f in flags if f.startswith("--probe=") for p in f[8:].split(",")]
     elif "--hook" in argv:
         i = argv.index("--hook")
         if i + 1 >= len(argv) or argv[i + 1] != "allow":
@@ -761,6 +876,10 @@ def main(argv):
                 capture(AGENTS[name], server, tmp, saved)
                 if name == "copilot":
                     capture(CopilotPatch(), server, tmp, saved, kinds=("edit", "write"))
+            return 0
+        if mode == "probe":
+            for name in names:
+                probe(AGENTS[name], server, tmp, only)
             return 0
         hook = ALLOW_STUB if mode == "allow" else None
         for name in names:
