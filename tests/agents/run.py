@@ -3,8 +3,11 @@
 
     python3 tests/agents/run.py <autogate-binary> [agent...]   # the suite
     python3 tests/agents/run.py --capture [agent...]           # rewrite fixtures/ (stub hook)
-    python3 tests/agents/run.py --hook allow [agent...]        # negative control: a hook that
-                                                               # allows everything must FAIL
+    python3 tests/agents/run.py --hook allow [agent...]        # negative controls, must FAIL:
+    python3 tests/agents/run.py --hook skip [agent...]         # a hook that allows everything,
+                                                               # and a hook that never runs
+    python3 tests/agents/run.py --probe[=NAME,...] [agent...]  # which hook answers each agent
+                                                               # honours (stub hook)
 
 Agents: claude-code, codex, gemini, copilot (default: all). The CLIs come from
 `tests/agents/install.sh` (pinned, into `tests/agents/.deps/`). Each case runs the agent
@@ -19,7 +22,9 @@ Prints `ok`/`FAIL` per case and `N passed, M failed`; exits 1 on a failure, 2 on
 
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -101,6 +106,10 @@ class Agent:
     def tool_of(self, hook_input):
         """The tool name in a hook's stdin."""
         return hook_input.get("tool_name") or hook_input.get("toolName")
+
+    def hook_args(self):
+        """Extra `autogate hook` arguments (shell words; the wrapper's `$2` is `pre`/`post`)."""
+        return ""
 
     def hook_name(self, tool):
         """The name the hook sees for the model's tool `tool`."""
@@ -280,6 +289,10 @@ class Copilot(Agent):
             },
         )
 
+    def hook_args(self):
+        # Copilot's payload has no event name (a post payload only adds `toolResult`).
+        return ' --event "$2"'
+
     def env(self, ws, url):
         return {
             "COPILOT_OFFLINE": "true",
@@ -393,14 +406,18 @@ class Workspace:
         except FileNotFoundError:
             return None
 
-    def install_wrapper(self, agent, run):
-        """Writes the wrapper and the agent's hook config; `run` is the hook command line."""
+    def install_wrapper(self, agent, run, configure=True):
+        """Writes the wrapper and the agent's hook config; `run` is the hook command line.
+        `configure=False` leaves the agent unconfigured: its hook never runs."""
         wrapper = os.path.join(self.root, "hook-wrapper.sh")
         with open(wrapper, "w", encoding="utf-8") as f:
             f.write(WRAPPER.format(logdir=self.hooklog, run=run))
         os.chmod(wrapper, 0o755)
-        # The wrapper is told the agent's name for the event, for the log only.
-        agent.configure(self, lambda ev: f"{wrapper} {agent.events[ev]}")
+        # The wrapper is told the agent's name for the event (for the log) and ours (pre, post).
+        if configure:
+            agent.configure(self, lambda ev: f"{wrapper} {agent.events[ev]} {ev}")
+        else:
+            agent.configure(self, lambda ev: "true")
         # The hook configuration is part of the project, committed like a user would.
         git(self.repo, "add", "-A")
         git(self.repo, "commit", "-q", "-m", "hook config", "--date", "2026-01-01T00:00:01Z")
@@ -614,6 +631,48 @@ def case_shell_write(ctx):
     check(re.search(r"Cargo\.toml", result), f"the model was not told of the rollback: {result[:400]!r}")
 
 
+def at_terminal(argv, cwd, answer, timeout=30):
+    """Runs `argv` on a pseudo-terminal, as a person would, typing `answer` at its `[y/N]`
+    prompt; returns (exit status, what it printed)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec or die, never return into the test
+        try:
+            os.chdir(cwd)
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(127)
+    out, typed, deadline = b"", False, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        if not typed and b"[y/N]" in out:
+            os.write(fd, answer.encode())
+            typed = True
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            try:
+                while select.select([fd], [], [], 0.1)[0]:
+                    chunk = os.read(fd, 4096)
+                    if not chunk:
+                        break
+                    out += chunk
+            except OSError:
+                pass
+            os.close(fd)
+            return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace")
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return "timeout", out.decode("utf-8", "replace")
+
+
 APPROVE_ID = re.compile(r"autogate approve\s+[`'\"]?([A-Za-z0-9_.:-]+)")
 
 
@@ -626,10 +685,9 @@ def case_approve_retry(ctx):
     found = APPROVE_ID.search(result) or APPROVE_ID.search(answered)
     check(found, f"no `autogate approve ID` in the deny reason: {result[:400]!r}")
     change_id = found.group(1).rstrip(".")
-    proc = subprocess.run(
-        [ctx.autogate, "approve", change_id], cwd=ctx.ws.repo, capture_output=True, text=True, timeout=30
-    )
-    check(proc.returncode == 0, f"`autogate approve {change_id}` failed: {proc.stdout}{proc.stderr}")
+    # `autogate approve` asks a person at a terminal: it gets one, and a "y".
+    status, printed = at_terminal([ctx.autogate, "approve", change_id], ctx.ws.repo, "y\n")
+    check(status == 0, f"`autogate approve {change_id}` failed ({status}): {printed[-800:]}")
     before = len(ctx.pre_calls(step["tool"]))
     # The model server is stateless: a fresh model log makes the second run start at turn 0.
     os.rename(ctx.ws.model_log, ctx.ws.model_log + ".first")
@@ -839,13 +897,13 @@ def main(argv):
         only = [p for f in flags if f.startswith("--probe=") for p in f[8:].split(",")]
     elif "--hook" in argv:
         i = argv.index("--hook")
-        if i + 1 >= len(argv) or argv[i + 1] != "allow":
-            print("usage: run.py --hook allow [agent...]", file=sys.stderr)
+        if i + 1 >= len(argv) or argv[i + 1] not in ("allow", "skip"):
+            print("usage: run.py --hook allow|skip [agent...]", file=sys.stderr)
             return 2
-        mode = "allow"
-        args = [a for a in args if a != "allow"]
+        mode = argv[i + 1]
+        args = [a for a in args if a != mode]
     autogate = None
-    if mode in ("suite", "allow"):
+    if mode in ("suite", "allow", "skip"):
         if mode == "suite":
             if not args:
                 print(__doc__, file=sys.stderr)
@@ -881,12 +939,16 @@ def main(argv):
             for name in names:
                 probe(AGENTS[name], server, tmp, only)
             return 0
-        hook = ALLOW_STUB if mode == "allow" else None
+        hook = ALLOW_STUB if mode in ("allow", "skip") else None
         for name in names:
             agent = AGENTS[name]
             for case_name, case in CASES:
                 ws = Workspace(tempfile.mkdtemp(prefix=f"{name}-{case_name}-", dir=tmp), server.url)
-                ws.install_wrapper(agent, hook or f"'{autogate}' hook {agent.name}")
+                ws.install_wrapper(
+                    agent,
+                    hook or f"'{autogate}' hook {agent.name}{agent.hook_args()}",
+                    configure=mode != "skip",
+                )
                 ctx = Context(agent, ws, server, autogate)
                 start = time.monotonic()
                 try:
