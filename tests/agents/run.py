@@ -92,6 +92,7 @@ class Agent:
     format = ""
     events = {"pre": "PreToolUse", "post": "PostToolUse"}
     shell_tool = ""
+    config_file = ""  # the project's hook configuration, relative to the repo
 
     def configure(self, ws, hook_command):
         raise NotImplementedError
@@ -141,9 +142,10 @@ class ClaudeCode(Agent):
     binary = "claude"
     format = "anthropic"
     shell_tool = "Bash"
+    config_file = ".claude/settings.json"
 
     def configure(self, ws, hook_command):
-        write_json(ws.path(".claude/settings.json"), _claude_hooks(hook_command, self.events, "*"))
+        write_json(ws.path(self.config_file), _claude_hooks(hook_command, self.events, "*"))
 
     def env(self, ws, url):
         return {
@@ -180,10 +182,11 @@ class Codex(Agent):
     binary = "codex"
     format = "responses"
     shell_tool = "exec_command"
+    config_file = ".codex/hooks.json"
     hook_names = {"exec_command": "Bash"}
 
     def configure(self, ws, hook_command):
-        write_json(ws.path(".codex/hooks.json"), _claude_hooks(hook_command, self.events, "*"))
+        write_json(ws.path(self.config_file), _claude_hooks(hook_command, self.events, "*"))
         codex_home = os.path.join(ws.home, ".codex")
         os.makedirs(codex_home, exist_ok=True)
         with open(os.path.join(codex_home, "config.toml"), "w", encoding="utf-8") as f:
@@ -236,9 +239,10 @@ class Gemini(Agent):
     format = "gemini"
     events = {"pre": "BeforeTool", "post": "AfterTool"}
     shell_tool = "run_shell_command"
+    config_file = ".gemini/settings.json"
 
     def configure(self, ws, hook_command):
-        write_json(ws.path(".gemini/settings.json"), _claude_hooks(hook_command, self.events, ".*"))
+        write_json(ws.path(self.config_file), _claude_hooks(hook_command, self.events, ".*"))
         write_json(
             os.path.join(ws.home, ".gemini", "settings.json"),
             {
@@ -286,11 +290,12 @@ class Copilot(Agent):
     format = "chat"
     events = {"pre": "preToolUse", "post": "postToolUse"}
     shell_tool = "bash"
+    config_file = ".github/hooks/autogate.json"
     model = "claude-sonnet-4.5"  # this model name gets the `edit`/`create` tools
 
     def configure(self, ws, hook_command):
         write_json(
-            ws.path(".github/hooks/autogate.json"),
+            ws.path(self.config_file),
             {
                 "version": 1,
                 "hooks": {
@@ -625,7 +630,14 @@ def case_low_edit(ctx):
 
 
 def _denied(ctx, records, step, index, what):
+    """The hook ran for the step and denied it (an agent may refuse some files by itself: the
+    file left alone is not enough), and the agent sent a tool result back."""
     calls = ctx.assert_hook_ran(step)
+    check(
+        any(c["rc"] == 2 or '"deny"' in c["out"] for c in calls),
+        f"the hook did not deny the {what}: rc={[c['rc'] for c in calls]} "
+        f"out={[c['out'][:200] for c in calls]}",
+    )
     result = ctx.tool_result_after(records, index)
     check(result is not None, "the agent never sent a tool result back to the model")
     answered = " ".join(c["out"] + " " + c["err"] for c in calls)
@@ -638,10 +650,6 @@ def case_high_workflow(ctx):
     records = ctx.run([step])
     calls, result, _ = _denied(ctx, records, step, 0, "high edit")
     check(ctx.ws.read(".github/workflows/ci.yml") == CI_YML, "the workflow change was written")
-    check(
-        any(c["rc"] == 2 or '"deny"' in c["out"] for c in calls),
-        f"the hook did not deny: rc={[c['rc'] for c in calls]} out={[c['out'][:200] for c in calls]}",
-    )
     check(
         reason_reached_model(calls, records),
         f"the hook's deny reason did not reach the model; its tool result was: {result[:400]!r}",
@@ -658,10 +666,6 @@ def case_high_dependency(ctx):
     records = ctx.run([step])
     calls, result, _ = _denied(ctx, records, step, 0, "high edit")
     check(ctx.ws.read("Cargo.toml") == CARGO_TOML, "the high edit was written to Cargo.toml")
-    check(
-        any(c["rc"] == 2 or '"deny"' in c["out"] for c in calls),
-        f"the hook did not deny: rc={[c['rc'] for c in calls]} out={[c['out'][:200] for c in calls]}",
-    )
     check(
         reason_reached_model(calls, records),
         f"the hook's deny reason did not reach the model; its tool result was: {result[:400]!r}",
@@ -766,6 +770,59 @@ def case_approve_retry(ctx):
     )
 
 
+def case_reject_retry(ctx):
+    """Denied, rejected with `autogate reject ID`: the identical retry is still refused."""
+    step = ctx.agent.edit(ctx.ws, ".github/workflows/ci.yml", CI_OLD, CI_NEW)
+    records = ctx.run([step])
+    calls, result, answered = _denied(ctx, records, step, 0, "reject")
+    found = APPROVE_ID.search(result) or APPROVE_ID.search(answered)
+    check(found, f"no `autogate approve ID` in the deny reason: {result[:400]!r}")
+    change_id = found.group(1).rstrip(".")
+    status, printed = at_terminal([ctx.autogate, "reject", change_id], ctx.ws.repo, "y\n")
+    check(status == 0, f"`autogate reject {change_id}` failed ({status}): {printed[-800:]}")
+    before = len(ctx.pre_calls(step["tool"]))
+    os.rename(ctx.ws.model_log, ctx.ws.model_log + ".first")
+    ctx.run([step])
+    check(len(ctx.pre_calls(step["tool"])) > before, "the hook did not run on the retry")
+    check(ctx.ws.read(".github/workflows/ci.yml") == CI_YML, "the rejected edit was applied on retry")
+
+
+def case_approval_is_bound_to_content(ctx):
+    """Approving one edit does not let a different edit of the same lines through."""
+    step = ctx.agent.edit(ctx.ws, ".github/workflows/ci.yml", CI_OLD, CI_NEW)
+    records = ctx.run([step])
+    calls, result, answered = _denied(ctx, records, step, 0, "approve")
+    found = APPROVE_ID.search(result) or APPROVE_ID.search(answered)
+    check(found, f"no `autogate approve ID` in the deny reason: {result[:400]!r}")
+    change_id = found.group(1).rstrip(".")
+    status, printed = at_terminal([ctx.autogate, "approve", change_id], ctx.ws.repo, "y\n")
+    check(status == 0, f"`autogate approve {change_id}` failed ({status}): {printed[-800:]}")
+    other = CI_NEW.replace("setup.sh", "payload.sh")
+    step2 = ctx.agent.edit(ctx.ws, ".github/workflows/ci.yml", CI_OLD, other)
+    before = len(ctx.pre_calls(step2["tool"]))
+    os.rename(ctx.ws.model_log, ctx.ws.model_log + ".first")
+    ctx.run([step2])
+    check(len(ctx.pre_calls(step2["tool"])) > before, "the hook did not run on the second edit")
+    check(
+        ctx.ws.read(".github/workflows/ci.yml") == CI_YML,
+        "an edit other than the approved one was applied:\n" + (ctx.ws.read(".github/workflows/ci.yml") or ""),
+    )
+
+
+def case_hook_config(ctx):
+    """The agent turning its own hook off (editing its hook configuration) is refused."""
+    text = ctx.ws.read(ctx.agent.config_file) or ""
+    pre = ctx.agent.events["pre"]
+    lines = [line for line in text.split("\n") if f" {pre} pre" in line]
+    check(len(lines) == 1, f"no single hook command line in {ctx.agent.config_file}: {text}")
+    old = lines[0] + "\n"
+    new = re.sub(r'"[^"]*hook-wrapper\.sh[^"]*"', '"true"', lines[0]) + "\n"
+    step = ctx.agent.edit(ctx.ws, ctx.agent.config_file, old, new)
+    records = ctx.run([step])
+    _denied(ctx, records, step, 0, "hook config")
+    check(ctx.ws.read(ctx.agent.config_file) == text, "the agent rewrote its own hook configuration")
+
+
 CASES = [
     ("low-edit", case_low_edit),
     ("high-workflow", case_high_workflow),
@@ -773,6 +830,9 @@ CASES = [
     ("secret", case_secret),
     ("shell-write", case_shell_write),
     ("approve-retry", case_approve_retry),
+    ("reject-retry", case_reject_retry),
+    ("approval-bound-to-content", case_approval_is_bound_to_content),
+    ("hook-config", case_hook_config),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -993,6 +1053,15 @@ def main(argv):
 
     server = model_server.ModelServer().start()
     tmp = tempfile.mkdtemp(prefix="autogate-agents-")
+    if mode == "suite":
+        # One binary for the whole run, even if a build replaces the file meanwhile: a hard
+        # link keeps this version (no copy), else the path itself.
+        pinned = os.path.join(tmp, "autogate")
+        try:
+            os.link(autogate, pinned)
+            autogate = pinned
+        except OSError:
+            pass
     passed = failed = 0
     try:
         if mode == "capture":
