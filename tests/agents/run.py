@@ -932,6 +932,13 @@ PROBES = [
         2,
     ),
     ("post-exit2+stderr", "post", "", 2),
+    ("post-decision-block+exit2", "post", {"decision": "block", "reason": DENY_REASON}, 2),
+    (
+        "post-permissionDecision-deny+exit2",
+        "post",
+        {"permissionDecision": "deny", "permissionDecisionReason": DENY_REASON},
+        2,
+    ),
     ("post-decision-block", "post", {"decision": "block", "reason": DENY_REASON}, 0),
     (
         "post-additionalContext",
