@@ -853,8 +853,29 @@ def case_git_hook(ctx):
     check(ctx.ws.read(rel) is None, f"{rel} was written")
 
 
+def case_verify_fails(ctx):
+    """A low edit whose verification command fails is rolled back after the tool, and the model
+    is told."""
+    ctx.ws.put(".autogate.toml", '[verify]\ncommands = [{ run = "! grep -q friendly src/main.rs" }]\n')
+    git(ctx.ws.repo, "add", "-A")
+    git(ctx.ws.repo, "commit", "-q", "-m", "verify", "--date", "2026-01-01T00:00:02Z")
+    old, new = "// Prints a greeting.\n", "// Prints a friendly greeting.\n"
+    step = ctx.agent.edit(ctx.ws, "src/main.rs", old, new)
+    records = ctx.run([step])
+    ctx.assert_hook_ran(step)
+    post = ctx.post_calls(step["tool"])
+    check(post, f"the post-tool hook never ran for `{step['tool']}`")
+    check(ctx.ws.read("src/main.rs") == MAIN_RS, "the edit that failed verification is still on disk")
+    check(
+        reason_reached_model(post, records),
+        "the failed verification did not reach the model; the hook answered "
+        f"rc={[c['rc'] for c in post]} out={[c['out'][:300] for c in post]}",
+    )
+
+
 CASES = [
     ("low-edit", case_low_edit),
+    ("verify-fails", case_verify_fails),
     ("high-workflow", case_high_workflow),
     ("high-dependency", case_high_dependency),
     ("secret", case_secret),
@@ -965,6 +986,7 @@ PROBES = [
     ),
     ("post-exit2+stderr", "post", "", 2),
     ("post-decision-block+exit2", "post", {"decision": "block", "reason": DENY_REASON}, 2),
+    ("post-decision-deny+exit2", "post", {"decision": "deny", "reason": DENY_REASON}, 2),
     (
         "post-permissionDecision-deny+exit2",
         "post",
