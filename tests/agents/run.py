@@ -9,7 +9,9 @@
     python3 tests/agents/run.py --probe[=NAME,...] [agent...]  # which hook answers each agent
                                                                # honours (stub hook)
 
-Agents: claude-code, codex, gemini, copilot (default: all). The CLIs come from
+Agents: claude-code, codex, gemini, copilot, and copilot-gpt (Copilot with a GPT model name,
+whose edit tool is a freeform `apply_patch`; a few cases) (default: all). `--case=A,B` runs
+only those cases. The CLIs come from
 `tests/agents/install.sh` (pinned, into `tests/agents/.deps/`). Each case runs the agent
 headless in a fresh temp git repo (fixed author, `commit.gpgsign=false`, branch `main`) with a
 small Rust project, its hook configuration pointing to a wrapper that logs every call (stdin,
@@ -88,6 +90,8 @@ class Agent:
     """What differs between agents. `events` maps our names (pre, post) to the agent's own."""
 
     name = ""
+    hook_agent = ""  # the `autogate hook` name, when it is not `name`
+    cases = None  # the cases this agent runs (None: all)
     binary = ""
     format = ""
     events = {"pre": "PreToolUse", "post": "PostToolUse"}
@@ -330,9 +334,13 @@ class Copilot(Agent):
 
 
 class CopilotPatch(Copilot):
-    """Copilot with a GPT model name: its edit tool is a freeform `apply_patch`."""
+    """Copilot with a GPT model name: its edit tool is a freeform `apply_patch` (the hook gets
+    the raw patch as `toolArgs`)."""
 
+    name = "copilot-gpt"
+    hook_agent = "copilot"
     model = "gpt-5.5"
+    cases = ("low-edit", "high-workflow", "secret", "approve-retry")
 
     def edit(self, ws, rel, old, new):
         return Codex.edit(self, ws, rel, old, new)
@@ -341,7 +349,11 @@ class CopilotPatch(Copilot):
         return Codex.write(self, ws, rel, content)
 
 
-AGENTS = {a.name: a for a in (ClaudeCode(), Codex(), Gemini(), Copilot())}
+AGENTS = {a.name: a for a in (ClaudeCode(), Codex(), Gemini(), Copilot(), CopilotPatch())}
+
+
+def hook_agent(agent):
+    return agent.hook_agent or agent.name
 
 # ---------------------------------------------------------------------------------------------
 # A workspace: a temp git repo, a HOME, and the hook wrapper's log.
@@ -913,7 +925,7 @@ def capture(agent, server, tmp, saved, kinds=("edit", "write", "shell")):
             print(indent(out[-2000:]))
             continue
         for call in calls:
-            name = f"{agent.name}-{call['event']}-{tool}"
+            name = f"{hook_agent(agent)}-{call['event']}-{tool}"
             path = os.path.join(FIXTURES, name + ".json")
             if path in saved:
                 path = os.path.join(FIXTURES, f"{name}-{kind}.json")
@@ -1130,9 +1142,11 @@ def main(argv):
             os.makedirs(FIXTURES, exist_ok=True)
             saved = []
             for name in names:
+                if name == "copilot-gpt":  # captured with copilot, edit and write only
+                    continue
                 capture(AGENTS[name], server, tmp, saved)
                 if name == "copilot":
-                    capture(CopilotPatch(), server, tmp, saved, kinds=("edit", "write"))
+                    capture(AGENTS["copilot-gpt"], server, tmp, saved, kinds=("edit", "write"))
             return 0
         if mode == "probe":
             for name in names:
@@ -1144,10 +1158,12 @@ def main(argv):
             for case_name, case in CASES:
                 if only_cases and case_name not in only_cases:
                     continue
+                if agent.cases is not None and case_name not in agent.cases:
+                    continue
                 ws = Workspace(tempfile.mkdtemp(prefix=f"{name}-{case_name}-", dir=tmp), server.url)
                 ws.install_wrapper(
                     agent,
-                    hook or f"'{autogate}' hook {agent.name}{agent.hook_args()}",
+                    hook or f"'{autogate}' hook {hook_agent(agent)}{agent.hook_args()}",
                     configure=mode != "skip",
                 )
                 ctx = Context(agent, ws, server, autogate)
