@@ -19,9 +19,11 @@ answer, exit status) and then runs `<autogate-binary> hook <agent>`. Every case 
 hook ran for the tool call it is about: a skipped hook looks exactly like an allowed edit.
 
 Prints `ok`/`FAIL` per case and `N passed, M failed`; exits 1 on a failure, 2 on a setup error.
-`--keep` keeps the temp dirs; `-v` prints the hook exchanges of passing cases too.
+`--keep` keeps the temp dirs; `-v` prints the hook exchanges of passing cases too;
+`--jobs=N` runs N cases at a time (each worker with its own model server; default 1).
 """
 
+import concurrent.futures
 import json
 import os
 import pty
@@ -32,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -1091,6 +1094,14 @@ def main(argv):
     flags = [a for a in argv if a.startswith("-")]
     keep, verbose = "--keep" in flags, "-v" in flags
     only_cases = [c for f in flags if f.startswith("--case=") for c in f[7:].split(",")]
+    workers = 1
+    for f in flags:
+        if f.startswith("--jobs="):
+            try:
+                workers = max(1, int(f[7:]))
+            except ValueError:
+                print(f"bad {f}: a number of parallel cases", file=sys.stderr)
+                return 2
     mode = "suite"
     if "--capture" in flags:
         mode = "capture"
@@ -1153,48 +1164,74 @@ def main(argv):
                 probe(AGENTS[name], server, tmp, only)
             return 0
         hook = ALLOW_STUB if mode in ("allow", "skip") else None
-        for name in names:
+        jobs = [(name, case_name, case) for name in names for case_name, case in CASES
+                if (not only_cases or case_name in only_cases)
+                and (AGENTS[name].cases is None or case_name in AGENTS[name].cases)]
+        lock = threading.Lock()
+        servers = [server]
+        local = threading.local()
+
+        def run_case(job):
+            """One case in its own workspace; each worker thread has its own model server."""
+            nonlocal passed, failed, skipped
+            name, case_name, case = job
+            if not hasattr(local, "server"):
+                with lock:
+                    if len(servers) < workers and threading.current_thread() is not main_thread:
+                        local.server = model_server.ModelServer().start()
+                        servers.append(local.server)
+                    else:
+                        local.server = server
             agent = AGENTS[name]
-            for case_name, case in CASES:
-                if only_cases and case_name not in only_cases:
-                    continue
-                if agent.cases is not None and case_name not in agent.cases:
-                    continue
-                ws = Workspace(tempfile.mkdtemp(prefix=f"{name}-{case_name}-", dir=tmp), server.url)
-                ws.install_wrapper(
-                    agent,
-                    hook or f"'{autogate}' hook {hook_agent(agent)}{agent.hook_args()}",
-                    configure=mode != "skip",
-                )
-                ctx = Context(agent, ws, server, autogate)
-                start = time.monotonic()
-                try:
-                    case(ctx)
-                except CaseSkipped as e:
-                    skipped += 1
-                    print(f"skip {name} {case_name}: {e}")
-                    keep_ws = keep
-                except CaseFailed as e:
-                    failed += 1
-                    print(f"FAIL {name} {case_name} ({time.monotonic() - start:.1f} s): {e}")
-                    print(describe(ctx))
-                    keep_ws = True
-                except Exception as e:  # a broken harness is a failure too, with its cause
-                    failed += 1
-                    print(f"FAIL {name} {case_name}: {type(e).__name__}: {e}")
-                    print(describe(ctx))
-                    keep_ws = True
-                else:
+            ws = Workspace(tempfile.mkdtemp(prefix=f"{name}-{case_name}-", dir=tmp), local.server.url)
+            ws.install_wrapper(
+                agent,
+                hook or f"'{autogate}' hook {hook_agent(agent)}{agent.hook_args()}",
+                configure=mode != "skip",
+            )
+            ctx = Context(agent, ws, local.server, autogate)
+            start = time.monotonic()
+            keep_ws = keep
+            try:
+                case(ctx)
+            except CaseSkipped as e:
+                outcome, report = "skip", f"skip {name} {case_name}: {e}"
+            except CaseFailed as e:
+                outcome = "fail"
+                report = f"FAIL {name} {case_name} ({time.monotonic() - start:.1f} s): {e}\n{describe(ctx)}"
+                keep_ws = True
+            except Exception as e:  # a broken harness is a failure too, with its cause
+                outcome = "fail"
+                report = f"FAIL {name} {case_name}: {type(e).__name__}: {e}\n{describe(ctx)}"
+                keep_ws = True
+            else:
+                outcome = "ok"
+                runs = ", ".join(f"{t:.1f}" for t in ctx.timings)
+                hooks = [c["ms"] for c in ws.hook_calls() if c["ms"] is not None]
+                report = f"ok   {name} {case_name} (agent runs {runs} s; hook calls {hooks} ms)"
+                if verbose:
+                    report += "\n" + describe(ctx)
+            if not keep_ws:
+                shutil.rmtree(ws.root, ignore_errors=True)
+            with lock:
+                if outcome == "ok":
                     passed += 1
-                    runs = ", ".join(f"{t:.1f}" for t in ctx.timings)
-                    hooks = [c["ms"] for c in ws.hook_calls() if c["ms"] is not None]
-                    print(f"ok   {name} {case_name} (agent runs {runs} s; hook calls {hooks} ms)")
-                    if verbose:
-                        print(describe(ctx))
-                    keep_ws = keep
-                if not keep_ws:
-                    shutil.rmtree(ws.root, ignore_errors=True)
+                elif outcome == "skip":
+                    skipped += 1
+                else:
+                    failed += 1
+                print(report)
                 sys.stdout.flush()
+
+        main_thread = threading.current_thread()
+        if workers <= 1:
+            for job in jobs:
+                run_case(job)
+        else:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(run_case, jobs))
+        for extra in servers[1:]:
+            extra.stop()
     finally:
         server.stop()
         if not keep and not failed:
