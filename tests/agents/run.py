@@ -846,12 +846,18 @@ def case_shell_secret(ctx):
     """A key written through the shell tool is removed after the command, and never recorded."""
     line = f'pub const AWS_ACCESS_KEY_ID: &str = "{AWS_KEY_ID}";'
     step = ctx.agent.shell(ctx.ws, f"printf '%s\\n' '{line}' > src/config.rs")
-    ctx.run([step])
+    records = ctx.run([step])
     ctx.assert_hook_ran(step)
-    check(ctx.post_calls(step["tool"]), f"the post-tool hook never ran for `{step['tool']}`")
+    post = ctx.post_calls(step["tool"])
+    check(post, f"the post-tool hook never ran for `{step['tool']}`")
     check(ctx.ws.read("src/config.rs") is None, "the file the shell wrote with a key is still there")
     trail = json.dumps(ctx.audit())
     check(AWS_KEY_ID not in trail, "the key is in the audit trail")
+    check(
+        reason_reached_model(post, records),
+        "the post-tool hook's reason (the rollback) did not reach the model; the hook answered "
+        f"rc={[c['rc'] for c in post]} out={[c['out'][:300] for c in post]}",
+    )
 
 
 def case_git_hook(ctx):
