@@ -1,26 +1,29 @@
 #!/usr/bin/env python3
 """The hook door, tested with the real coding-agent CLIs against a scripted model server.
 
-    python3 tests/agents/run.py <autogate-binary> [agent...]   # the suite
+    python3 tests/agents/run.py BIN [agent...] [--case=A,B] [--jobs=N] [-v] [--keep]
+    python3 tests/agents/run.py --hook allow|skip [agent...]   # negative controls: must FAIL
     python3 tests/agents/run.py --capture [agent...]           # rewrite fixtures/ (stub hook)
-    python3 tests/agents/run.py --hook allow [agent...]        # negative controls, must FAIL:
-    python3 tests/agents/run.py --hook skip [agent...]         # a hook that allows everything,
-                                                               # and a hook that never runs
-    python3 tests/agents/run.py --probe[=NAME,...] [agent...]  # which hook answers each agent
+    python3 tests/agents/run.py --probe[=NAME,...] [agent...]  # the hook answers each agent
                                                                # honours (stub hook)
 
-Agents: claude-code, codex, gemini, copilot, and copilot-gpt (Copilot with a GPT model name,
-whose edit tool is a freeform `apply_patch`; a few cases) (default: all). `--case=A,B` runs
-only those cases. The CLIs come from
-`tests/agents/install.sh` (pinned, into `tests/agents/.deps/`). Each case runs the agent
-headless in a fresh temp git repo (fixed author, `commit.gpgsign=false`, branch `main`) with a
-small Rust project, its hook configuration pointing to a wrapper that logs every call (stdin,
-answer, exit status) and then runs `<autogate-binary> hook <agent>`. Every case asserts that the
-hook ran for the tool call it is about: a skipped hook looks exactly like an allowed edit.
+BIN is the autogate binary under test. Agents: claude-code, codex, gemini, copilot, and
+copilot-gpt (Copilot with a GPT model name: its edit tool is a freeform `apply_patch`; a few
+cases); default all. The CLIs come from `tests/agents/install.sh` (pinned, into
+`tests/agents/.deps/`).
 
-Prints `ok`/`FAIL` per case and `N passed, M failed`; exits 1 on a failure, 2 on a setup error.
-`--keep` keeps the temp dirs; `-v` prints the hook exchanges of passing cases too;
-`--jobs=N` runs N cases at a time (each worker with its own model server; default 1).
+Each case runs the agent headless in a fresh temp git repo (fixed author,
+`commit.gpgsign=false`, branch `main`) with a small Rust project and the agent's hook
+configuration, pointing to a wrapper that logs every call (stdin, answer, exit status, time)
+and runs `BIN hook <agent>`. Every case asserts that the hook ran for the tool call it is
+about: a skipped hook looks exactly like an allowed edit. `--hook allow` (a hook that exits 0
+and says nothing) and `--hook skip` (hooks that never reach the wrapper) show that every case
+can fail.
+
+Prints `ok`/`FAIL`/`skip` per case and `N passed, M failed`; exits 1 on a failure, 2 on a
+setup error. `--case=` runs only those cases; `--jobs=N` runs N cases at a time (each worker
+with its own model server; default 1); `-v` prints the hook exchanges of passing cases too;
+`--keep` keeps the temp dirs (those of failed cases are always kept).
 """
 
 import concurrent.futures
