@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The hook door, tested with the real coding-agent CLIs against a scripted model server.
 
-    python3 tests/agents/run.py BIN [agent...] [--case=A,B] [--jobs=N] [-v] [--keep]
+    python3 tests/agents/run.py BIN [agent...] [--config=own|init] [--case=A,B] [--jobs=N]
+                                               [-v] [--keep]
     python3 tests/agents/run.py --hook allow|skip [agent...]   # negative controls: must FAIL
     python3 tests/agents/run.py --capture [agent...]           # rewrite fixtures/ (stub hook)
     python3 tests/agents/run.py --probe[=NAME,...] [agent...]  # the hook answers each agent
@@ -15,7 +16,9 @@ cases); default all. The CLIs come from `tests/agents/install.sh` (pinned, into
 Each case runs the agent headless in a fresh temp git repo (fixed author,
 `commit.gpgsign=false`, branch `main`) with a small Rust project and the agent's hook
 configuration, pointing to a wrapper that logs every call (stdin, answer, exit status, time)
-and runs `BIN hook <agent>`. Every case asserts that the hook ran for the tool call it is
+and runs `BIN hook <agent>`. `--config=own` (the default) writes that configuration here;
+`--config=init` has `BIN init <agent>` write it, and puts the wrapper in front of each command
+it wrote, so the run also proves what `init` writes. Every case asserts that the hook ran for the tool call it is
 about: a skipped hook looks exactly like an allowed edit. `--hook allow` (a hook that exits 0
 and says nothing) and `--hook skip` (hooks that never reach the wrapper) show that every case
 can fail.
@@ -105,7 +108,11 @@ class Agent:
     shell_tool = ""
     config_file = ""  # the project's hook configuration, relative to the repo
 
+    def setup_home(self, ws):
+        """The user-level settings in the run's HOME (model endpoint, auth), hooks apart."""
+
     def configure(self, ws, hook_command):
+        """The project's hook configuration, `hook_command(ev)` for our events pre, post."""
         raise NotImplementedError
 
     def env(self, ws, url):
@@ -130,8 +137,8 @@ class Agent:
         """The tool name in a hook's stdin."""
         return hook_input.get("tool_name") or hook_input.get("toolName")
 
-    def hook_args(self):
-        """Extra `autogate hook` arguments (shell words; the wrapper's `$2` is `pre`/`post`)."""
+    def hook_args(self, event):
+        """Extra `autogate hook` arguments for our event `pre`/`post`."""
         return ""
 
     def hook_name(self, tool):
@@ -199,6 +206,8 @@ class Codex(Agent):
 
     def configure(self, ws, hook_command):
         write_json(ws.path(self.config_file), _claude_hooks(hook_command, self.events, "*"))
+
+    def setup_home(self, ws):
         codex_home = os.path.join(ws.home, ".codex")
         os.makedirs(codex_home, exist_ok=True)
         with open(os.path.join(codex_home, "config.toml"), "w", encoding="utf-8") as f:
@@ -255,6 +264,8 @@ class Gemini(Agent):
 
     def configure(self, ws, hook_command):
         write_json(ws.path(self.config_file), _claude_hooks(hook_command, self.events, ".*"))
+
+    def setup_home(self, ws):
         write_json(
             os.path.join(ws.home, ".gemini", "settings.json"),
             {
@@ -317,9 +328,9 @@ class Copilot(Agent):
             },
         )
 
-    def hook_args(self):
+    def hook_args(self, event):
         # Copilot's payload has no event name (a post payload only adds `toolResult`).
-        return ' --event "$2"'
+        return f" --event {event}"
 
     def env(self, ws, url):
         return {
@@ -382,19 +393,24 @@ def git(repo, *args, check=True):
 
 
 WRAPPER = """#!/bin/sh
-# Hook wrapper: logs the call (stdin, answer, exit status), then answers as the hook does.
+# Hook wrapper: $1 is the agent's name for the event, $2 ours (pre, post), the rest the hook
+# command. Logs the call (stdin, answer, exit status, time), then answers as the hook did.
 d='{logdir}'
+ev="$1"
+shift 2
 n=$(date +%s%N)
-echo "$1 start $n" >> "$d/count"
-cat > "$d/$n.$1.in"
-{run} < "$d/$n.$1.in" > "$d/$n.$1.out" 2> "$d/$n.$1.err"
+echo "$ev start $n" >> "$d/count"
+cat > "$d/$n.$ev.in"
+{run} < "$d/$n.$ev.in" > "$d/$n.$ev.out" 2> "$d/$n.$ev.err"
 rc=$?
-echo "$1 end $n $rc $(( ($(date +%s%N) - n) / 1000000 ))" >> "$d/count"
-cat "$d/$n.$1.out"
-cat "$d/$n.$1.err" >&2
+echo "$ev end $n $rc $(( ($(date +%s%N) - n) / 1000000 ))" >> "$d/count"
+cat "$d/$n.$ev.out"
+cat "$d/$n.$ev.err" >&2
 exit $rc
 """
 
+# The wrapper runs the hook command that follows its two event words.
+RUN_HOOK = '"$@"'
 # The stub hook of `--capture` and `--hook allow`: it answers nothing and exits 0 (allow).
 ALLOW_STUB = "true"
 
@@ -444,21 +460,63 @@ class Workspace:
         except FileNotFoundError:
             return None
 
-    def install_wrapper(self, agent, run, configure=True):
-        """Writes the wrapper and the agent's hook config; `run` is the hook command line.
-        `configure=False` leaves the agent unconfigured: its hook never runs."""
+    def install_wrapper(self, agent, run, command=None, config="own", autogate=None):
+        """Writes the wrapper and the agent's hook configuration; `run` is what the wrapper
+        runs (`RUN_HOOK`: the command after its event words). `config`: `own` writes the
+        configuration here, with `command(ev)` as the hook command; `init` has
+        `autogate init <agent>` write it, then puts the wrapper in front of each command it
+        wrote; `skip` configures hooks that never reach the wrapper."""
         wrapper = os.path.join(self.root, "hook-wrapper.sh")
         with open(wrapper, "w", encoding="utf-8") as f:
             f.write(WRAPPER.format(logdir=self.hooklog, run=run))
         os.chmod(wrapper, 0o755)
+        agent.setup_home(self)
         # The wrapper is told the agent's name for the event (for the log) and ours (pre, post).
-        if configure:
-            agent.configure(self, lambda ev: f"{wrapper} {agent.events[ev]} {ev}")
-        else:
+        if config == "skip":
             agent.configure(self, lambda ev: "true")
+        elif config == "init":
+            self._init_config(agent, wrapper, autogate)
+        else:
+            agent.configure(
+                self, lambda ev: f"{wrapper} {agent.events[ev]} {ev} {command(ev) if command else ''}".rstrip()
+            )
         # The hook configuration is part of the project, committed like a user would.
         git(self.repo, "add", "-A")
         git(self.repo, "commit", "-q", "-m", "hook config", "--date", "2026-01-01T00:00:01Z")
+
+    def _init_config(self, agent, wrapper, autogate):
+        proc = subprocess.run(
+            [autogate, "init", hook_agent(agent)], cwd=self.repo, capture_output=True, text=True, timeout=30
+        )
+        if proc.returncode != 0:
+            raise CaseFailed(f"`autogate init {hook_agent(agent)}` failed: {proc.stdout}{proc.stderr}")
+        path = self.path(agent.config_file)
+        try:
+            with open(path, encoding="utf-8") as f:
+                config = json.load(f)
+        except (OSError, ValueError) as e:
+            raise CaseFailed(f"`autogate init` wrote no readable {agent.config_file}: {e}")
+
+        def wrap(node, event, ours):
+            found = 0
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key in ("command", "bash") and isinstance(value, str):
+                        node[key] = f"{wrapper} {event} {ours} {value}"
+                        found += 1
+                    else:
+                        found += wrap(value, event, ours)
+            elif isinstance(node, list):
+                found += sum(wrap(v, event, ours) for v in node)
+            return found
+
+        hooks = config.get("hooks") if isinstance(config, dict) else None
+        for ours in ("pre", "post"):
+            event = agent.events[ours]
+            node = hooks.get(event) if isinstance(hooks, dict) else None
+            if not node or not wrap(node, event, ours):
+                raise CaseFailed(f"`autogate init` wrote no {event} hook in {agent.config_file}: {config}")
+        write_json(path, config)
 
     def hook_calls(self):
         """Every hook call, in order: {event, input, tool, out, err, rc, ms}."""
@@ -1108,7 +1166,7 @@ def probe(agent, server, tmp, only=None):
                 f"  exit {status};;\nesac\nexit 0\n"
             )
         os.chmod(script, 0o755)
-        ws.install_wrapper(agent, f'AGENT_HOOK_EVENT="$1" {script}')
+        ws.install_wrapper(agent, f'AGENT_HOOK_EVENT="$ev" {script}')
         step = agent.edit(ws, "src/main.rs", old, new)
         rc, out, secs = run_agent(agent, ws, server, {"steps": [step], "final": "Done."})
         landed = ws.read("src/main.rs") != MAIN_RS
@@ -1166,6 +1224,13 @@ def main(argv):
     flags = [a for a in argv if a.startswith("-")]
     keep, verbose = "--keep" in flags, "-v" in flags
     only_cases = [c for f in flags if f.startswith("--case=") for c in f[7:].split(",")]
+    config = "own"
+    for f in flags:
+        if f.startswith("--config="):
+            config = f[9:]
+            if config not in ("own", "init"):
+                print("--config=own|init", file=sys.stderr)
+                return 2
     workers = 1
     for f in flags:
         if f.startswith("--jobs="):
@@ -1257,13 +1322,21 @@ def main(argv):
                         local.server = server
             agent = AGENTS[name]
             ws = Workspace(tempfile.mkdtemp(prefix=f"{name}-{case_name}-", dir=tmp), local.server.url)
-            ws.install_wrapper(
-                agent,
-                hook or f"'{autogate}' hook {hook_agent(agent)}{agent.hook_args()}",
-                configure=mode != "skip",
-            )
             ctx = Context(agent, ws, local.server, autogate)
             start = time.monotonic()
+            try:
+                ws.install_wrapper(
+                    agent,
+                    hook or RUN_HOOK,
+                    command=lambda ev: f"'{autogate}' hook {hook_agent(agent)}{agent.hook_args(ev)}",
+                    config="skip" if mode == "skip" else config,
+                    autogate=autogate,
+                )
+            except CaseFailed as e:
+                with lock:
+                    failed += 1
+                    print(f"FAIL {name} {case_name}: {e}")
+                return
             keep_ws = keep
             try:
                 case(ctx)
