@@ -47,4 +47,12 @@ for bin in claude codex gemini copilot; do
     exit 1
   fi
 done
+# Copilot CLI unpacks its package on first run; run.py points XDG_CACHE_HOME here for it.
+if [ ! -d "$deps/cache/copilot/pkg" ]; then
+  warm_home="$(mktemp -d)"
+  HOME="$warm_home" XDG_CACHE_HOME="$deps/cache" COPILOT_AUTO_UPDATE=false \
+    "$deps/node_modules/.bin/copilot" --version >/dev/null </dev/null
+  rm -rf "$warm_home"
+  echo "unpacked Copilot CLI's package into $deps/cache"
+fi
 echo "disk: $(du -sh "$deps" | cut -f1)"

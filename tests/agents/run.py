@@ -49,6 +49,9 @@ import model_server  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN_DIR = os.path.join(HERE, ".deps", "node_modules", ".bin")
 FIXTURES = os.path.join(HERE, "fixtures")
+# Copilot CLI unpacks its 235 MB package into $XDG_CACHE_HOME on first run: once, here, rather
+# than in every run's fresh HOME.
+COPILOT_CACHE = os.path.join(HERE, ".deps", "cache")
 RUN_TIMEOUT = 60  # seconds per agent run: a hang fails instead of blocking
 
 AUTHOR = {"user.name": "Agent Test", "user.email": "agent-test@example.com"}
@@ -340,6 +343,7 @@ class Copilot(Agent):
             "COPILOT_MODEL": self.model,
             "COPILOT_ALLOW_ALL": "true",
             "COPILOT_AUTO_UPDATE": "false",
+            "XDG_CACHE_HOME": COPILOT_CACHE,
         }
 
     def argv(self, ws, prompt):
@@ -1219,6 +1223,21 @@ def describe(ctx):
     return "\n".join(lines)
 
 
+def warm_copilot():
+    """Unpacks Copilot CLI's package into the shared cache before any case runs, so that two
+    cases at once never race to unpack it."""
+    home = tempfile.mkdtemp(prefix="copilot-warm-")
+    try:
+        subprocess.run(
+            [os.path.join(BIN_DIR, "copilot"), "--version"],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
+                 "XDG_CACHE_HOME": COPILOT_CACHE, "COPILOT_AUTO_UPDATE": "false"},
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=120,
+        )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main(argv):
     args = [a for a in argv if not a.startswith("-")]
     flags = [a for a in argv if a.startswith("-")]
@@ -1273,6 +1292,8 @@ def main(argv):
             print(f"{AGENTS[name].binary} is not installed: run tests/agents/install.sh", file=sys.stderr)
             return 2
 
+    if any(AGENTS[n].binary == "copilot" for n in names):
+        warm_copilot()
     server = model_server.ModelServer().start()
     tmp = tempfile.mkdtemp(prefix="autogate-agents-")
     if mode == "suite":
