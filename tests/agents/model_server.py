@@ -131,18 +131,21 @@ def anthropic_reply(reply, body, stream, counter):
         stop = "end_turn"
     usage = {"input_tokens": 10, "output_tokens": 10}
     if not stream:
-        return "application/json", json.dumps(
-            {
-                "id": msg_id,
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [block],
-                "stop_reason": stop,
-                "stop_sequence": None,
-                "usage": usage,
-            }
-        ).encode()
+        return (
+            "application/json",
+            json.dumps(
+                {
+                    "id": msg_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [block],
+                    "stop_reason": stop,
+                    "stop_sequence": None,
+                    "usage": usage,
+                }
+            ).encode(),
+        )
     chunks = [
         _sse(
             "message_start",
@@ -293,7 +296,11 @@ def gemini_reply(reply, body, stream, counter):
         "candidates": [
             {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
         ],
-        "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 10, "totalTokenCount": 20},
+        "usageMetadata": {
+            "promptTokenCount": 10,
+            "candidatesTokenCount": 10,
+            "totalTokenCount": 20,
+        },
         "modelVersion": "gemini-2.5-pro",
         "responseId": f"resp_{counter}",
     }
@@ -327,14 +334,17 @@ def chat_reply(reply, body, stream, counter):
         message = {"role": "assistant", "content": reply[1]}
         finish = "stop"
     if not stream:
-        return "application/json", json.dumps(
-            dict(
-                base,
-                object="chat.completion",
-                choices=[{"index": 0, "message": message, "finish_reason": finish}],
-                usage=usage,
-            )
-        ).encode()
+        return (
+            "application/json",
+            json.dumps(
+                dict(
+                    base,
+                    object="chat.completion",
+                    choices=[{"index": 0, "message": message, "finish_reason": finish}],
+                    usage=usage,
+                )
+            ).encode(),
+        )
     delta = dict(message)
     if "tool_calls" in delta:
         delta["tool_calls"] = [dict(delta["tool_calls"][0], index=0)]
@@ -427,7 +437,11 @@ class ModelServer:
 
 
 def _format_of(path):
-    if path.startswith("/v1beta/") or ":streamGenerateContent" in path or ":generateContent" in path:
+    if (
+        path.startswith("/v1beta/")
+        or ":streamGenerateContent" in path
+        or ":generateContent" in path
+    ):
         return "gemini"
     if path.endswith("/messages"):
         return "anthropic"
