@@ -450,6 +450,7 @@ class Workspace:
         self.put("Cargo.toml", CARGO_TOML)
         self.put("src/main.rs", MAIN_RS)
         self.put(".github/workflows/ci.yml", CI_YML)
+        self.put(".gitignore", "/target\n.env*\n")
         git(self.repo, "add", "-A")
         git(
             self.repo,
@@ -980,6 +981,23 @@ def case_shell_secret(ctx):
     )
 
 
+def case_shell_env_secret(ctx):
+    """A key the shell writes into `.env.local`, a file git ignores, is removed after the
+    command: a snapshot of git's view alone would not see it."""
+    step = ctx.agent.shell(ctx.ws, f"printf 'AWS_SECRET_ACCESS_KEY={AWS_SECRET}\\n' > .env.local")
+    records = ctx.run([step])
+    ctx.assert_hook_ran(step)
+    post = ctx.post_calls(step["tool"])
+    check(post, f"the post-tool hook never ran for `{step['tool']}`")
+    check(ctx.ws.read(".env.local") is None, "the ignored .env.local with a key is still there")
+    check(AWS_SECRET not in json.dumps(ctx.audit()), "the key is in the audit trail")
+    check(
+        reason_reached_model(post, records),
+        "the post-tool hook's reason (the removal) did not reach the model; the hook answered "
+        f"rc={[c['rc'] for c in post]} out={[c['out'][:300] for c in post]}",
+    )
+
+
 def case_git_hook(ctx):
     """Writing a git hook (`.git/hooks/pre-commit`: code that runs at the next commit) is
     refused."""
@@ -1095,6 +1113,7 @@ CASES = [
     ("approval-bound-to-content", case_approval_is_bound_to_content),
     ("hook-config", case_hook_config),
     ("shell-secret", case_shell_secret),
+    ("shell-env-secret", case_shell_env_secret),
     ("git-hook", case_git_hook),
     ("outside-root", case_outside_root),
     ("symlink-escape", case_symlink_escape),
