@@ -1011,8 +1011,13 @@ mod tests {
     struct Answering(DeskAnswer, std::sync::atomic::AtomicUsize);
 
     impl Desk for Answering {
-        async fn ask(&self, changes: &[ChangeOutcome], source: &Source) -> DeskAnswer {
-            assert!(!changes.is_empty() && source.agent == "codex");
+        async fn ask(
+            &self,
+            changes: &[ChangeOutcome],
+            files: &[FileChange],
+            source: &Source,
+        ) -> DeskAnswer {
+            assert!(!changes.is_empty() && !files.is_empty() && source.agent == "codex");
             self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             self.0.clone()
         }

@@ -195,7 +195,7 @@ fn commanding_keys(old: &[u8], new: &[u8]) -> Result<Vec<String>> {
         let mut entries = config.entries(None)?;
         while let Some(entry) = entries.next() {
             let entry = entry?;
-            if let (Some(name), Some(value)) = (entry.name(), entry.value()) {
+            if let (Ok(name), Ok(value)) = (entry.name(), entry.value()) {
                 out.insert((name.to_owned(), value.to_owned()));
             }
         }
