@@ -2,8 +2,8 @@
 //! `policy check|explain|replay|suggest`, `approvals`, `demo`, and the agent doors: `hook`,
 //! `mcp`, `approve`, `reject`, `init`, `doctor`.
 
-mod approve;
 mod approvals;
+mod approve;
 mod assess;
 mod demo;
 mod doctor;

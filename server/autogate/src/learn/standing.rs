@@ -350,7 +350,7 @@ mod tests {
         let s1 = store.add(scope(), "Ann", 30, "1").expect("added");
         assert!(store.active().is_empty(), "not in the trail yet");
         attest(dir.path(), &s1);
-        assert_eq!(store.active(), [s1.clone()]);
+        assert_eq!(store.active(), std::slice::from_ref(&s1));
 
         // Written into the file by something else: a new entry, and S1 widened to every path.
         let mut text: serde_json::Value =
@@ -362,7 +362,11 @@ mod tests {
             .expect("a list")
             .push(forged);
         std::fs::write(store.path(), serde_json::to_vec(&text).expect("json")).expect("written");
-        assert_eq!(store.active(), [s1.clone()], "the forged S7 is ignored");
+        assert_eq!(
+            store.active(),
+            std::slice::from_ref(&s1),
+            "the forged S7 is ignored"
+        );
         text["approvals"][0]["scope"]["paths"] = serde_json::json!(["**"]);
         std::fs::write(store.path(), serde_json::to_vec(&text).expect("json")).expect("written");
         assert!(store.active().is_empty(), "a widened S1 is ignored");
