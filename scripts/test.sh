@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust (unit, protocol, real binary), then the editor clients that are present.
 # Usage: bash scripts/test.sh        (from a fresh clone; installs Neovim into .venv-nvim if needed)
+# Knobs: AUTOGATE_SKIP_E2E=1 (no code-server run), AUTOGATE_SKIP_AGENTS=1 (no agent CLIs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +26,15 @@ if [ -f editors/vscode/ci.sh ]; then
     bash editors/vscode/ci.sh
   else
     bash editors/vscode/ci.sh "$AUTOGATE_BIN"
+  fi
+fi
+
+if [ -f tests/agents/run.py ]; then
+  echo "== the hook door with the real coding-agent CLIs (Claude Code, Codex, Gemini CLI, Copilot CLI)"
+  if [ "${AUTOGATE_SKIP_AGENTS:-0}" = 1 ]; then
+    echo "skipped (AUTOGATE_SKIP_AGENTS=1)"
+  else
+    bash tests/agents/install.sh
+    python3 tests/agents/run.py "$AUTOGATE_BIN" --jobs=2
   fi
 fi
