@@ -21,7 +21,9 @@ and runs `BIN hook <agent>`. `--config=own` (the default) writes that configurat
 it wrote, so the run also proves what `init` writes. Every case asserts that the hook ran for
 the tool call it is about: a skipped hook looks exactly like an allowed edit. `--hook allow` (a
 hook that exits 0 and says nothing) and `--hook skip` (hooks that never reach the wrapper) show
-that every case can fail.
+that every case can fail. `desk-approve` and `desk-reject` also run `BIN lsp` on the repo,
+driven by a small LSP client that plays the person's editor (it answers the server's prompt
+with Approve or Reject): the hook asks that editor session and waits for its answer.
 
 Prints `ok`/`FAIL`/`skip` per case and `N passed, M failed`; exits 1 on a failure, 2 on a
 setup error. `--case=` runs only those cases; `--jobs=N` runs N cases at a time (each worker
@@ -30,6 +32,7 @@ with its own model server; default 1); `-v` prints the hook exchanges of passing
 """
 
 import concurrent.futures
+import hashlib
 import json
 import os
 import pty
@@ -377,7 +380,15 @@ class CopilotPatch(Copilot):
     name = "copilot-gpt"
     hook_agent = "copilot"
     model = "gpt-5.5"
-    cases = ("low-edit", "high-workflow", "secret", "approve-retry", "patch-move")
+    cases = (
+        "low-edit",
+        "high-workflow",
+        "secret",
+        "approve-retry",
+        "patch-move",
+        "desk-approve",
+        "desk-reject",
+    )
     patches = True
 
     def edit(self, ws, rel, old, new):
@@ -583,7 +594,7 @@ class Workspace:
         return calls
 
 
-def run_agent(agent, ws, server, script, prompt="Make the change."):
+def run_agent(agent, ws, server, script, prompt="Make the change.", extra_env=None):
     """Runs the agent once, headless, with the script; returns (rc, output, seconds)."""
     server.set_script(script, ws.model_log)
     env = {
@@ -598,6 +609,7 @@ def run_agent(agent, ws, server, script, prompt="Make the change."):
     }
     os.makedirs(env["TMPDIR"], exist_ok=True)
     env.update(agent.env(ws, server.url))
+    env.update(extra_env or {})
     argv = [os.path.join(BIN_DIR, agent.binary), *agent.argv(ws, prompt)]
     start = time.monotonic()
     proc = subprocess.Popen(
@@ -645,10 +657,11 @@ class Context:
     def __init__(self, agent, ws, server, autogate):
         self.agent, self.ws, self.server, self.autogate = agent, ws, server, autogate
         self.timings = []
+        self.editors = []
 
-    def run(self, steps, final="Done."):
+    def run(self, steps, final="Done.", env=None):
         rc, out, secs = run_agent(
-            self.agent, self.ws, self.server, {"steps": steps, "final": final}
+            self.agent, self.ws, self.server, {"steps": steps, "final": final}, extra_env=env
         )
         self.timings.append(secs)
         self.last_output = out
@@ -1100,6 +1113,356 @@ def case_symlink_escape(ctx):
     check(not os.path.exists(target), f"{target} was written through the symlink")
 
 
+# ---------------------------------------------------------------------------------------------
+# The editor session: `autogate lsp` on the temp repo, driven by a small LSP client that plays
+# the person's editor (desk-approve, desk-reject).
+
+# The longest socket path the server uses beside the git dir (`SOCKET_PATH_MAX` in desk.rs).
+SOCKET_PATH_MAX = 100
+# How long the hook waits for the editor in these cases (`AUTOGATE_DESK_WAIT`): under
+# Copilot's `timeoutSec` (30) and the 60 s run limit, so a silent editor ends in the hook's own
+# "did not answer in time" deny rather than in a killed hook.
+DESK_WAIT = "20"
+EDITOR_TIMEOUT = 10  # seconds for each LSP request the runner makes, and for the exit
+
+
+def session_socket(repo, tmpdir):
+    """Where `autogate lsp` listens for doors (as `desk::socket_path` computes it)."""
+    root = os.path.realpath(repo)
+    beside = os.path.join(root, ".git", "autogate", "session.sock")
+    if len(beside.encode()) <= SOCKET_PATH_MAX:
+        return beside
+    digest = hashlib.sha256(root.encode()).hexdigest()[:16]
+    return os.path.join(tmpdir, f"autogate-{os.geteuid()}", f"{digest}.sock")
+
+
+class Editor:
+    """`autogate lsp` started in the repo, with a client that answers as an editor would:
+    `window/showMessageRequest` with the action item titled `answer` (Approve or Reject),
+    `workspace/applyEdit` with applied true, `workspace/configuration` with nulls,
+    `client/registerCapability` with null. Every message the server sent is kept in `seen`."""
+
+    def __init__(self, autogate, ws, answer):
+        self.ws, self.answer = ws, answer
+        self.seen = []  # every message from the server, in order
+        self.arrived = []  # when each came, in seconds since the server started
+        self.replies = []  # (method, what the client answered, when)
+        self.exit_status = None
+        self.clean = None  # whether shutdown + exit ended the server by itself
+        self._next_id = 1
+        self._responses = {}
+        self._cond = threading.Condition()
+        self._write = threading.Lock()
+        self.tmpdir = os.path.join(ws.root, "tmp")
+        os.makedirs(self.tmpdir, exist_ok=True)
+        self.stderr_path = os.path.join(ws.root, "lsp-stderr.txt")
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": ws.home,
+            "LANG": "C.UTF-8",
+            "TMPDIR": self.tmpdir,
+        }
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [autogate, "lsp"],
+                cwd=ws.repo,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                start_new_session=True,
+            )
+        self.started = time.monotonic()
+        self._reader = threading.Thread(target=self._read_loop, daemon=True)
+        self._reader.start()
+
+    # The wire: LSP base protocol, `Content-Length` headers and a JSON-RPC body.
+
+    def _send(self, message):
+        body = json.dumps(message).encode()
+        with self._write:
+            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.flush()
+
+    def _read_loop(self):
+        out = self.proc.stdout
+        try:
+            while True:
+                length = None
+                while True:
+                    line = out.readline()
+                    if not line:
+                        return
+                    line = line.strip()
+                    if not line:
+                        break
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value.strip())
+                if length is None:
+                    raise ValueError("a message without Content-Length")
+                body = out.read(length)
+                if len(body) < length:
+                    return
+                message = json.loads(body)
+                with self._cond:
+                    self.seen.append(message)
+                    self.arrived.append(time.monotonic() - self.started)
+                    if "method" not in message and "id" in message:
+                        self._responses[message["id"]] = message
+                    self._cond.notify_all()
+                if "method" in message and "id" in message:
+                    self._answer(message)
+        except (OSError, ValueError) as e:
+            with self._cond:
+                self.seen.append({"reader-error": f"{type(e).__name__}: {e}"})
+                self.arrived.append(time.monotonic() - self.started)
+                self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._cond.notify_all()
+
+    def _answer(self, request):
+        """Answers a request of the server as the person's editor does."""
+        method, params = request["method"], request.get("params") or {}
+        error = None
+        if method == "window/showMessageRequest":
+            items = params.get("actions") or []
+            result = next((a for a in items if a.get("title") == self.answer), None)
+        elif method == "workspace/applyEdit":
+            result = {"applied": True}
+        elif method == "workspace/configuration":
+            result = [None for _ in params.get("items") or []]
+        elif method in ("client/registerCapability", "window/workDoneProgress/create"):
+            result = None
+        else:
+            result, error = None, {"code": -32601, "message": f"{method} is not handled here"}
+        reply = {"jsonrpc": "2.0", "id": request["id"]}
+        if error:
+            reply["error"] = error
+        else:
+            reply["result"] = result
+        self.replies.append((method, error or result, time.monotonic() - self.started))
+        try:
+            self._send(reply)
+        except OSError:
+            pass
+
+    def request(self, method, params, timeout=EDITOR_TIMEOUT):
+        with self._cond:
+            rid = self._next_id
+            self._next_id += 1
+        self._send({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
+        with self._cond:
+            if not self._cond.wait_for(
+                lambda: rid in self._responses or self.proc.poll() is not None, timeout
+            ):
+                raise CaseFailed(f"the language server did not answer `{method}` in {timeout} s")
+            if rid not in self._responses:
+                raise CaseFailed(
+                    f"the language server exited ({self.proc.returncode}) before answering "
+                    f"`{method}`: {self.stderr_tail()}"
+                )
+            response = self._responses.pop(rid)
+        if "error" in response:
+            raise CaseFailed(f"`{method}` failed: {response['error']}")
+        return response.get("result")
+
+    def notify(self, method, params):
+        self._send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def start(self):
+        """Initializes the server as an editor with message actions does, and waits until it
+        listens for doors on the workspace's socket."""
+        root = os.path.realpath(self.ws.repo)
+        uri = "file://" + root
+        caps = {
+            "window": {
+                "showMessage": {"messageActionItem": {"additionalPropertiesSupport": False}}
+            },
+            "workspace": {
+                "applyEdit": True,
+                "configuration": True,
+                "workspaceEdit": {"documentChanges": True},
+            },
+            "general": {"positionEncodings": ["utf-16"]},
+        }
+        self.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": uri,
+                "capabilities": caps,
+                "workspaceFolders": [{"uri": uri, "name": "repo"}],
+            },
+        )
+        self.notify("initialized", {})
+        socket = session_socket(self.ws.repo, self.tmpdir)
+        deadline = time.monotonic() + EDITOR_TIMEOUT
+        while not os.path.exists(socket):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise CaseFailed(
+                    f"the language server never listened on {socket}: {self.stderr_tail()}"
+                )
+            time.sleep(0.02)
+        return self
+
+    def close(self):
+        """shutdown, then exit; the server is killed if it is still there after that."""
+        if self.exit_status is not None:
+            return
+        try:
+            if self.proc.poll() is None:
+                self.request("shutdown", None)
+                self.notify("exit", None)
+                self.proc.stdin.close()
+            self.exit_status = self.proc.wait(timeout=EDITOR_TIMEOUT)
+            self.clean = self.exit_status == 0
+        except (CaseFailed, OSError, subprocess.TimeoutExpired) as e:
+            self.clean = False
+            self.seen.append({"close-error": str(e)})
+            self.arrived.append(time.monotonic() - self.started)
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.exit_status = self.proc.wait()
+        self._reader.join(timeout=EDITOR_TIMEOUT)
+
+    def prompts(self):
+        return [m for m in self.seen if m.get("method") == "window/showMessageRequest"]
+
+    def methods(self):
+        return [m.get("method", "(response)") for m in self.seen]
+
+    def stderr_tail(self, n=1500):
+        try:
+            with open(self.stderr_path, encoding="utf-8", errors="replace") as f:
+                return f.read()[-n:]
+        except OSError:
+            return ""
+
+    def describe(self):
+        lines = [f"  editor (answers {self.answer}); the server sent:"]
+        for m, t in zip(self.seen, self.arrived):
+            if "method" in m:
+                kind = "request" if "id" in m else "notification"
+                text = json.dumps(m.get("params"), ensure_ascii=False)[:400]
+                lines.append(f"    {t:6.2f} s {kind} {m['method']}: {text}")
+            elif "id" in m:
+                lines.append(f"    {t:6.2f} s response {m['id']}: {json.dumps(m)[:200]}")
+            else:
+                lines.append(f"    {t:6.2f} s {m}")
+        for method, answer, t in self.replies:
+            lines.append(
+                f"    {t:6.2f} s the client answered {method} with {json.dumps(answer)[:200]}"
+            )
+        lines.append(f"    server exit status {self.exit_status} (clean: {self.clean})")
+        tail = self.stderr_tail()
+        if tail.strip():
+            lines.append(indent(tail, "    lsp stderr | "))
+        return "\n".join(lines)
+
+
+PROMPT_ID = re.compile(r"change (\S+) \(")
+
+
+def _desk_case(ctx, answer):
+    """The workflow edit with an editor session on the workspace that answers `answer`: the
+    hook asks the editor and waits. Returns (step, records, pre calls, the prompt's change id)."""
+    editor = Editor(ctx.autogate, ctx.ws, answer)
+    ctx.editors.append(editor)
+    editor.start()
+    step = ctx.agent.edit(ctx.ws, ".github/workflows/ci.yml", CI_OLD, CI_NEW)
+    try:
+        records = ctx.run([step], env={"AUTOGATE_DESK_WAIT": DESK_WAIT})
+    finally:
+        editor.close()
+    calls = ctx.assert_hook_ran(step)
+    prompts = editor.prompts()
+    check(
+        prompts,
+        "the editor was never asked (no window/showMessageRequest); the server sent "
+        f"{editor.methods()}",
+    )
+    who = f"proposed by {hook_agent(ctx.agent)}"
+    named = [
+        p
+        for p in prompts
+        if ".github/workflows/ci.yml" in (p.get("params") or {}).get("message", "")
+        and who in (p.get("params") or {}).get("message", "")
+    ]
+    check(
+        named,
+        f"no showMessageRequest names .github/workflows/ci.yml and `{who}`: "
+        f"{[(p.get('params') or {}).get('message') for p in prompts]}",
+    )
+    message = named[0]["params"]["message"]
+    titles = [a.get("title") for a in named[0]["params"].get("actions") or []]
+    check(answer in titles, f"the prompt offers no `{answer}` action: {titles}")
+    found = PROMPT_ID.search(message)
+    check(found, f"no change id in the prompt: {message!r}")
+    return step, records, calls, found.group(1)
+
+
+def _audit_says(ctx, change_id, event):
+    """The audit trail has `event` for the workflow change `change_id` (the editor's id)."""
+    trail = ctx.audit()
+    rel = ".github/workflows/ci.yml"
+    mine = [r for r in trail if rel in (r.get("files") or [])]
+    check(
+        any(r.get("event") == event and r.get("change") == change_id for r in mine),
+        f"`autogate log --json` has no `{event}` record of change {change_id}: "
+        + json.dumps(
+            [
+                {k: r.get(k) for k in ("event", "change", "decision", "approver", "source")}
+                for r in mine
+            ]
+        ),
+    )
+    return mine
+
+
+def case_desk_approve(ctx):
+    """The person approves the held workflow edit in the editor: the hook allows it, the agent
+    writes it, the audit trail says approved."""
+    step, records, calls, change_id = _desk_case(ctx, "Approve")
+    check(
+        any(c["rc"] == 0 and '"deny"' not in c["out"] for c in calls),
+        f"the hook did not allow the approved edit: rc={[c['rc'] for c in calls]} "
+        f"out={[c['out'][:200] for c in calls]} err={[c['err'][:300] for c in calls]}",
+    )
+    check(
+        ctx.ws.read(".github/workflows/ci.yml") == CI_YML.replace(CI_OLD, CI_NEW),
+        "the approved edit is not on disk as the agent wrote it:\n"
+        + (ctx.ws.read(".github/workflows/ci.yml") or "(missing)"),
+    )
+    mine = _audit_says(ctx, change_id, "approved")
+    check(
+        any(r.get("event") == "approved" and r.get("approver") == "person" for r in mine),
+        "no approved record of the workflow change names the person as approver",
+    )
+    check(ctx.editors[0].clean, "the language server did not exit cleanly after shutdown + exit")
+
+
+def case_desk_reject(ctx):
+    """The person rejects the held workflow edit in the editor: the hook denies it and the
+    model is told."""
+    step, records, calls, change_id = _desk_case(ctx, "Reject")
+    check(ctx.ws.read(".github/workflows/ci.yml") == CI_YML, "the rejected edit was written")
+    check(
+        any(c["rc"] == 2 or '"deny"' in c["out"] for c in calls),
+        f"the hook did not deny the rejected edit: rc={[c['rc'] for c in calls]} "
+        f"out={[c['out'][:200] for c in calls]}",
+    )
+    result = ctx.tool_result_after(records, 0)
+    check(result is not None, "the agent never sent a tool result back to the model")
+    check(
+        reason_reached_model(calls, records),
+        f"the hook's reason did not reach the model; its tool result was: {result[:400]!r}",
+    )
+    _audit_says(ctx, change_id, "rejected")
+    check(ctx.editors[0].clean, "the language server did not exit cleanly after shutdown + exit")
+
+
 CASES = [
     ("low-edit", case_low_edit),
     ("verify-fails", case_verify_fails),
@@ -1118,6 +1481,8 @@ CASES = [
     ("outside-root", case_outside_root),
     ("symlink-escape", case_symlink_escape),
     ("patch-move", case_patch_move),
+    ("desk-approve", case_desk_approve),
+    ("desk-reject", case_desk_reject),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1298,6 +1663,8 @@ def describe(ctx):
         for i, text in enumerate(r.get("tool_results") or []):
             lines.append(f"  tool result {i} seen by the model (turn {r.get('turn')}):")
             lines.append(indent(text[:800]))
+    for editor in ctx.editors:
+        lines.append(editor.describe())
     out = getattr(ctx, "last_output", "")
     if out:
         lines.append("  agent output (tail):")
@@ -1460,7 +1827,11 @@ def main(argv):
                 return
             keep_ws = keep
             try:
-                case(ctx)
+                try:
+                    case(ctx)
+                finally:
+                    for editor in ctx.editors:  # a language server outlives no case
+                        editor.close()
             except CaseSkipped as e:
                 outcome, report = "skip", f"skip {name} {case_name}: {e}"
             except CaseFailed as e:
