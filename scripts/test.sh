@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 echo "== cargo test (workspace)"
 cargo test --workspace --locked
 
-cargo build --locked -p autogate
+# The binary the integration tests built (a plain `cargo build` would rebuild the crates with
+# another feature set).
 AUTOGATE_BIN="$PWD/target/debug/autogate"
+[ -x "$AUTOGATE_BIN" ] || cargo build --locked -p autogate
 
 if [ -f editors/neovim/tests/run.sh ]; then
   echo "== Neovim plugin in a real headless Neovim"

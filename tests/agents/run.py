@@ -237,6 +237,10 @@ class Codex(Agent):
                 'wire_api = "responses"\n'
                 "[analytics]\n"
                 "enabled = false\n"
+                # Its sandbox would also mount /tmp, and fails when another process's
+                # /tmp/.agents comes and goes meanwhile (seen with two runs at once).
+                "[sandbox_workspace_write]\n"
+                "exclude_slash_tmp = true\n"
                 f'[projects."{ws.repo}"]\n'
                 'trust_level = "trusted"\n'
             )

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{TestClient, helix_caps, read, repo, root};
+use support::{TestClient, helix_caps, read, repo, root, run};
 use tokio::io::AsyncWriteExt;
 
 const CARGO: &str =
@@ -260,5 +260,21 @@ async fn an_mcp_change_waits_in_the_editor_and_is_written_once_approved_there() 
     assert!(text.starts_with("applied: Cargo.toml"), "{text}");
     assert_eq!(read(&root, "Cargo.toml").unwrap(), cargo);
     agent.cancel().await.unwrap();
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_says_whether_an_editor_session_listens() {
+    let dir = repo(&[("Cargo.toml", CARGO)]);
+    let root = root(&dir);
+    let (_, before, _) = run(&root, &["doctor"]);
+    assert!(before.contains("editor session: none running"), "{before}");
+    let client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    socket_ready(&root).await;
+    let doctor = root.clone();
+    let (_, during, _) = tokio::task::spawn_blocking(move || run(&doctor, &["doctor"]))
+        .await
+        .unwrap();
+    assert!(during.contains("editor session: listening at"), "{during}");
     client.shutdown().await;
 }

@@ -97,10 +97,7 @@ pub async fn run(root: &Path) -> Result<ExitCode> {
         ),
         Err(e) => report.line(Mark::Fail, format!("audit trail: {e:#}")),
     }
-    report.line(
-        Mark::Info,
-        "editor session: not used yet; asks are held for `autogate approve ID` from a terminal",
-    );
+    editor_session(&root, &mut report);
     let mut configured = 0;
     for agent in Agent::ALL {
         if check_agent(&root, agent, &mut report).await {
@@ -200,6 +197,32 @@ fn command_of(list: &Value, agent: Agent) -> Option<String> {
     list.as_array()?
         .iter()
         .find_map(|e| pick(e).or_else(|| e.get("hooks")?.as_array()?.iter().find_map(pick)))
+}
+
+/// Whether an editor's language server listens for the hooks' asks on this workspace.
+fn editor_session(root: &Path, report: &mut Report) {
+    let path = match crate::desk::socket_path(root) {
+        Ok(path) => path,
+        Err(e) => {
+            report.line(Mark::Info, format!("editor session: none ({e:#})"));
+            return;
+        }
+    };
+    #[cfg(unix)]
+    if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+        report.line(
+            Mark::Ok,
+            format!(
+                "editor session: listening at {}; held changes are asked in the editor",
+                path.display()
+            ),
+        );
+        return;
+    }
+    report.line(
+        Mark::Info,
+        "editor session: none running on this workspace; held changes wait for `autogate approve ID` from a terminal",
+    );
 }
 
 /// Runs the configured command with a canary: a write outside the workspace, which must be

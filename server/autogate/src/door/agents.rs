@@ -7,7 +7,8 @@
 //! | Gemini CLI | same keys | `replace`, `write_file` | top-level `decision`, `reason` |
 //! | Copilot CLI | `toolName`, `toolArgs` (maybe a JSON string) | `edit`, `create`, `apply_patch` | top-level `permissionDecision` |
 //!
-//! Every deny also exits with status 2 and the reason on stderr, which all four honour; an
+//! After the tool, every agent gets `{"decision": "block", "reason"}`: the one answer all four
+//! pass on to the model there. Every deny also exits with status 2 and the reason on stderr, which all four honour; an
 //! answer in another agent's shape is ignored by some, so each agent gets exactly its own.
 //! Anything that cannot be read is refused (fail closed).
 
@@ -435,12 +436,14 @@ pub fn deny(agent: Agent, event: Event, reason: &str) -> Reply {
                 "permissionDecisionReason": reason,
             }
         }),
-        (Agent::ClaudeCode | Agent::Codex, Event::Post) => json!({
+        // After the tool, `decision: block` is the one answer all four pass to the model
+        // (Copilot CLI ignores its own pre-tool shape there).
+        (_, Event::Post) => json!({
             "decision": "block",
             "reason": reason,
         }),
-        (Agent::Gemini, _) => json!({ "decision": "deny", "reason": reason }),
-        (Agent::Copilot, _) => json!({
+        (Agent::Gemini, Event::Pre) => json!({ "decision": "deny", "reason": reason }),
+        (Agent::Copilot, Event::Pre) => json!({
             "permissionDecision": "deny",
             "permissionDecisionReason": reason,
         }),
@@ -543,5 +546,13 @@ mod tests {
                 .stdout
                 .starts_with("{\"permissionDecision\":\"deny\"")
         );
+        for agent in Agent::ALL {
+            let after = deny(agent, Event::Post, "rolled back");
+            assert!(
+                after.stdout.contains("\"decision\":\"block\"") && after.code == 2,
+                "{agent:?}: {}",
+                after.stdout
+            );
+        }
     }
 }
