@@ -809,6 +809,14 @@ fn init_mcp_registers_the_server_merged_once_and_leaves_a_broken_file_alone() {
     )
     .unwrap();
 
+    std::fs::create_dir_all(root.join(".github")).unwrap();
+    std::fs::write(
+        root.join(".github/mcp.json"),
+        json!({ "mcpServers": { "playwright": { "type": "local", "command": "npx", "tools": ["*"] } } })
+            .to_string(),
+    )
+    .unwrap();
+
     let command = format!("'{BIN}' --root {}", root.display());
     for agent in AGENTS {
         let (code, stdout, stderr) = run(&root, &["init", agent, "--mcp", "--command", &command]);
@@ -826,7 +834,7 @@ fn init_mcp_registers_the_server_merged_once_and_leaves_a_broken_file_alone() {
         ".codex/config.toml",
         ".codex/hooks.json",
         ".gemini/settings.json",
-        ".github/autogate-mcp.json",
+        ".github/mcp.json",
         ".github/hooks/autogate.json",
     ];
     let before: Vec<Option<String>> = files.iter().map(|f| read(&root, f)).collect();
@@ -881,7 +889,8 @@ fn init_mcp_registers_the_server_merged_once_and_leaves_a_broken_file_alone() {
         json!(["run_shell_command", "replace", "write_file"])
     );
     assert_eq!(gemini["hooks"]["BeforeTool"].as_array().unwrap().len(), 1);
-    let copilot = json_of(".github/autogate-mcp.json");
+    let copilot = json_of(".github/mcp.json");
+    assert_eq!(copilot["mcpServers"]["playwright"]["command"], "npx");
     assert_eq!(copilot["mcpServers"]["autogate"]["type"], "local");
     assert_eq!(copilot["mcpServers"]["autogate"]["tools"], json!(["*"]));
     assert_eq!(

@@ -18,8 +18,8 @@ pub(super) const SERVER: &str = "autogate";
 const CLAUDE_EDIT_TOOLS: [&str; 4] = ["Edit", "Write", "MultiEdit", "NotebookEdit"];
 /// Gemini CLI's own edit tools, excluded so that edits go through `mcp_autogate_*`.
 const GEMINI_EDIT_TOOLS: [&str; 2] = ["replace", "write_file"];
-/// The file Copilot CLI is pointed at with `--additional-mcp-config @…`.
-pub(super) const COPILOT_FILE: &str = ".github/autogate-mcp.json";
+/// Copilot CLI's workspace MCP configuration (read in a folder it trusts).
+pub(super) const COPILOT_FILE: &str = ".github/mcp.json";
 const CODEX_FILE: &str = ".codex/config.toml";
 
 /// A configuration file read once, changed in memory, written at the end if it changed.
@@ -357,9 +357,10 @@ pub(super) fn merge(files: &mut Files, root: &Path, agent: Agent, base: &str) ->
 pub(super) fn usage(agent: Agent) -> Vec<String> {
     match agent {
         Agent::ClaudeCode => vec![
-            "mcp: start `claude` here: the project server `autogate` (.mcp.json) is approved in \
-             .claude/settings.json, its tools mcp__autogate__propose_edit, … are allowed, and \
-             Edit, Write, MultiEdit and NotebookEdit are denied"
+            "mcp: start `claude` here, in a workspace whose trust dialog was accepted (before \
+             that Claude Code ignores the approval in .claude/settings.json): the server \
+             `autogate` (.mcp.json) is approved, its tools mcp__autogate__propose_edit, … are \
+             allowed, and Edit, Write, MultiEdit and NotebookEdit are denied"
                 .to_owned(),
         ],
         Agent::Codex => vec![
@@ -375,9 +376,10 @@ pub(super) fn usage(agent: Agent) -> Vec<String> {
                 .to_owned(),
         ],
         Agent::Copilot => vec![format!(
-            "mcp: start `copilot --additional-mcp-config @{COPILOT_FILE} --deny-tool write` \
-             here; its tools are autogate-propose_edit, …; `--deny-tool write` refuses its own \
-             file writes (a flag: no project setting does it)"
+            "mcp: start `copilot --deny-tool write` here, in a folder it trusts (Copilot reads \
+             {COPILOT_FILE} only there; elsewhere add `--additional-mcp-config @{COPILOT_FILE}`); \
+             its tools are autogate-propose_edit, …; `--deny-tool write` refuses its own file \
+             writes (a flag: no project setting does it)"
         )],
     }
 }
