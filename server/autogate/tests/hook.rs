@@ -827,6 +827,9 @@ fn init_mcp_registers_the_server_merged_once_and_leaves_a_broken_file_alone() {
             "{agent}: {stdout}"
         );
         assert!(stdout.contains("mcp: start"), "{agent}: {stdout}");
+        if agent == "copilot" {
+            assert!(stdout.contains("takes that one first"), "{stdout}");
+        }
     }
     let files = [
         ".mcp.json",

@@ -240,7 +240,7 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
         Agent::ClaudeCode => {}
     }
     if args.mcp {
-        for line in init_mcp::usage(agent) {
+        for line in init_mcp::usage(agent, root) {
             out(line);
         }
     }

@@ -354,8 +354,8 @@ pub(super) fn merge(files: &mut Files, root: &Path, agent: Agent, base: &str) ->
 }
 
 /// How to start the agent so that it uses the server, and what it allows.
-pub(super) fn usage(agent: Agent) -> Vec<String> {
-    match agent {
+pub(super) fn usage(agent: Agent, root: &Path) -> Vec<String> {
+    let mut lines = match agent {
         Agent::ClaudeCode => vec![
             "mcp: start `claude` here, in a workspace whose trust dialog was accepted (before \
              that Claude Code ignores the approval in .claude/settings.json): the server \
@@ -381,7 +381,22 @@ pub(super) fn usage(agent: Agent) -> Vec<String> {
              its tools are autogate-propose_edit, …; `--deny-tool write` refuses its own file \
              writes (a flag: no project setting does it)"
         )],
+    };
+    // Copilot CLI also reads Claude Code's .mcp.json, and takes its `autogate` first.
+    let claude_has_it = read_object(&root.join(".mcp.json")).is_ok_and(|config| {
+        config
+            .get("mcpServers")
+            .and_then(|servers| servers.get(SERVER))
+            .is_some()
+    });
+    if agent == Agent::Copilot && claude_has_it {
+        lines.push(
+            "note: .mcp.json has a server `autogate` too, and Copilot CLI takes that one first \
+             (its audit records then name the agent given there)"
+                .to_owned(),
+        );
     }
+    lines
 }
 
 #[cfg(test)]
