@@ -13,6 +13,11 @@ cargo test --workspace --locked
 AUTOGATE_BIN="$PWD/target/debug/autogate"
 [ -x "$AUTOGATE_BIN" ] || cargo build --locked -p autogate
 
+if [ -f tests/mcp/run.sh ]; then
+  echo "== the MCP door with the official Python MCP SDK client"
+  bash tests/mcp/run.sh "$AUTOGATE_BIN"
+fi
+
 if [ -f editors/neovim/tests/run.sh ]; then
   echo "== Neovim plugin in a real headless Neovim"
   if [ ! -x .venv-nvim/bin/nvim ]; then

@@ -782,6 +782,185 @@ fn init_merges_each_agents_settings_without_clobbering_and_doctor_proves_the_hoo
     assert!(stdout.contains("FAIL  copilot"), "{stdout}");
 }
 
+#[test]
+fn init_mcp_registers_the_server_merged_once_and_leaves_a_broken_file_alone() {
+    let (_dir, root) = project();
+    // The user's own settings, which must survive.
+    std::fs::create_dir_all(root.join(".claude")).unwrap();
+    std::fs::write(
+        root.join(".claude/settings.json"),
+        json!({ "model": "opus", "permissions": { "deny": ["Bash(rm:*)"] },
+            "enabledMcpjsonServers": ["github"] })
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join(".mcp.json"),
+        json!({ "mcpServers": { "github": { "command": "gh-mcp" } } }).to_string(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join(".codex")).unwrap();
+    let codex_mine =
+        "# my settings\nmodel = \"o3\"\n\n[mcp_servers.docs]\ncommand = \"docs-mcp\"\n";
+    std::fs::write(root.join(".codex/config.toml"), codex_mine).unwrap();
+    std::fs::create_dir_all(root.join(".gemini")).unwrap();
+    std::fs::write(
+        root.join(".gemini/settings.json"),
+        json!({ "theme": "dark", "tools": { "exclude": ["run_shell_command"] } }).to_string(),
+    )
+    .unwrap();
+
+    std::fs::create_dir_all(root.join(".github")).unwrap();
+    std::fs::write(
+        root.join(".github/mcp.json"),
+        json!({ "mcpServers": { "playwright": { "type": "local", "command": "npx", "tools": ["*"] } } })
+            .to_string(),
+    )
+    .unwrap();
+
+    let command = format!("'{BIN}' --root {}", root.display());
+    for agent in AGENTS {
+        let (code, stdout, stderr) = run(&root, &["init", agent, "--mcp", "--command", &command]);
+        assert_eq!(code, 0, "{agent}: {stdout}{stderr}");
+        assert!(
+            stdout.contains("added mcpServers.autogate")
+                || stdout.contains("added [mcp_servers.autogate]"),
+            "{agent}: {stdout}"
+        );
+        assert!(stdout.contains("mcp: start"), "{agent}: {stdout}");
+        if agent == "copilot" {
+            assert!(stdout.contains("takes that one first"), "{stdout}");
+        }
+    }
+    let files = [
+        ".mcp.json",
+        ".claude/settings.json",
+        ".codex/config.toml",
+        ".codex/hooks.json",
+        ".gemini/settings.json",
+        ".github/mcp.json",
+        ".github/hooks/autogate.json",
+    ];
+    let before: Vec<Option<String>> = files.iter().map(|f| read(&root, f)).collect();
+    // Running it again changes nothing.
+    for agent in AGENTS {
+        let (code, stdout, _) = run(&root, &["init", agent, "--mcp", "--command", &command]);
+        assert_eq!(code, 0);
+        assert!(!stdout.contains("added"), "{agent}: {stdout}");
+        assert!(stdout.contains("already there"), "{agent}: {stdout}");
+    }
+    let after: Vec<Option<String>> = files.iter().map(|f| read(&root, f)).collect();
+    assert_eq!(before, after);
+
+    let json_of = |f: &str| serde_json::from_str::<Value>(&read(&root, f).unwrap()).unwrap();
+    let server_args = |agent: &str| {
+        json!([
+            "--root",
+            root.display().to_string(),
+            "mcp",
+            "--agent",
+            agent
+        ])
+    };
+    let mcp = json_of(".mcp.json");
+    assert_eq!(mcp["mcpServers"]["github"]["command"], "gh-mcp");
+    assert_eq!(mcp["mcpServers"]["autogate"]["command"], BIN);
+    assert_eq!(
+        mcp["mcpServers"]["autogate"]["args"],
+        server_args("claude-code")
+    );
+    let claude = json_of(".claude/settings.json");
+    assert_eq!(claude["model"], "opus");
+    assert_eq!(
+        claude["enabledMcpjsonServers"],
+        json!(["github", "autogate"])
+    );
+    assert_eq!(claude["permissions"]["allow"], json!(["mcp__autogate"]));
+    assert_eq!(
+        claude["permissions"]["deny"],
+        json!(["Bash(rm:*)", "Edit", "Write", "MultiEdit", "NotebookEdit"])
+    );
+    assert_eq!(claude["hooks"]["PreToolUse"].as_array().unwrap().len(), 1);
+    let gemini = json_of(".gemini/settings.json");
+    assert_eq!(gemini["theme"], "dark");
+    assert_eq!(gemini["mcpServers"]["autogate"]["trust"], true);
+    assert_eq!(
+        gemini["mcpServers"]["autogate"]["args"],
+        server_args("gemini")
+    );
+    assert_eq!(
+        gemini["tools"]["exclude"],
+        json!(["run_shell_command", "replace", "write_file"])
+    );
+    assert_eq!(gemini["hooks"]["BeforeTool"].as_array().unwrap().len(), 1);
+    let copilot = json_of(".github/mcp.json");
+    assert_eq!(copilot["mcpServers"]["playwright"]["command"], "npx");
+    assert_eq!(copilot["mcpServers"]["autogate"]["type"], "local");
+    assert_eq!(copilot["mcpServers"]["autogate"]["tools"], json!(["*"]));
+    assert_eq!(
+        copilot["mcpServers"]["autogate"]["args"],
+        server_args("copilot")
+    );
+    // Codex: the user's text stays byte for byte, the table is appended.
+    let codex = read(&root, ".codex/config.toml").unwrap();
+    assert!(codex.starts_with(codex_mine), "{codex}");
+    assert!(codex.contains("[mcp_servers.autogate]\n"), "{codex}");
+    assert!(codex.contains("args = [\"--root\", "), "{codex}");
+    assert!(
+        codex.contains("\"mcp\", \"--agent\", \"codex\"]\n"),
+        "{codex}"
+    );
+    assert!(
+        codex.contains("default_tools_approval_mode = \"approve\"\n"),
+        "{codex}"
+    );
+
+    // A file that does not parse is left alone, with an error, and nothing else is written.
+    let (_dir2, fresh) = project();
+    std::fs::create_dir_all(fresh.join(".codex")).unwrap();
+    std::fs::write(fresh.join(".codex/config.toml"), "model = \n[broken").unwrap();
+    let (code, stdout, stderr) = run(&fresh, &["init", "codex", "--mcp", "--command", &command]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(".codex/config.toml is not valid TOML"),
+        "{stderr}"
+    );
+    assert_eq!(
+        read(&fresh, ".codex/config.toml").as_deref(),
+        Some("model = \n[broken")
+    );
+    assert_eq!(read(&fresh, ".codex/hooks.json"), None, "nothing written");
+    std::fs::write(fresh.join(".mcp.json"), "{ \"mcpServers\": ").unwrap();
+    let (code, _, stderr) = run(
+        &fresh,
+        &["init", "claude-code", "--mcp", "--command", &command],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains(".mcp.json is not valid JSON"), "{stderr}");
+    assert_eq!(
+        read(&fresh, ".claude/settings.json"),
+        None,
+        "nothing written"
+    );
+    // A key of the wrong shape is named, and the file kept.
+    std::fs::create_dir_all(fresh.join(".gemini")).unwrap();
+    std::fs::write(
+        fresh.join(".gemini/settings.json"),
+        r#"{"tools":{"exclude":"replace"}}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&fresh, &["init", "gemini", "--mcp", "--command", &command]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("`tools.exclude` in .gemini/settings.json is not a list"),
+        "{stderr}"
+    );
+    assert_eq!(
+        read(&fresh, ".gemini/settings.json").as_deref(),
+        Some(r#"{"tools":{"exclude":"replace"}}"#)
+    );
+}
+
 /// The payloads the real agents sent their hooks (captured by the end-to-end harness), each
 /// with its `cwd` moved to a fresh repository: (agent, before, after, what the tool does).
 const CAPTURED: &[(&str, &str, &str, &str)] = &[

@@ -2,12 +2,13 @@
 //! workspace. The file is parsed and our entries added where missing; everything else in it
 //! stays (a file that cannot be parsed is left alone, with an error).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
+use super::init_mcp::{self, Files};
 use super::out;
 use crate::door::agents::Agent;
 
@@ -18,6 +19,10 @@ pub struct Args {
     /// The command the hooks run (default: `autogate` if it is on PATH, else this binary).
     #[arg(long, value_name = "COMMAND")]
     pub command: Option<String>,
+    /// Also register `autogate mcp` as the agent's MCP server `autogate` in its project
+    /// configuration, and turn the agent's own edit tools off where it allows that.
+    #[arg(long)]
+    pub mcp: bool,
 }
 
 /// Where one agent keeps its project hooks, and the entries autogate needs there.
@@ -194,26 +199,30 @@ pub(super) fn merge(
 pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
     let agent = args.agent;
     let file = HookFile::of(agent);
-    let path: PathBuf = root.join(file.path);
-    let mut config = read_object(&path)?;
     let base = args.command.clone().unwrap_or_else(default_command);
-    let added = merge(&mut config, agent, &base, file.path)?;
+    // Everything is read and merged first: a broken file stops the run with nothing written.
+    let mut files = Files::default();
+    let added = merge(files.json(root, file.path)?, agent, &base, file.path)?;
+    if !added.is_empty() {
+        files.changed(file.path);
+    }
+    let steps = if args.mcp {
+        init_mcp::merge(&mut files, root, agent, &base)?
+    } else {
+        Vec::new()
+    };
+    files.write(root)?;
     if added.is_empty() {
         out(format!("{}: autogate's hooks are already there", file.path));
     } else {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        let mut text = serde_json::to_string_pretty(&Value::Object(config))?;
-        text.push('\n');
-        let dir = path.parent().unwrap_or(root);
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-        tmp.persist(&path)
-            .map_err(|e| e.error)
-            .with_context(|| format!("cannot write {}", path.display()))?;
         out(format!("{}: added {}", file.path, added.join(", ")));
+    }
+    for step in &steps {
+        if step.added.is_empty() {
+            out(format!("{}: {} already there", step.file, step.what));
+        } else {
+            out(format!("{}: added {}", step.file, step.added.join("; ")));
+        }
     }
     match agent {
         Agent::Codex => out(
@@ -229,6 +238,11 @@ pub fn run(root: &Path, args: &Args) -> Result<ExitCode> {
              or GEMINI_CLI_TRUST_WORKSPACE=true)",
         ),
         Agent::ClaudeCode => {}
+    }
+    if args.mcp {
+        for line in init_mcp::usage(agent, root) {
+            out(line);
+        }
     }
     out("`autogate doctor` checks the whole chain");
     Ok(ExitCode::SUCCESS)

@@ -10,6 +10,7 @@ mod doctor;
 mod history;
 mod hook;
 mod init;
+mod init_mcp;
 mod logging;
 mod mcp;
 mod policy;
