@@ -16,6 +16,6 @@ bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mcp' 2>/dev/null; then
   echo "creating $venv with the mcp package"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check mcp
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "mcp==2.3.0"
 fi
 exec "$venv/bin/python" "$here/sdk_client.py" "$bin"
