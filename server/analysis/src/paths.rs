@@ -27,6 +27,8 @@ pub const DEFAULT_PROTECTED: &[&str] = &[
     "CLAUDE.md",
     "CLAUDE.local.md",
     "GEMINI.md",
+    "AGENTS.override.md",
+    "**/.agents/**",
     "**/.cursor/**",
     ".cursorrules",
     ".clinerules*",

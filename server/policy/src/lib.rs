@@ -184,6 +184,8 @@ pub const PROTECTED_CONFIG: &[&str] = &[
     "CLAUDE.md",
     "CLAUDE.local.md",
     "GEMINI.md",
+    "AGENTS.override.md",
+    "**/.agents/**",
     "**/.cursor/**",
     ".cursorrules",
     ".clinerules*",
