@@ -18,6 +18,10 @@ already in the conversation it carries. Turn `i < len(steps)` answers with the t
 `i`; later turns answer with the final text. Requests that offer no tools (titles, summaries,
 classifiers) get a short text, or for a JSON-schema request a small object that ends the turn.
 
+Codex's client-side `tool_search` (a tool of `type: "tool_search"`, no name) is answered with a
+`tool_search_call` item; the MCP tools it found (a `namespace` in the `tool_search_output` the
+next request carries) count as offered, and a step with `"namespace"` calls one of them.
+
 Every request is appended to the log file as one JSON line: `{"format", "path", "turn",
 "body", "reply", "tool_results", "missing_tool"}`, so that a test can read what the agent sent
 back (a hook's deny reason reaching the model as a tool result, say).
@@ -91,8 +95,17 @@ def tool_names(fmt, body):
                 names.append(decl.get("name"))
         elif fmt == "chat":
             names.append((tool.get("function") or tool.get("custom") or {}).get("name"))
+        elif fmt == "responses" and tool.get("type") == "tool_search":
+            names.append("tool_search")  # Codex's client-side tool search has no name
         else:
             names.append(tool.get("name"))
+    if fmt == "responses" and isinstance(body.get("input"), list):
+        # Tools Codex's tool search found (MCP tools, in a namespace) are offered in its output.
+        for item in body["input"]:
+            if isinstance(item, dict) and item.get("type") == "tool_search_output":
+                for found in item.get("tools") or []:
+                    inner = found.get("tools") if found.get("type") == "namespace" else [found]
+                    names.extend(t.get("name") for t in inner or [] if isinstance(t, dict))
     return [n for n in names if n]
 
 
@@ -101,7 +114,7 @@ def _tool_spec(body, name):
         if not isinstance(tool, dict):
             continue
         inner = tool.get("function") or tool.get("custom") or tool
-        if inner.get("name") == name:
+        if inner.get("name") == name or (name == "tool_search" and tool.get("type") == name):
             return tool
     return None
 
@@ -199,7 +212,17 @@ def responses_reply(reply, body, stream, counter):
     if reply[0] == "tool":
         name, args = reply[1], reply[2]
         spec = _tool_spec(body, name) or {}
-        if spec.get("type") == "custom":
+        if spec.get("type") == "tool_search":
+            # Codex's tool search, run by the client: a `tool_search_call` item.
+            item = {
+                "type": "tool_search_call",
+                "id": f"tsc_{counter}",
+                "status": "completed",
+                "call_id": f"call_{counter}",
+                "execution": "client",
+                "arguments": args,
+            }
+        elif spec.get("type") == "custom":
             # A freeform tool (Codex's apply_patch): the input is the raw text.
             text = _freeform_input(args)
             item = {
@@ -219,6 +242,8 @@ def responses_reply(reply, body, stream, counter):
                 "name": name,
                 "arguments": json.dumps(args),
             }
+            if len(reply) > 3 and reply[3]:
+                item["namespace"] = reply[3]  # an MCP tool Codex found through tool_search
     else:
         item = {
             "type": "message",
@@ -430,6 +455,8 @@ class ModelServer:
         steps = script.get("steps", [])
         if offers_tools and turn < len(steps):
             step = steps[turn]
+            if step.get("namespace"):
+                return turn, ("tool", step["tool"], step.get("args", {}), step["namespace"])
             return turn, ("tool", step["tool"], step.get("args", {}))
         if not offers_tools:
             return turn, ("text", "ok")

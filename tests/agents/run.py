@@ -4,6 +4,8 @@
     python3 tests/agents/run.py BIN [agent...] [--config=own|init] [--case=A,B] [--jobs=N]
                                                [-v] [--keep]
     python3 tests/agents/run.py --hook allow|skip [agent...]   # negative controls: must FAIL
+    python3 tests/agents/run.py BIN --case=mcp-low,mcp-high,mcp-permission-prompt
+                                --mcp-server=CMD               # the MCP door's: must FAIL
     python3 tests/agents/run.py --capture [agent...]           # rewrite fixtures/ (stub hook)
     python3 tests/agents/run.py --probe[=NAME,...] [agent...]  # the hook answers each agent
                                                                # honours (stub hook)
@@ -25,6 +27,12 @@ that every case can fail. `desk-approve` and `desk-reject` also run `BIN lsp` on
 driven by a small LSP client that plays the person's editor (it answers the server's prompt
 with Approve or Reject): the hook asks that editor session and waits for its answer.
 
+The `mcp-*` cases register `BIN mcp --agent <agent>` as the agent's MCP server `autogate`
+(behind a wrapper that logs the JSON-RPC both ways) and script the model to call its tools; each
+asserts that the agent offered the tool to the model and called the server. `--mcp-server=CMD`
+runs CMD as that server instead (`true`, or `tests/agents/mcp_stub.py`, which offers the same
+tools and allows everything): every `mcp-*` case must then fail.
+
 Prints `ok`/`FAIL`/`skip` per case and `N passed, M failed`; exits 1 on a failure, 2 on a
 setup error. `--case=` runs only those cases; `--jobs=N` runs N cases at a time (each worker
 with its own model server; default 1); `-v` prints the hook exchanges of passing cases too;
@@ -38,6 +46,7 @@ import os
 import pty
 import re
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -154,6 +163,22 @@ class Agent:
         """The name the hook sees for the model's tool `tool`."""
         return self.hook_names.get(tool, tool)
 
+    # The MCP door (`mcp-*` cases): whether the agent runs them, how it is told about the
+    # server, and the name the model calls one of the server's tools by.
+    mcp = False
+
+    def mcp_configure(self, ws, command, args):
+        """Registers the stdio MCP server `autogate` (`command` `args`) for the run."""
+        raise NotImplementedError
+
+    def mcp_tool(self, tool):
+        raise NotImplementedError
+
+    def mcp_prelude(self, tool):
+        """The steps a model takes before it can call the MCP tool `tool` (a tool search, where
+        the agent defers MCP tools)."""
+        return []
+
 
 def _claude_hooks(hook_command, events, matcher):
     return {
@@ -186,7 +211,47 @@ class ClaudeCode(Agent):
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         }
 
+    mcp = True
+
+    def mcp_configure(self, ws, command, args):
+        write_json(
+            os.path.join(ws.root, "mcp.json"),
+            {"mcpServers": {"autogate": {"command": command, "args": args}}},
+        )
+
+    def mcp_tool(self, tool):
+        return f"mcp__autogate__{tool}"
+
+    def mcp_prelude(self, tool):
+        # Claude Code lists MCP tools by name only ("deferred tools"): their schemas come with
+        # a ToolSearch first.
+        args = {"query": f"select:{self.mcp_tool(tool)}", "max_results": 5}
+        return [{"tool": "ToolSearch", "args": args}]
+
     def argv(self, ws, prompt):
+        if ws.mcp == "prompt":
+            # The default permission mode: every edit is asked of the permission prompt tool.
+            return [
+                "-p",
+                prompt,
+                "--output-format",
+                "json",
+                "--mcp-config",
+                os.path.join(ws.root, "mcp.json"),
+                "--permission-prompt-tool",
+                self.mcp_tool("permission_prompt"),
+            ]
+        if ws.mcp:
+            return [
+                "-p",
+                prompt,
+                "--output-format",
+                "json",
+                "--mcp-config",
+                os.path.join(ws.root, "mcp.json"),
+                "--allowedTools",
+                self.mcp_tool("propose_edit"),
+            ]
         return [
             "-p",
             prompt,
@@ -248,6 +313,26 @@ class Codex(Agent):
     def env(self, ws, url):
         return {"CODEX_HOME": os.path.join(ws.home, ".codex"), "SCRIPTED_API_KEY": "test-not-a-key"}
 
+    mcp = True
+
+    def mcp_configure(self, ws, command, args):
+        # In the user's config.toml (the run's CODEX_HOME), beside the model provider.
+        with open(os.path.join(ws.home, ".codex", "config.toml"), "a", encoding="utf-8") as f:
+            f.write(
+                "[mcp_servers.autogate]\n"
+                f"command = {json.dumps(command)}\n"
+                f"args = {json.dumps(args)}\n"
+                'default_tools_approval_mode = "approve"\n'
+            )
+
+    def mcp_tool(self, tool):
+        return tool
+
+    mcp_namespace = "mcp__autogate"
+
+    def mcp_prelude(self, tool):
+        return [{"tool": "tool_search", "args": {"query": f"autogate {tool}"}}]
+
     def argv(self, ws, prompt):
         return [
             "exec",
@@ -286,6 +371,22 @@ class Gemini(Agent):
 
     def configure(self, ws, hook_command):
         write_json(ws.path(self.config_file), _claude_hooks(hook_command, self.events, ".*"))
+
+    mcp = True
+
+    def mcp_configure(self, ws, command, args):
+        # Beside the hooks, in the project's settings (as `autogate init gemini --mcp` does).
+        path = ws.path(self.config_file)
+        try:
+            with open(path, encoding="utf-8") as f:
+                settings = json.load(f)
+        except FileNotFoundError:
+            settings = {}
+        settings["mcpServers"] = {"autogate": {"command": command, "args": args, "trust": True}}
+        write_json(path, settings)
+
+    def mcp_tool(self, tool):
+        return f"mcp_autogate_{tool}"
 
     def setup_home(self, ws):
         write_json(
@@ -367,8 +468,26 @@ class Copilot(Agent):
             "XDG_CACHE_HOME": COPILOT_CACHE,
         }
 
+    mcp = True
+
+    def mcp_configure(self, ws, command, args):
+        write_json(
+            os.path.join(ws.root, "mcp.json"),
+            {
+                "mcpServers": {
+                    "autogate": {"type": "local", "command": command, "args": args, "tools": ["*"]}
+                }
+            },
+        )
+
+    def mcp_tool(self, tool):
+        return f"autogate-{tool}"
+
     def argv(self, ws, prompt):
-        return ["-p", prompt, "--disable-client-telemetry"]
+        extra = []
+        if ws.mcp:
+            extra = ["--additional-mcp-config", "@" + os.path.join(ws.root, "mcp.json")]
+        return ["-p", prompt, "--disable-client-telemetry", *extra]
 
     def edit(self, ws, rel, old, new):
         return {"tool": "edit", "args": {"path": ws.path(rel), "old_str": old, "new_str": new}}
@@ -384,6 +503,7 @@ class CopilotPatch(Copilot):
     name = "copilot-gpt"
     hook_agent = "copilot"
     model = "gpt-5.5"
+    mcp = False
     cases = (
         "low-edit",
         "high-workflow",
@@ -443,6 +563,14 @@ cat "$d/$n.$ev.err" >&2
 exit $rc
 """
 
+MCP_WRAPPER = """#!/bin/sh
+# MCP server wrapper: the arguments are the server command. Logs the JSON-RPC lines the agent
+# sent (.in) and the server answered (.out), and the server's stderr (.err), one set per start.
+d='{logdir}'
+n=$(date +%s%N)-$$
+tee "$d/$n.in" | "$@" 2> "$d/$n.err" | tee "$d/$n.out"
+"""
+
 # The wrapper runs the hook command that follows its two event words.
 RUN_HOOK = '"$@"'
 # The stub hook of `--capture` and `--hook allow`: it answers nothing and exits 0 (allow).
@@ -455,9 +583,11 @@ class Workspace:
         self.repo = os.path.join(root, "repo")
         self.home = os.path.join(root, "home")
         self.hooklog = os.path.join(root, "hooklog")
+        self.mcplog = os.path.join(root, "mcplog")
+        self.mcp = None  # the MCP door's mode of an `mcp-*` case (the agent's argv reads it)
         self.model_log = os.path.join(root, "model.jsonl")
         self.url = url
-        for d in (self.repo, self.home, self.hooklog):
+        for d in (self.repo, self.home, self.hooklog, self.mcplog):
             os.makedirs(d, exist_ok=True)
         git(self.repo, "init", "-q", "-b", "main")
         for key, value in {**AUTHOR, "commit.gpgsign": "false"}.items():
@@ -562,6 +692,72 @@ class Workspace:
                 )
         write_json(path, config)
 
+    def install_mcp(self, agent, server_argv, mode=True):
+        """Registers `server_argv` (`BIN mcp --agent NAME`, or the `--mcp-server` control) as
+        the agent's MCP server `autogate`, behind the logging wrapper."""
+        wrapper = os.path.join(self.root, "mcp-wrapper.sh")
+        with open(wrapper, "w", encoding="utf-8") as f:
+            f.write(MCP_WRAPPER.format(logdir=self.mcplog))
+        os.chmod(wrapper, 0o755)
+        agent.mcp_configure(self, wrapper, list(server_argv))
+        self.mcp = mode
+        git(self.repo, "add", "-A")
+        if git(self.repo, "status", "--porcelain").stdout.strip():  # a project file changed
+            git(self.repo, "commit", "-q", "-m", "mcp config", "--date", "2026-01-01T00:00:02Z")
+
+    def mcp_calls(self):
+        """Every `tools/call` the agent sent the MCP server, in order: {name, arguments, result
+        (the response's `result`, or None), text (its text blocks), error}; and the starts."""
+        calls, starts = [], 0
+        for name in sorted(os.listdir(self.mcplog)):
+            if not name.endswith(".in"):
+                continue
+            starts += 1
+            base = os.path.join(self.mcplog, name[:-3])
+            requests, responses = [], {}
+            for ext, sink in (("in", requests), ("out", None)):
+                try:
+                    with open(f"{base}.{ext}", encoding="utf-8", errors="replace") as f:
+                        lines = f.read().split("\n")
+                except FileNotFoundError:
+                    lines = []
+                for line in lines:
+                    try:
+                        msg = json.loads(line)
+                    except ValueError:
+                        continue
+                    if not isinstance(msg, dict):
+                        continue
+                    if sink is not None:
+                        sink.append(msg)
+                    elif "id" in msg and "method" not in msg:
+                        responses[msg["id"]] = msg
+            for req in requests:
+                if req.get("method") != "tools/call":
+                    continue
+                params = req.get("params") or {}
+                resp = responses.get(req.get("id")) or {}
+                result = resp.get("result")
+                blocks = (result or {}).get("content") or []
+                calls.append(
+                    {
+                        "name": params.get("name"),
+                        "arguments": params.get("arguments") or {},
+                        "result": result,
+                        "text": "\n".join(b.get("text", "") for b in blocks if isinstance(b, dict)),
+                        "error": resp.get("error"),
+                    }
+                )
+        return calls, starts
+
+    def mcp_stderr(self):
+        out = []
+        for name in sorted(os.listdir(self.mcplog)):
+            if name.endswith(".err"):
+                with open(os.path.join(self.mcplog, name), encoding="utf-8", errors="replace") as f:
+                    out.append(f.read())
+        return "".join(out)
+
     def hook_calls(self):
         """Every hook call, in order: {event, input, tool, out, err, rc, ms}."""
         calls = []
@@ -662,6 +858,7 @@ class Context:
         self.agent, self.ws, self.server, self.autogate = agent, ws, server, autogate
         self.timings = []
         self.editors = []
+        self.mcp_server = None  # `--mcp-server=CMD`: the MCP server command instead of autogate
 
     def run(self, steps, final="Done.", env=None):
         rc, out, secs = run_agent(
@@ -1467,6 +1664,163 @@ def case_desk_reject(ctx):
     check(ctx.editors[0].clean, "the language server did not exit cleanly after shutdown + exit")
 
 
+# ---------------------------------------------------------------------------------------------
+# The MCP door: the agent calls autogate's MCP tools (`autogate mcp`) instead of its own.
+
+
+def _mcp_setup(ctx, mode=True):
+    argv = ctx.mcp_server or [ctx.autogate, "mcp", "--agent", hook_agent(ctx.agent)]
+    ctx.ws.install_mcp(ctx.agent, argv, mode)
+
+
+def _mcp_called(ctx, tool):
+    """The agent started the MCP server and called its tool `tool`, which answered."""
+    calls, starts = ctx.ws.mcp_calls()
+    check(starts, "the agent never started the MCP server")
+    mine = [c for c in calls if c["name"] == tool]
+    check(
+        mine,
+        f"the agent never called the MCP tool `{tool}`; it called {[c['name'] for c in calls]}",
+    )
+    for c in mine:
+        check(c["result"] is not None, f"the MCP server gave `{tool}` no result: {c['error']}")
+    return mine
+
+
+def _mcp_propose(ctx, rel, old, new):
+    """The steps that call `propose_edit` (after the agent's tool search, if any), and the
+    index of that call's tool result."""
+    args = {"path": rel, "old_string": old, "new_string": new}
+    steps = ctx.agent.mcp_prelude("propose_edit")
+    call = {"tool": ctx.agent.mcp_tool("propose_edit"), "args": args}
+    if getattr(ctx.agent, "mcp_namespace", None):
+        call["namespace"] = ctx.agent.mcp_namespace
+    return steps + [call], len(steps)
+
+
+def case_mcp_low(ctx):
+    """A comment edit proposed through the MCP tool `propose_edit` is written by autogate, and
+    the model is told it was applied."""
+    _mcp_setup(ctx)
+    old, new = "// Prints a greeting.\n", "// Prints a friendly greeting.\n"
+    steps, index = _mcp_propose(ctx, "src/main.rs", old, new)
+    records = ctx.run(steps)
+    calls = _mcp_called(ctx, "propose_edit")
+    check(
+        ctx.ws.read("src/main.rs") == MAIN_RS.replace(old, new),
+        f"the low edit is not on disk; the MCP server answered {calls[0]['text'][:400]!r}",
+    )
+    trail = [r for r in ctx.audit() if "src/main.rs" in (r.get("files") or [])]
+    check(
+        any(r.get("decision") == "auto" for r in trail),
+        f"no record of src/main.rs says decision auto: {trail}",
+    )
+    result = ctx.tool_result_after(records, index)
+    check(result is not None, "the agent never sent the tool result back to the model")
+    check(
+        re.search(r"applied: src/main\.rs", result),
+        f"the tool result the model got does not say applied: {result[:400]!r}",
+    )
+
+
+# Gemini CLI's "Build File Protection": headless, it refuses any tool whose name holds an edit
+# word (`propose_edit`) and whose `path` argument is a build file, MCP tools included, before
+# the call reaches the server.
+GEMINI_BUILD_FILE = "Modifying build configuration files requires explicit user confirmation"
+HELD = re.compile(r"waiting for the person: Cargo\.toml \(\w+, ([0-9a-f]{6,})\)")
+
+
+def case_mcp_high(ctx):
+    """A new dependency proposed through `propose_edit` waits for the person: nothing is
+    written, the model is told so with the change id, and the change is held."""
+    _mcp_setup(ctx)
+    steps, index = _mcp_propose(
+        ctx, "Cargo.toml", "[dependencies]\n", "[dependencies]\n" + NEW_DEP
+    )
+    records = ctx.run(steps)
+    result = ctx.tool_result_after(records, index) or ""
+    if not ctx.ws.mcp_calls()[0] and GEMINI_BUILD_FILE in result:
+        check(ctx.ws.read("Cargo.toml") == CARGO_TOML, "Cargo.toml was written without autogate")
+        raise CaseSkipped(f"the agent refuses the call itself, before the MCP server: {result!r}")
+    calls = _mcp_called(ctx, "propose_edit")
+    check(ctx.ws.read("Cargo.toml") == CARGO_TOML, "the held edit was written to Cargo.toml")
+    check(
+        calls[0]["result"].get("isError") is True,
+        f"the held edit's result is not marked isError: {calls[0]['result']}",
+    )
+    result = ctx.tool_result_after(records, index)
+    check(result is not None, "the agent never sent the tool result back to the model")
+    found = HELD.search(result)
+    check(found, f"the tool result the model got does not say it waits: {result[:400]!r}")
+    change_id = found.group(1)
+    proc = subprocess.run(
+        [ctx.autogate, "approve"],
+        cwd=ctx.ws.repo,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    check(
+        proc.returncode == 0 and change_id in proc.stdout,
+        f"`autogate approve` does not list the held change {change_id} "
+        f"({proc.returncode}): {proc.stdout[-600:]}{proc.stderr[-300:]}",
+    )
+
+
+def case_mcp_permission_prompt(ctx):
+    """Claude Code in its default permission mode asks autogate's `permission_prompt` tool
+    before each edit: a workflow overwrite is denied with a message the model gets, a comment
+    edit is allowed and lands."""
+    # No hooks here: a PreToolUse hook would refuse the Write before Claude Code asks the prompt.
+    ctx.ws.put(ctx.agent.config_file, "{}\n")
+    _mcp_setup(ctx, mode="prompt")
+    old, new = "// Prints a greeting.\n", "// Prints a friendly greeting.\n"
+    risky = ctx.agent.write(ctx.ws, ".github/workflows/ci.yml", CI_YML.replace(CI_OLD, CI_NEW))
+    low = ctx.agent.edit(ctx.ws, "src/main.rs", old, new)
+    records = ctx.run([risky, low])
+    calls = _mcp_called(ctx, "permission_prompt")
+
+    def answers(tool):
+        out = []
+        for c in calls:
+            if c["arguments"].get("tool_name") != tool:
+                continue
+            try:
+                out.append(json.loads(c["text"]))
+            except ValueError:
+                raise CaseFailed(f"permission_prompt answered no JSON: {c['text'][:300]!r}")
+        return out
+
+    write_answers, edit_answers = answers("Write"), answers("Edit")
+    check(write_answers, "Claude Code never asked permission_prompt about the Write")
+    check(edit_answers, "Claude Code never asked permission_prompt about the Edit")
+    check(
+        all(a.get("behavior") == "deny" for a in write_answers),
+        f"permission_prompt did not deny the workflow Write: {write_answers}",
+    )
+    check(
+        all(a.get("behavior") == "allow" for a in edit_answers),
+        f"permission_prompt did not allow the comment Edit: {edit_answers}",
+    )
+    check(ctx.ws.read(".github/workflows/ci.yml") == CI_YML, "the workflow file was written")
+    check(
+        ctx.ws.read("src/main.rs") == MAIN_RS.replace(old, new),
+        "the allowed comment edit is not on disk",
+    )
+    message = (write_answers[0].get("message") or "").strip()
+    check(len(message) >= 20, f"the deny has no message: {write_answers[0]}")
+    result = ctx.tool_result_after(records, 0) or ""
+    later = json.dumps([r.get("body") for r in records[1:]], ensure_ascii=False)
+    snippet = message[:80]
+    check(
+        snippet in result or snippet in later or json.dumps(snippet)[1:-1] in later,
+        f"the deny message did not reach the model; the tool result was {result[:400]!r}",
+    )
+    trail = [r for r in ctx.audit() if ".github/workflows/ci.yml" in (r.get("files") or [])]
+    check(trail, "`autogate log --json` has no record of the workflow change")
+
+
 CASES = [
     ("low-edit", case_low_edit),
     ("verify-fails", case_verify_fails),
@@ -1487,7 +1841,13 @@ CASES = [
     ("patch-move", case_patch_move),
     ("desk-approve", case_desk_approve),
     ("desk-reject", case_desk_reject),
+    ("mcp-low", case_mcp_low),
+    ("mcp-high", case_mcp_high),
+    ("mcp-permission-prompt", case_mcp_permission_prompt),
 ]
+
+# The agents an `mcp-*` case runs on (besides `Agent.mcp`).
+MCP_ONLY = {"mcp-permission-prompt": ("claude-code",)}
 
 # ---------------------------------------------------------------------------------------------
 # Fixture capture: each agent's real hook stdin, for an edit, a write and a shell call.
@@ -1667,6 +2027,15 @@ def describe(ctx):
         for i, text in enumerate(r.get("tool_results") or []):
             lines.append(f"  tool result {i} seen by the model (turn {r.get('turn')}):")
             lines.append(indent(text[:800]))
+    calls, starts = ctx.ws.mcp_calls()
+    if starts:
+        lines.append(f"  MCP server started {starts} time(s)")
+    for c in calls:
+        lines.append(f"  MCP tools/call {c['name']} {json.dumps(c['arguments'])[:600]}")
+        lines.append(indent((c["text"] or json.dumps(c["error"]))[:800], "    answer | "))
+    err = ctx.ws.mcp_stderr()
+    if err.strip():
+        lines.append(indent(err[-1500:], "    mcp stderr | "))
     for editor in ctx.editors:
         lines.append(editor.describe())
     out = getattr(ctx, "last_output", "")
@@ -1710,6 +2079,10 @@ def main(argv):
             if config not in ("own", "init"):
                 print("--config=own|init", file=sys.stderr)
                 return 2
+    mcp_server = None
+    for f in flags:
+        if f.startswith("--mcp-server="):
+            mcp_server = shlex.split(f[len("--mcp-server=") :])
     workers = 1
     for f in flags:
         if f.startswith("--jobs="):
@@ -1792,6 +2165,8 @@ def main(argv):
             if (not only_cases or case_name in only_cases)
             and (AGENTS[name].cases is None or case_name in AGENTS[name].cases)
             and (case_name != "patch-move" or AGENTS[name].patches)
+            and (not case_name.startswith("mcp-") or AGENTS[name].mcp)
+            and name in MCP_ONLY.get(case_name, (name,))
         ]
         lock = threading.Lock()
         servers = [server]
@@ -1813,6 +2188,7 @@ def main(argv):
                 tempfile.mkdtemp(prefix=f"{name}-{case_name}-", dir=tmp), local.server.url
             )
             ctx = Context(agent, ws, local.server, autogate)
+            ctx.mcp_server = mcp_server
             start = time.monotonic()
             try:
                 ws.install_wrapper(
