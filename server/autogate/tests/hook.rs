@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use support::{git, read, repo, root, run};
+use support::{at_terminal, git, read, repo, root, run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autogate");
 
@@ -207,30 +207,6 @@ fn approve_id(reason: &str) -> String {
         .chars()
         .take_while(char::is_ascii_hexdigit)
         .collect()
-}
-
-/// Runs `autogate approve|reject ID` at a terminal (a pseudo-terminal made by `script`),
-/// answering `answer`.
-fn at_terminal(root: &Path, verb: &str, id: &str, answer: &str) -> (i32, String) {
-    let mut child = Command::new("script")
-        .args(["-qec", &format!("{BIN} {verb} {id}"), "/dev/null"])
-        .current_dir(root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{answer}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 fn project() -> (tempfile::TempDir, std::path::PathBuf) {

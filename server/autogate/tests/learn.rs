@@ -6,7 +6,9 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{TestClient, edit, full_caps, repo, root, run};
+use std::time::Duration;
+
+use support::{TestClient, at_terminal, edit, full_caps, repo, root, run};
 
 const LIB: &str = "pub fn one() -> i32 {\n    1\n}\n";
 
@@ -411,21 +413,45 @@ async fn the_learning_loop_approve_five_times_suggest_accept_and_the_sixth_is_au
     let (code, _, _) = run(&root, &["policy", "replay"]);
     assert_eq!(code, 0, "the policy in force changes nothing");
 
-    // The person accepts the suggestion: proposed through the gate, the policy file asks.
-    let policy = client.uri(".autogate.toml");
-    let summary = client
-        .command(
-            "autogate.proposeEdit",
-            json!({ "edit": edit(&policy, None, [2, 0, 2, 0], &format!("\n{snippet}\n")) }),
-        )
-        .await
+    // The person accepts the suggestion: `policy suggest --apply` proposes it through the
+    // gate; the policy file asks, in the editor session, and is written once approved there.
+    let mut apply = tokio::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
+        .args(["policy", "suggest", "--apply"])
+        .current_dir(&root)
+        .env_remove("AUTOGATE_ENV")
+        .env("AUTOGATE_DESK_WAIT", "30")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
         .unwrap();
-    assert_eq!(change(&summary, 0).1, "ask");
     let prompt = client.expect("window/showMessageRequest").await;
     assert_eq!(titles(&prompt), ["Approve", "Reject", "Show diff"]);
+    assert!(
+        prompt["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(".autogate.toml"),
+        "{prompt:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join(".autogate.toml")).unwrap(),
+        STRICT_DEV,
+        "nothing written before the person decides"
+    );
     client.messages.clear();
     client.reply(&prompt, json!({ "title": "Approve" })).await;
-    client.wait_message("1 approved").await;
+    let status = tokio::time::timeout(Duration::from_secs(30), apply.wait())
+        .await
+        .expect("suggest --apply ends once approved")
+        .unwrap();
+    assert!(status.success());
+    let written = std::fs::read_to_string(root.join(".autogate.toml")).unwrap();
+    assert!(
+        written.starts_with(STRICT_DEV) && written.contains(snippet.trim()),
+        "{written}"
+    );
+    let policy = client.uri(".autogate.toml");
     client
         .notify(
             "workspace/didChangeWatchedFiles",
@@ -559,4 +585,35 @@ async fn without_prompts_approve_always_is_a_code_action_and_needs_the_hash() {
     let summary = propose_body(&mut client, "src/parser/b.rs", 3).await;
     assert_eq!(change(&summary, 0).2, "applied", "{summary:#}");
     client.shutdown().await;
+}
+
+#[tokio::test]
+async fn suggest_apply_without_an_editor_is_held_for_a_terminal_approval_then_written() {
+    let dir = repo(&[("src/parser/a.rs", LIB), (".autogate.toml", STRICT_DEV)]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    propose_and_approve(&mut client, "src/parser/a.rs", 2).await;
+    client.shutdown().await;
+
+    let (code, _, err) = run(&root, &["policy", "suggest", "--min", "1", "--apply"]);
+    assert_eq!(code, 1, "held, not written: {err}");
+    assert_eq!(
+        std::fs::read_to_string(root.join(".autogate.toml")).unwrap(),
+        STRICT_DEV
+    );
+    let at = err.find("autogate approve ").expect(&err) + "autogate approve ".len();
+    let id: String = err[at..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    let (code, shown) = at_terminal(&root, "approve", &id, "y");
+    assert_eq!(code, 0, "{shown}");
+
+    let (code, out, err) = run(&root, &["policy", "suggest", "--min", "1", "--apply"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("the suggestions were added"), "{out}");
+    let written = std::fs::read_to_string(root.join(".autogate.toml")).unwrap();
+    assert!(written.contains("decision = \"auto\""), "{written}");
+    let (code, _, err) = run(&root, &["policy", "check"]);
+    assert_eq!(code, 0, "{err}");
 }

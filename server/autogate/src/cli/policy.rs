@@ -57,6 +57,11 @@ pub enum PolicyCommand {
         /// Print the suggestions as JSON.
         #[arg(long)]
         json: bool,
+        /// Propose the suggestions as an edit of the policy file, through the gate: the policy
+        /// file is protected, so the person approves it (in the editor when one runs, else
+        /// with `autogate approve ID`, then this command again).
+        #[arg(long, conflicts_with = "json")]
+        apply: bool,
     },
 }
 
@@ -83,7 +88,15 @@ pub fn run(root: &Path, command: &PolicyCommand) -> Result<ExitCode> {
             min,
             window,
             json,
-        } => suggest(root, trails, *min, *window, *json),
+            apply,
+        } => {
+            let suggestions = suggest(root, trails, *min, *window, *json)?;
+            if *apply {
+                apply_suggestions(root, &suggestions)
+            } else {
+                Ok(ExitCode::SUCCESS)
+            }
+        }
     }
 }
 
@@ -230,7 +243,7 @@ fn suggest(
     min: usize,
     window: u64,
     json: bool,
-) -> Result<ExitCode> {
+) -> Result<Vec<crate::learn::suggest::Suggestion>> {
     let mut trails = Vec::new();
     if files.is_empty() {
         let reverted = crate::learn::revert::detect(root, window)?;
@@ -258,7 +271,7 @@ fn suggest(
     let suggestions = crate::learn::suggest::suggest(&trails, min.max(1));
     if json {
         out(serde_json::to_string_pretty(&suggestions)?);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(suggestions);
     }
     let decisions: usize = trails
         .iter()
@@ -279,5 +292,58 @@ fn suggest(
         out("");
         out(s.to_toml().trim_end());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(suggestions)
+}
+
+/// `policy suggest --apply`: the suggestions appended to the policy file, proposed through the
+/// gate like any edit of it (never written without the person's approval).
+fn apply_suggestions(
+    root: &Path,
+    suggestions: &[crate::learn::suggest::Suggestion],
+) -> Result<ExitCode> {
+    if suggestions.is_empty() {
+        out("nothing to apply");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let current = match std::fs::read_to_string(root.join(POLICY_FILE)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(anyhow::anyhow!("cannot read {POLICY_FILE}: {e}")),
+    };
+    let mut next = current.clone();
+    if !next.is_empty() && !next.ends_with('\n') {
+        next.push('\n');
+    }
+    for s in suggestions {
+        next.push('\n');
+        next.push_str(s.to_toml().trim_end());
+        next.push('\n');
+    }
+    if let Err(errors) = autogate_policy::Policy::from_toml(&next, POLICY_FILE) {
+        return Err(anyhow::anyhow!(
+            "the suggestions do not make a valid {POLICY_FILE} with the current one; nothing was proposed: {}",
+            errors.first().map(ToString::to_string).unwrap_or_default()
+        ));
+    }
+    let source = crate::door::Source {
+        agent: "autogate policy suggest".to_owned(),
+        session: None,
+        tool: Some("--apply".to_owned()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (written, message) = runtime.block_on(crate::mcp::write_through_gate(
+        root,
+        &source,
+        POLICY_FILE,
+        &next,
+    ))?;
+    crate::cli::err(message);
+    Ok(if written {
+        out(format!("{POLICY_FILE}: the suggestions were added"));
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

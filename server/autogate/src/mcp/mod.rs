@@ -366,6 +366,36 @@ fn capture(spec: Spec, root: &Path) -> (Vec<FileEdit>, Arc<StdMutex<Vec<Planned>
     (edits, planned)
 }
 
+/// Writes `content` to `path` (relative to the workspace) through the gate, for a command of
+/// the person's own (`autogate policy suggest --apply`): gated like an agent's write, a held
+/// change asked in the editor session when one runs (waiting for the answer), written only if
+/// allowed. Returns whether it was written, and what to tell the person.
+pub async fn write_through_gate(
+    root: &Path,
+    source: &Source,
+    path: &str,
+    content: &str,
+) -> Result<(bool, String)> {
+    let mut door = Door::open(root)?;
+    let spec = Spec::Tool(EditSpec::Write {
+        path: path.to_owned(),
+        content: content.to_owned(),
+    });
+    let (edits, planned) = capture(spec, door.root());
+    let desk = crate::desk::SessionDesk::from_env(door.root());
+    let outcome = door.propose(edits, source, &desk).await?;
+    if outcome.verdict == Verdict::Deny {
+        return Ok((false, outcome.message));
+    }
+    let planned = planned.lock().map(|p| p.clone()).unwrap_or_default();
+    let paths = write_planned(&door, &planned).await?;
+    let check = door.after_write(&paths, source).await?;
+    if check.verdict == Verdict::Deny {
+        return Ok((false, check.message));
+    }
+    Ok((true, applied(&outcome)))
+}
+
 /// Writes what the door allowed, confined to the workspace, under its write lock. Returns the
 /// paths written (for the check after the write).
 async fn write_planned(door: &Door, planned: &[Planned]) -> Result<Vec<PathBuf>> {
