@@ -130,7 +130,7 @@ fn skip_re(lang: Option<Language>) -> &'static Regex {
         Language::C,
     ];
     static ANY: OnceLock<Regex> = OnceLock::new();
-    static PER: OnceLock<Vec<Regex>> = OnceLock::new();
+    static PER: [OnceLock<Regex>; LANGS.len()] = [const { OnceLock::new() }; LANGS.len()];
     let any = || {
         let all: Vec<&str> = LANGS.iter().map(|l| skip_markers(*l)).collect();
         re(&ANY, &all.join("|"))
@@ -143,17 +143,12 @@ fn skip_re(lang: Option<Language>) -> &'static Regex {
     } else {
         lang
     };
-    let per = PER.get_or_init(|| {
-        LANGS
-            .iter()
-            .map(|l| Regex::new(skip_markers(*l)).expect("verification patterns are constants"))
-            .collect()
-    });
-    LANGS
-        .iter()
-        .position(|l| *l == lang)
-        .and_then(|i| per.get(i))
-        .unwrap_or_else(any)
+    match LANGS.iter().position(|l| *l == lang) {
+        Some(i) => PER[i].get_or_init(|| {
+            Regex::new(skip_markers(lang)).expect("verification patterns are constants")
+        }),
+        None => any(),
+    }
 }
 
 fn test_case_re() -> &'static Regex {
@@ -196,7 +191,9 @@ fn assertion_re(lang: Option<Language>) -> &'static Regex {
         Language::C,
     ];
     static ANY: OnceLock<Regex> = OnceLock::new();
-    static PER: OnceLock<Vec<Regex>> = OnceLock::new();
+    // One pattern per language, compiled when a file of it is first seen (a process that
+    // judges one file does not build the other six).
+    static PER: [OnceLock<Regex>; LANGS.len()] = [const { OnceLock::new() }; LANGS.len()];
     let Some(lang) = lang else {
         return re(&ANY, ASSERTIONS);
     };
@@ -205,20 +202,13 @@ fn assertion_re(lang: Option<Language>) -> &'static Regex {
     } else {
         lang
     };
-    let per = PER.get_or_init(|| {
-        LANGS
-            .iter()
-            .map(|l| {
-                Regex::new(&format!("{}|{ASSERTIONS}", assertion_extras(*l)))
-                    .expect("verification patterns are constants")
-            })
-            .collect()
-    });
-    LANGS
-        .iter()
-        .position(|l| *l == lang)
-        .and_then(|i| per.get(i))
-        .unwrap_or_else(|| re(&ANY, ASSERTIONS))
+    match LANGS.iter().position(|l| *l == lang) {
+        Some(i) => PER[i].get_or_init(|| {
+            Regex::new(&format!("{}|{ASSERTIONS}", assertion_extras(lang)))
+                .expect("verification patterns are constants")
+        }),
+        None => re(&ANY, ASSERTIONS),
+    }
 }
 
 /// The code of a line: empty when the line is a comment (so that an assertion commented out
