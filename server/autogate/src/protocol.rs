@@ -16,6 +16,8 @@ pub const EXPLAIN: &str = "autogate.explain";
 pub const DIFF: &str = "autogate.diff";
 pub const ROLLBACK: &str = "autogate.rollback";
 pub const SET_MODE: &str = "autogate.setMode";
+pub const APPROVALS: &str = "autogate.approvals";
+pub const REVOKE_APPROVAL: &str = "autogate.revokeApproval";
 
 /// Every command, as advertised in `executeCommandProvider`.
 pub const COMMANDS: &[&str] = &[
@@ -30,6 +32,8 @@ pub const COMMANDS: &[&str] = &[
     DIFF,
     ROLLBACK,
     SET_MODE,
+    APPROVALS,
+    REVOKE_APPROVAL,
 ];
 
 /// The client capability (`experimental.autogate.review`) of clients with their own review UI.
@@ -97,6 +101,40 @@ pub struct SetModeArgs {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyArgs {}
+
+/// `autogate.revokeApproval`: the standing approval to revoke, e.g. `S1`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeApprovalArgs {
+    pub id: String,
+}
+
+/// One standing approval as `autogate.approvals` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalEntry {
+    /// `S1`, `S2`...
+    pub id: String,
+    /// What it covers, in words ("body_only changes up to medium in src/parser/** (development)").
+    pub scope: String,
+    /// Who made it.
+    pub by: String,
+    /// When it was made (RFC 3339, UTC).
+    pub made: String,
+    /// When it stops covering anything (RFC 3339, UTC).
+    pub expires: String,
+    /// The change it was made from.
+    pub change: String,
+    /// Whether the gate honours it now: `state` is `active`.
+    pub active: bool,
+    /// `active`, `expired`, or `ignored` (the audit trail does not record it as made).
+    pub state: String,
+}
+
+/// `autogate.approvals` and `autogate.revokeApproval`: every standing approval of the clone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalList {
+    pub approvals: Vec<ApprovalEntry>,
+}
 
 /// Where a change stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -588,6 +588,104 @@ async fn without_prompts_approve_always_is_a_code_action_and_needs_the_hash() {
 }
 
 #[tokio::test]
+async fn the_editor_lists_standing_approvals_and_revokes_one_and_its_scope_asks_again() {
+    let dir = repo(&[
+        ("src/parser/a.rs", LIB),
+        ("src/parser/b.rs", LIB),
+        ("src/parser/c.rs", LIB),
+        (".autogate.toml", STRICT_DEV),
+    ]);
+    let root = root(&dir);
+    support::git(&root, &["config", "user.name", "Ann"]);
+    support::git(&root, &["config", "user.email", "ann@example.com"]);
+    let mut client = TestClient::start(&root, support::helix_caps(), Value::Null).await;
+    let advertised =
+        client.initialize_result["capabilities"]["executeCommandProvider"]["commands"].to_string();
+    assert!(
+        advertised.contains("\"autogate.approvals\""),
+        "{advertised}"
+    );
+    assert!(
+        advertised.contains("\"autogate.revokeApproval\""),
+        "{advertised}"
+    );
+    let none = client
+        .command("autogate.approvals", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(none, json!({ "approvals": [] }));
+
+    // Made from a pending change with approveAlways, then listed.
+    let summary = propose_body(&mut client, "src/parser/a.rs", 2).await;
+    let c = summary["changes"][0].clone();
+    assert_eq!(c["decision"], json!("ask"));
+    client
+        .command(
+            "autogate.approveAlways",
+            json!({ "id": c["id"], "hash": c["hash"] }),
+        )
+        .await
+        .unwrap();
+    let listed = client
+        .command("autogate.approvals", json!({}))
+        .await
+        .unwrap();
+    let approvals = listed["approvals"].as_array().unwrap();
+    assert_eq!(approvals.len(), 1, "{listed:#}");
+    let s1 = &approvals[0];
+    assert_eq!(s1["id"], json!("S1"));
+    assert_eq!(
+        s1["scope"],
+        json!("body_only changes up to medium in src/parser/** (development)")
+    );
+    assert_eq!(s1["by"], json!("Ann <ann@example.com>"));
+    assert_eq!(s1["change"], c["id"]);
+    assert_eq!(
+        (&s1["active"], &s1["state"]),
+        (&json!(true), &json!("active"))
+    );
+    assert!(s1["made"].as_str().unwrap() < s1["expires"].as_str().unwrap());
+    let summary = propose_body(&mut client, "src/parser/b.rs", 3).await;
+    assert_eq!(change(&summary, 0).2, "applied", "{summary:#}");
+
+    // An unknown id: an error naming it, and nothing revoked.
+    let unknown = client
+        .command("autogate.revokeApproval", json!({ "id": "S9" }))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown["code"], json!(-32602), "{unknown}");
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("no standing approval `S9`"),
+        "{unknown}"
+    );
+
+    // Revoked from the editor: the list left is empty, the trail records it as the person's,
+    // and the next change of the scope asks again at once.
+    let left = client
+        .command("autogate.revokeApproval", json!({ "id": "S1" }))
+        .await
+        .unwrap();
+    assert_eq!(left, json!({ "approvals": [] }));
+    client.wait_message("revoked S1: body_only changes").await;
+    let revoked = trail(&root)
+        .into_iter()
+        .find(|r| r["event"] == json!("revoked"))
+        .expect("the revocation is in the audit trail");
+    assert_eq!(revoked["standing"], json!("S1"));
+    assert_eq!(revoked["source"], json!("editor"));
+    assert_eq!(revoked["approver"], json!("person"));
+    let summary = propose_body(&mut client, "src/parser/c.rs", 4).await;
+    assert_eq!(change(&summary, 0).1, "ask", "{summary:#}");
+    assert_eq!(change(&summary, 0).2, "pending", "{summary:#}");
+    let (_, listed, _) = run(&root, &["approvals"]);
+    assert!(listed.contains("no standing approvals"), "{listed}");
+    client.shutdown().await;
+}
+
+#[tokio::test]
 async fn suggest_apply_without_an_editor_is_held_for_a_terminal_approval_then_written() {
     let dir = repo(&[("src/parser/a.rs", LIB), (".autogate.toml", STRICT_DEV)]);
     let root = root(&dir);

@@ -4,12 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use autogate_vcs::{AuditEvent, AuditLog, AuditRecord};
+use autogate_vcs::AuditLog;
 use clap::Subcommand;
-use time::OffsetDateTime;
 
 use super::out;
-use crate::learn::standing::Store;
+use crate::learn::standing::{State, Store, revoked_record};
 
 #[derive(Debug, Subcommand)]
 pub enum ApprovalsCommand {
@@ -30,26 +29,19 @@ pub fn run(root: &Path, command: Option<&ApprovalsCommand>) -> Result<ExitCode> 
     let store = Store::open(root)?;
     match command.unwrap_or(&ApprovalsCommand::List { json: false }) {
         ApprovalsCommand::List { json } => {
-            let list = store.list()?;
             if *json {
-                out(serde_json::to_string_pretty(&list)?);
+                out(serde_json::to_string_pretty(&store.list()?)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            if list.is_empty() {
+            let states = store.states()?;
+            if states.is_empty() {
                 out("no standing approvals");
             }
-            let now = OffsetDateTime::now_utc();
-            let made: Vec<String> = crate::learn::standing::attested(store.trail(), list.clone())
-                .into_iter()
-                .map(|a| a.id)
-                .collect();
-            for a in list {
-                let state = if !made.contains(&a.id) {
-                    "  (not made as the audit trail records: ignored)"
-                } else if a.active_at(now) {
-                    ""
-                } else {
-                    "  (expired)"
+            for (a, state) in states {
+                let state = match state {
+                    State::Active => "",
+                    State::Expired => "  (expired)",
+                    State::Ignored => "  (not made as the audit trail records: ignored)",
                 };
                 out(format!(
                     "{:<4} {}  by {}, {} until {} (from change {}){state}",
@@ -66,13 +58,8 @@ pub fn run(root: &Path, command: Option<&ApprovalsCommand>) -> Result<ExitCode> 
         ApprovalsCommand::Revoke { id } => {
             let removed = store.revoke(id)?;
             let audit = AuditLog::open(root).context("cannot open the audit trail")?;
-            let mut record = AuditRecord::new(AuditEvent::Revoked);
-            record.source = Some("cli".to_owned());
-            record.standing = Some(removed.id.clone());
-            record.approver = Some(autogate_vcs::Approver::Person);
-            record.reasons = vec![format!("revoked: {}", removed.scope.describe())];
             audit
-                .append(record)
+                .append(revoked_record(&removed, "cli"))
                 .context("cannot append to the audit trail")?;
             out(format!(
                 "revoked {}: {}",

@@ -64,6 +64,37 @@ impl StandingApproval {
     }
 }
 
+/// Where a standing approval stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// The gate honours it.
+    Active,
+    /// Past its expiry: it covers nothing.
+    Expired,
+    /// The audit trail does not record it as made: the gate ignores it.
+    Ignored,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Active => "active",
+            State::Expired => "expired",
+            State::Ignored => "ignored",
+        }
+    }
+}
+
+/// The audit record of a person revoking `approval`, from `source` (`cli`, `editor`).
+pub fn revoked_record(approval: &StandingApproval, source: &str) -> autogate_vcs::AuditRecord {
+    let mut record = autogate_vcs::AuditRecord::new(autogate_vcs::AuditEvent::Revoked);
+    record.source = Some(source.to_owned());
+    record.standing = Some(approval.id.clone());
+    record.approver = Some(autogate_vcs::Approver::Person);
+    record.reasons = vec![format!("revoked: {}", approval.scope.describe())];
+    record
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct StoreFile {
     version: u32,
@@ -131,6 +162,30 @@ impl Store {
                 Vec::new()
             }
         }
+    }
+
+    /// Every standing approval with where it stands now: what `autogate approvals list` and
+    /// the editors' `autogate.approvals` show.
+    pub fn states(&self) -> Result<Vec<(StandingApproval, State)>> {
+        let list = self.list()?;
+        let now = OffsetDateTime::now_utc();
+        let made: Vec<String> = attested(&self.trail, list.clone())
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        Ok(list
+            .into_iter()
+            .map(|a| {
+                let state = if !made.contains(&a.id) {
+                    State::Ignored
+                } else if a.active_at(now) {
+                    State::Active
+                } else {
+                    State::Expired
+                };
+                (a, state)
+            })
+            .collect())
     }
 
     /// Adds a standing approval for `scope`, made by `who` from change `change`, for `days`.

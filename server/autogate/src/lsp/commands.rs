@@ -195,6 +195,14 @@ pub async fn execute(
             ctx.client.show_message(MessageType::INFO, headline).await;
             to_value(&summary)
         }
+        p::APPROVALS => {
+            let _: p::EmptyArgs = args(command, &arguments)?;
+            to_value(&super::standing::list(ctx).await?)
+        }
+        p::REVOKE_APPROVAL => {
+            let a: p::RevokeApprovalArgs = args(command, &arguments)?;
+            to_value(&super::standing::revoke(ctx, &a.id).await?)
+        }
         p::RUN => {
             let a: super::run::RunArgs = args(command, &arguments)?;
             super::run::start(ctx, a).await

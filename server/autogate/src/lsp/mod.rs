@@ -16,6 +16,7 @@ pub mod ordered;
 pub mod policy;
 pub mod run;
 pub mod session;
+pub mod standing;
 pub mod to_proto;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};

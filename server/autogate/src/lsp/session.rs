@@ -180,12 +180,16 @@ async fn ask(
         )),
         source: Some(source),
     };
+    // Read before each admission, as for the editor's proposals: one revoked since is not
+    // honoured.
+    let standing = super::approval::standing_now(ctx);
     let (ids, denied, asked, answers) = {
         let Some(mut gate) = ctx.shared.gate() else {
             return AskAnswer::Invalid {
                 message: "the server is not initialized".to_owned(),
             };
         };
+        gate.standing = standing;
         let ids = gate.admit(&proposal, &bases, &origin);
         let mut denied = Vec::new();
         let mut asked = Vec::new();
