@@ -20,7 +20,7 @@ T.case('without a server, commands say how to start it', function()
 end)
 
 T.case('bad arguments give a clear message', function()
-  only_error('Autogate', 'usage: :Autogate {run|pending|approve|reject|diff|rollback|log|mode}')
+  only_error('Autogate', 'usage: :Autogate {run|pending|approve|reject|diff|rollback|log|mode|approvals|revoke}')
   only_error('Autogate frobnicate', 'unknown subcommand `frobnicate`; use one of run, pending')
   only_error('Autogate mode yolo', 'unknown mode `yolo`; use one of auto, ask, plan')
   only_error('Autogate run', 'usage: :[range]Autogate run {task}')

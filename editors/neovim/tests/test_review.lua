@@ -41,7 +41,7 @@ T.case('completion offers subcommands, pending ids and modes', function()
   T.eq({ 'auto', 'ask', 'plan' }, vim.fn.getcompletion('Autogate mode ', 'cmdline'), 'modes')
   T.eq({}, vim.fn.getcompletion('Autogate mode plan ', 'cmdline'), 'nothing after the mode')
   T.eq({ 'pending' }, vim.fn.getcompletion('silent Autogate pe', 'cmdline'), 'after a modifier')
-  T.eq({ 'run', 'reject', 'rollback' }, vim.fn.getcompletion("'<,'>Autogate r", 'cmdline'), 'after a range')
+  T.eq({ 'run', 'reject', 'rollback', 'revoke' }, vim.fn.getcompletion("'<,'>Autogate r", 'cmdline'), 'after a range')
 end)
 
 T.case(':Autogate diff 1 opens the diff in a float', function()

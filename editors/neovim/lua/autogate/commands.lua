@@ -7,7 +7,7 @@ local ui = require('autogate.ui')
 
 local M = {}
 
-local SUBCOMMANDS = { 'run', 'pending', 'approve', 'reject', 'diff', 'rollback', 'log', 'mode' }
+local SUBCOMMANDS = { 'run', 'pending', 'approve', 'reject', 'diff', 'rollback', 'log', 'mode', 'approvals', 'revoke' }
 
 --- Runs `autogate.<name>` with one argument object; `on_result(result, client)` on success.
 --- A JSON-RPC error is shown verbatim.
@@ -251,6 +251,87 @@ handlers.diff = {
         })
       end)
     end)
+  end,
+}
+
+--- One line per standing approval: `S1  body_only changes … (development)  by Ann, until
+--- 2027-01-02`, then `(expired)` or `(ignored: not in the audit trail)` when it does not hold.
+---@param a table an entry of `autogate.approvals`
+---@return string
+function M.describe_approval(a)
+  local line = string.format('%s  %s  by %s, until %s', a.id, a.scope, a.by, tostring(a.expires or ''):sub(1, 10))
+  if a.state == 'expired' then
+    line = line .. '  (expired)'
+  elseif a.state == 'ignored' then
+    line = line .. '  (ignored: not in the audit trail)'
+  end
+  return line
+end
+
+--- The ids of the standing approvals last listed, for completion.
+---@type string[]
+local approval_ids = {}
+
+---@param result table
+local function remember_approvals(result)
+  approval_ids = vim.tbl_map(function(a)
+    return a.id
+  end, type(result) == 'table' and result.approvals or {})
+end
+
+--- Revokes standing approval `id` and says what is left.
+---@param id string
+local function revoke(id)
+  exec('revokeApproval', { id = id }, function(result)
+    remember_approvals(result)
+    ui.notify(string.format('autogate: revoked %s (%d standing approval(s) left)', id, #(result.approvals or {})))
+  end)
+end
+
+handlers.approvals = {
+  run = function(args)
+    if #args > 0 then
+      return ui.error('autogate: `approvals` takes no arguments')
+    end
+    exec('approvals', {}, function(result)
+      remember_approvals(result)
+      local approvals = result.approvals or {}
+      if #approvals == 0 then
+        ui.notify('autogate: no standing approvals')
+        return
+      end
+      vim.ui.select(approvals, {
+        prompt = 'autogate: standing approvals (pick one to revoke)',
+        kind = 'autogate_approval',
+        format_item = M.describe_approval,
+      }, function(choice)
+        if not choice then
+          return
+        end
+        vim.ui.select({ 'Revoke', 'Keep' }, {
+          prompt = string.format('autogate: revoke %s (%s)? Its changes will ask again.', choice.id, choice.scope),
+          kind = 'autogate_confirm',
+        }, function(answer)
+          if answer == 'Revoke' then
+            revoke(choice.id)
+          end
+        end)
+      end)
+    end)
+  end,
+}
+
+handlers.revoke = {
+  complete = function(arglead)
+    return vim.tbl_filter(function(id)
+      return vim.startswith(id, arglead)
+    end, approval_ids)
+  end,
+  run = function(args)
+    if #args ~= 1 then
+      return ui.error('autogate: usage: :Autogate revoke {id} (`:Autogate approvals` lists them)')
+    end
+    revoke(args[1])
   end,
 }
 
