@@ -12,6 +12,7 @@ import { findServer } from './serverPath';
 import {
   PROPOSED_SCHEME,
   REPORT_SCHEME,
+  approvalRows,
   auditRows,
   checkpointRows,
   editorOverrides,
@@ -24,7 +25,7 @@ import {
   pendingRows,
   statusText,
 } from './model';
-import { Commands, MODES, PENDING_NOTIFICATION, asSummary, type Explanation, type Level, type Summary } from './protocol';
+import { Commands, MODES, PENDING_NOTIFICATION, asApprovals, asSummary, type Explanation, type Level, type Summary } from './protocol';
 import { readAudit } from './history';
 import { ProposedContentProvider } from './review';
 import { RowTree } from './views';
@@ -52,8 +53,10 @@ class Autogate {
   readonly tree = new RowTree((row) => ({ command: 'autogate.ui.review', title: 'Review', arguments: [row.id] }));
   readonly checkpoints = new RowTree((row) => ({ command: 'autogate.ui.rollback', title: 'Roll back', arguments: [row.id] }));
   readonly audit = new RowTree(() => undefined);
+  readonly approvals = new RowTree(() => undefined);
   checkpointsView: vscode.TreeView<unknown> | undefined;
   auditView: vscode.TreeView<unknown> | undefined;
+  approvalsView: vscode.TreeView<unknown> | undefined;
   private serverPath: string | undefined;
   private historyTimer: ReturnType<typeof setTimeout> | undefined;
   readonly reports = new Map<string, string>();
@@ -211,12 +214,60 @@ class Autogate {
   async refresh(): Promise<void> {
     this.refreshHistory();
     if (!this.client) return;
+    await this.refreshApprovals();
     try {
       const summary = asSummary(await execute<unknown>(this.client, Commands.pending, {}));
       if (summary) await this.onPending(summary, false);
     } catch (e) {
       this.output.appendLine(`autogate.pending failed: ${errorText(e)}`);
     }
+  }
+
+  /** Re-reads the standing approvals (`autogate.approvals`) into their view. */
+  async refreshApprovals(): Promise<void> {
+    if (!this.client) return;
+    try {
+      this.showApprovals(await execute<unknown>(this.client, Commands.approvals, {}));
+    } catch (e) {
+      this.approvals.set([]);
+      if (this.approvalsView) this.approvalsView.message = `This server cannot list them (autogate.approvals: ${errorText(e)}).`;
+    }
+  }
+
+  private showApprovals(result: unknown): void {
+    const list = asApprovals(result);
+    if (!list) return;
+    if (this.approvalsView) this.approvalsView.message = undefined;
+    this.approvals.set(approvalRows(list));
+  }
+
+  /** Revokes a standing approval (a row of the view, or one picked), after asking. */
+  async revokeApproval(arg: unknown): Promise<void> {
+    let id = typeof arg === 'string' ? arg : typeof arg === 'object' && arg !== null && typeof (arg as { id?: unknown }).id === 'string' ? (arg as { id: string }).id : undefined;
+    let scope: string | undefined;
+    if (!id) {
+      const list = asApprovals(await this.run<unknown>(Commands.approvals, {})) ?? [];
+      if (list.length === 0) {
+        void vscode.window.showInformationMessage('autogate: no standing approvals.');
+        return;
+      }
+      const items = approvalRows(list).map((r) => ({ label: r.label, description: r.description, id: r.id }));
+      id = (await vscode.window.showQuickPick(items, { placeHolder: 'autogate: which standing approval to revoke?' }))?.id;
+      if (!id) return;
+    }
+    if (typeof arg === 'object' && arg !== null && typeof (arg as { label?: unknown }).label === 'string') {
+      scope = (arg as { label: string }).label;
+    }
+    const choice = await vscode.window.showWarningMessage(
+      `autogate: revoke standing approval ${scope ?? id}?`,
+      { modal: true, detail: 'Changes of its scope will ask for your approval again. The audit trail records the revocation as yours.' },
+      'Revoke',
+    );
+    if (choice !== 'Revoke') return;
+    const result = await this.run<unknown>(Commands.revokeApproval, { id });
+    if (result === undefined) return;
+    this.showApprovals(result);
+    vscode.window.setStatusBarMessage(`autogate: standing approval ${id} revoked`, 5000);
   }
 
   private async onPending(summary: Summary, announce = true): Promise<void> {
@@ -445,6 +496,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.window.createTreeView('autogate.pending', { treeDataProvider: app.tree }),
     (app.checkpointsView = vscode.window.createTreeView('autogate.checkpoints', { treeDataProvider: app.checkpoints })),
     (app.auditView = vscode.window.createTreeView('autogate.audit', { treeDataProvider: app.audit })),
+    (app.approvalsView = vscode.window.createTreeView('autogate.approvals', { treeDataProvider: app.approvals })),
   );
   reg('autogate.ui.review', async (arg) => {
     const id = await app.target(arg, 'review');
@@ -475,6 +527,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   reg('autogate.ui.run', () => app.runTask());
   reg('autogate.ui.rollback', (arg) => app.rollback(typeof arg === 'string' ? arg : undefined));
   reg('autogate.ui.refreshHistory', () => app.refreshHistory());
+  reg('autogate.ui.revokeApproval', (arg) => app.revokeApproval(arg));
+  reg('autogate.ui.refreshApprovals', () => app.refreshApprovals());
   reg('autogate.ui.showOutput', () => app.output.show(true));
   reg('autogate.ui.restart', async () => {
     await app.stop();

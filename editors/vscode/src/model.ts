@@ -3,7 +3,7 @@
  * review's title and the `autogate-proposed:` URIs. Pure: no VS Code, no IO.
  */
 
-import type { ChangeSummary, Explanation, Level, Summary } from './protocol';
+import type { ChangeSummary, Explanation, Level, StandingApproval, Summary } from './protocol';
 
 export const PROPOSED_SCHEME = 'autogate-proposed';
 
@@ -225,6 +225,39 @@ export function checkpointRows(records: AuditRecord[]): Row[] {
       tooltip: `checkpoint ${id}\n${c.time}\nfiles: ${[...c.files].join(', ')}\nClick to roll back to it.`,
       icon: c.rolledBack ? 'discard' : 'history',
       contextValue: 'autogate.checkpoint',
+    };
+  });
+}
+
+const APPROVAL_ICON: Record<StandingApproval['state'], string> = {
+  active: 'verified',
+  expired: 'watch',
+  ignored: 'warning',
+};
+
+/**
+ * The Standing approvals view: `S1  body_only changes … (development)`, `by Ann, until
+ * 2027-01-02`, expired and ignored ones marked; the Revoke action is on every row.
+ */
+export function approvalRows(approvals: StandingApproval[]): Row[] {
+  return approvals.map((a) => {
+    const until = a.expires.slice(0, 10);
+    const mark = a.state === 'expired' ? ' (expired)' : a.state === 'ignored' ? ' (ignored: not in the audit trail)' : '';
+    return {
+      id: a.id,
+      label: `${a.id}  ${a.scope}`,
+      description: `by ${a.by}, until ${until}${mark}`,
+      tooltip: [
+        `standing approval ${a.id}: ${a.scope}`,
+        `by ${a.by}, ${a.made} until ${a.expires} (from change ${a.change})`,
+        a.state === 'active'
+          ? 'Changes of this scope apply without asking.'
+          : a.state === 'expired'
+            ? 'Expired: it covers nothing.'
+            : 'Ignored: the audit trail does not record it as made, so the gate does not honour it.',
+      ].join('\n'),
+      icon: APPROVAL_ICON[a.state] ?? 'question',
+      contextValue: 'autogate.standingApproval',
     };
   });
 }

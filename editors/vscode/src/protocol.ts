@@ -15,6 +15,8 @@ export const Commands = {
   diff: 'autogate.diff',
   rollback: 'autogate.rollback',
   setMode: 'autogate.setMode',
+  approvals: 'autogate.approvals',
+  revokeApproval: 'autogate.revokeApproval',
 } as const;
 
 /** `autogate/pendingChanged`: sent to clients advertising `experimental.autogate.review`. */
@@ -94,4 +96,50 @@ export function asSummary(value: unknown): Summary | undefined {
     });
   }
   return { checkpoint: typeof v.checkpoint === 'string' ? v.checkpoint : null, changes };
+}
+
+/** One standing approval ("Approve always"), as `autogate.approvals` lists it. */
+export interface StandingApproval {
+  id: string;
+  /** What it covers, in words. */
+  scope: string;
+  by: string;
+  /** RFC 3339 (UTC). */
+  made: string;
+  /** RFC 3339 (UTC). */
+  expires: string;
+  /** The change it was made from. */
+  change: string;
+  active: boolean;
+  /** `ignored`: the audit trail does not record it as made, so the gate does not honour it. */
+  state: 'active' | 'expired' | 'ignored';
+}
+
+/**
+ * Narrows an untrusted value (the result of `autogate.approvals` or `autogate.revokeApproval`)
+ * to its standing approvals, or undefined. Entries without an id are left out.
+ */
+export function asApprovals(value: unknown): StandingApproval[] | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const list = (value as { approvals?: unknown }).approvals;
+  if (!Array.isArray(list)) return undefined;
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const out: StandingApproval[] = [];
+  for (const a of list as unknown[]) {
+    if (typeof a !== 'object' || a === null) continue;
+    const o = a as Record<string, unknown>;
+    if (typeof o.id !== 'string') continue;
+    const state = o.state === 'active' || o.state === 'expired' || o.state === 'ignored' ? o.state : 'ignored';
+    out.push({
+      id: o.id,
+      scope: text(o.scope),
+      by: text(o.by),
+      made: text(o.made),
+      expires: text(o.expires),
+      change: text(o.change),
+      active: o.active === true && state === 'active',
+      state,
+    });
+  }
+  return out;
 }
