@@ -278,3 +278,92 @@ async fn doctor_says_whether_an_editor_session_listens() {
     assert!(during.contains("editor session: listening at"), "{during}");
     client.shutdown().await;
 }
+
+/// Starts `autogate hook claude-code` with a `Write` of `path` (relative) holding `content`.
+fn spawn_write_hook(root: &Path, path: &str, content: &str) -> tokio::process::Child {
+    let payload = json!({
+        "session_id": "s1", "cwd": root, "hook_event_name": "PreToolUse",
+        "tool_name": "Write",
+        "tool_input": { "file_path": root.join(path), "content": content },
+    });
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
+        .args(["hook", "claude-code"])
+        .current_dir(root)
+        .env_remove("AUTOGATE_ENV")
+        .env("AUTOGATE_DESK_WAIT", "20")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let payload = payload.to_string();
+    tokio::spawn(async move {
+        stdin.write_all(payload.as_bytes()).await.unwrap();
+    });
+    child
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standing_approval_revoked_from_the_terminal_no_longer_covers_a_hooks_edit() {
+    const LIB: &str = "pub fn one() -> i32 {\n    1\n}\n";
+    let dir = repo(&[
+        ("src/parser/a.rs", LIB),
+        ("src/parser/b.rs", LIB),
+        ("src/parser/c.rs", LIB),
+        (
+            ".autogate.toml",
+            "[environments.development]\nauto_up_to = \"low\"\n",
+        ),
+    ]);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    socket_ready(&root).await;
+    // S1, made in the editor from a change of src/parser/a.rs.
+    let uri = client.uri("src/parser/a.rs");
+    let summary = client
+        .command(
+            "autogate.proposeEdit",
+            json!({ "edit": support::edit(&uri, None, [1, 4, 1, 5], "2") }),
+        )
+        .await
+        .unwrap();
+    let c = summary["changes"][0].clone();
+    assert_eq!(c["decision"], json!("ask"), "{summary:#}");
+    client
+        .command(
+            "autogate.approveAlways",
+            json!({ "id": c["id"], "hash": c["hash"] }),
+        )
+        .await
+        .unwrap();
+
+    // A hook's change of its scope: allowed without asking anyone.
+    let hook = spawn_write_hook(
+        &root,
+        "src/parser/b.rs",
+        "pub fn one() -> i32 {\n    3\n}\n",
+    );
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!stdout.contains("deny"), "{stdout}");
+
+    // Revoked from the terminal, with no editor proposal since: the next hook's change asks.
+    let (code, _, err) = run(&root, &["approvals", "revoke", "S1"]);
+    assert_eq!(code, 0, "{err}");
+    let hook = spawn_write_hook(
+        &root,
+        "src/parser/c.rs",
+        "pub fn one() -> i32 {\n    4\n}\n",
+    );
+    let change = pending_change(&mut client).await;
+    assert_eq!(change["decision"], json!("ask"), "{change:#}");
+    client
+        .command("autogate.reject", json!({ "id": change["id"] }))
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    client.shutdown().await;
+}
