@@ -2,10 +2,8 @@
 //! team example of docs/policy.md behaving the same in the server and in `autogate assess`.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{TestClient, edit, git, helix_caps, repo, root, workspace};
 use serde_json::{Value, json};
-use support::{TestClient, edit, git, helix_caps, repo, root, workspace};
 
 fn decision(summary: &Value) -> (String, String) {
     let c = &summary["changes"][0];
@@ -194,7 +192,7 @@ async fn editor_settings_only_tighten() {
 
     // Tightening works: medium asks once the editor caps auto at low.
     let dir = workspace(&[("a.txt", "a\n")]);
-    let root = support::root(&dir);
+    let root = crate::support::root(&dir);
     let mut client = TestClient::start(&root, helix_caps(), json!({ "autoUpTo": "low" })).await;
     let uri = client.uri("a.txt");
     let summary = client

@@ -3,13 +3,11 @@
 //! and paths or URIs that point outside the workspace.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::{TestClient, edit, full_caps, repo, root, run, workspace};
 use serde_json::{Value, json};
-use support::{TestClient, edit, full_caps, repo, root, run, workspace};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autogate");
 
@@ -99,7 +97,7 @@ fn log_verify_without_a_trail_says_so() {
 async fn attack_an_approval_without_the_content_hash_is_refused() {
     let dir = workspace(&[("Cargo.toml", "[package]\n")]);
     let root = root(&dir);
-    let mut client = TestClient::start(&root, support::helix_caps(), Value::Null).await;
+    let mut client = TestClient::start(&root, crate::support::helix_caps(), Value::Null).await;
     let uri = client.uri("Cargo.toml");
     let summary = client
         .command(
@@ -119,7 +117,10 @@ async fn attack_an_approval_without_the_content_hash_is_refused() {
         err["message"].as_str().unwrap().contains("needs `hash`"),
         "{err}"
     );
-    assert_eq!(support::read(&root, "Cargo.toml").unwrap(), "[package]\n");
+    assert_eq!(
+        crate::support::read(&root, "Cargo.toml").unwrap(),
+        "[package]\n"
+    );
     // The person approves with the hash the pending list showed them.
     let pending = client.command("autogate.pending", json!({})).await.unwrap();
     let hash = pending["changes"][0]["hash"].as_str().unwrap().to_owned();
@@ -203,7 +204,7 @@ async fn attack_a_file_uri_naming_another_host_is_denied() {
         changes[0]["reasons"].to_string().contains("another host"),
         "{summary}"
     );
-    assert_eq!(support::read(&root, "a.txt").unwrap(), "a\n");
+    assert_eq!(crate::support::read(&root, "a.txt").unwrap(), "a\n");
     // `localhost` is this machine.
     let uri = format!("file://localhost{}", root.join("a.txt").display());
     let summary = client
@@ -271,7 +272,7 @@ impl Raw {
         let init = request(
             1,
             "initialize",
-            json!({ "processId": null, "rootUri": support::uri_of(root), "capabilities": {} }),
+            json!({ "processId": null, "rootUri": crate::support::uri_of(root), "capabilities": {} }),
         );
         raw.send(&frame(&init)).await;
         raw.response(1).await;
@@ -431,7 +432,7 @@ async fn framing_a_stream_beyond_repair_exits_non_zero_and_pending_changes_are_p
     let root = root(&dir);
     let mut server = Raw::start(&root).await;
     // A change that waits for approval (a protected path).
-    let uri = support::uri_of(&root.join("Cargo.toml"));
+    let uri = crate::support::uri_of(&root.join("Cargo.toml"));
     let propose = request(
         2,
         "workspace/executeCommand",
@@ -463,7 +464,10 @@ async fn framing_a_stream_beyond_repair_exits_non_zero_and_pending_changes_are_p
     }
     assert!(stderr.contains("cannot be resynchronised"), "{stderr}");
     // Nothing of the pending change was written; the trail says it was asked for.
-    assert_eq!(support::read(&root, "Cargo.toml").unwrap(), "[package]\n");
+    assert_eq!(
+        crate::support::read(&root, "Cargo.toml").unwrap(),
+        "[package]\n"
+    );
     let (code, stdout, _) = run(&root, &["log", "--json"]);
     assert_eq!(code, 0);
     let records: Vec<Value> = serde_json::from_str(&stdout).unwrap();
@@ -498,7 +502,7 @@ async fn attack_a_trail_rebuilt_from_scratch_fails_against_the_teams_public_key(
     let dir = repo(&[("a.txt", "a\n")]);
     let root = root(&dir);
     let mut server = Raw::start_with(&root, &[("AUTOGATE_AUDIT_SIGNING_KEY", &key)]).await;
-    let uri = support::uri_of(&root.join("a.txt"));
+    let uri = crate::support::uri_of(&root.join("a.txt"));
     let propose = request(
         2,
         "workspace/executeCommand",
@@ -519,12 +523,12 @@ async fn attack_a_trail_rebuilt_from_scratch_fails_against_the_teams_public_key(
     // Rebuilt from scratch: the trail, its anchor and the checkpoints, all consistent.
     let records = autogate_vcs::AuditLog::open(&root).unwrap().read().unwrap();
     std::fs::remove_file(trail(&root)).unwrap();
-    let refs = support::git(
+    let refs = crate::support::git(
         &root,
         &["for-each-ref", "--format=%(refname)", "refs/autogate/"],
     );
     for name in refs.lines() {
-        support::git(&root, &["update-ref", "-d", name]);
+        crate::support::git(&root, &["update-ref", "-d", name]);
     }
     let forger = autogate_vcs::AuditLog::open(&root).unwrap();
     for mut r in records {

@@ -4,14 +4,12 @@
 //! write other than the one allowed, and edits through the shell.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::support::{at_terminal, git, read, repo, root, run};
 use serde_json::{Value, json};
-use support::{at_terminal, git, read, repo, root, run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autogate");
 
@@ -1146,7 +1144,7 @@ fn an_approval_given_while_an_agents_shell_command_ran_is_void() {
 
 #[test]
 fn without_git_edits_are_gated_and_checkpointed_under_dot_autogate() {
-    let dir = support::workspace(&[("src/main.rs", LIB)]);
+    let dir = crate::support::workspace(&[("src/main.rs", LIB)]);
     let root = root(&dir);
     let agent = "claude-code";
     let (code, _, stderr) = hook(

@@ -4,12 +4,10 @@
 //! trail, and the logs at every level (`AUTOGATE_LOG=trace` prints raw frames).
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::process::Stdio;
 
+use crate::support::{TestClient, helix_caps, read, root, workspace};
 use serde_json::{Value, json};
-use support::{TestClient, helix_caps, read, root, workspace};
 
 const URL_PASSWORD: &str = "Pr0dPassw0rd";
 const HEX_KEY: &str = "3f9a0c7be21d4e58a6b9f0c3d7e2a1b48c5d6e7f90a1b2c3d4e5f6a7b8c9d0e1";

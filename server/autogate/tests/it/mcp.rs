@@ -2,16 +2,14 @@
 //! temporary git repository and calls its tools, as an agent would.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::{git, read, repo, root};
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use support::{git, read, repo, root};
 
 const LIB: &str = "pub fn answer() -> u32 {\n    41\n}\n";
 const CARGO: &str =

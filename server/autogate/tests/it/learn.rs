@@ -3,12 +3,10 @@
 //! repositories.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use serde_json::{Value, json};
 use std::time::Duration;
 
-use support::{TestClient, at_terminal, edit, full_caps, repo, root, run};
+use crate::support::{TestClient, at_terminal, edit, full_caps, repo, root, run};
 
 const LIB: &str = "pub fn one() -> i32 {\n    1\n}\n";
 
@@ -61,7 +59,7 @@ async fn shadow_mode_applies_what_auto_would_hold_records_it_and_still_denies_cr
     let (id, decision, status) = change(&summary, 0);
     assert_eq!((decision.as_str(), status.as_str()), ("auto", "applied"));
     assert_eq!(
-        support::read(&root, "src/lib.rs").unwrap(),
+        crate::support::read(&root, "src/lib.rs").unwrap(),
         "pub fn one() -> i32 {\n    2\n}\n"
     );
     let record = decided(&root, &id);
@@ -92,7 +90,10 @@ async fn shadow_mode_applies_what_auto_would_hold_records_it_and_still_denies_cr
         .await
         .unwrap();
     assert_eq!(change(&summary, 0).1, "deny");
-    assert_eq!(support::read(&root, "src/keys.rs").unwrap(), "// keys\n");
+    assert_eq!(
+        crate::support::read(&root, "src/keys.rs").unwrap(),
+        "// keys\n"
+    );
 
     // Inside .git: denied.
     let git = client.uri(".git/hooks/pre-commit");
@@ -177,8 +178,8 @@ async fn a_standing_approval_makes_the_next_change_of_its_scope_auto_until_revok
         (".autogate.toml", STRICT_DEV),
     ]);
     let root = root(&dir);
-    support::git(&root, &["config", "user.name", "Ann"]);
-    support::git(&root, &["config", "user.email", "ann@example.com"]);
+    crate::support::git(&root, &["config", "user.name", "Ann"]);
+    crate::support::git(&root, &["config", "user.email", "ann@example.com"]);
     let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
 
     // Asked: the prompt offers "Approve always" with the scope; the person takes it.
@@ -194,7 +195,7 @@ async fn a_standing_approval_makes_the_next_change_of_its_scope_auto_until_revok
     client.reply(&prompt, json!({ "title": actions[1] })).await;
     client.wait_message("1 approved").await;
     assert!(
-        support::read(&root, "src/parser/a.rs")
+        crate::support::read(&root, "src/parser/a.rs")
             .unwrap()
             .contains("    2\n")
     );
@@ -259,7 +260,7 @@ async fn a_standing_approval_makes_the_next_change_of_its_scope_auto_until_revok
         "{refused}"
     );
     assert_eq!(
-        support::read(&root, "Makefile").unwrap(),
+        crate::support::read(&root, "Makefile").unwrap(),
         "all:\n\techo hi\n"
     );
     let (_, listed, _) = run(&root, &["approvals"]);
@@ -531,7 +532,7 @@ async fn without_prompts_approve_always_is_a_code_action_and_needs_the_hash() {
         (".autogate.toml", STRICT_DEV),
     ]);
     let root = root(&dir);
-    let mut client = TestClient::start(&root, support::helix_caps(), Value::Null).await;
+    let mut client = TestClient::start(&root, crate::support::helix_caps(), Value::Null).await;
     let summary = propose_body(&mut client, "src/parser/a.rs", 2).await;
     let c = summary["changes"][0].clone();
     assert_eq!(c["decision"], json!("ask"));

@@ -3,14 +3,12 @@
 //! editor (played by the LSP test client).
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::{TestClient, helix_caps, read, repo, root, run};
 use serde_json::{Value, json};
-use support::{TestClient, helix_caps, read, repo, root, run};
 use tokio::io::AsyncWriteExt;
 
 const CARGO: &str =

@@ -1,10 +1,8 @@
 //! Checkpoints, rollback and the audit trail, through the server's real protocol.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{TestClient, edit, full_caps, git, read, repo, root, workspace};
 use serde_json::{Value, json};
-use support::{TestClient, edit, full_caps, git, read, repo, root, workspace};
 
 #[tokio::test]
 async fn every_applied_batch_has_a_checkpoint_and_rollback_restores_exactly() {
@@ -245,7 +243,7 @@ async fn old_checkpoints_are_pruned_to_the_policy_count() {
 async fn without_prompts_rollback_keeps_the_persons_version_and_says_so() {
     let dir = workspace(&[("b.txt", "b\n")]);
     let root = root(&dir);
-    let mut client = TestClient::start(&root, support::helix_caps(), Value::Null).await;
+    let mut client = TestClient::start(&root, crate::support::helix_caps(), Value::Null).await;
     let uri = client.uri("b.txt");
     client
         .command(

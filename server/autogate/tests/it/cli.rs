@@ -1,12 +1,10 @@
 //! The real `autogate` binary: LSP over stdio and the command line.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::process::{Command, Stdio};
 
+use crate::support::{TestClient, edit, full_caps, git, read, repo, root, run, workspace};
 use serde_json::{Value, json};
-use support::{TestClient, edit, full_caps, git, read, repo, root, run, workspace};
 
 const BIN: &str = env!("CARGO_BIN_EXE_autogate");
 
@@ -309,7 +307,7 @@ fn stderr_gets_warnings_only_by_default_and_a_log_file_gets_more() {
     let dir = workspace(&[("src/a.rs", "fn a() {}\n")]);
     let root = root(&dir);
     let log = dir.path().join("autogate.log");
-    let uri = support::uri_of(&root);
+    let uri = crate::support::uri_of(&root);
     let mut input = Vec::new();
     for message in [
         json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "processId": null, "rootUri": uri, "capabilities": {} } }),

@@ -3,12 +3,10 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(unix)]
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::{OnApplyEdit, TestClient, edit, full_caps, helix_caps, read, repo, root};
 use serde_json::{Value, json};
-use support::{OnApplyEdit, TestClient, edit, full_caps, helix_caps, read, repo, root};
 
 fn change(summary: &Value, i: usize) -> &Value {
     &summary["changes"][i]

@@ -4,10 +4,8 @@
 //! checkpoint is attempted.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{TestClient, git, helix_caps, read, repo, root};
 use serde_json::{Value, json};
-use support::{TestClient, git, helix_caps, read, repo, root};
 
 /// A unified diff creating `path` with `text` (one line).
 fn create(path: &str, text: &str) -> String {

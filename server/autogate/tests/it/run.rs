@@ -2,12 +2,10 @@
 //! 127.0.0.1, progress, cancellation, and clear errors.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{TestClient, full_caps, helix_caps, read, root, workspace};
 use serde_json::{Value, json};
-use support::{TestClient, full_caps, helix_caps, read, root, workspace};
 
 /// Requests the fake server received, as JSON.
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;

@@ -2,13 +2,11 @@
 //! the same closed file: no change reported applied may be lost.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::Path;
 use std::process::Stdio;
 
+use crate::support::{TestClient, edit, helix_caps, read, repo, root};
 use serde_json::{Value, json};
-use support::{TestClient, edit, helix_caps, read, repo, root};
 
 /// How many comment lines each server inserts.
 const EDITS: usize = 8;

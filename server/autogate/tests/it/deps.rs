@@ -4,12 +4,10 @@
 //! through the language server.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::{TestClient, edit, full_caps, git, repo, root, run};
 use serde_json::{Value, json};
-use support::{TestClient, edit, full_caps, git, repo, root, run};
 
 /// Copies the test export of real OSV advisories into `root/osv`.
 fn install_export(root: &Path) {

@@ -2,10 +2,8 @@
 //! cancel, and clients that save on request.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{TestClient, edit, full_caps, helix_caps, read, root, workspace};
 use serde_json::{Value, json};
-use support::{TestClient, edit, full_caps, helix_caps, read, root, workspace};
 
 fn policy(run: &str, timeout: u64) -> String {
     format!("[verify]\ncommands = [{{ run = {run:?}, timeout_secs = {timeout} }}]\n")
@@ -187,7 +185,7 @@ async fn a_verification_over_its_time_limit_or_cancelled_rolls_back() {
         ("a.txt", "a\n"),
         (".autogate.toml", &policy("sleep 30", 60)),
     ]);
-    let root = support::root(&dir);
+    let root = crate::support::root(&dir);
     let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
     let uri = client.uri("a.txt");
     client

@@ -3,10 +3,8 @@
 //! what it removed; an ordinary edit of the same code is applied.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{TestClient, full_caps, read, repo, root};
 use serde_json::{Value, json};
-use support::{TestClient, full_caps, read, repo, root};
 
 const AUTH: &str = "\
 import logging

@@ -2,12 +2,10 @@
 //! commit of a batch. Attacked by making the audit trail unwritable while the server runs.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::{TestClient, edit, git, helix_caps, read, repo, root};
 use serde_json::{Value, json};
-use support::{TestClient, edit, git, helix_caps, read, repo, root};
 
 /// Makes the audit trail unwritable whoever runs the test (root included): its file becomes a
 /// folder.

@@ -1,10 +1,10 @@
 //! The server over its real protocol: the gate pipeline end to end, with a typed test client.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{
+    OnApplyEdit, TestClient, edit, full_caps, helix_caps, read, repo, root, workspace,
+};
 use serde_json::{Value, json};
-use support::{OnApplyEdit, TestClient, edit, full_caps, helix_caps, read, repo, root, workspace};
 
 fn change(summary: &Value, i: usize) -> &Value {
     &summary["changes"][i]
@@ -839,7 +839,7 @@ async fn a_flood_of_changes_while_an_approval_is_in_flight_keeps_text_exact_and_
 
 #[tokio::test]
 async fn a_helix_session_approves_rejects_and_rolls_back_through_code_actions_and_commands() {
-    let dir = support::repo(&[
+    let dir = crate::support::repo(&[
         ("Cargo.toml", "[package]\n"),
         ("src/lib.rs", "pub fn a() {}\n"),
         ("go.mod", "module m\n"),

@@ -2,10 +2,8 @@
 //! policy's `[commit]` is enabled.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{TestClient, edit, git, helix_caps, repo, root};
 use serde_json::{Value, json};
-use support::{TestClient, edit, git, helix_caps, repo, root};
 
 async fn wait_for_commit(root: &std::path::Path, before: &str) -> String {
     for _ in 0..100 {
