@@ -597,9 +597,9 @@ async fn the_editor_lists_standing_approvals_and_revokes_one_and_its_scope_asks_
         (".autogate.toml", STRICT_DEV),
     ]);
     let root = root(&dir);
-    support::git(&root, &["config", "user.name", "Ann"]);
-    support::git(&root, &["config", "user.email", "ann@example.com"]);
-    let mut client = TestClient::start(&root, support::helix_caps(), Value::Null).await;
+    crate::support::git(&root, &["config", "user.name", "Ann"]);
+    crate::support::git(&root, &["config", "user.email", "ann@example.com"]);
+    let mut client = TestClient::start(&root, crate::support::helix_caps(), Value::Null).await;
     let advertised =
         client.initialize_result["capabilities"]["executeCommandProvider"]["commands"].to_string();
     assert!(

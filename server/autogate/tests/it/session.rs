@@ -323,7 +323,7 @@ async fn a_standing_approval_revoked_from_the_terminal_no_longer_covers_a_hooks_
     let summary = client
         .command(
             "autogate.proposeEdit",
-            json!({ "edit": support::edit(&uri, None, [1, 4, 1, 5], "2") }),
+            json!({ "edit": crate::support::edit(&uri, None, [1, 4, 1, 5], "2") }),
         )
         .await
         .unwrap();
