@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use autogate_vcs::{Approver, AuditEvent, AuditLog};
+use autogate_vcs::AuditLog;
 
 use super::out;
 use crate::door::state::Approval;
@@ -84,20 +84,7 @@ pub fn run(root: &Path, args: &Args, approve: bool) -> Result<ExitCode> {
         out("nothing decided");
         return Ok(ExitCode::from(1));
     }
-    approval.state = if approve {
-        ApprovalState::Approved
-    } else {
-        ApprovalState::Rejected
-    };
-    let mut record = approval.record.clone();
-    record.time = String::new();
-    record.event = if approve {
-        AuditEvent::Approved
-    } else {
-        AuditEvent::Rejected
-    };
-    record.approver = Some(Approver::Person);
-    record.reasons.push(format!("{verb}d from a terminal"));
+    let mut record = approval.decide(approve, format!("{verb}d from a terminal"));
     if let autogate_policy::Head::Branch(branch) = crate::config::head(root) {
         record.branch = Some(branch);
     }

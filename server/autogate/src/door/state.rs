@@ -39,6 +39,28 @@ pub struct Approval {
     pub record: AuditRecord,
 }
 
+impl Approval {
+    /// The person's decision: the approval takes its new state, and the record to append says
+    /// who decided, and `how` ("approved from a terminal").
+    pub fn decide(&mut self, approved: bool, how: String) -> AuditRecord {
+        self.state = if approved {
+            ApprovalState::Approved
+        } else {
+            ApprovalState::Rejected
+        };
+        let mut record = self.record.clone();
+        record.time = String::new();
+        record.event = if approved {
+            autogate_vcs::AuditEvent::Approved
+        } else {
+            autogate_vcs::AuditEvent::Rejected
+        };
+        record.approver = Some(autogate_vcs::Approver::Person);
+        record.reasons.push(how);
+        record
+    }
+}
+
 /// What an allowed tool call is expected to leave at one path.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Expected {

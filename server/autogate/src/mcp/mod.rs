@@ -287,27 +287,12 @@ async fn decide(door: &Door, id: &str, approved: bool) -> Result<()> {
     if approval.state != ApprovalState::Pending {
         return Ok(());
     }
-    approval.state = if approved {
-        ApprovalState::Approved
+    let how = if approved {
+        "approved in the editor"
     } else {
-        ApprovalState::Rejected
+        "rejected in the editor"
     };
-    let mut record = approval.record.clone();
-    record.time = String::new();
-    record.event = if approved {
-        autogate_vcs::AuditEvent::Approved
-    } else {
-        autogate_vcs::AuditEvent::Rejected
-    };
-    record.approver = Some(autogate_vcs::Approver::Person);
-    record.reasons.push(
-        if approved {
-            "approved in the editor"
-        } else {
-            "rejected in the editor"
-        }
-        .to_owned(),
-    );
+    let record = approval.decide(approved, how.to_owned());
     door.net()
         .audit_records(vec![record])
         .written()
