@@ -299,48 +299,15 @@ async fn prompt(ctx: &Context, id: &str) {
             .await;
         match answer {
             Ok(Some(item)) if item.title == APPROVE => {
-                match approve(ctx, id, Some(&hash)).await {
-                    Ok(summary) => {
-                        ctx.client
-                            .show_message(MessageType::INFO, summary.headline())
-                            .await
-                    }
-                    Err(e) => {
-                        ctx.client
-                            .show_message(MessageType::ERROR, format!("autogate: {e}"))
-                            .await
-                    }
-                }
+                tell(ctx, approve(ctx, id, Some(&hash)).await).await;
                 return;
             }
             Ok(Some(item)) if item.title.starts_with(APPROVE_ALWAYS) => {
-                match approve_always(ctx, id, Some(&hash)).await {
-                    Ok(summary) => {
-                        ctx.client
-                            .show_message(MessageType::INFO, summary.headline())
-                            .await
-                    }
-                    Err(e) => {
-                        ctx.client
-                            .show_message(MessageType::ERROR, format!("autogate: {e}"))
-                            .await
-                    }
-                }
+                tell(ctx, approve_always(ctx, id, Some(&hash)).await).await;
                 return;
             }
             Ok(Some(item)) if item.title == REJECT => {
-                match reject(ctx, id).await {
-                    Ok(summary) => {
-                        ctx.client
-                            .show_message(MessageType::INFO, summary.headline())
-                            .await
-                    }
-                    Err(e) => {
-                        ctx.client
-                            .show_message(MessageType::ERROR, format!("autogate: {e}"))
-                            .await
-                    }
-                }
+                tell(ctx, reject(ctx, id).await).await;
                 return;
             }
             Ok(Some(item)) if item.title == SHOW_DIFF => {
@@ -384,6 +351,22 @@ pub fn standing_now(ctx: &Context) -> Vec<crate::learn::standing::StandingApprov
         Err(e) => {
             tracing::warn!("standing approvals ignored: {e:#}");
             Vec::new()
+        }
+    }
+}
+
+/// Tells the person how a decision taken in the prompt went: the summary, or the error.
+async fn tell(ctx: &Context, result: Result<crate::protocol::Summary, CommandError>) {
+    match result {
+        Ok(summary) => {
+            ctx.client
+                .show_message(MessageType::INFO, summary.headline())
+                .await
+        }
+        Err(e) => {
+            ctx.client
+                .show_message(MessageType::ERROR, format!("autogate: {e}"))
+                .await
         }
     }
 }
