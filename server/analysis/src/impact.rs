@@ -36,6 +36,24 @@ pub enum ChangeKind {
     Other,
 }
 
+impl ChangeKind {
+    /// Every kind, in declaration order (to read a serialized name back).
+    pub const ALL: [ChangeKind; 12] = [
+        ChangeKind::FormatOnly,
+        ChangeKind::CommentOnly,
+        ChangeKind::Rename,
+        ChangeKind::BodyOnly,
+        ChangeKind::SignatureChange,
+        ChangeKind::VisibilityChange,
+        ChangeKind::SymbolAdded,
+        ChangeKind::SymbolRemoved,
+        ChangeKind::FileCreated,
+        ChangeKind::FileDeleted,
+        ChangeKind::FileRenamed,
+        ChangeKind::Other,
+    ];
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
@@ -74,6 +92,20 @@ pub enum Domain {
     Deserialization,
     FilePermissions,
     Network,
+}
+
+impl Domain {
+    /// Every domain, in declaration order (to read a serialized name back).
+    pub const ALL: [Domain; 8] = [
+        Domain::Auth,
+        Domain::Crypto,
+        Domain::Sql,
+        Domain::Shell,
+        Domain::Unsafe,
+        Domain::Deserialization,
+        Domain::FilePermissions,
+        Domain::Network,
+    ];
 }
 
 /// A secret found on an added line. The secret itself is never stored.

@@ -80,33 +80,9 @@ mod tests {
 
     #[test]
     fn kind_and_domain_names_are_the_analyzers() {
-        let kinds = [
-            ChangeKind::FormatOnly,
-            ChangeKind::CommentOnly,
-            ChangeKind::Rename,
-            ChangeKind::BodyOnly,
-            ChangeKind::SignatureChange,
-            ChangeKind::VisibilityChange,
-            ChangeKind::SymbolAdded,
-            ChangeKind::SymbolRemoved,
-            ChangeKind::FileCreated,
-            ChangeKind::FileDeleted,
-            ChangeKind::FileRenamed,
-            ChangeKind::Other,
-        ];
-        let names: Vec<_> = kinds.iter().filter_map(serialized_name).collect();
+        let names: Vec<_> = ChangeKind::ALL.iter().filter_map(serialized_name).collect();
         assert_eq!(names, KINDS);
-        let domains = [
-            Domain::Auth,
-            Domain::Crypto,
-            Domain::Sql,
-            Domain::Shell,
-            Domain::Unsafe,
-            Domain::Deserialization,
-            Domain::FilePermissions,
-            Domain::Network,
-        ];
-        let names: Vec<_> = domains.iter().filter_map(serialized_name).collect();
+        let names: Vec<_> = Domain::ALL.iter().filter_map(serialized_name).collect();
         assert_eq!(names, DOMAINS);
     }
 }

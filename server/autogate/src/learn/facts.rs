@@ -4,40 +4,9 @@
 use autogate_analysis::{ChangeKind, Domain, ImpactReport, Level, SymbolImpact, Visibility};
 use autogate_vcs::{AuditRecord, ImpactFacts};
 
-/// Every change kind, to read the analyzer's spelling back.
-const KINDS: [ChangeKind; 12] = [
-    ChangeKind::FormatOnly,
-    ChangeKind::CommentOnly,
-    ChangeKind::Rename,
-    ChangeKind::BodyOnly,
-    ChangeKind::SignatureChange,
-    ChangeKind::VisibilityChange,
-    ChangeKind::SymbolAdded,
-    ChangeKind::SymbolRemoved,
-    ChangeKind::FileCreated,
-    ChangeKind::FileDeleted,
-    ChangeKind::FileRenamed,
-    ChangeKind::Other,
-];
-
-/// Every sensitive domain, to read the analyzer's spelling back.
-const DOMAINS: [Domain; 8] = [
-    Domain::Auth,
-    Domain::Crypto,
-    Domain::Sql,
-    Domain::Shell,
-    Domain::Unsafe,
-    Domain::Deserialization,
-    Domain::FilePermissions,
-    Domain::Network,
-];
-
 /// The analyzer's spelling of a kind or domain (`body_only`, `file_permissions`).
-pub fn name_of<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+fn name_of<T: serde::Serialize>(value: &T) -> String {
+    autogate_policy::names::serialized_name(value).unwrap_or_default()
 }
 
 /// The facts of one change.
@@ -143,11 +112,11 @@ impl Facts {
     /// policy reads of a report is here (files, kinds, domains, languages, symbols, protected
     /// paths and the level); the rest is empty.
     pub fn to_report(&self) -> ImpactReport {
-        let kinds = KINDS
+        let kinds = ChangeKind::ALL
             .into_iter()
             .filter(|k| self.kinds.contains(&name_of(k)))
             .collect();
-        let domains = DOMAINS
+        let domains = Domain::ALL
             .into_iter()
             .filter(|d| self.domains.contains(&name_of(d)))
             .collect();
@@ -192,10 +161,13 @@ mod tests {
     #[test]
     fn every_kind_and_domain_the_policy_names_reads_back() {
         for name in autogate_policy::names::KINDS {
-            assert!(KINDS.iter().any(|k| name_of(k) == *name), "{name}");
+            assert!(
+                ChangeKind::ALL.iter().any(|k| name_of(k) == *name),
+                "{name}"
+            );
         }
         for name in autogate_policy::names::DOMAINS {
-            assert!(DOMAINS.iter().any(|d| name_of(d) == *name), "{name}");
+            assert!(Domain::ALL.iter().any(|d| name_of(d) == *name), "{name}");
         }
     }
 }
