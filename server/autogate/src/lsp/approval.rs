@@ -426,23 +426,34 @@ pub async fn approve_always(
     approve(ctx, id, hash).await
 }
 
+static DIFF_DIR: std::sync::OnceLock<Option<tempfile::TempDir>> = std::sync::OnceLock::new();
+
 /// The folder the diffs shown to the person are written to: created once per server with an
 /// unpredictable name, readable by its owner only, so that nobody else on the machine can plant
 /// a symlink where a diff is about to be written, or read one.
 fn diff_dir() -> Option<&'static std::path::Path> {
-    static DIR: std::sync::OnceLock<Option<tempfile::TempDir>> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("autogate-diffs-");
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
-        builder
-            .tempdir()
-            .map_err(|e| tracing::warn!("cannot make a folder for diffs: {e}"))
-            .ok()
-    })
-    .as_ref()
-    .map(tempfile::TempDir::path)
+    DIFF_DIR
+        .get_or_init(|| {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("autogate-diffs-");
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+            builder
+                .tempdir()
+                .map_err(|e| tracing::warn!("cannot make a folder for diffs: {e}"))
+                .ok()
+        })
+        .as_ref()
+        .map(tempfile::TempDir::path)
+}
+
+/// Removes the folder of diffs, once the server is done (a static is never dropped, so its
+/// `TempDir` would stay behind in the temporary directory).
+pub(super) fn remove_diff_dir() {
+    let made = DIFF_DIR.get().and_then(|d| d.as_ref());
+    if let Some(Err(e)) = made.map(|dir| std::fs::remove_dir_all(dir.path())) {
+        tracing::debug!("cannot remove the folder of diffs: {e}");
+    }
 }
 
 #[cfg(test)]

@@ -226,5 +226,7 @@ where
 
 /// Serves LSP over stdin and stdout.
 pub async fn run_stdio() -> Result<(), guard::Broken> {
-    serve_checked(tokio::io::stdin(), tokio::io::stdout()).await
+    let served = serve_checked(tokio::io::stdin(), tokio::io::stdout()).await;
+    approval::remove_diff_dir();
+    served
 }

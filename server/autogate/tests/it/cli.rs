@@ -39,10 +39,12 @@ fn version_and_help() {
 async fn the_binary_serves_lsp_over_stdio_and_exits_cleanly() {
     let dir = workspace(&[("a.txt", "a\n")]);
     let root = root(&dir);
+    let tmp = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(BIN)
         .arg("lsp")
         .current_dir(&root)
         .env("AUTOGATE_LOG", "autogate=info")
+        .env("TMPDIR", tmp.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -70,12 +72,36 @@ async fn the_binary_serves_lsp_over_stdio_and_exits_cleanly() {
         .unwrap();
     assert_eq!(summary["changes"][0]["status"], json!("applied"));
     assert_eq!(read(&root, "a.txt").unwrap(), "b\n");
+    // A diff shown in the editor is a file in a private temporary folder...
+    let id = summary["changes"][0]["id"].clone();
+    let shown = client
+        .command("autogate.diff", json!({ "id": id }))
+        .await
+        .unwrap();
+    assert_eq!(shown["shown"], json!(true), "{shown}");
+    let request = client.expect("window/showDocument").await;
+    let uri = request["params"]["uri"].as_str().unwrap();
+    assert!(uri.contains("/autogate-diffs-"), "{uri}");
+    let diffs = || {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("autogate-diffs-")
+            })
+            .count()
+    };
+    assert_eq!(diffs(), 1);
     client.shutdown().await;
     let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
         .await
         .unwrap()
         .unwrap();
     assert!(status.success(), "exit status {status}");
+    // ...removed when the server exits.
+    assert_eq!(diffs(), 0, "the diffs' folder is left behind");
     let mut stderr = String::new();
     tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
         .await
