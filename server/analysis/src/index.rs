@@ -61,7 +61,13 @@ pub struct SymbolIndex {
     files: BTreeMap<String, FileEntry>,
     /// Still being built: references elsewhere are unknown.
     incomplete: bool,
+    /// Which state this is: a number no other mutation of any index in the process took, so
+    /// that a copy can tell whether its original changed since ([`SymbolIndex::revision`]).
+    revision: u64,
 }
+
+/// The revisions indexes take as they change (0 is an empty, untouched index).
+static REVISIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Adds one occurrence of `name`, allocating only for a name not seen before.
 fn count(map: &mut BTreeMap<String, usize>, name: &str) {
@@ -123,10 +129,19 @@ impl SymbolIndex {
 
     /// An empty index that is still being built: see [`is_incomplete`](Self::is_incomplete).
     pub fn incomplete() -> Self {
-        Self {
-            files: BTreeMap::new(),
-            incomplete: true,
-        }
+        let mut index = Self::default();
+        index.set_incomplete(true);
+        index
+    }
+
+    /// This state's revision: equal for an index and its unchanged copies, different once
+    /// either of them changed.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    fn touch(&mut self) {
+        self.revision = REVISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether the index is still being built, so that references elsewhere are unknown.
@@ -136,11 +151,13 @@ impl SymbolIndex {
 
     /// Marks the index complete or incomplete.
     pub fn set_incomplete(&mut self, incomplete: bool) {
+        self.touch();
         self.incomplete = incomplete;
     }
 
     /// Indexes (or re-indexes) one file. Binary content is ignored.
     pub fn add_file(&mut self, path: &str, text: &str) {
+        self.touch();
         match FileEntry::of(path, text) {
             Some(entry) => {
                 self.files.insert(path.to_owned(), entry);
@@ -153,6 +170,7 @@ impl SymbolIndex {
 
     /// Puts a file's entry (computed earlier, or kept on disk) into the index.
     pub fn insert(&mut self, path: &str, entry: FileEntry) {
+        self.touch();
         self.files.insert(path.to_owned(), entry);
     }
 
@@ -168,6 +186,7 @@ impl SymbolIndex {
 
     /// Forgets a file.
     pub fn remove_file(&mut self, path: &str) {
+        self.touch();
         self.files.remove(path);
     }
 
@@ -175,6 +194,7 @@ impl SymbolIndex {
     /// index stays incomplete if it was (mark it complete with
     /// [`set_incomplete`](Self::set_incomplete)).
     pub fn extend(&mut self, other: SymbolIndex) {
+        self.touch();
         self.files.extend(other.files);
     }
 
@@ -235,6 +255,20 @@ impl SymbolIndex {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_copy_knows_whether_its_original_changed() {
+        let mut index = SymbolIndex::new();
+        index.add_file("a.rs", "fn a() {}\n");
+        let copy = index.clone();
+        assert_eq!(copy.revision(), index.revision());
+        index.add_file("b.rs", "fn b() {}\n");
+        assert_ne!(copy.revision(), index.revision());
+        let mut other = copy.clone();
+        other.remove_file("a.rs");
+        assert_ne!(other.revision(), index.revision());
+        assert_ne!(other.revision(), copy.revision());
+    }
+
     use super::*;
 
     #[test]
