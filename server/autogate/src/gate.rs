@@ -121,6 +121,11 @@ pub struct Gate {
     pub index: SymbolIndex,
     /// Syntax trees of open documents, so a change to a big file is analyzed incrementally.
     pub parses: ParseCache,
+    /// How many files that are not open stay in `parses` after their proposal (most recent
+    /// first): a long-lived door keeps the files an agent is working on, so that its next edit
+    /// of one is analyzed incrementally too. 0 (the language server's gate) keeps none.
+    pub keep_parses: usize,
+    kept: std::collections::VecDeque<String>,
     /// What each applied batch wrote, by checkpoint: (path, content; `None` if removed). The
     /// changes' own "after" texts can differ (changes of one file are composed and rebased).
     pub written: BTreeMap<String, Vec<(String, Option<String>)>>,
@@ -145,6 +150,8 @@ impl Gate {
             next_proposal: 1,
             index: SymbolIndex::new(),
             parses: ParseCache::new(),
+            keep_parses: 0,
+            kept: std::collections::VecDeque::new(),
             written: BTreeMap::new(),
             advisories: crate::deps::Memo::new(),
             standing: Vec::new(),
@@ -300,10 +307,30 @@ impl Gate {
             );
             ids.push(id);
         }
-        for path in visiting {
-            self.parses.remove(&path);
-        }
+        self.release_parses(proposal, visiting);
         ids
+    }
+
+    /// Drops the trees of files `visiting` brought in, or keeps the most recent
+    /// [`Gate::keep_parses`] of the files proposals touch that the editor does not have open.
+    fn release_parses(&mut self, proposal: &Proposal, visiting: Vec<String>) {
+        if self.keep_parses == 0 {
+            for path in visiting {
+                self.parses.remove(&path);
+            }
+            return;
+        }
+        for file in &proposal.files {
+            if visiting.contains(&file.path) || self.kept.contains(&file.path) {
+                self.kept.retain(|p| *p != file.path);
+                self.kept.push_back(file.path.clone());
+            }
+        }
+        while self.kept.len() > self.keep_parses {
+            if let Some(old) = self.kept.pop_front() {
+                self.parses.remove(&old);
+            }
+        }
     }
 
     /// Records a change that was refused before analysis (a forbidden or stale path).
