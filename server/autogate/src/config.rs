@@ -80,7 +80,13 @@ pub fn head(root: &Path) -> Head {
 /// The environment of the workspace at `root` under `policy`, honouring `AUTOGATE_ENV`.
 pub fn environment(policy: &Policy, root: &Path) -> Environment {
     let env_var = std::env::var("AUTOGATE_ENV").ok();
-    policy.environment_for(&head(root), env_var.as_deref())
+    environment_with(policy, root, env_var.as_deref())
+}
+
+/// The environment of the workspace at `root` under `policy`, with `env_var` for the value of
+/// `AUTOGATE_ENV` (another process's: a hook's call served by the editor session).
+pub fn environment_with(policy: &Policy, root: &Path, env_var: Option<&str>) -> Environment {
+    policy.environment_for(&head(root), env_var)
 }
 
 #[cfg(test)]

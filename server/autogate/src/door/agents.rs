@@ -95,6 +95,45 @@ pub struct Call {
     pub key: String,
 }
 
+impl Call {
+    /// The folder the call's relative paths start from: the payload's `cwd` against `here`.
+    pub fn cwd_from(&self, here: PathBuf) -> PathBuf {
+        match &self.cwd {
+            Some(cwd) if cwd.is_absolute() => cwd.clone(),
+            Some(cwd) => here.join(cwd),
+            None => here,
+        }
+    }
+
+    /// Who proposes, as the door records it.
+    pub fn source(&self, agent: Agent) -> super::Source {
+        super::Source {
+            agent: agent.name().to_owned(),
+            session: self.session.clone(),
+            tool: Some(self.tool.clone()),
+        }
+    }
+}
+
+/// The workspace of a call: `root` if given, else the git work tree around `cwd`, else `cwd`.
+pub fn workspace_root(root: Option<&Path>, cwd: &Path) -> PathBuf {
+    if let Some(root) = root {
+        return root.to_path_buf();
+    }
+    git2::Repository::discover(cwd)
+        .ok()
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .unwrap_or_else(|| cwd.to_path_buf())
+}
+
+/// The file edits of an edit tool's call, paths taken from `cwd`.
+pub fn file_edits(specs: Vec<EditSpec>, cwd: &Path) -> Vec<FileEdit> {
+    specs
+        .into_iter()
+        .flat_map(|s| s.into_file_edits(cwd))
+        .collect()
+}
+
 fn str_of<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a str> {
     keys.iter()
         .find_map(|k| value.get(*k).and_then(Value::as_str))

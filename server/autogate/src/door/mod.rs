@@ -180,6 +180,8 @@ pub struct Door {
     state: DoorState,
     /// Why the policy in force is not the file's (it has errors: every change asks).
     policy_note: Option<String>,
+    /// The policy file's bytes the policy in force was read from (`None`: absent).
+    policy_bytes: Option<Vec<u8>>,
     indexed: bool,
 }
 
@@ -189,6 +191,7 @@ impl Door {
     pub fn open(root: &Path) -> Result<Self> {
         let workspace = Workspace::new(root)?;
         let root = workspace.root().to_path_buf();
+        let policy_bytes = std::fs::read(root.join(config::POLICY_FILE)).ok();
         let (policy, policy_note) = load_policy(&root);
         let environment = config::environment(&policy, &root);
         let gate = Gate::new(policy, environment);
@@ -200,8 +203,40 @@ impl Door {
             net,
             state,
             policy_note,
+            policy_bytes,
             indexed: false,
         })
+    }
+
+    /// Brings a door that outlives one tool call (the editor session's) up to date before the
+    /// next: the policy file as it is now, the environment of the branch checked out now (with
+    /// `env_var` as the caller's `AUTOGATE_ENV`), and `keep_parses` files' trees kept between
+    /// calls.
+    pub fn refresh(&mut self, env_var: Option<&str>, keep_parses: usize) {
+        let bytes = std::fs::read(self.root().join(config::POLICY_FILE)).ok();
+        if bytes != self.policy_bytes {
+            let (policy, note) = load_policy(self.root());
+            let environment = config::environment_with(&policy, self.root(), env_var);
+            self.gate.set_policy(policy, environment);
+            self.policy_note = note;
+            self.policy_bytes = bytes;
+        } else {
+            self.gate.environment =
+                config::environment_with(&self.gate.policy, self.root(), env_var);
+        }
+        self.gate.keep_parses = keep_parses;
+    }
+
+    /// The revision of the workspace index in use ([`autogate_analysis::SymbolIndex::revision`]),
+    /// if one is.
+    pub fn index_revision(&self) -> Option<u64> {
+        self.indexed.then(|| self.gate.index.revision())
+    }
+
+    /// Uses `index` (the editor session's, kept up to date) instead of building one.
+    pub fn use_index(&mut self, index: autogate_analysis::SymbolIndex) {
+        self.gate.index = index;
+        self.indexed = true;
     }
 
     pub fn root(&self) -> &Path {
