@@ -8,7 +8,11 @@ middle of the file (low, auto: the hook stores the checkpoint and the audit reco
 answers). The same-run baseline is spawning `true`; runs are interleaved. A `Read` (answered
 before the workspace is opened) is timed too.
 
-    python3 tests/bench/hook_latency.py target/release/autogate [--runs 40]
+With `--session`, an editor session (`autogate lsp`, driven over its pipes as an editor would)
+runs on the workspace, so the hook hands the call to it; the same edit is timed with
+`AUTOGATE_HOOK_LOCAL=1` too (the hook runs the door itself), interleaved.
+
+    python3 tests/bench/hook_latency.py target/release/autogate [--runs 40] [--session]
 
 Prints the median and p90 of each, in milliseconds, and the hook's CPU time (which a loaded
 machine does not inflate the way it inflates wall time). Standard library only.
@@ -23,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -52,15 +57,75 @@ def git(root, *args):
 CPU = []
 
 
-def timed(argv, stdin, cwd):
-    """Wall time from spawn to exit (ms); the child's CPU time (user + system) goes to CPU."""
+def timed(argv, stdin, cwd, local=False):
+    """Wall time from spawn to exit (ms); the child's CPU time (user + system) goes to CPU.
+    `local`: with AUTOGATE_HOOK_LOCAL=1 (the hook runs the door itself)."""
+    env = dict(os.environ, AUTOGATE_HOOK_LOCAL="1") if local else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, input=stdin, cwd=cwd, capture_output=True)
+    done = subprocess.run(argv, input=stdin, cwd=cwd, capture_output=True, env=env)
     wall = (time.perf_counter() - start) * 1e3
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU.append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1e3)
     return wall, done
+
+
+class Session:
+    """An editor session on `root`: `autogate lsp`, initialized, its messages drained (requests
+    answered with null), until the workspace's session socket answers."""
+
+    def __init__(self, binary, root):
+        env = dict(os.environ, AUTOGATE_LOG="error")
+        self.proc = subprocess.Popen([binary, "lsp"], cwd=root, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        self.lock = threading.Lock()
+        self.initialized = threading.Event()
+        threading.Thread(target=self.drain, daemon=True).start()
+        self.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "processId": None, "rootUri": "file://" + root,
+            "capabilities": {"workspace": {"applyEdit": True}}}})
+        if not self.initialized.wait(30):
+            sys.exit("the session did not initialize")
+        self.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        socket = os.path.join(root, ".git", "autogate", "session.sock")
+        for _ in range(300):
+            if os.path.exists(socket):
+                break
+            time.sleep(0.05)
+        else:
+            sys.exit("the session never listened for hooks")
+
+    def send(self, message):
+        body = json.dumps(message).encode()
+        with self.lock:
+            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.flush()
+
+    def drain(self):
+        out = self.proc.stdout
+        while True:
+            length = 0
+            while True:
+                line = out.readline()
+                if not line:
+                    return
+                line = line.strip()
+                if not line:
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            message = json.loads(out.read(length))
+            if message.get("id") == 1 and "method" not in message:
+                self.initialized.set()
+            elif "id" in message and "method" in message:
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+
+    def close(self):
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 def summary(name, samples):
@@ -73,6 +138,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--session", action="store_true",
+                        help="run an editor session on the workspace (the hook hands its call to it)")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     true = shutil.which("true") or "/bin/true"
@@ -102,12 +169,13 @@ def main():
 
         read = json.dumps({"session_id": "bench", "cwd": env_root, "hook_event_name": "PreToolUse",
                            "tool_name": "Read", "tool_input": {"file_path": path}}).encode()
+        session = Session(binary, env_root) if args.session else None
         # Warm-up: the first run builds the workspace index's store.
         ms, done = timed([binary, "hook", "claude-code"], edit(800), root)
         if done.returncode != 0:
             sys.exit(f"the warm-up edit was not allowed: {done.stdout!r} {done.stderr!r}")
         print(f"first run (cold index)             {ms:7.2f} ms")
-        hook, spawn, reads, hook_cpu = [], [], [], []
+        hook, spawn, reads, hook_cpu, local = [], [], [], [], []
         middle = 10_000 // 6 // 2
         for i in range(args.runs):
             n = middle + (i % 200) - 100
@@ -120,8 +188,21 @@ def main():
             spawn.append(ms)
             ms, done = timed([binary, "hook", "claude-code"], read, root)
             reads.append(ms)
-        summary("hook: 1-line low Edit, 10k lines", hook)
-        summary("hook: same, CPU time (user+sys)", hook_cpu)
+            if session:
+                n = middle + 300 + (i % 200) - 100
+                ms, done = timed([binary, "hook", "claude-code"], edit(n), root, local=True)
+                if done.returncode != 0:
+                    sys.exit(f"run {i}: not allowed in the hook: {done.stdout!r} {done.stderr!r}")
+                local.append(ms)
+        if session:
+            session.close()
+            summary("hook, handed to the session", hook)
+            summary("same, CPU time of the hook process", hook_cpu)
+            summary("hook running the door itself", local)
+        else:
+            summary("hook: 1-line low Edit, 10k lines", hook)
+        if not session:
+            summary("hook: same, CPU time (user+sys)", hook_cpu)
         summary("hook: Read (not gated)", reads)
         summary("spawn `true`", spawn)
         print(f"hook minus spawn (medians)         {statistics.median(hook) - statistics.median(spawn):7.2f} ms")

@@ -8,6 +8,12 @@
 //! server analyzes the files itself (it never takes a door's word for a level), shows what
 //! needs the person as it shows any pending change, and answers with their decision.
 //!
+//! A hook may also hand its whole call to the session ([`HookEnvelope`]): the server runs the
+//! same door as the hook would, in its warm process (policy read, workspace index and the
+//! syntax trees of the files the agent works on kept between calls), and sends back what the
+//! hook prints ([`HookAnswer`]). A hook whose call the session declines, or that finds no
+//! session, runs the door itself.
+//!
 //! Nothing on this socket approves: a door can only ask. Approvals come from the editor side.
 
 use std::path::{Path, PathBuf};
@@ -65,6 +71,56 @@ pub enum AskAnswer {
     Invalid {
         message: String,
     },
+}
+
+/// A hook's call, handed to the session to run: the agent's payload as the hook read it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HookCall {
+    /// The agent, as `autogate hook` names it (`claude-code`).
+    pub agent: String,
+    /// `pre` or `post`, when the hook was told on its command line.
+    #[serde(default)]
+    pub event: Option<String>,
+    /// The hook's stdin.
+    pub input: String,
+    /// The hook process's working folder (the agent's payload may name its own).
+    pub cwd: PathBuf,
+    /// The hook's `AUTOGATE_ENV`.
+    #[serde(default)]
+    pub env: Option<String>,
+    /// How long the hook lets the person take.
+    pub wait_ms: u64,
+}
+
+/// The line a hook sends to hand its call over.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HookEnvelope {
+    pub hook: HookCall,
+}
+
+/// The session's answer to a [`HookEnvelope`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "answer")]
+pub enum HookAnswer {
+    /// What the hook prints on stdout and stderr, and its exit status.
+    Replied {
+        stdout: String,
+        stderr: String,
+        code: u8,
+    },
+    /// The session does not take this call (another workspace, a call it leaves to the hook,
+    /// or busy): the hook runs the door itself.
+    Declined { message: String },
+}
+
+/// What became of a hook's call handed to the session.
+#[derive(Debug)]
+pub enum Forwarded {
+    Replied(crate::door::agents::Reply),
+    /// No session, or it declined: the hook runs the door itself.
+    NotTaken,
+    /// The session took the call and did not answer in time.
+    TimedOut,
 }
 
 /// The socket of the workspace at `root` (canonical), for the server and for doors alike.
@@ -129,46 +185,112 @@ impl SessionDesk {
         Self::new(root, wait)
     }
 
+    /// How long an ask may take.
+    pub fn wait(&self) -> Duration {
+        self.wait
+    }
+
+    /// Sends one line and reads one answer line, within `limit` after sending. `None`: no
+    /// session listens (or a stale socket file); `Some(Err(()))`: no answer in time;
+    /// `Some(Ok(""))`: the session hung up.
     #[cfg(unix)]
-    async fn exchange(&self, request: &AskRequest) -> DeskAnswer {
+    async fn exchange_line(&self, line: &str, limit: Duration) -> Option<Result<String, ()>> {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-        let Some(socket) = &self.socket else {
-            return DeskAnswer::Unavailable;
-        };
-        // No session, or a stale socket file: terminal approvals.
-        let Ok(mut stream) = tokio::net::UnixStream::connect(socket).await else {
-            return DeskAnswer::Unavailable;
-        };
-        let Ok(mut line) = serde_json::to_string(request) else {
-            return DeskAnswer::Unavailable;
-        };
-        line.push('\n');
-        if stream.write_all(line.as_bytes()).await.is_err() {
-            return DeskAnswer::Unavailable;
-        }
+        let socket = self.socket.as_ref()?;
+        let mut stream = tokio::net::UnixStream::connect(socket).await.ok()?;
+        stream.write_all(line.as_bytes()).await.ok()?;
+        stream.write_all(b"\n").await.ok()?;
         let mut reader = BufReader::new(stream);
         let mut answer = String::new();
-        // A little longer than the server's own limit: it answers `timed_out` itself.
-        let limit = self.wait + Duration::from_secs(2);
         match tokio::time::timeout(limit, reader.read_line(&mut answer)).await {
-            Ok(Ok(n)) if n > 0 => match serde_json::from_str::<AskAnswer>(answer.trim()) {
-                Ok(AskAnswer::Approved) => DeskAnswer::Approved,
-                Ok(AskAnswer::Rejected { .. } | AskAnswer::Denied { .. }) => DeskAnswer::Rejected,
-                Ok(AskAnswer::TimedOut) => DeskAnswer::TimedOut,
-                Ok(AskAnswer::Invalid { message }) => {
-                    tracing::warn!("the editor session refused the ask: {message}");
-                    DeskAnswer::Unavailable
-                }
-                Err(_) => DeskAnswer::Unavailable,
-            },
-            Ok(_) => DeskAnswer::Unavailable,
-            Err(_) => DeskAnswer::TimedOut,
+            Ok(Ok(_)) => Some(Ok(answer)),
+            Ok(Err(_)) => Some(Ok(String::new())),
+            Err(_) => Some(Err(())),
         }
     }
 
     #[cfg(not(unix))]
-    async fn exchange(&self, _request: &AskRequest) -> DeskAnswer {
-        DeskAnswer::Unavailable
+    async fn exchange_line(&self, _line: &str, _limit: Duration) -> Option<Result<String, ()>> {
+        None
+    }
+
+    async fn exchange(&self, request: &AskRequest) -> DeskAnswer {
+        let Ok(line) = serde_json::to_string(request) else {
+            return DeskAnswer::Unavailable;
+        };
+        // A little longer than the server's own limit: it answers `timed_out` itself.
+        let limit = self.wait + Duration::from_secs(2);
+        match self.exchange_line(&line, limit).await {
+            None => DeskAnswer::Unavailable,
+            Some(Err(())) => DeskAnswer::TimedOut,
+            Some(Ok(answer)) => match serde_json::from_str::<AskAnswer>(answer.trim()) {
+                Ok(answer) => desk_answer(answer),
+                Err(_) => DeskAnswer::Unavailable,
+            },
+        }
+    }
+
+    /// Hands a hook's whole call to the session. Nothing has happened when the session does
+    /// not take it; once it has taken it, a hang-up without an answer is not taken either (the
+    /// hook then runs the door itself, which refuses what it cannot settle).
+    pub async fn forward_hook(&self, call: HookCall) -> Forwarded {
+        let Ok(line) = serde_json::to_string(&HookEnvelope { hook: call }) else {
+            return Forwarded::NotTaken;
+        };
+        // The person's time, and time to write the checkpoint and the records.
+        let limit = self.wait + Duration::from_secs(10);
+        match self.exchange_line(&line, limit).await {
+            None => Forwarded::NotTaken,
+            Some(Err(())) => Forwarded::TimedOut,
+            Some(Ok(answer)) => match serde_json::from_str::<HookAnswer>(answer.trim()) {
+                Ok(HookAnswer::Replied {
+                    stdout,
+                    stderr,
+                    code,
+                }) => Forwarded::Replied(crate::door::agents::Reply {
+                    stdout,
+                    stderr,
+                    code,
+                }),
+                Ok(HookAnswer::Declined { message }) => {
+                    tracing::debug!("the editor session left the call to the hook: {message}");
+                    Forwarded::NotTaken
+                }
+                Err(_) => Forwarded::NotTaken,
+            },
+        }
+    }
+}
+
+/// A door's view of the session's answer to an ask.
+pub fn desk_answer(answer: AskAnswer) -> DeskAnswer {
+    match answer {
+        AskAnswer::Approved => DeskAnswer::Approved,
+        AskAnswer::Rejected { .. } | AskAnswer::Denied { .. } => DeskAnswer::Rejected,
+        AskAnswer::TimedOut => DeskAnswer::TimedOut,
+        AskAnswer::Invalid { message } => {
+            tracing::warn!("the editor session refused the ask: {message}");
+            DeskAnswer::Unavailable
+        }
+    }
+}
+
+/// The ask for `files` from `source`, waited for up to `wait`.
+pub fn ask_request(files: &[FileChange], source: &Source, wait: Duration) -> AskRequest {
+    AskRequest {
+        agent: source.agent.clone(),
+        session: source.session.clone(),
+        tool: source.tool.clone(),
+        files: files
+            .iter()
+            .map(|f| AskFile {
+                path: f.path.clone(),
+                old_path: f.old_path.clone(),
+                before: f.before.clone(),
+                after: f.after.clone(),
+            })
+            .collect(),
+        wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
     }
 }
 
@@ -179,21 +301,6 @@ impl Desk for SessionDesk {
         files: &[FileChange],
         source: &Source,
     ) -> DeskAnswer {
-        let request = AskRequest {
-            agent: source.agent.clone(),
-            session: source.session.clone(),
-            tool: source.tool.clone(),
-            files: files
-                .iter()
-                .map(|f| AskFile {
-                    path: f.path.clone(),
-                    old_path: f.old_path.clone(),
-                    before: f.before.clone(),
-                    after: f.after.clone(),
-                })
-                .collect(),
-            wait_ms: u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX),
-        };
-        self.exchange(&request).await
+        self.exchange(&ask_request(files, source, self.wait)).await
     }
 }

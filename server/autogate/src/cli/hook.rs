@@ -1,15 +1,19 @@
 //! `autogate hook <agent>`: the agent hook door. Reads the agent's hook payload on stdin, gates
 //! the tool call (before it runs) or checks what it did (after), and answers in that agent's
 //! format: see [`crate::door::agents`]. Anything unreadable is refused (exit 2).
+//!
+//! When an editor session runs on the workspace, an edit tool's call before it runs is handed
+//! to the session ([`crate::desk::SessionDesk::forward_hook`]), which runs the same door in its
+//! warm process; `AUTOGATE_HOOK_LOCAL=1` keeps every call in the hook.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::desk::SessionDesk;
+use crate::desk::{Forwarded, HookCall, SessionDesk};
+use crate::door::Door;
 use crate::door::agents::{self, Action, Agent, Call, Event, Reply};
 use crate::door::shell::{self, Snapshot};
-use crate::door::{Door, Source};
 
 /// The most stdin a hook reads (a `Write` of a large file fits).
 const MAX_INPUT: u64 = 64 * 1024 * 1024;
@@ -60,6 +64,22 @@ async fn answer(root: Option<&Path>, args: &Args) -> Reply {
         return agents::allow();
     }
     let event = call.event;
+    if let (Action::Edits(_), Event::Pre) = (&call.action, event) {
+        match forward(agent, root, &call, input, args.event).await {
+            Forwarded::Replied(reply) => {
+                tracing::info!("the editor session gated this call");
+                return reply;
+            }
+            Forwarded::TimedOut => {
+                return agents::deny(
+                    agent,
+                    event,
+                    "autogate: the editor session did not answer in time, so this edit is refused. Nothing was written.",
+                );
+            }
+            Forwarded::NotTaken => {}
+        }
+    }
     match gate(agent, root, call).await {
         Ok(reply) => reply,
         Err(e) => agents::deny(
@@ -72,40 +92,50 @@ async fn answer(root: Option<&Path>, args: &Args) -> Reply {
     }
 }
 
-/// The workspace: `--root`, else the git work tree around the agent's `cwd` (or ours), else
-/// that folder.
-fn workspace_root(root: Option<&Path>, cwd: &Path) -> PathBuf {
-    if let Some(root) = root {
-        return root.to_path_buf();
+/// Hands the call to the workspace's editor session, if one runs and `AUTOGATE_HOOK_LOCAL`
+/// does not keep it here.
+async fn forward(
+    agent: Agent,
+    root: Option<&Path>,
+    call: &Call,
+    input: String,
+    event: Option<Event>,
+) -> Forwarded {
+    if std::env::var_os("AUTOGATE_HOOK_LOCAL").is_some_and(|v| !v.is_empty() && v != "0") {
+        return Forwarded::NotTaken;
     }
-    git2::Repository::discover(cwd)
-        .ok()
-        .and_then(|r| r.workdir().map(Path::to_path_buf))
-        .unwrap_or_else(|| cwd.to_path_buf())
+    let Ok(here) = std::env::current_dir() else {
+        return Forwarded::NotTaken;
+    };
+    let root = agents::workspace_root(root, &call.cwd_from(here.clone()));
+    let Ok(root) = root.canonicalize() else {
+        return Forwarded::NotTaken;
+    };
+    let desk = SessionDesk::from_env(&root);
+    let hook = HookCall {
+        agent: agent.name().to_owned(),
+        event: event.map(|e| match e {
+            Event::Pre => "pre".to_owned(),
+            Event::Post => "post".to_owned(),
+        }),
+        input,
+        cwd: here,
+        env: std::env::var("AUTOGATE_ENV").ok(),
+        wait_ms: u64::try_from(desk.wait().as_millis()).unwrap_or(u64::MAX),
+    };
+    desk.forward_hook(hook).await
 }
 
 async fn gate(agent: Agent, root: Option<&Path>, call: Call) -> anyhow::Result<Reply> {
-    let here = std::env::current_dir()?;
-    let cwd = match &call.cwd {
-        Some(cwd) if cwd.is_absolute() => cwd.clone(),
-        Some(cwd) => here.join(cwd),
-        None => here,
-    };
-    let root = workspace_root(root, &cwd);
+    let cwd = call.cwd_from(std::env::current_dir()?);
+    let root = agents::workspace_root(root, &cwd);
     let mut door = Door::open(&root)?;
-    let source = Source {
-        agent: agent.name().to_owned(),
-        session: call.session.clone(),
-        tool: Some(call.tool.clone()),
-    };
+    let source = call.source(agent);
     let outcome = match (call.action, call.event) {
         (Action::ReadOnly, _) => return Ok(agents::allow()),
         (Action::Edits(specs), Event::Pre) => {
-            let edits = specs
-                .into_iter()
-                .flat_map(|s| s.into_file_edits(&cwd))
-                .collect();
-            door.propose(edits, &source, &SessionDesk::from_env(door.root()))
+            let desk = SessionDesk::from_env(door.root());
+            door.propose(agents::file_edits(specs, &cwd), &source, &desk)
                 .await?
         }
         (Action::Edits(specs), Event::Post) => {

@@ -71,6 +71,8 @@ pub struct Shared {
     pub index_ready: tokio::sync::watch::Sender<bool>,
     /// Pending changes a door waits on through the session socket, by id.
     pub door_waiters: session::Waiters,
+    /// The door that runs hooks' calls handed to this session, opened at the first one.
+    pub door: tokio::sync::Mutex<Option<crate::door::Door>>,
 }
 
 pub use documents::Documents;
@@ -92,6 +94,7 @@ impl Shared {
             tasks: Default::default(),
             index_ready: tokio::sync::watch::Sender::new(false),
             door_waiters: Default::default(),
+            door: tokio::sync::Mutex::new(None),
         }
     }
 

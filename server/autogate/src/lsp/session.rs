@@ -5,6 +5,13 @@
 //! like any other, labelled with the agent, and its approval or rejection in the editor is sent
 //! back as one [`AskAnswer`] instead of being written here: the door (or the agent behind it)
 //! writes. A change the door stops waiting for is withdrawn.
+//!
+//! A connection may instead carry a hook's whole call ([`HookEnvelope`]), an edit before the
+//! tool runs: it is run here by the session's own [`Door`], which outlives the call (its policy,
+//! the server's workspace index and the syntax trees of the files agents work on stay warm),
+//! and whose asks go straight to [`ask`]. The reply is what the hook prints. Calls this
+//! session does not take (another workspace, other events, a door busy with another call) are
+//! declined, and the hook runs its own door.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +23,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::oneshot;
 
 use super::commands::Context;
-use crate::desk::{AskAnswer, AskRequest};
+use crate::desk::{AskAnswer, AskRequest, HookAnswer, HookCall, HookEnvelope};
+use crate::door::agents::{self, Action, Agent, Event};
+use crate::door::{ChangeOutcome, Desk, DeskAnswer, Door, Source};
 use crate::gate::{Base, Origin};
 use crate::protocol::Status;
 
@@ -24,6 +33,9 @@ use crate::protocol::Status;
 const MAX_REQUEST: u64 = 64 << 20;
 /// The longest a door may ask the person to be waited for.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// How many files' syntax trees the session's door keeps between an agent's calls.
+const DOOR_PARSES: usize = 8;
 
 /// What a pending change that came through a door is waiting for: the person's answer.
 pub type Waiters = std::sync::Mutex<BTreeMap<String, oneshot::Sender<bool>>>;
@@ -100,21 +112,151 @@ async fn serve(ctx: Context, stream: tokio::net::UnixStream) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_REQUEST));
     let mut line = String::new();
-    let answer = match reader.read_line(&mut line).await {
+    let text = match reader.read_line(&mut line).await {
         Ok(0) => return,
-        Ok(_) => match serde_json::from_str::<AskRequest>(line.trim_end()) {
-            Ok(request) => ask(&ctx, request, reader.into_inner().into_inner()).await,
-            Err(e) => AskAnswer::Invalid {
-                message: format!("not an ask: {e}"),
-            },
-        },
-        Err(e) => AskAnswer::Invalid {
+        Ok(_) => {
+            let rest = reader.into_inner().into_inner();
+            let hangup = hangup(rest);
+            if line.starts_with("{\"hook\"") {
+                match serde_json::from_str::<HookEnvelope>(line.trim_end()) {
+                    Ok(envelope) => serde_json::to_string(&hook(&ctx, envelope.hook, hangup).await),
+                    Err(e) => serde_json::to_string(&HookAnswer::Declined {
+                        message: format!("not a hook's call: {e}"),
+                    }),
+                }
+            } else {
+                let answer = match serde_json::from_str::<AskRequest>(line.trim_end()) {
+                    Ok(request) => ask(&ctx, request, hangup).await,
+                    Err(e) => AskAnswer::Invalid {
+                        message: format!("not an ask: {e}"),
+                    },
+                };
+                serde_json::to_string(&answer)
+            }
+        }
+        Err(e) => serde_json::to_string(&AskAnswer::Invalid {
             message: format!("cannot read the ask: {e}"),
-        },
+        }),
     };
-    if let Ok(mut text) = serde_json::to_string(&answer) {
+    if let Ok(mut text) = text {
         text.push('\n');
         let _ = write.write_all(text.as_bytes()).await;
+    }
+}
+
+/// Ends when the door hangs up (its agent gave up): it sends nothing after its one line.
+#[cfg(unix)]
+async fn hangup(mut door: tokio::net::unix::OwnedReadHalf) {
+    let mut probe = [0u8; 1];
+    let _ = door.read(&mut probe).await;
+}
+
+/// Runs a hook's call (an edit before the tool runs) through the session's door.
+#[cfg(unix)]
+async fn hook(
+    ctx: &Context,
+    call: HookCall,
+    hangup: impl std::future::Future<Output = ()> + Send + 'static,
+) -> HookAnswer {
+    let declined = |message: &str| HookAnswer::Declined {
+        message: message.to_owned(),
+    };
+    let Some(workspace) = ctx.shared.workspace.get() else {
+        return declined("the server is not initialized");
+    };
+    let Ok(agent) = <Agent as clap::ValueEnum>::from_str(&call.agent, false) else {
+        return declined("an agent autogate does not know");
+    };
+    let event = match call.event.as_deref() {
+        None => None,
+        Some("pre") => Some(Event::Pre),
+        Some("post") => Some(Event::Post),
+        Some(_) => return declined("an event autogate does not know"),
+    };
+    // What does not read is refused by the hook itself, in the agent's words.
+    let Ok(parsed) = agents::parse(agent, &call.input, event) else {
+        return declined("the payload does not read");
+    };
+    let cwd = parsed.cwd_from(call.cwd.clone());
+    let root = agents::workspace_root(None, &cwd);
+    if root.canonicalize().ok().as_deref() != Some(workspace.root()) {
+        return declined("the call is for another workspace");
+    }
+    let source = parsed.source(agent);
+    let specs = match (parsed.action, parsed.event) {
+        (Action::Edits(specs), Event::Pre) => specs,
+        _ => return declined("only edits before the tool runs are served here"),
+    };
+    // One call at a time; another arriving meanwhile (one waits for the person) runs in its hook.
+    let Ok(mut slot) = ctx.shared.door.try_lock() else {
+        return declined("the session is serving another call");
+    };
+    if slot.is_none() {
+        match Door::open(workspace.root()) {
+            Ok(door) => *slot = Some(door),
+            Err(e) => return declined(&format!("cannot open the workspace: {e:#}")),
+        }
+    }
+    let Some(door) = slot.as_mut() else {
+        return declined("cannot open the workspace");
+    };
+    door.refresh(call.env.as_deref(), DOOR_PARSES);
+    // The server's workspace index (marked incomplete while it is first built, as for the
+    // editor's own proposals), copied when it changed since the last call.
+    let index = ctx.shared.gate().and_then(|gate| {
+        (door.index_revision() != Some(gate.index.revision())).then(|| gate.index.clone())
+    });
+    if let Some(index) = index {
+        door.use_index(index);
+    }
+    let desk = InSession {
+        ctx: ctx.clone(),
+        wait: Duration::from_millis(call.wait_ms).min(MAX_WAIT),
+        hangup: std::sync::Mutex::new(Some(Box::pin(hangup))),
+    };
+    let edits = agents::file_edits(specs, &cwd);
+    let reply = match door.propose(edits, &source, &desk).await {
+        Ok(outcome) => agents::reply(agent, Event::Pre, &outcome),
+        Err(e) => {
+            // Opened afresh for the next call.
+            *slot = None;
+            agents::deny(
+                agent,
+                Event::Pre,
+                &crate::gate::redact(&format!(
+                    "autogate could not gate this tool call, so it is refused: {e:#}"
+                )),
+            )
+        }
+    };
+    HookAnswer::Replied {
+        stdout: reply.stdout,
+        stderr: reply.stderr,
+        code: reply.code,
+    }
+}
+
+type Hangup = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The session's door asks this session's person directly.
+struct InSession {
+    ctx: Context,
+    wait: Duration,
+    /// The hook's connection: its hang-up ends the wait (taken by the one ask of a call).
+    hangup: std::sync::Mutex<Option<Hangup>>,
+}
+
+impl Desk for InSession {
+    async fn ask(
+        &self,
+        _changes: &[ChangeOutcome],
+        files: &[FileChange],
+        source: &Source,
+    ) -> DeskAnswer {
+        let request = crate::desk::ask_request(files, source, self.wait);
+        let hangup = self.hangup.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let hangup: Hangup = hangup.unwrap_or_else(|| Box::pin(std::future::pending()));
+        crate::desk::desk_answer(ask(&self.ctx, request, hangup).await)
     }
 }
 
@@ -123,7 +265,7 @@ async fn serve(ctx: Context, stream: tokio::net::UnixStream) {
 async fn ask(
     ctx: &Context,
     request: AskRequest,
-    mut door: tokio::net::unix::OwnedReadHalf,
+    hangup: impl std::future::Future<Output = ()> + Send,
 ) -> AskAnswer {
     let Some(workspace) = ctx.shared.workspace.get() else {
         return AskAnswer::Invalid {
@@ -255,11 +397,10 @@ async fn ask(
         approved
     };
     // The door hanging up (its agent gave up) ends the wait as well.
-    let mut probe = [0u8; 1];
     let outcome = tokio::select! {
         approved = all => Some(approved),
         () = tokio::time::sleep(wait) => None,
-        _ = door.read(&mut probe) => None,
+        () = hangup => None,
     };
     let answer = match outcome {
         Some(true) => AskAnswer::Approved,

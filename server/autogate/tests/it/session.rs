@@ -16,30 +16,17 @@ const CARGO: &str =
 
 /// Starts `autogate hook claude-code` with a `Write` of `Cargo.toml` adding `dep`.
 fn spawn_hook(root: &Path, dep: &str, wait_s: &str) -> tokio::process::Child {
+    spawn_hook_with(root, dep, &[("AUTOGATE_DESK_WAIT", wait_s)])
+}
+
+/// [`spawn_hook`] with `envs` set on the hook.
+fn spawn_hook_with(root: &Path, dep: &str, envs: &[(&str, &str)]) -> tokio::process::Child {
     let payload = json!({
         "session_id": "s1", "cwd": root, "hook_event_name": "PreToolUse",
         "tool_name": "Write",
         "tool_input": { "file_path": root.join("Cargo.toml"), "content": format!("{CARGO}{dep} = \"1\"\n") },
     });
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
-        .args(["hook", "claude-code"])
-        .current_dir(root)
-        .env_remove("AUTOGATE_ENV")
-        .env("AUTOGATE_DESK_WAIT", wait_s)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    tokio::spawn(async move {
-        stdin
-            .write_all(payload.to_string().as_bytes())
-            .await
-            .unwrap();
-    });
-    child
+    spawn_claude_hook(root, &payload, envs)
 }
 
 async fn socket_ready(root: &Path) -> PathBuf {
@@ -79,6 +66,16 @@ async fn finish(child: tokio::process::Child) -> (i32, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_person_approves_a_hooks_edit_in_the_editor_and_the_agent_may_write() {
+    approve_in_the_editor(&[]).await;
+}
+
+/// The same with the hook running the door itself, its ask alone sent to the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_that_runs_its_own_door_asks_the_editor_too() {
+    approve_in_the_editor(&[("AUTOGATE_HOOK_LOCAL", "1")]).await;
+}
+
+async fn approve_in_the_editor(envs: &[(&str, &str)]) {
     let dir = repo(&[("Cargo.toml", CARGO)]);
     let root = root(&dir);
     let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
@@ -89,7 +86,7 @@ async fn the_person_approves_a_hooks_edit_in_the_editor_and_the_agent_may_write(
         let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "the socket is the user's alone: {mode:o}");
     }
-    let hook = spawn_hook(&root, "serde", "20");
+    let hook = spawn_hook_with(&root, "serde", envs);
     let change = pending_change(&mut client).await;
     assert_eq!(change["level"], json!("high"), "{change:#}");
     assert!(
@@ -193,8 +190,121 @@ async fn nothing_on_the_socket_can_approve_and_garbage_is_answered() {
         );
     }
     assert!(!root.parent().unwrap().join("escape").exists());
+    // A hook's call the session does not take is declined (the hook then runs its own door):
+    // garbage, a payload for another workspace, an event it does not serve.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("a.rs"), "fn a() {}\n").unwrap();
+    let edit = |cwd: &Path, event: &str| {
+        json!({ "session_id": "s1", "cwd": cwd, "hook_event_name": event, "tool_name": "Write",
+                "tool_input": { "file_path": cwd.join("a.rs"), "content": "fn b() {}\n" } })
+        .to_string()
+    };
+    for line in [
+        json!({ "hook": 5 }),
+        json!({ "hook": { "agent": "claude-code", "input": "{", "cwd": root, "wait_ms": 100 } }),
+        json!({ "hook": { "agent": "nobody", "input": edit(&root, "PreToolUse"), "cwd": root, "wait_ms": 100 } }),
+        json!({ "hook": { "agent": "claude-code", "input": edit(elsewhere.path(), "PreToolUse"), "cwd": elsewhere.path(), "wait_ms": 100 } }),
+        json!({ "hook": { "agent": "claude-code", "input": edit(&root, "PostToolUse"), "cwd": root, "wait_ms": 100 } }),
+    ] {
+        let mut stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
+        stream
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        BufReader::new(stream).read_line(&mut answer).await.unwrap();
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["answer"], json!("declined"), "{line}: {answer}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.path().join("a.rs")).unwrap(),
+        "fn a() {}\n"
+    );
     let pending = client.command("autogate.pending", json!({})).await.unwrap();
     assert_eq!(pending["changes"], json!([]));
+    client.shutdown().await;
+}
+
+/// The log file a hook was told to write, or empty.
+fn log_of(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// A low edit, a denied one, and an edit under a policy changed meanwhile, each handed by the
+/// hook to the session, which runs the door with the policy as it is at each call; the check
+/// after the tool (run by the hook itself) finds what the session's door allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_session_gates_a_hooks_edits_with_the_policy_of_the_moment() {
+    const LIB: &str = "pub fn one() -> i32 {\n    1\n}\n";
+    let dir = repo(&[("src/lib.rs", LIB)]);
+    let root = root(&dir);
+    let client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    socket_ready(&root).await;
+    let logs = tempfile::tempdir().unwrap();
+    let edit = |event: &str, old: &str, new: &str| {
+        json!({ "session_id": "s1", "cwd": root, "hook_event_name": event, "tool_name": "Edit",
+                "tool_input": { "file_path": root.join("src/lib.rs"), "old_string": old, "new_string": new } })
+    };
+    let log = logs.path().join("one.log");
+    let log_env = log.to_str().unwrap();
+
+    // Low: allowed by the session, which stored the checkpoint and the records.
+    let hook = spawn_claude_hook(
+        &root,
+        &edit("PreToolUse", "    1\n", "    2\n"),
+        &[("AUTOGATE_LOG_FILE", log_env)],
+    );
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        log_of(&log).contains("the editor session gated this call"),
+        "handed to the session: {}",
+        log_of(&log)
+    );
+    let trail = std::fs::read_to_string(root.join(".git/autogate/audit.jsonl")).unwrap();
+    assert!(
+        trail.contains("\"decided\"") && trail.contains("claude-code:s1"),
+        "{trail}"
+    );
+    // The agent's tool writes; the hook after it checks what the session's door allowed.
+    std::fs::write(root.join("src/lib.rs"), LIB.replace("    1\n", "    2\n")).unwrap();
+    let hook = spawn_claude_hook(&root, &edit("PostToolUse", "    1\n", "    2\n"), &[]);
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 0, "the allowed content is found: {stdout}\n{stderr}");
+
+    // A secret: denied by the session, with the reason, exit 2.
+    let hook = spawn_claude_hook(
+        &root,
+        &edit(
+            "PreToolUse",
+            "    2\n",
+            "    let api_secret = \"3f9a0c7be21d4e58a6b9f0c3d7e2a1b48c5d6e7f90a1b2c3d4e5f6a7b8c9d0e1\";\n    2\n",
+        ),
+        &[],
+    );
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("critical") && stderr.contains("denied"),
+        "{stderr}"
+    );
+
+    // The policy now says plan: the session's door, opened at the first call, reads it.
+    std::fs::write(root.join(".autogate.toml"), "mode = \"plan\"\n").unwrap();
+    let log = logs.path().join("two.log");
+    let hook = spawn_claude_hook(
+        &root,
+        &edit("PreToolUse", "    2\n", "    3\n"),
+        &[("AUTOGATE_LOG_FILE", log.to_str().unwrap())],
+    );
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("plan mode"), "{stderr}");
+    assert!(log_of(&log).contains("the editor session gated this call"));
+    assert_eq!(
+        read(&root, "src/lib.rs").unwrap(),
+        LIB.replace("    1\n", "    2\n")
+    );
     client.shutdown().await;
 }
 
@@ -284,11 +394,18 @@ fn spawn_write_hook(root: &Path, path: &str, content: &str) -> tokio::process::C
         "tool_name": "Write",
         "tool_input": { "file_path": root.join(path), "content": content },
     });
+    spawn_claude_hook(root, &payload, &[])
+}
+
+/// Starts `autogate hook claude-code` with `payload` on stdin and `envs` set.
+fn spawn_claude_hook(root: &Path, payload: &Value, envs: &[(&str, &str)]) -> tokio::process::Child {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_autogate"))
         .args(["hook", "claude-code"])
         .current_dir(root)
         .env_remove("AUTOGATE_ENV")
+        .env_remove("AUTOGATE_HOOK_LOCAL")
         .env("AUTOGATE_DESK_WAIT", "20")
+        .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
