@@ -449,8 +449,11 @@ fn commanding(key: &str) -> bool {
 }
 
 /// The settings that run commands which differ between two texts of a git config file.
+/// Values are compared as bytes, and a setting without a value (`[core] bare`, a valid
+/// boolean) counts too: such a line must neither hide a change nor stop the comparison.
 fn commanding_keys(old: &[u8], new: &[u8]) -> Result<Vec<String>> {
-    let entries = |bytes: &[u8]| -> Result<BTreeSet<(String, String)>> {
+    type Setting = (String, Option<Vec<u8>>);
+    let entries = |bytes: &[u8]| -> Result<BTreeSet<Setting>> {
         let mut file = tempfile::NamedTempFile::new()?;
         std::io::Write::write_all(&mut file, bytes)?;
         let config = git2::Config::open(file.path())?;
@@ -458,16 +461,51 @@ fn commanding_keys(old: &[u8], new: &[u8]) -> Result<Vec<String>> {
         let mut entries = config.entries(None)?;
         while let Some(entry) = entries.next() {
             let entry = entry?;
-            if let (Ok(name), Ok(value)) = (entry.name(), entry.value()) {
-                out.insert((name.to_owned(), value.to_owned()));
-            }
+            let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
+            // `value_bytes` panics on a setting without a value.
+            let value = entry.has_value().then(|| entry.value_bytes().to_vec());
+            out.insert((name, value));
         }
         Ok(out)
     };
     let (old, new) = (entries(old)?, entries(new)?);
-    Ok(old
+    let mut keys: Vec<String> = old
         .symmetric_difference(&new)
         .map(|(name, _)| name.clone())
         .filter(|name| commanding(name))
-        .collect())
+        .collect();
+    keys.dedup();
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const CONFIG: &[u8] = b"[core]\n\tbare = false\n[remote \"origin\"]\n\turl = x\n";
+
+    #[test]
+    fn a_setting_without_a_value_neither_hides_a_command_nor_stops_the_comparison() {
+        let mut new = CONFIG.to_vec();
+        new.extend_from_slice(b"[core]\n\tfsmonitor = /tmp/x\n[x]\n\tflag\n");
+        assert_eq!(commanding_keys(CONFIG, &new).unwrap(), ["core.fsmonitor"]);
+        let mut new = CONFIG.to_vec();
+        new.extend_from_slice(b"[alias]\n\tst\n");
+        assert_eq!(commanding_keys(CONFIG, &new).unwrap(), ["alias.st"]);
+    }
+
+    #[test]
+    fn a_command_that_is_not_utf8_is_seen() {
+        let mut new = CONFIG.to_vec();
+        new.extend_from_slice(b"[core]\n\tfsmonitor = /tmp/\xff\n");
+        assert_eq!(commanding_keys(CONFIG, &new).unwrap(), ["core.fsmonitor"]);
+    }
+
+    #[test]
+    fn git_bookkeeping_is_not_commanding() {
+        let mut new = CONFIG.to_vec();
+        new.extend_from_slice(b"[branch \"x\"]\n\tremote = origin\n\tmerge\n");
+        assert!(commanding_keys(CONFIG, &new).unwrap().is_empty());
+    }
 }

@@ -1543,3 +1543,24 @@ fn git_config_replaced_by_a_link_is_put_back_as_the_file() {
         "nothing written through the link"
     );
 }
+
+/// Attack: a command appends a setting without a value (valid git config) beside an
+/// `fsmonitor` command. The command is put back all the same. (The old comparison panicked
+/// on the valueless setting, so the hook failed and nothing was put back.)
+#[test]
+fn a_git_setting_without_a_value_does_not_stop_the_command_beside_it_being_put_back() {
+    let (_dir, root) = project();
+    let path = root.join(".git/config");
+    let config = std::fs::read_to_string(&path).unwrap();
+    let agent = "codex";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    std::fs::write(
+        &path,
+        format!("{config}[core]\n\tfsmonitor = /bin/true\n[x]\n\tflag\n"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.contains(".git/config"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), config);
+}
