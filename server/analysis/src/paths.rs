@@ -7,36 +7,63 @@
 
 use std::borrow::Cow;
 
-/// Default protected paths: a change touching one is high at least.
+/// The files that steer agents, editors and CI, listed once and spelled two ways: in the
+/// default protected paths ([`DEFAULT_PROTECTED`], which the team file may `unprotect` by
+/// their exact spelling) and in the self-protection list ([`PROTECTED_CONFIG`], never
+/// unprotected). Each entry is
 ///
-/// Patterns without `/` match the file name at any depth (a nested `Makefile`, `build.rs` or
-/// `AGENTS.md` is read by its tool too); matching is case-insensitive and Unicode-normalised
-/// (see [`fold`]). The policy crate starts from this list: the team file may `unprotect`
-/// any of these except the policy file.
-pub const DEFAULT_PROTECTED: &[&str] = &[
+/// - `file GLOB`: a file name, matched at any depth (a pattern without `/`), the same in both;
+/// - `folder NAME`: everything under a folder of that name at any depth, `**/NAME/**` in both;
+/// - `top_folder NAME`: `NAME/**` (at the workspace root only, where its tool reads it) among
+///   the protected paths, and `**/NAME/**` (at any depth) in the self-protection list: a
+///   nested `.vscode/` is not raised to high, but it never changes without a person.
+macro_rules! control_files {
+    ($($kind:ident $glob:literal,)*) => {
+        /// The control files in the spelling of the default protected paths.
+        const CONTROL_PROTECTED: &[&str] = &[$(control_files!(@protected $kind $glob)),*];
+
+        /// Agent, editor and CI configuration, and the files that steer agents: a change
+        /// touching one of these always asks at least, whatever the policy file says (the
+        /// self-protection invariant). Not affected by `unprotect`. The same entries as the
+        /// first part of [`DEFAULT_PROTECTED`], every folder matched at any depth.
+        pub const PROTECTED_CONFIG: &[&str] = &[$(control_files!(@config $kind $glob)),*];
+    };
+    (@protected file $glob:literal) => { $glob };
+    (@protected folder $glob:literal) => { concat!("**/", $glob, "/**") };
+    (@protected top_folder $glob:literal) => { concat!($glob, "/**") };
+    (@config file $glob:literal) => { $glob };
+    (@config folder $glob:literal) => { concat!("**/", $glob, "/**") };
+    (@config top_folder $glob:literal) => { concat!("**/", $glob, "/**") };
+}
+
+control_files! {
     // Agent, editor and CI configuration.
-    ".autogate.toml",
-    ".vscode/**",
-    ".github/**",
-    ".gitlab-ci.yml",
-    ".claude/**",
-    ".helix/**",
+    file ".autogate.toml",
+    top_folder ".vscode",
+    top_folder ".github",
+    file ".gitlab-ci.yml",
+    top_folder ".claude",
+    top_folder ".helix",
     // Files that steer agents.
-    ".mcp.json",
-    "AGENTS.md",
-    "CLAUDE.md",
-    "CLAUDE.local.md",
-    "GEMINI.md",
-    "AGENTS.override.md",
-    "**/.agents/**",
-    "**/.cursor/**",
-    ".cursorrules",
-    ".clinerules*",
-    "**/.clinerules*/**",
-    "**/.codex/**",
-    "**/.gemini/**",
-    ".windsurfrules",
-    "**/.windsurf/**",
+    file ".mcp.json",
+    file "AGENTS.md",
+    file "CLAUDE.md",
+    file "CLAUDE.local.md",
+    file "GEMINI.md",
+    file "AGENTS.override.md",
+    folder ".agents",
+    folder ".cursor",
+    file ".cursorrules",
+    file ".clinerules*",
+    folder ".clinerules*",
+    folder ".codex",
+    folder ".gemini",
+    file ".windsurfrules",
+    folder ".windsurf",
+}
+
+/// The default protected paths after the control files.
+const OTHER_PROTECTED: &[&str] = &[
     // Build and hook files that run code.
     "build.rs",
     "Makefile",
@@ -78,6 +105,37 @@ pub const DEFAULT_PROTECTED: &[&str] = &[
     "*.tf",
     "*.tfvars",
 ];
+
+/// `a` then `b`, as an array of `N` (their total length) in a constant.
+const fn concat<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {
+    assert!(a.len() + b.len() == N, "N is the total length");
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < b.len() {
+        out[a.len() + j] = b[j];
+        j += 1;
+    }
+    out
+}
+
+const DEFAULT_ARRAY: [&str; CONTROL_PROTECTED.len() + OTHER_PROTECTED.len()] =
+    concat(CONTROL_PROTECTED, OTHER_PROTECTED);
+
+/// Default protected paths: a change touching one is high at least: the control files (listed
+/// once with [`PROTECTED_CONFIG`], above), then build and hook files,
+/// version-control control files, environment files, dependency manifests, containers,
+/// databases and infrastructure.
+///
+/// Patterns without `/` match the file name at any depth (a nested `Makefile`, `build.rs` or
+/// `AGENTS.md` is read by its tool too); matching is case-insensitive and Unicode-normalised
+/// (see [`fold`]). The policy crate starts from this list: the team file may `unprotect`
+/// any of these except the policy file.
+pub const DEFAULT_PROTECTED: &[&str] = &DEFAULT_ARRAY;
 
 use globset::{GlobSet, GlobSetBuilder};
 use icu_normalizer::ComposingNormalizerBorrowed;
@@ -228,6 +286,160 @@ pub fn forbidden_path(path: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The two lists as they were written out by hand before they were derived from one.
+    const WRITTEN_PROTECTED: &[&str] = &[
+        ".autogate.toml",
+        ".vscode/**",
+        ".github/**",
+        ".gitlab-ci.yml",
+        ".claude/**",
+        ".helix/**",
+        ".mcp.json",
+        "AGENTS.md",
+        "CLAUDE.md",
+        "CLAUDE.local.md",
+        "GEMINI.md",
+        "AGENTS.override.md",
+        "**/.agents/**",
+        "**/.cursor/**",
+        ".cursorrules",
+        ".clinerules*",
+        "**/.clinerules*/**",
+        "**/.codex/**",
+        "**/.gemini/**",
+        ".windsurfrules",
+        "**/.windsurf/**",
+        "build.rs",
+        "Makefile",
+        "GNUmakefile",
+        "*.mk",
+        ".pre-commit-config.yaml",
+        "**/.husky/**",
+        "setup.py",
+        ".gitattributes",
+        ".gitmodules",
+        ".env*",
+        "Cargo.toml",
+        "package.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "pyproject.toml",
+        "requirements*.txt",
+        "poetry.lock",
+        "uv.lock",
+        "Pipfile",
+        "Pipfile.lock",
+        "setup.cfg",
+        "go.mod",
+        "pom.xml",
+        "build.gradle",
+        "build.gradle.kts",
+        "Gemfile",
+        "Gemfile.lock",
+        "composer.json",
+        "composer.lock",
+        "Dockerfile*",
+        "**/migrations/**",
+        "*.sql",
+        "*.tf",
+        "*.tfvars",
+    ];
+    const WRITTEN_CONFIG: &[&str] = &[
+        ".autogate.toml",
+        "**/.vscode/**",
+        "**/.github/**",
+        ".gitlab-ci.yml",
+        "**/.claude/**",
+        "**/.helix/**",
+        ".mcp.json",
+        "AGENTS.md",
+        "CLAUDE.md",
+        "CLAUDE.local.md",
+        "GEMINI.md",
+        "AGENTS.override.md",
+        "**/.agents/**",
+        "**/.cursor/**",
+        ".cursorrules",
+        ".clinerules*",
+        "**/.clinerules*/**",
+        "**/.codex/**",
+        "**/.gemini/**",
+        ".windsurfrules",
+        "**/.windsurf/**",
+    ];
+
+    #[test]
+    fn the_derived_lists_are_the_lists_written_before_and_match_the_same_paths() {
+        assert_eq!(PROTECTED_CONFIG, WRITTEN_CONFIG);
+        assert_eq!(DEFAULT_PROTECTED, WRITTEN_PROTECTED);
+        // The same matching, pattern by pattern, on paths at the root and nested.
+        let paths = [
+            ".autogate.toml",
+            "sub/.autogate.toml",
+            ".vscode/settings.json",
+            "sub/.vscode/settings.json",
+            ".github/workflows/ci.yml",
+            "pkg/.github/x.yml",
+            ".gitlab-ci.yml",
+            "a/.gitlab-ci.yml",
+            ".claude/settings.json",
+            "a/.claude/x",
+            ".helix/config.toml",
+            "a/.helix/x",
+            ".mcp.json",
+            "x/.mcp.json",
+            "AGENTS.md",
+            "docs/AGENTS.md",
+            "AGENTS.override.md",
+            "a/b/AGENTS.override.md",
+            ".agents/x",
+            "a/.agents/skills/x.md",
+            ".cursor/rules/x.mdc",
+            "a/.cursor/x",
+            ".cursorrules",
+            ".clinerules",
+            ".clinerules-x",
+            ".clinerules/a.md",
+            "a/.clinerules/b.md",
+            ".codex/config.toml",
+            "a/.codex/x",
+            ".gemini/x",
+            "a/.gemini/x",
+            ".windsurfrules",
+            ".windsurf/rules/x.md",
+            "CLAUDE.md",
+            "CLAUDE.local.md",
+            "GEMINI.md",
+            "src/main.rs",
+            "vscode/x",
+            "x.vscode/y",
+            ".VSCode/Settings.json",
+            "Makefile",
+            "build.rs",
+            ".env",
+            "Cargo.toml",
+        ];
+        for (derived, written) in [
+            (DEFAULT_PROTECTED, WRITTEN_PROTECTED),
+            (PROTECTED_CONFIG, WRITTEN_CONFIG),
+        ] {
+            let derived = ProtectedPaths::new(derived).unwrap();
+            let written = ProtectedPaths::new(written).unwrap();
+            for path in paths {
+                assert_eq!(derived.matching(path), written.matching(path), "{path}");
+            }
+        }
+        // Why the spellings differ: a nested `.vscode/` is not a protected path, but it is
+        // agent configuration.
+        let protected = ProtectedPaths::new(DEFAULT_PROTECTED).unwrap();
+        let config = ProtectedPaths::new(PROTECTED_CONFIG).unwrap();
+        assert_eq!(protected.matching("sub/.vscode/settings.json"), None);
+        assert_eq!(
+            config.matching("sub/.vscode/settings.json"),
+            Some("**/.vscode/**")
+        );
+    }
 
     #[test]
     fn protected_patterns_match_anywhere_by_file_name() {

@@ -171,30 +171,9 @@ pub use autogate_analysis::paths::DEFAULT_PROTECTED;
 /// Agent, editor and CI configuration, and the files that steer agents: a change touching one
 /// of these always asks at least, whatever the policy file says (the self-protection
 /// invariant: an agent never rewrites its own instructions, tools or CI on its own). Not
-/// affected by `unprotect`.
-pub const PROTECTED_CONFIG: &[&str] = &[
-    ".autogate.toml",
-    "**/.vscode/**",
-    "**/.github/**",
-    ".gitlab-ci.yml",
-    "**/.claude/**",
-    "**/.helix/**",
-    ".mcp.json",
-    "AGENTS.md",
-    "CLAUDE.md",
-    "CLAUDE.local.md",
-    "GEMINI.md",
-    "AGENTS.override.md",
-    "**/.agents/**",
-    "**/.cursor/**",
-    ".cursorrules",
-    ".clinerules*",
-    "**/.clinerules*/**",
-    "**/.codex/**",
-    "**/.gemini/**",
-    ".windsurfrules",
-    "**/.windsurf/**",
-];
+/// affected by `unprotect`. Derived in `autogate_analysis::paths` from the same list as the
+/// first part of [`DEFAULT_PROTECTED`], so the two cannot drift apart.
+pub use autogate_analysis::paths::PROTECTED_CONFIG;
 
 /// The file that can never be unprotected.
 pub const POLICY_FILE: &str = ".autogate.toml";

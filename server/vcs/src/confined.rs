@@ -10,6 +10,12 @@
 //! use it. A symlink anywhere below the root is refused ([`ConfinedError::Redirected`]);
 //! symlinks above the root do not matter, as the root is opened once.
 //!
+//! A path with a `.git` component is refused before any call: a [`Root`] on a workspace never
+//! reaches into its repository. The one place autogate writes inside the git folder on
+//! purpose (putting back the hooks and settings an agent's shell command changed) opens a
+//! [`Root`] on the git folder itself, so the same rules hold there: paths relative to it, no
+//! symlink below it followed.
+//!
 //! Outside unix the same checks are made by name (`symlink_metadata` on each component), which
 //! narrows the window but cannot close it.
 
@@ -76,6 +82,23 @@ pub struct FileRead {
     /// Unix permission bits (`0o644` elsewhere).
     pub mode: u32,
 }
+
+/// What an entry is, seen without following it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Folder,
+    /// A symbolic link (never followed).
+    Symlink,
+    /// Anything else (a FIFO, a socket, a device).
+    Other,
+}
+
+/// How deep [`Root::remove_all`] goes before it gives up.
+#[cfg(unix)]
+const MAX_DEPTH: usize = 64;
 
 /// An open handle on a workspace root; every path is relative to it.
 pub struct Root {
@@ -220,6 +243,83 @@ mod sys {
             }
         }
         Ok(Some(current))
+    }
+
+    /// Removes the entry `name` of `dir`: a file or a symlink is unlinked (never followed), a
+    /// folder emptied the same way, each subfolder opened with `O_NOFOLLOW` from its parent.
+    pub(super) fn remove_all(
+        dir: BorrowedFd<'_>,
+        name: &str,
+        rel: &str,
+        depth: usize,
+    ) -> Result<bool, ConfinedError> {
+        let io = |action, e: Errno| ConfinedError::Io {
+            path: rel.to_owned(),
+            action,
+            source: err(e),
+        };
+        match kind(dir, name) {
+            None => return Ok(false),
+            Some(FileType::Directory) => {}
+            Some(_) => {
+                return match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+                    Ok(()) | Err(Errno::NOENT) => Ok(true),
+                    Err(e) => Err(io("remove", e)),
+                };
+            }
+        }
+        if depth >= super::MAX_DEPTH {
+            return Err(ConfinedError::Invalid {
+                path: rel.to_owned(),
+                why: "folders nested too deep to remove",
+            });
+        }
+        let folder = match rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty()) {
+            Ok(fd) => fd,
+            // Swapped for a symlink or a file in the meantime: remove that instead.
+            Err(Errno::LOOP | Errno::NOTDIR) => return remove_all(dir, name, rel, depth + 1),
+            Err(e) => return Err(io("open the folder", e)),
+        };
+        let mut names = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&folder).map_err(|e| io("list", e))? {
+            let entry = entry.map_err(|e| io("list", e))?;
+            let child = entry.file_name().to_bytes();
+            if child != b"." && child != b".." {
+                names.push(entry.file_name().to_owned());
+            }
+        }
+        for child in names {
+            let child_rel = format!("{rel}/{}", child.to_string_lossy());
+            remove_all_c(folder.as_fd(), &child, &child_rel, depth + 1)?;
+        }
+        match rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR) {
+            Ok(()) | Err(Errno::NOENT) => Ok(true),
+            Err(e) => Err(io("remove the folder", e)),
+        }
+    }
+
+    /// [`remove_all`] for a name that may not be UTF-8 (an entry found in a folder).
+    fn remove_all_c(
+        dir: BorrowedFd<'_>,
+        name: &std::ffi::CStr,
+        rel: &str,
+        depth: usize,
+    ) -> Result<bool, ConfinedError> {
+        match name.to_str() {
+            Ok(name) => remove_all(dir, name, rel, depth),
+            Err(_) => {
+                // Not UTF-8: a file or a symlink is unlinked by its raw name; a folder by that
+                // name is refused (it is not one autogate made or knows).
+                match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+                    Ok(()) | Err(Errno::NOENT) => Ok(true),
+                    Err(e) => Err(ConfinedError::Io {
+                        path: rel.to_owned(),
+                        action: "remove",
+                        source: err(e),
+                    }),
+                }
+            }
+        }
     }
 }
 
@@ -396,6 +496,107 @@ impl Root {
         })?;
         Ok(())
     }
+
+    /// What `rel` is, not following it if it is a symlink; `Ok(None)` when it does not exist.
+    /// A symlink on a folder of the path is refused.
+    pub fn kind(&self, rel: &str) -> Result<Option<Kind>, ConfinedError> {
+        use rustix::fs::{AtFlags, FileType};
+        let kind = self.with_parent(rel, false, |dir, name| {
+            match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) => Ok(Some(match FileType::from_raw_mode(stat.st_mode) {
+                    FileType::RegularFile => Kind::File,
+                    FileType::Directory => Kind::Folder,
+                    FileType::Symlink => Kind::Symlink,
+                    _ => Kind::Other,
+                })),
+                Err(rustix::io::Errno::NOENT) => Ok(None),
+                Err(e) => Err(io(rel, "inspect")(sys::err(e))),
+            }
+        })?;
+        Ok(kind.flatten())
+    }
+
+    /// The target written in the symlink `rel` (never followed); `Ok(None)` when `rel` does not
+    /// exist. Refused when it is not a symlink, or a folder on its path is one.
+    pub fn read_link(&self, rel: &str) -> Result<Option<PathBuf>, ConfinedError> {
+        use std::os::unix::ffi::OsStringExt;
+        let target = self.with_parent(rel, false, |dir, name| {
+            match rustix::fs::readlinkat(dir, name, Vec::new()) {
+                Ok(target) => Ok(Some(PathBuf::from(std::ffi::OsString::from_vec(
+                    target.into_bytes(),
+                )))),
+                Err(rustix::io::Errno::NOENT) => Ok(None),
+                Err(rustix::io::Errno::INVAL) => Err(ConfinedError::Invalid {
+                    path: rel.to_owned(),
+                    why: "not a symlink",
+                }),
+                Err(e) => Err(io(rel, "read the link")(sys::err(e))),
+            }
+        })?;
+        Ok(target.flatten())
+    }
+
+    /// The names of the entries of the folder `rel` (`""`: the root itself), sorted; names
+    /// that are not UTF-8 are left out. `Ok(None)` when it does not exist; refused when it, or
+    /// a folder on its path, is a symlink or not a folder.
+    pub fn list(&self, rel: &str) -> Result<Option<Vec<String>>, ConfinedError> {
+        use std::os::fd::AsFd;
+        let folder = if rel.is_empty() {
+            None
+        } else {
+            let (mut folders, name) = split(rel)?;
+            folders.push(name);
+            match sys::walk(&self.fd, rel, &folders, false)? {
+                None => return Ok(None),
+                Some(fd) => fd,
+            }
+        };
+        let fd = folder.as_ref().map_or(self.fd.as_fd(), AsFd::as_fd);
+        let failed = |e| io(rel, "list")(sys::err(e));
+        let mut names = Vec::new();
+        for entry in rustix::fs::Dir::read_from(fd).map_err(failed)? {
+            let entry = entry.map_err(failed)?;
+            match entry.file_name().to_str() {
+                Ok("." | "..") | Err(_) => {}
+                Ok(name) => names.push(name.to_owned()),
+            }
+        }
+        names.sort();
+        Ok(Some(names))
+    }
+
+    /// Makes `rel` a symlink to `target` (missing folders are created). Refused when something
+    /// is already there: it is never replaced or followed.
+    pub fn symlink(&self, rel: &str, target: &Path) -> Result<(), ConfinedError> {
+        self.with_parent(rel, true, |dir, name| {
+            rustix::fs::symlinkat(target, dir, name)
+                .map_err(|e| io(rel, "create the symlink")(sys::err(e)))?;
+            let _ = rustix::fs::fsync(dir);
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Makes the folder `rel` and the missing folders on its path (`0o777` less the umask);
+    /// one that exists is fine. A symlink on the path, `rel` included, is refused.
+    pub fn create_dir(&self, rel: &str) -> Result<(), ConfinedError> {
+        let (mut folders, name) = split(rel)?;
+        folders.push(name);
+        sys::walk(&self.fd, rel, &folders, true)?;
+        Ok(())
+    }
+
+    /// Removes `rel` whatever it is: a file or a symlink (the link itself, never what it leads
+    /// to), or a folder with everything in it, each subfolder opened without following a
+    /// symlink. `Ok(false)` when it did not exist.
+    pub fn remove_all(&self, rel: &str) -> Result<bool, ConfinedError> {
+        let removed = self.with_parent(rel, false, |dir, name| {
+            let removed = sys::remove_all(dir, name, rel, 0)?;
+            let _ = rustix::fs::fsync(dir);
+            Ok(removed)
+        })?;
+        Ok(removed.unwrap_or(false))
+    }
 }
 
 #[cfg(not(unix))]
@@ -530,6 +731,124 @@ impl Root {
         }
         Ok(())
     }
+
+    /// The absolute path of `rel` with its folders checked, but not `rel` itself (which may be
+    /// a symlink); `None` if a folder on it does not exist.
+    fn checked_parent(&self, rel: &str) -> Result<Option<PathBuf>, ConfinedError> {
+        let (folders, name) = split(rel)?;
+        if folders.is_empty() {
+            return Ok(Some(self.path.join(name)));
+        }
+        let parent = folders.join("/");
+        Ok(self
+            .checked(&parent, false)?
+            .filter(|p| p.is_dir())
+            .map(|p| p.join(name)))
+    }
+
+    /// What `rel` is, not following it if it is a symlink (`Ok(None)`: absent).
+    pub fn kind(&self, rel: &str) -> Result<Option<Kind>, ConfinedError> {
+        let Some(path) = self.checked_parent(rel)? else {
+            return Ok(None);
+        };
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => Ok(Some(Kind::Symlink)),
+            Ok(m) if m.is_dir() => Ok(Some(Kind::Folder)),
+            Ok(m) if m.is_file() => Ok(Some(Kind::File)),
+            Ok(_) => Ok(Some(Kind::Other)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(rel, "inspect")(e)),
+        }
+    }
+
+    /// The target written in the symlink `rel` (`Ok(None)`: absent).
+    pub fn read_link(&self, rel: &str) -> Result<Option<PathBuf>, ConfinedError> {
+        match self.kind(rel)? {
+            None => Ok(None),
+            Some(Kind::Symlink) => {
+                let Some(path) = self.checked_parent(rel)? else {
+                    return Ok(None);
+                };
+                std::fs::read_link(path)
+                    .map(Some)
+                    .map_err(io(rel, "read the link"))
+            }
+            Some(_) => Err(ConfinedError::Invalid {
+                path: rel.to_owned(),
+                why: "not a symlink",
+            }),
+        }
+    }
+
+    /// The names of the entries of the folder `rel` (`""`: the root), sorted; names that are
+    /// not UTF-8 are left out.
+    pub fn list(&self, rel: &str) -> Result<Option<Vec<String>>, ConfinedError> {
+        let path = if rel.is_empty() {
+            self.path.clone()
+        } else {
+            match self.checked(rel, false)? {
+                Some(path) if path.is_dir() => path,
+                Some(path) if path.exists() => {
+                    return Err(ConfinedError::Invalid {
+                        path: rel.to_owned(),
+                        why: "not a folder",
+                    });
+                }
+                _ => return Ok(None),
+            }
+        };
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&path).map_err(io(rel, "list"))? {
+            let entry = entry.map_err(io(rel, "list"))?;
+            if let Ok(name) = entry.file_name().into_string() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(Some(names))
+    }
+
+    /// Symlinks are not made outside unix.
+    pub fn symlink(&self, rel: &str, _target: &Path) -> Result<(), ConfinedError> {
+        Err(io(rel, "create the symlink")(
+            std::io::ErrorKind::Unsupported.into(),
+        ))
+    }
+
+    /// Makes the folder `rel` and the missing folders on its path.
+    pub fn create_dir(&self, rel: &str) -> Result<(), ConfinedError> {
+        let Some(path) = self.checked(rel, true)? else {
+            return Err(io(rel, "create the folder")(
+                std::io::ErrorKind::NotFound.into(),
+            ));
+        };
+        match std::fs::create_dir(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
+            Err(e) => Err(io(rel, "create the folder")(e)),
+        }
+    }
+
+    /// Removes `rel` whatever it is (a symlink itself, never what it leads to; a folder with
+    /// everything in it). `Ok(false)` when it did not exist.
+    pub fn remove_all(&self, rel: &str) -> Result<bool, ConfinedError> {
+        let path = match self.kind(rel)? {
+            None => return Ok(false),
+            Some(_) => self.checked_parent(rel)?,
+        };
+        let Some(path) = path else { return Ok(false) };
+        let result = match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
+            Ok(m) if m.file_type().is_symlink() && path.is_dir() => std::fs::remove_dir(&path),
+            Ok(_) => std::fs::remove_file(&path),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io(rel, "remove")(e)),
+        }
+    }
 }
 
 #[cfg(all(test, unix))]
@@ -616,6 +935,53 @@ mod tests {
                 "{rel}"
             );
         }
+    }
+
+    #[test]
+    fn links_are_read_made_and_removed_never_followed() {
+        let (dir, root) = root();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("f"), "theirs").unwrap();
+        std::fs::create_dir(outside.path().join("sub")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("tools")).unwrap();
+        assert_eq!(root.kind("tools").unwrap(), Some(Kind::Symlink));
+        assert_eq!(root.kind("src").unwrap(), Some(Kind::Folder));
+        assert_eq!(root.kind("nothing").unwrap(), None);
+        assert_eq!(root.read_link("tools").unwrap().unwrap(), outside.path());
+        assert!(root.read_link("src").is_err());
+        // Nothing below the link is listed, made or inspected.
+        for result in [
+            root.list("tools").map(|_| ()),
+            root.create_dir("tools/new"),
+            root.create_dir("tools"),
+            root.kind("tools/f").map(|_| ()),
+            root.symlink("tools/l", Path::new("x")),
+        ] {
+            assert!(
+                matches!(result, Err(ConfinedError::Redirected { .. })),
+                "{result:?}"
+            );
+        }
+        // A link in a folder removed whole is unlinked, its target left alone.
+        std::fs::create_dir(dir.path().join("src/deep")).unwrap();
+        std::fs::write(dir.path().join("src/deep/a"), "a").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("src/deep/out")).unwrap();
+        assert!(root.remove_all("src").unwrap());
+        assert!(root.remove_all("tools").unwrap());
+        assert!(!root.remove_all("tools").unwrap());
+        assert_eq!(root.list("").unwrap().unwrap(), Vec::<String>::new());
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("f")).unwrap(),
+            "theirs"
+        );
+        assert!(outside.path().join("sub").is_dir());
+        // A link is made where nothing is, never over something.
+        root.create_dir("a/b").unwrap();
+        root.symlink("a/b/l", Path::new("../x")).unwrap();
+        assert_eq!(root.read_link("a/b/l").unwrap().unwrap(), Path::new("../x"));
+        assert!(root.symlink("a/b/l", Path::new("y")).is_err());
+        assert_eq!(root.list("a/b").unwrap().unwrap(), vec!["l".to_owned()]);
+        assert_eq!(root.list("none").unwrap(), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 pub mod agents;
 pub mod codex_patch;
+pub mod gitdir;
 pub mod shell;
 pub mod state;
 

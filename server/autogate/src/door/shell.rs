@@ -6,6 +6,17 @@
 //! A clean tracked file needs no copy: its content before is the index's. Ignored files are
 //! not looked at, except those the policy protects (`.env`). Without git there is no status to
 //! compare, and shell calls are not bracketed.
+//!
+//! Inside the git folder, what runs code or steers git (`config`, the `hooks` folder and its
+//! entries, `info/attributes`) is snapshotted too, with what each thing *is* (a real folder or
+//! a symlink and its target; a file with its mode, or a symlink): after the command, whatever
+//! changed is put back whatever the policy says, through a confined [`Root`] opened on the
+//! git folder (never by name, never through a symlink the command planted), recorded as a
+//! critical `rolled_back`, and the call is denied. A `.git/hooks` or `.git/info` swapped for a
+//! link is unlinked and made again; a hooks folder the person linked elsewhere, left as it
+//! was, is restored through a [`Root`] opened where it leads. See [`super::gitdir`].
+//!
+//! [`Root`]: autogate_vcs::confined::Root
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -16,6 +27,7 @@ use autogate_policy::Decision;
 use autogate_vcs::{AuditEvent, CheckpointMeta};
 use serde::{Deserialize, Serialize};
 
+use super::gitdir::{self, GitState};
 use super::{ApprovalState, Door, Outcome, Source, Verdict, outcome_of, sha256_hex};
 use crate::gate::ChangeRecord;
 use crate::protocol::Status;
@@ -44,192 +56,48 @@ pub struct Snapshot {
     /// The held changes approved before the command ran; one approved while it ran is void.
     #[serde(default)]
     pub approved: BTreeSet<String>,
-    /// The git files that run code or steer git (`config`, `hooks/*`, `info/attributes`),
-    /// relative to the git folder: content and mode (`None`: absent).
+    /// What in the git folder runs code or steers git (`config`, the `hooks` folder and its
+    /// entries, `info/attributes`), kind included: see [`super::gitdir`]. `None` in a snapshot
+    /// that did not keep it (then nothing in the git folder is put back).
     #[serde(default)]
-    pub git_files: BTreeMap<String, Option<(Vec<u8>, u32)>>,
+    pub git_dir: Option<GitState>,
 }
 
-/// The files of the git folder a command could use to run code later (a hook runs at the
-/// person's next commit) or change what git does: `config`, every file in `hooks/`,
-/// `info/attributes`. Keyed relative to the (common) git folder.
-fn git_files(repo: &git2::Repository) -> BTreeMap<String, Option<(Vec<u8>, u32)>> {
-    let dir = repo.commondir().to_path_buf();
-    let mut names = vec!["config".to_owned(), "info/attributes".to_owned()];
-    if let Ok(entries) = std::fs::read_dir(dir.join("hooks")) {
-        for entry in entries.flatten() {
-            names.push(format!("hooks/{}", entry.file_name().to_string_lossy()));
-        }
-    }
-    names
-        .into_iter()
-        .map(|name| {
-            let path = dir.join(&name);
-            let state = std::fs::symlink_metadata(&path).ok().map(|meta| {
-                let content = if meta.file_type().is_symlink() {
-                    std::fs::read_link(&path)
-                        .map(|t| format!("symlink\0{}", t.display()).into_bytes())
-                        .unwrap_or_default()
-                } else {
-                    std::fs::read(&path).unwrap_or_default()
-                };
-                (content, mode_of(&meta))
-            });
-            (name, state)
-        })
-        .collect()
-}
-
-/// Puts back the git files a command changed (see [`git_files`]); returns what it put back.
+/// Puts back what a command changed in the git folder (see [`super::gitdir`]), with a
+/// critical `rolled_back` record; returns what it changed, and what could not be put back.
 async fn restore_git_files(
     door: &mut Door,
     snapshot: &Snapshot,
     source: &Source,
-) -> Result<Vec<String>> {
+) -> Result<gitdir::Restored> {
+    let Some(before) = &snapshot.git_dir else {
+        return Ok(gitdir::Restored::default());
+    };
     let Some((repo, _)) = repository(door.root()) else {
-        return Ok(Vec::new());
+        return Ok(gitdir::Restored::default());
     };
     let dir = repo.commondir().to_path_buf();
-    let now = git_files(&repo);
-    let mut changed = Vec::new();
-    for (name, state) in &now {
-        let before = snapshot.git_files.get(name).cloned().flatten();
-        if before.as_ref().map(|b| &b.0) == state.as_ref().map(|s| &s.0)
-            && before.as_ref().map(|b| b.1) == state.as_ref().map(|s| s.1)
-        {
-            continue;
-        }
-        // `config`: only settings that make git run a command (or fetch elsewhere) are put
-        // back; the rest (a branch's upstream, a new remote) is git doing its work.
-        if name == "config"
-            && let (Some((old, _)), Some((new, _))) = (&before, state)
-            && let Ok(keys) = commanding_keys(old, new)
-        {
-            if keys.is_empty() {
-                continue;
-            }
-            tracing::warn!(
-                ?keys,
-                "a shell command changed git settings that run commands"
-            );
-        }
-        let path = dir.join(name);
-        if std::fs::symlink_metadata(&path).is_ok() {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("cannot remove {}", path.display()))?;
-        }
-        if let Some((content, mode)) = before {
-            std::fs::write(&path, &content)
-                .with_context(|| format!("cannot restore {}", path.display()))?;
-            set_mode(&path, mode)?;
-        }
-        changed.push(format!(".git/{name}"));
-    }
-    if !changed.is_empty() {
+    let restored = gitdir::put_back(&dir, before);
+    if !restored.changed.is_empty() || !restored.failed.is_empty() {
         let mut record = autogate_vcs::AuditRecord::new(AuditEvent::RolledBack);
         record.source = Some(source.label());
-        record.files = changed.clone();
+        record.files = restored.changed.clone();
         record.level = Some("critical".to_owned());
         record.decision = Some("deny".to_owned());
         record.rule = Some("invariant.workspace_root".to_owned());
         record.reasons = vec![format!(
             "a shell command changed {} inside .git/ (code git runs, or how git behaves): put back",
-            changed.join(", ")
+            restored.changed.join(", ")
         )];
+        if !restored.failed.is_empty() {
+            record.reasons.push(format!(
+                "could not be put back: {}",
+                restored.failed.join("; ")
+            ));
+        }
         door.append(vec![record], None).await?;
     }
-    Ok(changed)
-}
-
-/// Git settings whose value is a command git runs, or where it fetches and pushes from:
-/// (section, variable) patterns over lower-cased names, `*` for a subsection.
-const COMMANDING: &[&str] = &[
-    "core.hookspath",
-    "core.fsmonitor",
-    "core.sshcommand",
-    "core.pager",
-    "core.editor",
-    "core.askpass",
-    "core.gitproxy",
-    "core.worktree",
-    "sequence.editor",
-    "diff.external",
-    "gpg.program",
-    "alias.",
-    "filter.",
-    "credential.",
-    "include.",
-    "includeif.",
-    "pager.",
-    "uploadpack.",
-    "url.",
-    "diff.*.textconv",
-    "diff.*.command",
-    "merge.*.driver",
-    "gpg.*.program",
-    "difftool.",
-    "mergetool.",
-    "protocol.",
-];
-
-fn commanding(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    COMMANDING
-        .iter()
-        .any(|pattern| match pattern.split_once(".*.") {
-            Some((section, variable)) => {
-                key.starts_with(&format!("{section}.")) && key.ends_with(&format!(".{variable}"))
-            }
-            None if pattern.ends_with('.') => key.starts_with(pattern),
-            None => key == *pattern,
-        })
-}
-
-/// The settings that run commands which differ between two texts of a git config file.
-fn commanding_keys(old: &[u8], new: &[u8]) -> Result<Vec<String>> {
-    let entries = |bytes: &[u8]| -> Result<BTreeSet<(String, String)>> {
-        let mut file = tempfile::NamedTempFile::new()?;
-        std::io::Write::write_all(&mut file, bytes)?;
-        let config = git2::Config::open(file.path())?;
-        let mut out = BTreeSet::new();
-        let mut entries = config.entries(None)?;
-        while let Some(entry) = entries.next() {
-            let entry = entry?;
-            if let (Ok(name), Ok(value)) = (entry.name(), entry.value()) {
-                out.insert((name.to_owned(), value.to_owned()));
-            }
-        }
-        Ok(out)
-    };
-    let (old, new) = (entries(old)?, entries(new)?);
-    Ok(old
-        .symmetric_difference(&new)
-        .map(|(name, _)| name.clone())
-        .filter(|name| commanding(name))
-        .collect())
-}
-
-#[cfg(unix)]
-fn mode_of(meta: &std::fs::Metadata) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode()
-}
-
-#[cfg(not(unix))]
-fn mode_of(_meta: &std::fs::Metadata) -> u32 {
-    0o644
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot set the mode of {}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
-    Ok(())
+    Ok(restored)
 }
 
 /// After a shell command: judged under the policy it ran under; approvals given meanwhile
@@ -243,11 +111,19 @@ pub async fn after(door: &mut Door, snapshot: &Snapshot, source: &Source) -> Res
     let git = restore_git_files(door, snapshot, source).await?;
     let observed = changes_since(door, snapshot)?;
     let mut outcome = gate_observed(door, observed, source).await?;
-    if !git.is_empty() {
+    if !git.failed.is_empty() {
+        outcome.verdict = Verdict::Deny;
+        outcome.message = format!(
+            "autogate could not put back everything inside .git/ ({}): check the repository's hooks and settings before the next git command. {}",
+            git.failed.join("; "),
+            outcome.message
+        );
+    }
+    if !git.changed.is_empty() {
         outcome.verdict = Verdict::Deny;
         outcome.message = format!(
             "autogate put back {} inside .git/: a command may not change the code git runs or how it behaves. {}",
-            git.join(", "),
+            git.changed.join(", "),
             outcome.message
         );
     }
@@ -374,7 +250,7 @@ pub fn snapshot(door: &Door) -> Result<Snapshot> {
         checkpoint,
         policy: std::fs::read_to_string(root.join(crate::config::POLICY_FILE)).ok(),
         approved: approved_ids(door)?,
-        git_files: git_files(&repo),
+        git_dir: Some(gitdir::snapshot(repo.commondir())?),
     })
 }
 

@@ -1297,3 +1297,270 @@ fn git_doing_its_work_in_a_shell_command_is_left_alone() {
             .contains("example.com")
     );
 }
+
+/// Writes an executable hook script at `path` that touches `marker` when git runs it.
+#[cfg(unix)]
+fn hook_script(path: &Path, marker: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The permission bits of `path` (not following a link).
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    path.symlink_metadata().unwrap().permissions().mode() & 0o777
+}
+
+/// A folder's entries and their contents (links by their targets), to see it untouched.
+#[cfg(unix)]
+fn listing(dir: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let path = e.path();
+            let what = if path.symlink_metadata().unwrap().file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&path).unwrap().display())
+            } else {
+                std::fs::read_to_string(&path).unwrap_or_default()
+            };
+            (e.file_name().to_string_lossy().into_owned(), what)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Attack: the command swaps `.git/hooks` for a symlink to a folder of its own hooks. The link
+/// is removed (never followed: the agent's folder is left exactly as it made it) and the real
+/// folder made again with the person's hooks, executable bits included; git then runs none of
+/// the agent's hooks at the next commit. (The old restore followed the link: it deleted and
+/// rewrote files in the agent's folder and left the link, so git ran the agent's hook.)
+#[cfg(unix)]
+#[test]
+fn git_hooks_folder_swapped_for_a_link_to_the_agents_hooks_is_put_back_unfollowed() {
+    let (_dir, root) = project();
+    let own = root.join(".git/hooks/pre-push");
+    let evil = tempfile::tempdir().unwrap();
+    let ran = evil.path().join("ran");
+    std::fs::write(&own, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&own, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let hooks_before = listing(&root.join(".git/hooks"));
+    let agent = "claude-code";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    // The agent's folder of hooks, and `.git/hooks` swapped for a link to it.
+    let folder = evil.path().join("hooks");
+    std::fs::create_dir(&folder).unwrap();
+    hook_script(&folder.join("pre-commit"), &ran);
+    let planted = listing(&folder);
+    std::fs::remove_dir_all(root.join(".git/hooks")).unwrap();
+    std::os::unix::fs::symlink(&folder, root.join(".git/hooks")).unwrap();
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.contains(".git/hooks"), "{stdout}");
+    let meta = root.join(".git/hooks").symlink_metadata().unwrap();
+    assert!(meta.is_dir() && !meta.file_type().is_symlink());
+    assert_eq!(listing(&root.join(".git/hooks")), hooks_before);
+    assert_eq!(mode(&own), 0o755, "the hook stays executable");
+    assert_eq!(
+        listing(&folder),
+        planted,
+        "nothing written through the link"
+    );
+    git(&root, &["commit", "-q", "--allow-empty", "-m", "next"]);
+    assert!(!ran.exists(), "git ran the agent's hook");
+    assert!(trail(&root).iter().any(|r| r["event"] == "rolled_back"
+        && r["level"] == "critical"
+        && r["files"].to_string().contains(".git/hooks")),);
+}
+
+/// Attack: hooks the person made symbolic links (to scripts kept in the repository) are
+/// replaced, one by a regular file, one by a link to the agent's script. Each is put back as
+/// the same link, not as a regular file. (The old restore wrote each back as a regular file
+/// holding `symlink\0<target>`: the person's hooks were gone.)
+#[cfg(unix)]
+#[test]
+fn hooks_that_were_symbolic_links_are_put_back_as_the_same_links() {
+    let dir = repo(&[
+        ("src/main.rs", LIB),
+        ("Cargo.toml", CARGO),
+        ("scripts/pre-commit", "#!/bin/sh\nexit 0\n"),
+        ("scripts/pre-push", "#!/bin/sh\nexit 0\n"),
+    ]);
+    let root = root(&dir);
+    let hooks = root.join(".git/hooks");
+    std::os::unix::fs::symlink("../../scripts/pre-commit", hooks.join("pre-commit")).unwrap();
+    std::os::unix::fs::symlink("../../scripts/pre-push", hooks.join("pre-push")).unwrap();
+    let before = listing(&hooks);
+    let evil = tempfile::tempdir().unwrap();
+    let ran = evil.path().join("ran");
+    hook_script(&evil.path().join("evil.sh"), &ran);
+    let agent = "codex";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    std::fs::remove_file(hooks.join("pre-commit")).unwrap();
+    hook_script(&hooks.join("pre-commit"), &ran);
+    std::fs::remove_file(hooks.join("pre-push")).unwrap();
+    std::os::unix::fs::symlink(evil.path().join("evil.sh"), hooks.join("pre-push")).unwrap();
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(".git/hooks/pre-commit") && stdout.contains(".git/hooks/pre-push"),
+        "{stdout}"
+    );
+    for name in ["pre-commit", "pre-push"] {
+        let path = hooks.join(name);
+        assert!(
+            path.symlink_metadata().unwrap().file_type().is_symlink(),
+            "{name} is a link again"
+        );
+        assert_eq!(
+            std::fs::read_link(&path).unwrap(),
+            Path::new(&format!("../../scripts/{name}"))
+        );
+    }
+    assert_eq!(listing(&hooks), before);
+    assert!(
+        evil.path().join("evil.sh").exists(),
+        "its target left alone"
+    );
+    git(&root, &["commit", "-q", "--allow-empty", "-m", "next"]);
+    assert!(!ran.exists(), "git ran the agent's hook");
+}
+
+/// The person keeps the hooks in a shared folder and `.git/hooks` is a link to it. A command
+/// that changes a hook through the link has it put back there, the link kept; a command that
+/// re-points the link at the agent's folder has the link put back (never followed) as long
+/// as the person's folder is still where it was. The person's hooks keep running. (The old
+/// restore followed the re-pointed link and wrote into the agent's folder.)
+#[cfg(unix)]
+#[test]
+fn a_symlinked_hooks_folder_the_person_set_up_keeps_working_and_is_put_back_through_its_link() {
+    let (_dir, root) = project();
+    let shared = tempfile::tempdir().unwrap();
+    let shared = shared.path().canonicalize().unwrap();
+    let mine = shared.join("mine-ran");
+    hook_script(&shared.join("pre-commit"), &mine);
+    let original = listing(&shared);
+    std::fs::remove_dir_all(root.join(".git/hooks")).unwrap();
+    std::os::unix::fs::symlink(&shared, root.join(".git/hooks")).unwrap();
+    let agent = "gemini";
+
+    // 1. A hook changed and one added, through the kept link.
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    let evil = tempfile::tempdir().unwrap();
+    let ran = evil.path().join("ran");
+    hook_script(&root.join(".git/hooks/pre-commit"), &ran);
+    hook_script(&root.join(".git/hooks/post-commit"), &ran);
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(
+        std::fs::read_link(root.join(".git/hooks")).unwrap(),
+        shared,
+        "the person's link is kept"
+    );
+    assert_eq!(listing(&shared), original);
+    assert_eq!(mode(&shared.join("pre-commit")), 0o755);
+
+    // 2. The link re-pointed at the agent's folder.
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    let folder = evil.path().join("hooks");
+    std::fs::create_dir(&folder).unwrap();
+    hook_script(&folder.join("pre-commit"), &ran);
+    let planted = listing(&folder);
+    std::fs::remove_file(root.join(".git/hooks")).unwrap();
+    std::os::unix::fs::symlink(&folder, root.join(".git/hooks")).unwrap();
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(std::fs::read_link(root.join(".git/hooks")).unwrap(), shared);
+    assert_eq!(listing(&shared), original);
+    assert_eq!(
+        listing(&folder),
+        planted,
+        "nothing written through the link"
+    );
+
+    // 3. Nothing changed: nothing is put back, and the person's hook runs.
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    git(&root, &["commit", "-q", "--allow-empty", "-m", "next"]);
+    assert!(mine.exists(), "the person's hook ran");
+    assert!(!ran.exists(), "git ran the agent's hook");
+}
+
+/// Attack: `.git/info` swapped for a link to a folder whose `attributes` sets a filter. The
+/// link is removed, never followed, and the folder made again as it was (`exclude` included).
+/// (The old restore deleted the agent's `attributes` through the link and left the link.)
+#[cfg(unix)]
+#[test]
+fn git_info_swapped_for_a_link_is_put_back_as_the_real_folder() {
+    let (_dir, root) = project();
+    let info = root.join(".git/info");
+    let before = listing(&info);
+    let agent = "copilot";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    let evil = tempfile::tempdir().unwrap();
+    std::fs::write(evil.path().join("attributes"), "* filter=evil\n").unwrap();
+    std::fs::remove_dir_all(&info).unwrap();
+    std::os::unix::fs::symlink(evil.path(), &info).unwrap();
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stderr.contains(".git/info"), "{stderr}");
+    let meta = info.symlink_metadata().unwrap();
+    assert!(meta.is_dir() && !meta.file_type().is_symlink());
+    assert_eq!(listing(&info), before);
+    assert_eq!(
+        std::fs::read_to_string(evil.path().join("attributes")).unwrap(),
+        "* filter=evil\n",
+        "nothing removed through the link"
+    );
+}
+
+/// Attack: `.git/config` replaced by a symbolic link to a config of the agent's (an
+/// `fsmonitor` command). The link is removed and the file written again.
+#[cfg(unix)]
+#[test]
+fn git_config_replaced_by_a_link_is_put_back_as_the_file() {
+    let (_dir, root) = project();
+    let path = root.join(".git/config");
+    let config = std::fs::read_to_string(&path).unwrap();
+    let agent = "claude-code";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    let evil = tempfile::tempdir().unwrap();
+    let theirs = format!("{config}[core]\n\tfsmonitor = /bin/true\n");
+    std::fs::write(evil.path().join("config"), &theirs).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(evil.path().join("config"), &path).unwrap();
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(!path.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), config);
+    assert_eq!(
+        std::fs::read_to_string(evil.path().join("config")).unwrap(),
+        theirs,
+        "nothing written through the link"
+    );
+}
+
+/// Attack: a command appends a setting without a value (valid git config) beside an
+/// `fsmonitor` command. The command is put back all the same. (The old comparison panicked
+/// on the valueless setting, so the hook failed and nothing was put back.)
+#[test]
+fn a_git_setting_without_a_value_does_not_stop_the_command_beside_it_being_put_back() {
+    let (_dir, root) = project();
+    let path = root.join(".git/config");
+    let config = std::fs::read_to_string(&path).unwrap();
+    let agent = "codex";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "x")).0, 0);
+    std::fs::write(
+        &path,
+        format!("{config}[core]\n\tfsmonitor = /bin/true\n[x]\n\tflag\n"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "x"));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.contains(".git/config"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), config);
+}

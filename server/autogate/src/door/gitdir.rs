@@ -1,0 +1,511 @@
+//! The git folder around a shell command: what in it runs code or steers git (`config`, the
+//! `hooks` folder and every entry in it, `info/attributes`), kept before the command and put
+//! back after it, every read and write confined ([`autogate_vcs::confined::Root`]).
+//!
+//! A workspace [`Root`] refuses `.git` outright; here a second [`Root`] is opened on the
+//! (common) git folder itself, so that paths are relative to it and no symlink below it is
+//! followed. The snapshot keeps what each thing *is*, not only what it holds: the `hooks` and
+//! `info` folders are real folders or symlinks (with the target written in the link and the
+//! folder it led to), and each entry a file (content and mode), a symlink (its target) or
+//! something else. After the command:
+//!
+//! - a folder that changed kind, or a link that now leads elsewhere, is taken away (a link is
+//!   unlinked, never followed; a folder put in its place is removed whole without following a
+//!   link in it) and made again as it was: the same link when it still leads where it did,
+//!   else a real folder holding the snapshot's entries;
+//! - a folder that is what it was is compared entry by entry, through the git folder's
+//!   [`Root`] for a real folder, or through a [`Root`] opened on the folder a kept link leads
+//!   to (a user's symlinked hooks folder keeps working, and is restored where it is);
+//! - an entry that changed is removed (a link itself, never what it leads to) and made again:
+//!   a file with its content and mode (executable bits included), a symlink with its target;
+//!   an entry that was a folder or anything else is never made again, only taken away if it
+//!   became something else;
+//! - `config` is put back (from the snapshot's bytes) only when a setting that runs a command
+//!   or redirects git changed (`COMMANDING`), or when it is no longer the same kind of thing
+//!   (a file replaced by a symlink is unlinked and the file written again). A `config` that
+//!   was a symlink and still is the same one is not followed.
+//!
+//! Nothing is ever written through a symlink: writes are confined, and a link found where a
+//! folder or a file should be is removed first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use autogate_vcs::confined::{Kind, Root};
+use serde::{Deserialize, Serialize};
+
+/// One entry of the git folder, as the snapshot keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    /// A regular file: its bytes and permission bits.
+    File { content: Vec<u8>, mode: u32 },
+    /// A symbolic link: the target written in it (bytes of the path).
+    Link { target: Vec<u8> },
+    /// A folder or anything else: not looked into, never made again.
+    Other,
+}
+
+/// A folder of the git folder (`hooks`, `info`), as the snapshot keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Folder {
+    /// A real folder.
+    Real,
+    /// A symbolic link: the target written in it, and the folder it led to (canonical; `None`
+    /// when it led nowhere).
+    Link {
+        target: Vec<u8>,
+        resolved: Option<Vec<u8>>,
+    },
+    /// Not a folder (a file, a FIFO): nothing in it is looked at.
+    Other,
+}
+
+/// A folder and its entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderState {
+    /// What the folder is (`None`: absent).
+    pub kind: Option<Folder>,
+    /// Its entries by name (those of the folder a link leads to, for a link).
+    pub entries: BTreeMap<String, Entry>,
+}
+
+/// What the git folder held before a shell command, of what runs code or steers git.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitState {
+    /// `config` (`None`: absent).
+    pub config: Option<Entry>,
+    /// `hooks/`, every entry of it watched.
+    pub hooks: FolderState,
+    /// `info/`: every entry kept (to make the folder again), `attributes` watched.
+    pub info: FolderState,
+}
+
+/// What [`put_back`] did.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// What the command had changed, as `.git/…` paths (each was put back, unless it is also
+    /// in `failed`).
+    pub changed: Vec<String>,
+    /// What could not be put back, with why.
+    pub failed: Vec<String>,
+}
+
+/// The folders of the git folder the snapshot keeps.
+const FOLDERS: [&str; 2] = ["hooks", "info"];
+
+/// Whether the entry `name` of the folder `folder` is compared after a command: every hook,
+/// and `info/attributes` (the rest of `info/` is kept only to make the folder again).
+fn watched(folder: &str, name: &str) -> bool {
+    folder == "hooks" || name == "attributes"
+}
+
+/// Takes the state of the git folder `dir`. Fails rather than keep a wrong picture (an entry
+/// that cannot be read would otherwise be "put back" as something else).
+pub fn snapshot(dir: &Path) -> Result<GitState> {
+    let git = Root::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    Ok(GitState {
+        config: entry(&git, "config").context("cannot read .git/config")?,
+        hooks: folder_state(&git, dir, "hooks").context("cannot read .git/hooks")?,
+        info: folder_state(&git, dir, "info").context("cannot read .git/info")?,
+    })
+}
+
+/// Puts back in the git folder `dir` what changed since `before` (see the module docs).
+pub fn put_back(dir: &Path, before: &GitState) -> Restored {
+    let mut out = Restored::default();
+    let git = match Root::open(dir) {
+        Ok(git) => git,
+        Err(e) => {
+            out.failed
+                .push(format!(".git: cannot open {}: {e}", dir.display()));
+            return out;
+        }
+    };
+    config(&git, before.config.as_ref(), &mut out);
+    for name in FOLDERS {
+        let folder = if name == "hooks" {
+            &before.hooks
+        } else {
+            &before.info
+        };
+        if let Err(e) = restore_folder(&git, dir, name, folder, &mut out) {
+            out.failed.push(format!(".git/{name}: {e:#}"));
+        }
+    }
+    out
+}
+
+/// `config`: put back when a commanding setting changed or it is no longer what it was.
+fn config(git: &Root, before: Option<&Entry>, out: &mut Restored) {
+    let now = match entry(git, "config") {
+        Ok(now) => now,
+        Err(e) => {
+            out.failed.push(format!(".git/config: {e:#}"));
+            return;
+        }
+    };
+    if now.as_ref() == before {
+        return;
+    }
+    // Only settings that make git run a command (or fetch elsewhere) are put back; the rest
+    // (a branch's upstream, a new remote) is git doing its work.
+    if let (Some(Entry::File { content: old, .. }), Some(Entry::File { content: new, .. })) =
+        (before, &now)
+        && let Ok(keys) = commanding_keys(old, new)
+    {
+        if keys.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            ?keys,
+            "a shell command changed git settings that run commands"
+        );
+    }
+    out.changed.push(".git/config".to_owned());
+    let place = Place {
+        root: git,
+        folder: "",
+    };
+    if let Err(e) = place.replace("config", before, now.as_ref()) {
+        out.failed.push(format!(".git/config: {e:#}"));
+    }
+}
+
+/// One folder of the git folder: its kind first, then its watched entries.
+fn restore_folder(
+    git: &Root,
+    dir: &Path,
+    name: &str,
+    before: &FolderState,
+    out: &mut Restored,
+) -> Result<()> {
+    let now = folder_kind(git, dir, name)?;
+    if now == before.kind {
+        return match &before.kind {
+            Some(Folder::Real) => {
+                let place = Place {
+                    root: git,
+                    folder: name,
+                };
+                compare(&place, name, &before.entries, out);
+                Ok(())
+            }
+            Some(Folder::Link {
+                resolved: Some(resolved),
+                ..
+            }) => {
+                let linked = open_linked(resolved)?;
+                let place = Place {
+                    root: &linked,
+                    folder: "",
+                };
+                compare(&place, name, &before.entries, out);
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+    }
+    // The folder itself changed (another kind, a link leading elsewhere): what is there is
+    // taken away (a link unlinked, never followed) and the folder made again as it was.
+    out.changed.push(format!(".git/{name}"));
+    git.remove_all(name)?;
+    match &before.kind {
+        None | Some(Folder::Other) => Ok(()),
+        Some(Folder::Link { target, resolved }) if resolve(dir, target) == *resolved => {
+            git.symlink(name, &path_of(target))?;
+            if let Some(resolved) = resolved {
+                let linked = open_linked(resolved)?;
+                let place = Place {
+                    root: &linked,
+                    folder: "",
+                };
+                compare(&place, name, &before.entries, out);
+            }
+            Ok(())
+        }
+        // A real folder, or a link that no longer leads where it did (its target was moved
+        // or swapped): a real folder with the snapshot's entries.
+        Some(_) => {
+            git.create_dir(name)?;
+            let place = Place {
+                root: git,
+                folder: name,
+            };
+            for (entry_name, entry) in &before.entries {
+                if let Err(e) = place.replace(entry_name, Some(entry), None) {
+                    out.failed.push(format!(".git/{name}/{entry_name}: {e:#}"));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Compares the watched entries of a folder with the snapshot's and puts back each that
+/// changed.
+fn compare(place: &Place<'_>, shown: &str, before: &BTreeMap<String, Entry>, out: &mut Restored) {
+    let now = match place.root.list(place.folder) {
+        Ok(names) => names.unwrap_or_default(),
+        Err(e) => {
+            out.failed.push(format!(".git/{shown}: {e}"));
+            return;
+        }
+    };
+    let names: BTreeSet<&str> = before
+        .keys()
+        .map(String::as_str)
+        .chain(now.iter().map(String::as_str))
+        .filter(|name| watched(shown, name) && plain_name(name))
+        .collect();
+    for name in names {
+        let shown = format!(".git/{shown}/{name}");
+        let result = entry(place.root, &place.rel(name)).and_then(|current| {
+            let was = before.get(name);
+            if current.as_ref() == was {
+                return Ok(());
+            }
+            out.changed.push(shown.clone());
+            place.replace(name, was, current.as_ref())
+        });
+        if let Err(e) = result {
+            out.failed.push(format!("{shown}: {e:#}"));
+        }
+    }
+}
+
+/// A folder inside a [`Root`] (`""`: the root itself).
+struct Place<'a> {
+    root: &'a Root,
+    folder: &'a str,
+}
+
+impl Place<'_> {
+    fn rel(&self, name: &str) -> String {
+        if self.folder.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.folder)
+        }
+    }
+
+    /// Takes away what is at `name` (`now`) and makes again what was there (`before`).
+    fn replace(&self, name: &str, before: Option<&Entry>, now: Option<&Entry>) -> Result<()> {
+        let rel = self.rel(name);
+        if now.is_some() {
+            self.root.remove_all(&rel)?;
+        }
+        match before {
+            Some(Entry::File { content, mode }) => self.root.write(&rel, content, Some(*mode))?,
+            Some(Entry::Link { target }) => self.root.symlink(&rel, &path_of(target))?,
+            Some(Entry::Other) | None => {}
+        }
+        Ok(())
+    }
+}
+
+/// A name that can be an entry autogate looks at (the confined paths refuse the others; git
+/// runs no hook by such a name).
+fn plain_name(name: &str) -> bool {
+    !name.contains('\\') && !name.eq_ignore_ascii_case(".git")
+}
+
+/// What `rel` is now, with its content or target (`None`: absent).
+fn entry(root: &Root, rel: &str) -> Result<Option<Entry>> {
+    Ok(match root.kind(rel)? {
+        None => None,
+        Some(Kind::File) => root.read(rel)?.map(|read| Entry::File {
+            content: read.content,
+            mode: read.mode,
+        }),
+        Some(Kind::Symlink) => root.read_link(rel)?.map(|target| Entry::Link {
+            target: bytes_of(&target),
+        }),
+        Some(Kind::Folder | Kind::Other) => Some(Entry::Other),
+    })
+}
+
+/// What the folder `name` of the git folder is now.
+fn folder_kind(git: &Root, dir: &Path, name: &str) -> Result<Option<Folder>> {
+    Ok(match git.kind(name)? {
+        None => None,
+        Some(Kind::Folder) => Some(Folder::Real),
+        Some(Kind::Symlink) => git.read_link(name)?.map(|target| {
+            let target = bytes_of(&target);
+            Folder::Link {
+                resolved: resolve(dir, &target),
+                target,
+            }
+        }),
+        Some(Kind::File | Kind::Other) => Some(Folder::Other),
+    })
+}
+
+/// A folder of the git folder and its entries.
+fn folder_state(git: &Root, dir: &Path, name: &str) -> Result<FolderState> {
+    let kind = folder_kind(git, dir, name)?;
+    let mut entries = BTreeMap::new();
+    let (root, folder) = match &kind {
+        Some(Folder::Real) => (None, name),
+        Some(Folder::Link {
+            resolved: Some(resolved),
+            ..
+        }) => (Some(open_linked(resolved)?), ""),
+        _ => return Ok(FolderState { kind, entries }),
+    };
+    let place = Place {
+        root: root.as_ref().unwrap_or(git),
+        folder,
+    };
+    for entry_name in place.root.list(folder)?.unwrap_or_default() {
+        if !plain_name(&entry_name) {
+            continue;
+        }
+        if let Some(found) = entry(place.root, &place.rel(&entry_name))? {
+            entries.insert(entry_name, found);
+        }
+    }
+    Ok(FolderState { kind, entries })
+}
+
+/// The folder a link in the git folder leads to, canonical (`None`: nowhere, or not a folder).
+fn resolve(dir: &Path, target: &[u8]) -> Option<Vec<u8>> {
+    let path = std::fs::canonicalize(dir.join(path_of(target))).ok()?;
+    path.is_dir().then(|| bytes_of(&path))
+}
+
+/// A [`Root`] on the folder a kept link leads to (canonical, as the snapshot saw it).
+fn open_linked(resolved: &[u8]) -> Result<Root> {
+    let path = path_of(resolved);
+    Root::open(&path).with_context(|| format!("cannot open {}", path.display()))
+}
+
+#[cfg(unix)]
+fn bytes_of(path: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(unix)]
+fn path_of(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[cfg(not(unix))]
+fn bytes_of(path: &Path) -> Vec<u8> {
+    path.to_string_lossy().into_owned().into_bytes()
+}
+
+#[cfg(not(unix))]
+fn path_of(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// Git settings whose value is a command git runs, or where it fetches and pushes from:
+/// (section, variable) patterns over lower-cased names, `*` for a subsection.
+const COMMANDING: &[&str] = &[
+    "core.hookspath",
+    "core.fsmonitor",
+    "core.sshcommand",
+    "core.pager",
+    "core.editor",
+    "core.askpass",
+    "core.gitproxy",
+    "core.worktree",
+    "sequence.editor",
+    "diff.external",
+    "gpg.program",
+    "alias.",
+    "filter.",
+    "credential.",
+    "include.",
+    "includeif.",
+    "pager.",
+    "uploadpack.",
+    "url.",
+    "diff.*.textconv",
+    "diff.*.command",
+    "merge.*.driver",
+    "gpg.*.program",
+    "difftool.",
+    "mergetool.",
+    "protocol.",
+];
+
+fn commanding(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    COMMANDING
+        .iter()
+        .any(|pattern| match pattern.split_once(".*.") {
+            Some((section, variable)) => {
+                key.starts_with(&format!("{section}.")) && key.ends_with(&format!(".{variable}"))
+            }
+            None if pattern.ends_with('.') => key.starts_with(pattern),
+            None => key == *pattern,
+        })
+}
+
+/// The settings that run commands which differ between two texts of a git config file.
+/// Values are compared as bytes, and a setting without a value (`[core] bare`, a valid
+/// boolean) counts too: such a line must neither hide a change nor stop the comparison.
+fn commanding_keys(old: &[u8], new: &[u8]) -> Result<Vec<String>> {
+    type Setting = (String, Option<Vec<u8>>);
+    let entries = |bytes: &[u8]| -> Result<BTreeSet<Setting>> {
+        let mut file = tempfile::NamedTempFile::new()?;
+        std::io::Write::write_all(&mut file, bytes)?;
+        let config = git2::Config::open(file.path())?;
+        let mut out = BTreeSet::new();
+        let mut entries = config.entries(None)?;
+        while let Some(entry) = entries.next() {
+            let entry = entry?;
+            let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
+            // `value_bytes` panics on a setting without a value.
+            let value = entry.has_value().then(|| entry.value_bytes().to_vec());
+            out.insert((name, value));
+        }
+        Ok(out)
+    };
+    let (old, new) = (entries(old)?, entries(new)?);
+    let mut keys: Vec<String> = old
+        .symmetric_difference(&new)
+        .map(|(name, _)| name.clone())
+        .filter(|name| commanding(name))
+        .collect();
+    keys.dedup();
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const CONFIG: &[u8] = b"[core]\n\tbare = false\n[remote \"origin\"]\n\turl = x\n";
+
+    #[test]
+    fn a_setting_without_a_value_neither_hides_a_command_nor_stops_the_comparison() {
+        let mut new = CONFIG.to_vec();
+        new.extend_from_slice(b"[core]\n\tfsmonitor = /tmp/x\n[x]\n\tflag\n");
+        assert_eq!(commanding_keys(CONFIG, &new).unwrap(), ["core.fsmonitor"]);
+        let mut new = CONFIG.to_vec();
+        new.extend_from_slice(b"[alias]\n\tst\n");
+        assert_eq!(commanding_keys(CONFIG, &new).unwrap(), ["alias.st"]);
+    }
+
+    #[test]
+    fn a_command_that_is_not_utf8_is_seen() {
+        let mut new = CONFIG.to_vec();
+        new.extend_from_slice(b"[core]\n\tfsmonitor = /tmp/\xff\n");
+        assert_eq!(commanding_keys(CONFIG, &new).unwrap(), ["core.fsmonitor"]);
+    }
+
+    #[test]
+    fn git_bookkeeping_is_not_commanding() {
+        let mut new = CONFIG.to_vec();
+        new.extend_from_slice(b"[branch \"x\"]\n\tremote = origin\n\tmerge\n");
+        assert!(commanding_keys(CONFIG, &new).unwrap().is_empty());
+    }
+}
