@@ -148,10 +148,10 @@ async fn gate(agent: Agent, root: Option<&Path>, call: Call) -> anyhow::Result<R
             return Ok(agents::allow());
         }
         (Action::Bracketed, Event::Post) => {
-            let Some(snapshot) = door.state().take_snapshot::<Snapshot>(&call.key)? else {
-                return Ok(agents::allow());
-            };
-            shell::after(&mut door, &snapshot, &source).await?
+            match door.state().take_snapshot::<Snapshot>(&call.key)? {
+                Some(snapshot) => shell::after(&mut door, &snapshot, &source).await?,
+                None => shell::unbracketed(&mut door, &source).await?,
+            }
         }
     };
     Ok(agents::reply(agent, call.event, &outcome))

@@ -100,6 +100,23 @@ async fn restore_git_files(
     Ok(restored)
 }
 
+/// After a shell command whose snapshot is gone: the command removed it (it lives in the
+/// workspace's git folder, within a shell's reach), or the hook before it never ran. What the
+/// command changed cannot be checked, so the agent is stopped and the trail says so, critical.
+pub async fn unbracketed(door: &mut Door, source: &Source) -> Result<Outcome> {
+    let reason = "the snapshot taken before this shell command is gone (removed while it ran, or never taken): what the command changed was not checked";
+    let mut record = autogate_vcs::AuditRecord::new(AuditEvent::Failed);
+    record.source = Some(source.label());
+    record.level = Some("critical".to_owned());
+    record.decision = Some("deny".to_owned());
+    record.rule = Some("invariant.bracketed_shell".to_owned());
+    record.reasons = vec![reason.to_owned()];
+    door.append(vec![record], None).await?;
+    Ok(Outcome::deny(format!(
+        "autogate: {reason}. Do not touch autogate's files under .git/autogate/; tell the person to review `git status` and `autogate log`."
+    )))
+}
+
 /// After a shell command: judged under the policy it ran under; approvals given meanwhile
 /// void; the git folder's code and settings put back; what changed in the workspace gated.
 pub async fn after(door: &mut Door, snapshot: &Snapshot, source: &Source) -> Result<Outcome> {

@@ -608,6 +608,48 @@ fn shell_calls_are_bracketed_and_a_high_change_made_by_sed_is_rolled_back() {
     }
 }
 
+/// The attacker's way around bracketing: the command removes the snapshot taken before it
+/// (it lives under `.git/autogate/`, which a shell can reach). The hook after it then has
+/// nothing to compare with; it stops the agent and records it, critical, instead of allowing.
+#[test]
+fn a_command_that_removes_its_own_snapshot_is_stopped_and_recorded() {
+    for agent in AGENTS {
+        let (_dir, root) = project();
+        let command = "rm -rf .git/autogate/doors/shell && sed -i s/x/y/ Cargo.toml";
+        let (code, _, stderr) = hook(&root, agent, &shell(agent, false, &root, command));
+        assert_eq!(code, 0, "{agent}: {stderr}");
+        let shells = root.join(".git/autogate/doors/shell");
+        assert!(
+            std::fs::read_dir(&shells).unwrap().count() > 0,
+            "{agent}: a snapshot is kept"
+        );
+        std::fs::remove_dir_all(&shells).unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            CARGO.replace("[dependencies]\n", GIT_DEP),
+        )
+        .unwrap();
+        let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, command));
+        assert_eq!(code, 2, "{agent}: {stdout}");
+        assert!(
+            stderr.contains("snapshot taken before this shell command is gone"),
+            "{agent}: {stderr}"
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&stdout).unwrap()["decision"],
+            "block",
+            "{agent}"
+        );
+        let trail = trail(&root);
+        assert!(
+            trail.iter().any(|r| r["event"] == "failed"
+                && r["level"] == "critical"
+                && r["rule"] == "invariant.bracketed_shell"),
+            "{agent}: {trail:?}"
+        );
+    }
+}
+
 #[test]
 fn a_dirty_file_changed_by_the_shell_is_restored_to_its_dirty_content_not_to_head() {
     let (_dir, root) = project();
