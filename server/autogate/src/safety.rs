@@ -28,6 +28,21 @@ pub struct FileState<'a> {
     pub after: Option<&'a str>,
 }
 
+/// Below this many bytes of "before" text, a checkpoint's pack costs about its fsyncs alone:
+/// staging ahead would add a pack and save nothing.
+const STAGE_FROM_BYTES: usize = 64 * 1024;
+
+/// The "before" texts of a proposal worth storing ahead of its checkpoint, on another core
+/// while it is analyzed ([`CheckpointStore::stage`]), if any.
+pub fn worth_staging(proposal: &autogate_analysis::Proposal) -> Option<Vec<String>> {
+    let texts: Vec<String> = proposal
+        .files
+        .iter()
+        .filter_map(|f| f.before.clone())
+        .collect();
+    (texts.iter().map(String::len).sum::<usize>() >= STAGE_FROM_BYTES).then_some(texts)
+}
+
 /// Checkpoints and the audit trail of one workspace.
 pub struct SafetyNet {
     pub store: CheckpointStore,

@@ -177,7 +177,7 @@ const LOCK_LIMIT: Duration = Duration::from_secs(10);
 pub struct Door {
     workspace: Workspace,
     gate: Gate,
-    net: SafetyNet,
+    net: std::sync::Arc<SafetyNet>,
     state: DoorState,
     /// Why the policy in force is not the file's (it has errors: every change asks).
     policy_note: Option<String>,
@@ -196,7 +196,7 @@ impl Door {
         let (policy, policy_note) = load_policy(&root);
         let environment = config::environment(&policy, &root);
         let gate = Gate::new(policy, environment);
-        let net = SafetyNet::open(&root)?;
+        let net = std::sync::Arc::new(SafetyNet::open(&root)?);
         let state = DoorState::open(&root)?;
         Ok(Self {
             workspace,
@@ -333,6 +333,18 @@ impl Door {
             return Ok(Outcome::allow("autogate: the edit changes nothing"));
         }
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: intake");
+        // Large pre-images go into the checkpoint store on the other core meanwhile.
+        if let Some(texts) = crate::safety::worth_staging(&intake.proposal) {
+            let net = self.net.clone();
+            tokio::task::spawn_blocking(move || {
+                let contents: Vec<&[u8]> = texts.iter().map(String::as_bytes).collect();
+                if let Err(e) = net.store.stage(&contents) {
+                    tracing::debug!(
+                        "staging the pre-images failed (the checkpoint stores them): {e}"
+                    );
+                }
+            });
+        }
         let records = self.admit(&intake, source).await;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: admitted");
         let outcome = self.settle(records, &intake, source, desk).await;

@@ -276,22 +276,13 @@ async fn prefetch_advisories(ctx: &Context, proposal: &autogate_analysis::Propos
     }
 }
 
-/// Below this many bytes of "before" text, a checkpoint's pack costs about its fsyncs alone:
-/// staging ahead would add a pack and save nothing.
-const STAGE_FROM_BYTES: usize = 64 * 1024;
-
 /// Stores the proposal's "before" texts in the checkpoint store on another core while the
 /// proposal is analyzed, so that the checkpoint of the changes applied at once only adds its
 /// tree and manifest. Best effort: content staged but not needed is garbage, never a fault.
 fn stage_pre_images(ctx: &Context, proposal: &autogate_analysis::Proposal) {
-    let texts: Vec<String> = proposal
-        .files
-        .iter()
-        .filter_map(|f| f.before.clone())
-        .collect();
-    if texts.iter().map(String::len).sum::<usize>() < STAGE_FROM_BYTES {
+    let Some(texts) = crate::safety::worth_staging(proposal) else {
         return;
-    }
+    };
     let shared = ctx.shared.clone();
     tokio::task::spawn_blocking(move || {
         let Ok(net) = shared.safety() else {

@@ -517,6 +517,50 @@ fn a_write_other_than_the_allowed_one_is_caught_after_the_tool_and_rolled_back()
     }
 }
 
+/// A large file's pre-image is stored on the other core while the edit is analyzed; the
+/// rollback after a failed verification still gives back every byte.
+#[test]
+fn a_large_files_edit_rolled_back_after_verification_is_byte_identical() {
+    let big: String = (0..3_000)
+        .map(|n| format!("fn f{n}() -> u32 {{\n    {n}\n}}\n"))
+        .collect();
+    assert!(big.len() > 64 * 1024);
+    let dir = repo(&[("src/big.rs", &big), ("Cargo.toml", CARGO)]);
+    let root = root(&dir);
+    std::fs::write(
+        root.join(".autogate.toml"),
+        "[verify]\ncommands = [{ run = \"! grep -q '    77777' src/big.rs\" }]\n",
+    )
+    .unwrap();
+    let agent = "claude-code";
+    let pre = edit(
+        agent,
+        false,
+        &root,
+        "src/big.rs",
+        "    1500\n",
+        "    77777\n",
+    );
+    assert_eq!(hook(&root, agent, &pre).0, 0);
+    std::fs::write(
+        root.join("src/big.rs"),
+        big.replace("    1500\n", "    77777\n"),
+    )
+    .unwrap();
+    let post = edit(
+        agent,
+        true,
+        &root,
+        "src/big.rs",
+        "    1500\n",
+        "    77777\n",
+    );
+    let (code, stdout, stderr) = hook(&root, agent, &post);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("verification failed"), "{stderr}");
+    assert_eq!(read(&root, "src/big.rs").as_deref(), Some(big.as_str()));
+}
+
 #[test]
 fn a_failed_verification_after_the_tool_rolls_the_edit_back() {
     let (_dir, root) = project();
