@@ -7,8 +7,9 @@ use similar::{ChangeTag, TextDiff};
 use tree_sitter::Tree;
 
 use crate::cut::{self, DisjointSets};
-use crate::incremental::{ParseCache, Parsers, changed_span};
+use crate::incremental::{Known, ParseCache, Parsers, changed_span};
 use crate::languages::Language;
+use crate::local;
 use crate::merge::{self, Hunk, merge3};
 use crate::symbols::{self, Symbol, SymbolChange};
 
@@ -112,13 +113,17 @@ impl Trees<'_> {
         path: &str,
         before: Option<&str>,
         after: Option<&str>,
-    ) -> (Option<Tree>, Option<Tree>) {
+    ) -> Known {
         match self {
-            Trees::Fresh(parsers) => parsers.pair(lang, before, after),
-            Trees::Cached(cache) => {
-                let known = cache.trees(lang, path, before, after);
-                (known.before, known.after)
+            Trees::Fresh(parsers) => {
+                let (before, after) = parsers.pair(lang, before, after);
+                Known {
+                    before,
+                    after,
+                    skeleton: None,
+                }
             }
+            Trees::Cached(cache) => cache.trees(lang, path, before, after),
         }
     }
 
@@ -442,16 +447,34 @@ fn base_name(sym: &Symbol) -> String {
     sym.name.split('#').next().unwrap_or_default().to_owned()
 }
 
-/// Names of the definitions a file's change adds, removes or modifies.
+/// Names of the definitions a file's change adds, removes or modifies: for a modification that
+/// parses cleanly, from the symbols of the items it touches only ([`local::prepare`]).
 fn changed_definitions(file: &FileChange, trees: &mut Trees<'_>) -> BTreeSet<String> {
     let Some(lang) = Language::from_path(&file.path) else {
         return BTreeSet::new();
     };
     let before = file.before.as_deref().filter(|t| !t.contains('\0'));
     let after = file.after.as_deref().filter(|t| !t.contains('\0'));
-    let (bt, at) = trees.pair(lang, &file.path, before, after);
-    let before = symbols_of(lang, bt, before);
-    let after = symbols_of(lang, at, after);
+    let known = trees.pair(lang, &file.path, before, after);
+    // A modification that parses cleanly on both sides: the symbols of the run of items it
+    // touches (local analysis), which give the same diff as every symbol of the file; else
+    // every symbol.
+    let clean = |t: &Option<Tree>| t.as_ref().is_some_and(|t| !t.root_node().has_error());
+    let local = match (before, after, &known.before, &known.after) {
+        (Some(b), Some(a), Some(bt), Some(at))
+            if b != a && !file.is_renamed() && clean(&known.before) && clean(&known.after) =>
+        {
+            local::prepare(lang, (bt, b), (at, a), known.skeleton.as_deref())
+        }
+        _ => None,
+    };
+    let (before, after) = match local {
+        Some((b, a)) => (b.symbols, a.symbols),
+        None => (
+            symbols_of(lang, known.before, before),
+            symbols_of(lang, known.after, after),
+        ),
+    };
     symbols::diff(&before, &after)
         .into_iter()
         .flat_map(|change| match change {
@@ -938,6 +961,14 @@ class B:
                     .ok_or_else(|| TestCaseError::fail("units conflict"))?;
             }
             prop_assert_eq!(&acc, &after);
+            // The names a whole-file part defines, from the items it touches, are those of a
+            // diff of every symbol of the file.
+            let file = modified(path, &before, &after);
+            let mut fresh = Trees::Fresh(Parsers::default());
+            let mut cached = Trees::Cached(&mut cache);
+            let whole = whole_definitions(&file);
+            prop_assert_eq!(&changed_definitions(&file, &mut fresh), &whole);
+            prop_assert_eq!(&changed_definitions(&file, &mut cached), &whole);
             // When both sides parse cleanly, so does every unit.
             let lang = if python {
                 Language::Python
@@ -975,6 +1006,28 @@ class B:
                 prop_assert!(seen.iter().all(|&n| n == 1), "{:?}", seen);
             }
             Ok(())
+        }
+
+        /// [`changed_definitions`] from every symbol of both sides, as it was before it
+        /// looked at the touched items only.
+        fn whole_definitions(file: &FileChange) -> BTreeSet<String> {
+            let Some(lang) = Language::from_path(&file.path) else {
+                return BTreeSet::new();
+            };
+            let side = |text: Option<&str>| {
+                let text = text.filter(|t| !t.contains('\0'));
+                symbols_of(lang, text.and_then(|t| lang.parse(t)), text)
+            };
+            let (before, after) = (side(file.before.as_deref()), side(file.after.as_deref()));
+            symbols::diff(&before, &after)
+                .into_iter()
+                .flat_map(|change| match change {
+                    SymbolChange::Added(s) | SymbolChange::Removed(s) => vec![base_name(s)],
+                    SymbolChange::Signature(a, b)
+                    | SymbolChange::Visibility(a, b)
+                    | SymbolChange::Body(a, b) => vec![base_name(a), base_name(b)],
+                })
+                .collect()
         }
 
         fn edits() -> impl Strategy<Value = Vec<(u8, f64, u32)>> {

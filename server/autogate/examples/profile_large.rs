@@ -1,6 +1,8 @@
 //! Times the admission of large proposals through the gate, as the server admits them: an
 //! agent's rewrite of a 10,000-line Rust file that touches one function in ten (167 changes),
-//! and a 50-file refactor (one small change per file). A quick profile, not a bench.
+//! and a 50-file refactor (one small change per file). A quick profile, not a bench. Each
+//! figure is printed with a baseline measured in the same run: the parses the admission
+//! cannot do without.
 //! Usage: `cargo run --release -p autogate --example profile_large`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -8,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use autogate::gate::{Base, Gate, Origin};
-use autogate_analysis::{FileChange, Proposal};
+use autogate_analysis::{FileChange, Language, ParseCache, Proposal};
 use autogate_policy::{Environment, Policy};
 
 fn function(n: usize, k: usize) -> String {
@@ -38,11 +40,41 @@ fn admit(proposal: &Proposal) -> (Duration, usize) {
     (t.elapsed(), ids.len())
 }
 
+/// Median time of `f` over `runs` runs.
+fn time(runs: usize, mut f: impl FnMut()) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
 fn main() {
     let before: String = (0..1667).map(|n| function(n, n)).collect();
     let after: String = (0..1667)
         .map(|n| function(n, if n % 10 == 0 { n + 1 } else { n }))
         .collect();
+    // Baselines: a full parse of the file, and an incremental reparse of it after a change to
+    // one function (what each change split from it costs: it is analyzed on its own text).
+    let full = time(5, || {
+        std::hint::black_box(Language::Rust.parse(&after));
+    });
+    let one: String = (0..1667)
+        .map(|n| function(n, if n == 800 { n + 1 } else { n }))
+        .collect();
+    let mut cache = ParseCache::new();
+    cache.update("src/big.rs", &before);
+    let reparse = time(5, || {
+        cache.update("src/big.rs", &one);
+        cache.update("src/big.rs", &before);
+    }) / 2;
+    println!(
+        "baselines: a full parse of the 10,000-line file {full:?}; an incremental reparse after a change to one function {reparse:?}"
+    );
     let one = Proposal {
         files: vec![FileChange {
             path: "src/big.rs".into(),
@@ -78,6 +110,12 @@ fn main() {
         })
         .collect();
     let fifty = Proposal { files };
+    let parses = time(5, || {
+        for f in &fifty.files {
+            std::hint::black_box(Language::Rust.parse(f.before.as_deref().unwrap_or_default()));
+        }
+    });
+    println!("baseline: a full parse of each of the 50 files {parses:?}");
     let mut runs = Vec::new();
     for _ in 0..5 {
         let (t, n) = admit(&fifty);
