@@ -27,7 +27,7 @@ pub mod tighten;
 
 pub use decide::Head;
 pub use dependencies::{AdvisorySettings, DependencyLevels};
-pub use doors::{DoorSettings, ShellDoor};
+pub use doors::{AskDoor, DoorSettings, ShellDoor};
 pub use error::PolicyError;
 pub use settings::{
     ApprovalSettings, AuditSettings, CheckpointSettings, CommitBranch, CommitSettings, LlmProvider,

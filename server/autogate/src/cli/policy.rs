@@ -329,6 +329,7 @@ fn apply_suggestions(
         agent: "autogate policy suggest".to_owned(),
         session: None,
         tool: Some("--apply".to_owned()),
+        prompt: false,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

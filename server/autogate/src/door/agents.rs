@@ -93,6 +93,8 @@ pub struct Call {
     pub session: Option<String>,
     /// Pairs the call before the tool with the call after it.
     pub key: String,
+    /// The agent's permission mode, where it says (Claude Code's `permission_mode`).
+    pub permission_mode: Option<String>,
 }
 
 impl Call {
@@ -111,6 +113,11 @@ impl Call {
             agent: agent.name().to_owned(),
             session: self.session.clone(),
             tool: Some(self.tool.clone()),
+            // Only Claude Code's default mode asks a person before an edit: its other modes
+            // accept edits (or everything) on their own, and the other agents apply an "ask"
+            // when headless (Codex) or hang (Gemini CLI).
+            prompt: agent == Agent::ClaudeCode
+                && self.permission_mode.as_deref() == Some("default"),
         }
     }
 }
@@ -201,6 +208,7 @@ pub fn parse(agent: Agent, text: &str, event: Option<Event>) -> Result<Call, Str
         ),
     };
     let action = action(&tool, &input)?;
+    let permission_mode = str_of(&value, &["permission_mode"]).map(str::to_owned);
     Ok(Call {
         event,
         tool,
@@ -208,6 +216,7 @@ pub fn parse(agent: Agent, text: &str, event: Option<Event>) -> Result<Call, Str
         cwd,
         session,
         key,
+        permission_mode,
     })
 }
 
@@ -496,10 +505,22 @@ pub fn deny(agent: Agent, event: Event, reason: &str) -> Reply {
 
 /// The reply to an outcome.
 pub fn reply(agent: Agent, event: Event, outcome: &Outcome) -> Reply {
-    if outcome.allowed() {
-        allow()
-    } else {
-        deny(agent, event, &outcome.message)
+    match (&outcome.verdict, agent, event) {
+        (super::Verdict::Allow, _, _) => allow(),
+        // Claude Code's own prompt shows the reason to its person, who decides.
+        (super::Verdict::Ask, Agent::ClaudeCode, Event::Pre) => Reply {
+            stdout: json!({
+                "hookSpecificOutput": {
+                    "hookEventName": "PreToolUse",
+                    "permissionDecision": "ask",
+                    "permissionDecisionReason": outcome.message,
+                }
+            })
+            .to_string(),
+            stderr: String::new(),
+            code: 0,
+        },
+        _ => deny(agent, event, &outcome.message),
     }
 }
 

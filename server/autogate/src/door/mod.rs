@@ -66,6 +66,10 @@ pub struct Source {
     pub session: Option<String>,
     /// The tool that proposes (`Edit`, `apply_patch`, `Bash`).
     pub tool: Option<String>,
+    /// The agent asks its person itself before this tool runs, in a prompt only a person
+    /// answers (Claude Code in its default permission mode): `[doors] ask = "agent"` may hand
+    /// an ask to it.
+    pub prompt: bool,
 }
 
 impl Source {
@@ -99,6 +103,9 @@ pub enum Verdict {
     Allow,
     /// Stop the tool; the message says why, for the model to act on.
     Deny,
+    /// Let the agent's own permission prompt ask its person (`[doors] ask = "agent"`); the
+    /// message says why, for the person.
+    Ask,
 }
 
 /// The outcome of a proposal or of an observation after a tool ran.
@@ -525,6 +532,7 @@ impl Door {
             .collect();
         let mut held = Vec::new();
         let mut rejected = Vec::new();
+        let mut handed = false;
         for &i in &asks {
             match self.state.approval(&records[i].id)? {
                 Some(a) if a.hash == records[i].hash && a.state == ApprovalState::Approved => {
@@ -592,6 +600,22 @@ impl Door {
                         changes: records.iter().map(outcome_of).collect(),
                     });
                 }
+                DeskAnswer::Unavailable
+                    if source.prompt
+                        && self.gate.policy.doors().ask == autogate_policy::AskDoor::Agent =>
+                {
+                    // The agent's own prompt asks the person; the tool runs only if they say
+                    // yes, and the check after it finds the content expected here.
+                    let note = format!(
+                        "handed to {}'s own permission prompt: the person decides there",
+                        source.agent
+                    );
+                    for &i in &held {
+                        records[i].approver = Some("person");
+                        records[i].notes.push(note.clone());
+                    }
+                    handed = true;
+                }
                 answer @ (DeskAnswer::Unavailable | DeskAnswer::TimedOut) => {
                     let list: Vec<ChangeRecord> =
                         held.iter().map(|&i| records[i].clone()).collect();
@@ -632,9 +656,10 @@ impl Door {
         let decided = self
             .net
             .audit_confirmed(records.iter(), AuditEvent::Decided, None);
+        // Approved by a person now; a change handed to the agent's prompt is not decided yet.
         let approved: Vec<ChangeRecord> = records
             .iter()
-            .filter(|r| r.approver == Some("person"))
+            .filter(|r| r.approver == Some("person") && !handed)
             .cloned()
             .collect();
         let approved = self
@@ -667,6 +692,17 @@ impl Door {
                 .written()
                 .await
                 .map_err(|e| anyhow::anyhow!("the audit trail cannot be written: {e}"))?;
+        }
+        if handed {
+            let list: Vec<ChangeRecord> = held.iter().map(|&i| records[i].clone()).collect();
+            return Ok(Outcome {
+                verdict: Verdict::Ask,
+                message: format!(
+                    "autogate asks the person to approve this edit: {}",
+                    describe_all(&list)
+                ),
+                changes: records.iter().map(outcome_of).collect(),
+            });
         }
         let message = format!("autogate allowed this edit: {}", describe_all(&records));
         Ok(Outcome {
@@ -1134,6 +1170,7 @@ mod tests {
             agent: "codex".to_owned(),
             session: Some("s".to_owned()),
             tool: Some("apply_patch".to_owned()),
+            prompt: false,
         };
         for (answer, allowed, status) in [
             (DeskAnswer::Approved, true, Status::Approved),

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::door::agents::{self, Agent, EditSpec, Replacement};
-use crate::door::{ApprovalState, ChangeOutcome, Door, FileEdit, NoDesk, Outcome, Source, Verdict};
+use crate::door::{ApprovalState, ChangeOutcome, Door, FileEdit, NoDesk, Outcome, Source};
 use crate::workspace::Resolved;
 
 /// How long one write waits for another autogate process's write on the workspace.
@@ -154,6 +154,7 @@ impl AutogateMcp {
                 agent: agent.unwrap_or_else(|| "mcp".to_owned()),
                 session: Some(std::process::id().to_string()),
                 tool: None,
+                prompt: false,
             },
             held: Arc::default(),
             tool_router: Self::tool_router(),
@@ -186,7 +187,7 @@ impl AutogateMcp {
             Ok(outcome) => outcome,
             Err(e) => return (format!("refused: {e:#}. Nothing was written."), false),
         };
-        if outcome.verdict == Verdict::Deny {
+        if !outcome.allowed() {
             let held: Vec<&ChangeOutcome> = outcome
                 .changes
                 .iter()
@@ -220,7 +221,7 @@ impl AutogateMcp {
             Ok(paths) => {
                 let after = door.after_write(&paths, source).await;
                 match after {
-                    Ok(check) if check.verdict == Verdict::Deny => (check.message, false),
+                    Ok(check) if !check.allowed() => (check.message, false),
                     Ok(_) => (applied(&outcome), true),
                     Err(e) => (
                         format!("written, but the check after it failed: {e:#}"),
@@ -369,13 +370,13 @@ pub async fn write_through_gate(
     let (edits, planned) = capture(spec, door.root());
     let desk = crate::desk::SessionDesk::from_env(door.root());
     let outcome = door.propose(edits, source, &desk).await?;
-    if outcome.verdict == Verdict::Deny {
+    if !outcome.allowed() {
         return Ok((false, outcome.message));
     }
     let planned = planned.lock().map(|p| p.clone()).unwrap_or_default();
     let paths = write_planned(&door, &planned).await?;
     let check = door.after_write(&paths, source).await?;
-    if check.verdict == Verdict::Deny {
+    if !check.allowed() {
         return Ok((false, check.message));
     }
     Ok((true, applied(&outcome)))

@@ -694,6 +694,89 @@ fn a_command_that_removes_its_own_snapshot_is_stopped_and_recorded() {
     }
 }
 
+/// `[doors] ask = "agent"`: with no editor session, Claude Code in its default permission mode
+/// gets an ask for its own prompt, which its person answers; the edit it then writes is the
+/// one checked after the tool, and recorded as the person's. Other modes and other agents are
+/// refused as without the setting.
+#[test]
+fn an_ask_can_be_handed_to_claude_codes_own_prompt_in_its_default_mode_only() {
+    let write = |root: &Path, post: bool, mode: &str| {
+        json!({
+            "session_id": "s1", "cwd": root, "permission_mode": mode,
+            "hook_event_name": if post { "PostToolUse" } else { "PreToolUse" },
+            "tool_name": "Write",
+            "tool_input": { "file_path": root.join("Cargo.toml"), "content": CARGO.replace("[dependencies]\n", GIT_DEP) },
+        })
+        .to_string()
+    };
+    let (_dir, root) = project();
+    std::fs::write(root.join(".autogate.toml"), "[doors]\nask = \"agent\"\n").unwrap();
+    let (code, stdout, stderr) = hook(&root, "claude-code", &write(&root, false, "default"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        answer["hookSpecificOutput"]["permissionDecision"], "ask",
+        "{stdout}"
+    );
+    let reason = answer["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.contains("Cargo.toml") && reason.contains("git"),
+        "{reason}"
+    );
+    assert_eq!(
+        read(&root, "Cargo.toml").as_deref(),
+        Some(CARGO),
+        "nothing written yet"
+    );
+    // The person said yes in Claude Code: the tool writes, the check after it finds it.
+    std::fs::write(
+        root.join("Cargo.toml"),
+        CARGO.replace("[dependencies]\n", GIT_DEP),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = hook(&root, "claude-code", &write(&root, true, "default"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let trail = trail(&root);
+    assert!(
+        trail.iter().any(|r| r["event"] == "applied"
+            && r["reasons"].to_string().contains("own permission prompt")),
+        "{trail:?}"
+    );
+
+    // Edits accepted on their own (acceptEdits), or another agent: refused as before.
+    for (agent, mode) in [
+        ("claude-code", "acceptEdits"),
+        ("claude-code", "bypassPermissions"),
+    ] {
+        let (_dir, root) = project();
+        std::fs::write(root.join(".autogate.toml"), "[doors]\nask = \"agent\"\n").unwrap();
+        let (code, stdout, _) = hook(&root, agent, &write(&root, false, mode));
+        assert_eq!(code, 2, "{mode}: {stdout}");
+        assert!(stdout.contains("\"deny\""), "{mode}: {stdout}");
+    }
+    let (_dir, root) = project();
+    std::fs::write(root.join(".autogate.toml"), "[doors]\nask = \"agent\"\n").unwrap();
+    let codex = edit(
+        "codex",
+        false,
+        &root,
+        "Cargo.toml",
+        "[dependencies]\n",
+        GIT_DEP,
+    );
+    assert_eq!(
+        hook(&root, "codex", &codex).0,
+        2,
+        "Codex would apply an ask"
+    );
+    // Without the setting, Claude Code's default mode is refused too.
+    let (_dir, root) = project();
+    let (code, stdout, _) = hook(&root, "claude-code", &write(&root, false, "default"));
+    assert_eq!(code, 2, "{stdout}");
+}
+
 #[test]
 fn a_dirty_file_changed_by_the_shell_is_restored_to_its_dirty_content_not_to_head() {
     let (_dir, root) = project();
