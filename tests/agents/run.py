@@ -258,7 +258,7 @@ class ClaudeCode(Agent):
             "--output-format",
             "json",
             "--permission-mode",
-            "acceptEdits",
+            ws.permission_mode or "acceptEdits",
             "--allowedTools",
             "Bash",
         ]
@@ -585,6 +585,7 @@ class Workspace:
         self.hooklog = os.path.join(root, "hooklog")
         self.mcplog = os.path.join(root, "mcplog")
         self.mcp = None  # the MCP door's mode of an `mcp-*` case (the agent's argv reads it)
+        self.permission_mode = None  # Claude Code's permission mode, if not acceptEdits
         self.model_log = os.path.join(root, "model.jsonl")
         self.url = url
         for d in (self.repo, self.home, self.hooklog, self.mcplog):
@@ -1250,6 +1251,29 @@ def case_verify_fails(ctx):
     )
 
 
+def case_ask_handoff(ctx):
+    """`[doors] ask = "agent"`, no editor session, Claude Code in its default permission mode: the
+    hook hands the risky edit to Claude Code's own prompt (`permissionDecision: "ask"`); headless,
+    nobody answers it, so the edit is not written."""
+    ctx.ws.put(".autogate.toml", '[doors]\nask = "agent"\n')
+    git(ctx.ws.repo, "add", "-A")
+    git(ctx.ws.repo, "commit", "-q", "-m", "doors", "--date", "2026-01-01T00:00:02Z")
+    ctx.ws.permission_mode = "default"
+    step = ctx.agent.edit(ctx.ws, "Cargo.toml", "[dependencies]\n", "[dependencies]\n" + NEW_DEP)
+    records = ctx.run([step])
+    calls = ctx.assert_hook_ran(step)
+    check(
+        any(c["rc"] == 0 and '"ask"' in c["out"] for c in calls),
+        f"the hook did not hand the edit to the agent's prompt: rc={[c['rc'] for c in calls]} "
+        f"out={[c['out'][:200] for c in calls]}",
+    )
+    check(ctx.ws.read("Cargo.toml") == CARGO_TOML, "an ask nobody answered was written")
+    check(
+        ctx.tool_result_after(records, 0) is not None,
+        "the agent never sent a tool result back to the model",
+    )
+
+
 def case_high_overwrite(ctx):
     """Cargo.toml overwritten whole with the write tool, a dependency added: refused."""
     step = ctx.agent.write(ctx.ws, "Cargo.toml", CARGO_TOML + NEW_DEP)
@@ -1844,10 +1868,11 @@ CASES = [
     ("mcp-low", case_mcp_low),
     ("mcp-high", case_mcp_high),
     ("mcp-permission-prompt", case_mcp_permission_prompt),
+    ("ask-handoff", case_ask_handoff),
 ]
 
 # The agents an `mcp-*` case runs on (besides `Agent.mcp`).
-MCP_ONLY = {"mcp-permission-prompt": ("claude-code",)}
+MCP_ONLY = {"mcp-permission-prompt": ("claude-code",), "ask-handoff": ("claude-code",)}
 
 # ---------------------------------------------------------------------------------------------
 # Fixture capture: each agent's real hook stdin, for an edit, a write and a shell call.
