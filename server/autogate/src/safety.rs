@@ -28,6 +28,17 @@ pub struct FileState<'a> {
     pub after: Option<&'a str>,
 }
 
+/// What `files` leave on disk, as a checkpoint records it.
+fn post_images(files: &[FileState<'_>], executable: &impl Fn(&str) -> bool) -> Vec<PostImage> {
+    files
+        .iter()
+        .map(|f| match f.after {
+            Some(text) => PostImage::written(f.path, text.as_bytes(), executable(f.path)),
+            None => PostImage::deleted(f.path),
+        })
+        .collect()
+}
+
 /// Below this many bytes of "before" text, a checkpoint's pack costs about its fsyncs alone:
 /// staging ahead would add a pack and save nothing.
 const STAGE_FROM_BYTES: usize = 64 * 1024;
@@ -189,16 +200,35 @@ impl SafetyNet {
             .context("cannot create a checkpoint")
     }
 
+    /// A checkpoint of `files` that already records their `after` texts as what is about to be
+    /// written (a door's: the agent writes after the answer), in one manifest.
+    pub fn checkpoint_expecting(
+        &self,
+        files: &[FileState<'_>],
+        label: &str,
+    ) -> Result<CheckpointId> {
+        let executable = self.executable();
+        let pre: Vec<PreImage> = files
+            .iter()
+            .map(|f| PreImage {
+                path: f.path.to_owned(),
+                content: f.before.map(|t| t.as_bytes().to_vec()),
+                executable: executable(f.path),
+            })
+            .collect();
+        self.store
+            .create_expecting(
+                &pre,
+                &CheckpointMeta::now(label),
+                &post_images(files, &executable),
+            )
+            .context("cannot create a checkpoint")
+    }
+
     /// Records what autogate wrote, so that rollback can tell the person's later edits apart.
     pub fn record_written(&self, id: &CheckpointId, files: &[FileState<'_>]) {
         let executable = self.executable();
-        let post: Vec<PostImage> = files
-            .iter()
-            .map(|f| match f.after {
-                Some(text) => PostImage::written(f.path, text.as_bytes(), executable(f.path)),
-                None => PostImage::deleted(f.path),
-            })
-            .collect();
+        let post = post_images(files, &executable);
         if let Err(e) = self.store.record_written(id, &post) {
             tracing::warn!(checkpoint = %id, "could not record the written state: {e:#}");
         }

@@ -117,7 +117,7 @@ impl Anchor {
             Self::Git { git_dir, refname } => {
                 let repo = git2::Repository::open(git_dir)?;
                 match ref_target(&repo, refname)? {
-                    Some(oid) => Ok(Some(read_commit(&repo, oid)?.0)),
+                    Some(oid) => head_commit(&repo, oid).map(Some),
                     None => Ok(None),
                 }
             }
@@ -173,6 +173,27 @@ fn ref_target(repo: &git2::Repository, name: &str) -> Result<Option<git2::Oid>> 
 }
 
 /// The entry in an anchor commit's message, and its parent.
+/// The head a commit records, read once per process: a commit never changes under its id,
+/// and reading it loads the repository's object database (a scan of every pack), which an
+/// append or a checkpoint would otherwise pay each time only to read the head it wrote last.
+fn head_commit(repo: &git2::Repository, oid: git2::Oid) -> Result<Entry> {
+    static READ: std::sync::Mutex<Vec<(git2::Oid, Entry)>> = std::sync::Mutex::new(Vec::new());
+    const KEPT: usize = 8;
+    if let Ok(read) = READ.lock()
+        && let Some((_, entry)) = read.iter().find(|(o, _)| *o == oid)
+    {
+        return Ok(entry.clone());
+    }
+    let entry = read_commit(repo, oid)?.0;
+    if let Ok(mut read) = READ.lock() {
+        if read.len() >= KEPT {
+            read.remove(0);
+        }
+        read.push((oid, entry.clone()));
+    }
+    Ok(entry)
+}
+
 fn read_commit(repo: &git2::Repository, oid: git2::Oid) -> Result<(Entry, Option<git2::Oid>)> {
     let commit = repo.find_commit(oid)?;
     let bad = || VcsError::Corrupt(format!("audit anchor {oid}: not an audit head"));

@@ -397,6 +397,40 @@ impl CheckpointStore {
     /// When this returns, the checkpoint is durable (the ref or manifest is written), so the caller
     /// may start writing files. The cost is the bytes of the given files, never a copy of the tree.
     pub fn create(&self, files: &[PreImage], meta: &CheckpointMeta) -> Result<CheckpointId> {
+        self.create_with(files, meta, None)
+    }
+
+    /// [`CheckpointStore::create`] with what is about to be written already recorded, as
+    /// [`CheckpointStore::record_written`] would record it afterwards: for a door, whose agent
+    /// writes after the answer, this saves the second manifest, commit and ref update.
+    pub fn create_expecting(
+        &self,
+        files: &[PreImage],
+        meta: &CheckpointMeta,
+        written: &[PostImage],
+    ) -> Result<CheckpointId> {
+        for w in written {
+            if !files.iter().any(|f| f.path == w.path) {
+                return Err(VcsError::InvalidPath {
+                    path: w.path.clone(),
+                    reason: "written but not in the checkpoint",
+                });
+            }
+        }
+        let mut deduped: Vec<PostImage> = Vec::with_capacity(written.len());
+        for w in written {
+            deduped.retain(|d| d.path != w.path);
+            deduped.push(w.clone());
+        }
+        self.create_with(files, meta, Some(deduped))
+    }
+
+    fn create_with(
+        &self,
+        files: &[PreImage],
+        meta: &CheckpointMeta,
+        written: Option<Vec<PostImage>>,
+    ) -> Result<CheckpointId> {
         let mut seen = std::collections::HashSet::new();
         for f in files {
             fsutil::resolve(&self.root, &f.path)?;
@@ -445,7 +479,7 @@ impl CheckpointStore {
                 created: created_text.clone(),
                 label: meta.label.clone(),
                 files: manifest_files.clone(),
-                written: None,
+                written: written.clone(),
                 workspace: self.workspace.clone(),
                 audit_head: audit_head.clone(),
             };

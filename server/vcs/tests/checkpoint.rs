@@ -166,24 +166,34 @@ fn plain_folder_restore_is_byte_identical() {
 }
 
 fn conflict_case(root: &Path) {
+    conflict_case_as(root, false);
+}
+
+/// `expecting`: the written state is recorded with the checkpoint, before the writes (as a
+/// door does, whose agent writes after the answer), instead of after them.
+fn conflict_case_as(root: &Path, expecting: bool) {
     let store = CheckpointStore::open(root).unwrap();
     let pre = store
         .capture(&["src/lib.rs", "made.rs", "crlf.txt"])
         .unwrap();
-    let id = store.create(&pre, &CheckpointMeta::now("c")).unwrap();
+    let post = [
+        PostImage::written("src/lib.rs", b"by autogate\n", false),
+        PostImage::written("made.rs", b"made by autogate\n", false),
+        PostImage::written("crlf.txt", b"by autogate\n", false),
+    ];
+    let id = if expecting {
+        store
+            .create_expecting(&pre, &CheckpointMeta::now("c"), &post)
+            .unwrap()
+    } else {
+        store.create(&pre, &CheckpointMeta::now("c")).unwrap()
+    };
     write(root, "src/lib.rs", b"by autogate\n");
     write(root, "made.rs", b"made by autogate\n");
     write(root, "crlf.txt", b"by autogate\n");
-    store
-        .record_written(
-            &id,
-            &[
-                PostImage::written("src/lib.rs", b"by autogate\n", false),
-                PostImage::written("made.rs", b"made by autogate\n", false),
-                PostImage::written("crlf.txt", b"by autogate\n", false),
-            ],
-        )
-        .unwrap();
+    if !expecting {
+        store.record_written(&id, &post).unwrap();
+    }
     // The person edits two of the files afterwards.
     write(root, "src/lib.rs", b"by the person\n");
     write(root, "made.rs", b"the person kept working here\n");
@@ -220,6 +230,29 @@ fn person_edit_after_batch_is_kept_and_reported_git() {
     let state = common::git_state(dir.path());
     conflict_case(dir.path());
     assert_eq!(common::git_state(dir.path()), state);
+}
+
+#[test]
+fn written_state_recorded_with_the_checkpoint_tells_the_persons_edits_apart_too() {
+    let dir = common::repo();
+    conflict_case_as(dir.path(), true);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/lib.rs", b"pub fn a() {}\n");
+    write(dir.path(), "crlf.txt", b"one\r\ntwo\r\n");
+    conflict_case_as(dir.path(), true);
+    // A written path the checkpoint does not cover is refused, and no checkpoint is made.
+    let dir = common::repo();
+    let store = CheckpointStore::open(dir.path()).unwrap();
+    let pre = store.capture(&["src/lib.rs"]).unwrap();
+    assert!(matches!(
+        store.create_expecting(
+            &pre,
+            &CheckpointMeta::now("x"),
+            &[PostImage::written("other.rs", b"x", false)]
+        ),
+        Err(VcsError::InvalidPath { .. })
+    ));
+    assert!(store.list().unwrap().is_empty());
 }
 
 #[test]

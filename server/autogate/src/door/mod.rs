@@ -758,8 +758,7 @@ impl Door {
             source.label(),
             source.tool.as_deref().unwrap_or("tool")
         );
-        let id = self.net.checkpoint(&states, &label)?;
-        self.net.record_written(&id, &states);
+        let id = self.net.checkpoint_expecting(&states, &label)?;
         Ok(id.to_string())
     }
 
