@@ -99,6 +99,26 @@ pub struct PostImage {
     pub renamed_from: Option<String>,
 }
 
+/// `earlier` with `files` recorded as written: every path must be one the checkpoint covers,
+/// and a later entry for a path replaces the earlier one.
+fn add_written(
+    covered: &std::collections::HashSet<&str>,
+    mut earlier: Vec<PostImage>,
+    files: &[PostImage],
+) -> Result<Vec<PostImage>> {
+    if let Some(f) = files.iter().find(|f| !covered.contains(f.path.as_str())) {
+        return Err(VcsError::InvalidPath {
+            path: f.path.clone(),
+            reason: "written but not in the checkpoint",
+        });
+    }
+    for f in files {
+        earlier.retain(|w| w.path != f.path);
+        earlier.push(f.clone());
+    }
+    Ok(earlier)
+}
+
 impl PostImage {
     /// autogate wrote `content` to `path`.
     pub fn written(path: impl Into<String>, content: &[u8], executable: bool) -> Self {
@@ -409,20 +429,9 @@ impl CheckpointStore {
         meta: &CheckpointMeta,
         written: &[PostImage],
     ) -> Result<CheckpointId> {
-        for w in written {
-            if !files.iter().any(|f| f.path == w.path) {
-                return Err(VcsError::InvalidPath {
-                    path: w.path.clone(),
-                    reason: "written but not in the checkpoint",
-                });
-            }
-        }
-        let mut deduped: Vec<PostImage> = Vec::with_capacity(written.len());
-        for w in written {
-            deduped.retain(|d| d.path != w.path);
-            deduped.push(w.clone());
-        }
-        self.create_with(files, meta, Some(deduped))
+        let covered = files.iter().map(|f| f.path.as_str()).collect();
+        let written = add_written(&covered, Vec::new(), written)?;
+        self.create_with(files, meta, Some(written))
     }
 
     fn create_with(
@@ -504,25 +513,14 @@ impl CheckpointStore {
     /// person changed a file since. Later calls for the same path replace earlier ones.
     pub fn record_written(&self, id: &CheckpointId, files: &[PostImage]) -> Result<()> {
         let mut loaded = self.load(id, false)?;
-        let covered: std::collections::HashSet<&str> = loaded
+        let earlier = loaded.manifest.written.take().unwrap_or_default();
+        let covered = loaded
             .manifest
             .files
             .iter()
             .map(|f| f.path.as_str())
             .collect();
-        for f in files {
-            if !covered.contains(f.path.as_str()) {
-                return Err(VcsError::InvalidPath {
-                    path: f.path.clone(),
-                    reason: "written but not in the checkpoint",
-                });
-            }
-        }
-        let mut written = loaded.manifest.written.take().unwrap_or_default();
-        for f in files {
-            written.retain(|w| w.path != f.path);
-            written.push(f.clone());
-        }
+        let written = add_written(&covered, earlier, files)?;
         loaded.manifest.written = Some(written);
         match &self.backend {
             Backend::Git(repo) => git_update_manifest(&*lock(repo)?, &loaded.manifest),
