@@ -28,6 +28,18 @@ pub struct FileState<'a> {
     pub after: Option<&'a str>,
 }
 
+/// What `files` hold before, as a checkpoint stores it.
+fn pre_images(files: &[FileState<'_>], executable: &impl Fn(&str) -> bool) -> Vec<PreImage> {
+    files
+        .iter()
+        .map(|f| PreImage {
+            path: f.path.to_owned(),
+            content: f.before.map(|t| t.as_bytes().to_vec()),
+            executable: executable(f.path),
+        })
+        .collect()
+}
+
 /// What `files` leave on disk, as a checkpoint records it.
 fn post_images(files: &[FileState<'_>], executable: &impl Fn(&str) -> bool) -> Vec<PostImage> {
     files
@@ -43,8 +55,18 @@ fn post_images(files: &[FileState<'_>], executable: &impl Fn(&str) -> bool) -> V
 /// staging ahead would add a pack and save nothing.
 const STAGE_FROM_BYTES: usize = 64 * 1024;
 
+/// Stores `texts` in the checkpoint store ahead of the checkpoint that will need them (run on
+/// another core while the proposal is analyzed). Best effort: content staged but not needed is
+/// garbage, never a fault.
+pub fn stage_ahead(store: &CheckpointStore, texts: &[String]) {
+    let contents: Vec<&[u8]> = texts.iter().map(String::as_bytes).collect();
+    if let Err(e) = store.stage(&contents) {
+        tracing::debug!("staging the pre-images failed (the checkpoint stores them): {e}");
+    }
+}
+
 /// The "before" texts of a proposal worth storing ahead of its checkpoint, on another core
-/// while it is analyzed ([`CheckpointStore::stage`]), if any.
+/// while it is analyzed ([`stage_ahead`]), if any.
 pub fn worth_staging(proposal: &autogate_analysis::Proposal) -> Option<Vec<String>> {
     let texts: Vec<String> = proposal
         .files
@@ -187,14 +209,7 @@ impl SafetyNet {
     /// Stores the pre-image of every file the batch touches. Called before anything is written.
     pub fn checkpoint(&self, files: &[FileState<'_>], label: &str) -> Result<CheckpointId> {
         let executable = self.executable();
-        let pre: Vec<PreImage> = files
-            .iter()
-            .map(|f| PreImage {
-                path: f.path.to_owned(),
-                content: f.before.map(|t| t.as_bytes().to_vec()),
-                executable: executable(f.path),
-            })
-            .collect();
+        let pre = pre_images(files, &executable);
         self.store
             .create(&pre, &CheckpointMeta::now(label))
             .context("cannot create a checkpoint")
@@ -208,14 +223,7 @@ impl SafetyNet {
         label: &str,
     ) -> Result<CheckpointId> {
         let executable = self.executable();
-        let pre: Vec<PreImage> = files
-            .iter()
-            .map(|f| PreImage {
-                path: f.path.to_owned(),
-                content: f.before.map(|t| t.as_bytes().to_vec()),
-                executable: executable(f.path),
-            })
-            .collect();
+        let pre = pre_images(files, &executable);
         self.store
             .create_expecting(
                 &pre,

@@ -343,14 +343,7 @@ impl Door {
         // Large pre-images go into the checkpoint store on the other core meanwhile.
         if let Some(texts) = crate::safety::worth_staging(&intake.proposal) {
             let net = self.net.clone();
-            tokio::task::spawn_blocking(move || {
-                let contents: Vec<&[u8]> = texts.iter().map(String::as_bytes).collect();
-                if let Err(e) = net.store.stage(&contents) {
-                    tracing::debug!(
-                        "staging the pre-images failed (the checkpoint stores them): {e}"
-                    );
-                }
-            });
+            tokio::task::spawn_blocking(move || crate::safety::stage_ahead(&net.store, &texts));
         }
         let records = self.admit(&intake, source).await;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: admitted");

@@ -285,12 +285,8 @@ fn stage_pre_images(ctx: &Context, proposal: &autogate_analysis::Proposal) {
     };
     let shared = ctx.shared.clone();
     tokio::task::spawn_blocking(move || {
-        let Ok(net) = shared.safety() else {
-            return;
-        };
-        let contents: Vec<&[u8]> = texts.iter().map(String::as_bytes).collect();
-        if let Err(e) = net.store.stage(&contents) {
-            tracing::debug!("staging the pre-images failed (the checkpoint stores them): {e}");
+        if let Ok(net) = shared.safety() {
+            crate::safety::stage_ahead(&net.store, &texts);
         }
     });
 }
