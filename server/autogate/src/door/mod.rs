@@ -525,7 +525,8 @@ impl Door {
             .collect();
         let mut held = Vec::new();
         let mut rejected = Vec::new();
-        let mut handed = false;
+        // Held changes handed to the agent's own prompt: not decided yet.
+        let mut handed: Vec<usize> = Vec::new();
         for &i in &asks {
             match self.state.approval(&records[i].id)? {
                 Some(a) if a.hash == records[i].hash && a.state == ApprovalState::Approved => {
@@ -607,7 +608,7 @@ impl Door {
                         records[i].approver = Some("person");
                         records[i].notes.push(note.clone());
                     }
-                    handed = true;
+                    handed = held.clone();
                 }
                 answer @ (DeskAnswer::Unavailable | DeskAnswer::TimedOut) => {
                     let list: Vec<ChangeRecord> =
@@ -652,8 +653,9 @@ impl Door {
         // Approved by a person now; a change handed to the agent's prompt is not decided yet.
         let approved: Vec<ChangeRecord> = records
             .iter()
-            .filter(|r| r.approver == Some("person") && !handed)
-            .cloned()
+            .enumerate()
+            .filter(|(i, r)| r.approver == Some("person") && !handed.contains(i))
+            .map(|(_, r)| r.clone())
             .collect();
         let approved = self
             .net
@@ -686,8 +688,8 @@ impl Door {
                 .await
                 .map_err(|e| anyhow::anyhow!("the audit trail cannot be written: {e}"))?;
         }
-        if handed {
-            let list: Vec<ChangeRecord> = held.iter().map(|&i| records[i].clone()).collect();
+        if !handed.is_empty() {
+            let list: Vec<ChangeRecord> = handed.iter().map(|&i| records[i].clone()).collect();
             return Ok(Outcome {
                 verdict: Verdict::Ask,
                 message: format!(
