@@ -14,6 +14,12 @@
 //! hook prints ([`HookAnswer`]). A hook whose call the session declines, or that finds no
 //! session, runs the door itself.
 //!
+//! A hook also leaves the snapshot it takes before an agent's shell command with the session
+//! ([`SnapshotEnvelope`]), out of that command's reach: the copy on disk, under the git
+//! folder, is one the command can rewrite. The hook after the command takes the session's copy
+//! back; a key is held once and taken once, so neither a second snapshot under the same key nor
+//! a take by another process goes unnoticed.
+//!
 //! Nothing on this socket approves: a door can only ask. Approvals come from the editor side.
 
 use std::path::{Path, PathBuf};
@@ -111,6 +117,46 @@ pub enum HookAnswer {
     /// The session does not take this call (another workspace, a call it leaves to the hook,
     /// or busy): the hook runs the door itself.
     Declined { message: String },
+}
+
+/// What a hook asks the session to do with the snapshot of a shell command.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op")]
+pub enum SnapshotCall {
+    /// Hold this snapshot under `key` until it is taken. With `once` (the key is the agent's
+    /// own id of the tool call), a key is held once: a second keep under it is refused, held
+    /// or taken. Without it (a key made from the call's content, which a repeated command
+    /// reuses), a keep replaces what the key held.
+    Keep {
+        key: String,
+        snapshot: serde_json::Value,
+        #[serde(default)]
+        once: bool,
+    },
+    /// Give back (and forget) the snapshot held under `key`.
+    Take { key: String },
+}
+
+/// The line a hook sends about a shell command's snapshot.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SnapshotEnvelope {
+    pub snapshot: SnapshotCall,
+}
+
+/// The session's answer to a [`SnapshotEnvelope`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "answer")]
+pub enum SnapshotAnswer {
+    /// Held.
+    Kept,
+    /// Not held: the key is held or was taken already, or the session holds too many.
+    Refused { message: String },
+    /// The snapshot held under the key, now forgotten.
+    Taken { snapshot: serde_json::Value },
+    /// The key was held and someone took it already.
+    AlreadyTaken,
+    /// The session never held this key (it started after the snapshot was taken).
+    Unknown,
 }
 
 /// What became of a hook's call handed to the session.
@@ -259,6 +305,22 @@ impl SessionDesk {
                 Err(_) => Forwarded::NotTaken,
             },
         }
+    }
+
+    /// Sends a snapshot call to the session. `None`: no session listens. An answer that does
+    /// not read, or none within a few seconds, is a refusal.
+    pub async fn snapshot(&self, call: SnapshotCall) -> Option<SnapshotAnswer> {
+        let line = serde_json::to_string(&SnapshotEnvelope { snapshot: call }).ok()?;
+        let refused = |message: &str| SnapshotAnswer::Refused {
+            message: message.to_owned(),
+        };
+        Some(
+            match self.exchange_line(&line, Duration::from_secs(10)).await? {
+                Err(()) => refused("the editor session did not answer in time"),
+                Ok(answer) => serde_json::from_str(answer.trim())
+                    .unwrap_or_else(|_| refused("the editor session's answer does not read")),
+            },
+        )
     }
 }
 

@@ -10,7 +10,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::desk::{Forwarded, HookCall, SessionDesk};
+use anyhow::Context;
+
+use crate::desk::{Forwarded, HookCall, SessionDesk, SnapshotAnswer, SnapshotCall};
 use crate::door::Door;
 use crate::door::agents::{self, Action, Agent, Call, Event, Reply};
 use crate::door::shell::{self, Snapshot};
@@ -126,6 +128,11 @@ async fn forward(
     desk.forward_hook(hook).await
 }
 
+/// The key a shell command's snapshot is held under in the editor session.
+fn vault_key(agent: Agent, key: &str) -> String {
+    format!("{}\u{0}{key}", agent.name())
+}
+
 async fn gate(agent: Agent, root: Option<&Path>, call: Call) -> anyhow::Result<Reply> {
     let cwd = call.cwd_from(std::env::current_dir()?);
     let root = agents::workspace_root(root, &cwd);
@@ -144,13 +151,53 @@ async fn gate(agent: Agent, root: Option<&Path>, call: Call) -> anyhow::Result<R
         }
         (Action::Bracketed, Event::Pre) => {
             let snapshot = shell::snapshot(&door)?;
-            door.state().save_snapshot(&call.key, &snapshot)?;
-            return Ok(agents::allow());
+            // The session's copy first: a refused keep leaves the copy on disk as it was.
+            let desk = SessionDesk::from_env(door.root());
+            let keep = SnapshotCall::Keep {
+                key: vault_key(agent, &call.key),
+                snapshot: serde_json::to_value(&snapshot)?,
+                once: call.key_is_id,
+            };
+            match desk.snapshot(keep).await {
+                None | Some(SnapshotAnswer::Kept) => {
+                    door.state().save_snapshot(&call.key, &snapshot)?;
+                    return Ok(agents::allow());
+                }
+                Some(SnapshotAnswer::Refused { message }) => {
+                    shell::not_held(&mut door, &source, &message).await?
+                }
+                Some(other) => {
+                    shell::not_held(&mut door, &source, &format!("unexpected answer {other:?}"))
+                        .await?
+                }
+            }
         }
         (Action::Bracketed, Event::Post) => {
-            match door.state().take_snapshot::<Snapshot>(&call.key)? {
-                Some(snapshot) => shell::after(&mut door, &snapshot, &source).await?,
-                None => shell::unbracketed(&mut door, &source).await?,
+            let on_disk = door.state().take_snapshot::<Snapshot>(&call.key);
+            let desk = SessionDesk::from_env(door.root());
+            let take = SnapshotCall::Take {
+                key: vault_key(agent, &call.key),
+            };
+            match desk.snapshot(take).await {
+                Some(SnapshotAnswer::Taken { snapshot }) => {
+                    let held: Snapshot = serde_json::from_value(snapshot)
+                        .context("the editor session's snapshot does not read")?;
+                    let same = matches!(&on_disk, Ok(Some(file))
+                        if serde_json::to_value(file).ok() == serde_json::to_value(&held).ok());
+                    let mut outcome = shell::after(&mut door, &held, &source).await?;
+                    if !same {
+                        shell::rewritten(&mut door, &source, &mut outcome).await?;
+                    }
+                    outcome
+                }
+                Some(SnapshotAnswer::AlreadyTaken) => {
+                    shell::unbracketed(&mut door, &source, shell::SNAPSHOT_TAKEN).await?
+                }
+                // No session, or one that did not hold it (started after the snapshot).
+                _ => match on_disk? {
+                    Some(snapshot) => shell::after(&mut door, &snapshot, &source).await?,
+                    None => shell::unbracketed(&mut door, &source, shell::SNAPSHOT_GONE).await?,
+                },
             }
         }
     };

@@ -93,6 +93,9 @@ pub struct Call {
     pub session: Option<String>,
     /// Pairs the call before the tool with the call after it.
     pub key: String,
+    /// Whether `key` is the agent's own id of this tool call (Claude Code, Codex), unique to
+    /// it; otherwise it is made from the call's content, and a repeated command reuses it.
+    pub key_is_id: bool,
     /// The agent's permission mode, where it says (Claude Code's `permission_mode`).
     pub permission_mode: Option<String>,
 }
@@ -197,14 +200,17 @@ pub fn parse(agent: Agent, text: &str, event: Option<Event>) -> Result<Call, Str
     };
     let cwd = str_of(&value, &["cwd"]).map(PathBuf::from);
     let session = str_of(&value, &["session_id", "sessionId"]).map(str::to_owned);
-    let key = match str_of(
+    let (key, key_is_id) = match str_of(
         &value,
         &["tool_use_id", "toolUseId", "toolCallId", "tool_call_id"],
     ) {
-        Some(id) => id.to_owned(),
-        None => format!(
-            "{}\u{0}{tool}\u{0}{input}",
-            session.as_deref().unwrap_or_default()
+        Some(id) => (id.to_owned(), true),
+        None => (
+            format!(
+                "{}\u{0}{tool}\u{0}{input}",
+                session.as_deref().unwrap_or_default()
+            ),
+            false,
         ),
     };
     let action = action(&tool, &input)?;
@@ -216,6 +222,7 @@ pub fn parse(agent: Agent, text: &str, event: Option<Event>) -> Result<Call, Str
         cwd,
         session,
         key,
+        key_is_id,
         permission_mode,
     })
 }

@@ -100,21 +100,59 @@ async fn restore_git_files(
     Ok(restored)
 }
 
+/// Why a shell command's snapshot is gone, for [`unbracketed`].
+pub const SNAPSHOT_GONE: &str = "the snapshot taken before this shell command is gone (removed while it ran, or never taken): what the command changed was not checked";
+/// Why a shell command's snapshot is gone when another process took the editor session's copy.
+pub const SNAPSHOT_TAKEN: &str = "the snapshot the editor session held for this shell command was taken by another process while it ran: what the command changed was not checked";
+
 /// After a shell command whose snapshot is gone: the command removed it (it lives in the
 /// workspace's git folder, within a shell's reach), or the hook before it never ran. What the
 /// command changed cannot be checked, so the agent is stopped and the trail says so, critical.
-pub async fn unbracketed(door: &mut Door, source: &Source) -> Result<Outcome> {
-    let reason = "the snapshot taken before this shell command is gone (removed while it ran, or never taken): what the command changed was not checked";
-    let mut record = autogate_vcs::AuditRecord::new(AuditEvent::Failed);
-    record.source = Some(source.label());
-    record.level = Some("critical".to_owned());
-    record.decision = Some("deny".to_owned());
-    record.rule = Some("invariant.bracketed_shell".to_owned());
-    record.reasons = vec![reason.to_owned()];
-    door.append(vec![record], None).await?;
+pub async fn unbracketed(door: &mut Door, source: &Source, reason: &str) -> Result<Outcome> {
+    record_bracket_failure(door, source, "critical", reason).await?;
     Ok(Outcome::deny(format!(
         "autogate: {reason}. Do not touch autogate's files under .git/autogate/; tell the person to review `git status` and `autogate log`."
     )))
+}
+
+/// After a shell command whose snapshot on disk no longer matches the copy the editor session
+/// held: the command rewrote (or removed) it. The session's copy was used; the agent is
+/// stopped and the trail says so, critical.
+pub async fn rewritten(door: &mut Door, source: &Source, outcome: &mut Outcome) -> Result<()> {
+    let reason = "the snapshot taken before this shell command was changed on disk while it ran; the editor session's copy was used to check what the command changed";
+    record_bracket_failure(door, source, "critical", reason).await?;
+    outcome.verdict = Verdict::Deny;
+    outcome.message = format!(
+        "autogate: {reason}. Do not touch autogate's files under .git/autogate/. {}",
+        outcome.message
+    );
+    Ok(())
+}
+
+/// Before a shell command whose snapshot the editor session would not hold: the command is
+/// refused (a tool call id reused, or the session full), and the trail says why.
+pub async fn not_held(door: &mut Door, source: &Source, message: &str) -> Result<Outcome> {
+    let reason =
+        format!("the editor session would not hold the snapshot of this shell command: {message}");
+    record_bracket_failure(door, source, "high", &reason).await?;
+    Ok(Outcome::deny(format!(
+        "autogate refused this shell command: {reason}. Nothing ran."
+    )))
+}
+
+async fn record_bracket_failure(
+    door: &mut Door,
+    source: &Source,
+    level: &str,
+    reason: &str,
+) -> Result<()> {
+    let mut record = autogate_vcs::AuditRecord::new(AuditEvent::Failed);
+    record.source = Some(source.label());
+    record.level = Some(level.to_owned());
+    record.decision = Some("deny".to_owned());
+    record.rule = Some("invariant.bracketed_shell".to_owned());
+    record.reasons = vec![reason.to_owned()];
+    door.append(vec![record], None).await
 }
 
 /// After a shell command: judged under the policy it ran under; approvals given meanwhile

@@ -223,9 +223,10 @@ impl DoorState {
     /// Takes (reads and removes) the snapshot of a shell command.
     pub fn take_snapshot<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         let name = path_key(key);
-        let snapshot = self.read("shell", &name)?;
+        // Removed even when it does not read: a snapshot is used once.
+        let snapshot = self.read("shell", &name);
         self.remove("shell", &name)?;
-        Ok(snapshot)
+        snapshot
     }
 }
 

@@ -73,6 +73,8 @@ pub struct Shared {
     pub door_waiters: session::Waiters,
     /// The door that runs hooks' calls handed to this session, opened at the first one.
     pub door: tokio::sync::Mutex<Option<crate::door::Door>>,
+    /// The snapshots hooks took before agents' shell commands, out of those commands' reach.
+    pub snapshots: std::sync::Mutex<session::Vault>,
 }
 
 pub use documents::Documents;
@@ -95,6 +97,7 @@ impl Shared {
             index_ready: tokio::sync::watch::Sender::new(false),
             door_waiters: Default::default(),
             door: tokio::sync::Mutex::new(None),
+            snapshots: Default::default(),
         }
     }
 

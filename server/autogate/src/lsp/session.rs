@@ -12,6 +12,12 @@
 //! and whose asks go straight to [`ask`]. The reply is what the hook prints. Calls this
 //! session does not take (another workspace, other events, a door busy with another call) are
 //! declined, and the hook runs its own door.
+//!
+//! A connection may also leave or take the snapshot a hook takes before an agent's shell
+//! command ([`SnapshotEnvelope`]): the [`Vault`] holds it in this process's memory, where the
+//! command cannot rewrite it. A key that is the agent's own id of the tool call is held once and
+//! taken once; what was taken is remembered for a day, so that a take by another process is
+//! told apart from a key never held.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +29,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::oneshot;
 
 use super::commands::Context;
-use crate::desk::{AskAnswer, AskRequest, HookAnswer, HookCall, HookEnvelope};
+use crate::desk::{
+    AskAnswer, AskRequest, HookAnswer, HookCall, HookEnvelope, SnapshotAnswer, SnapshotCall,
+    SnapshotEnvelope,
+};
 use crate::door::agents::{self, Action, Agent, Event};
 use crate::door::{ChangeOutcome, Desk, DeskAnswer, Door, Source};
 use crate::gate::{Base, Origin};
@@ -36,6 +45,73 @@ const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// How many files' syntax trees the session's door keeps between an agent's calls.
 const DOOR_PARSES: usize = 8;
+
+/// How many shell commands' snapshots (and taken keys) the session holds at most.
+const VAULT_MAX: usize = 4096;
+/// How long a snapshot (or a taken key) is held: a command left running overnight is covered.
+const VAULT_KEEP: Duration = Duration::from_secs(24 * 3600);
+
+/// The snapshots hooks took before agents' shell commands, held out of those commands' reach.
+#[derive(Default)]
+pub struct Vault {
+    held: BTreeMap<String, Held>,
+}
+
+/// One key of the [`Vault`].
+struct Held {
+    at: std::time::Instant,
+    /// Kept as the agent's own id of a tool call: never kept again under the key.
+    once: bool,
+    /// `None` once taken.
+    snapshot: Option<serde_json::Value>,
+}
+
+impl Vault {
+    /// Answers one snapshot call.
+    pub fn answer(&mut self, call: SnapshotCall) -> SnapshotAnswer {
+        let now = std::time::Instant::now();
+        self.held
+            .retain(|_, held| now.duration_since(held.at) < VAULT_KEEP);
+        match call {
+            SnapshotCall::Keep {
+                key,
+                snapshot,
+                once,
+            } => {
+                // Whoever keeps again, a key first kept once stays once.
+                if self.held.get(&key).is_some_and(|held| held.once || once) {
+                    return SnapshotAnswer::Refused {
+                        message: "a snapshot was already taken for this tool call".to_owned(),
+                    };
+                }
+                if self.held.len() >= VAULT_MAX && !self.held.contains_key(&key) {
+                    return SnapshotAnswer::Refused {
+                        message: format!(
+                            "the editor session holds {VAULT_MAX} snapshots of shell commands that never finished"
+                        ),
+                    };
+                }
+                let held = Held {
+                    at: now,
+                    once,
+                    snapshot: Some(snapshot),
+                };
+                self.held.insert(key, held);
+                SnapshotAnswer::Kept
+            }
+            SnapshotCall::Take { key } => match self.held.get_mut(&key) {
+                None => SnapshotAnswer::Unknown,
+                Some(held) => match held.snapshot.take() {
+                    Some(snapshot) => {
+                        held.at = now;
+                        SnapshotAnswer::Taken { snapshot }
+                    }
+                    None => SnapshotAnswer::AlreadyTaken,
+                },
+            },
+        }
+    }
+}
 
 /// What a pending change that came through a door is waiting for: the person's answer.
 pub type Waiters = std::sync::Mutex<BTreeMap<String, oneshot::Sender<bool>>>;
@@ -117,7 +193,20 @@ async fn serve(ctx: Context, stream: tokio::net::UnixStream) {
         Ok(_) => {
             let rest = reader.into_inner().into_inner();
             let hangup = hangup(rest);
-            if line.starts_with("{\"hook\"") {
+            if line.starts_with("{\"snapshot\"") {
+                let answer = match serde_json::from_str::<SnapshotEnvelope>(line.trim_end()) {
+                    Ok(envelope) => ctx
+                        .shared
+                        .snapshots
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .answer(envelope.snapshot),
+                    Err(e) => SnapshotAnswer::Refused {
+                        message: format!("not a snapshot call: {e}"),
+                    },
+                };
+                serde_json::to_string(&answer)
+            } else if line.starts_with("{\"hook\"") {
                 match serde_json::from_str::<HookEnvelope>(line.trim_end()) {
                     Ok(envelope) => serde_json::to_string(&hook(&ctx, envelope.hook, hangup).await),
                     Err(e) => serde_json::to_string(&HookAnswer::Declined {
@@ -459,4 +548,81 @@ pub fn is_door_change(shared: &super::Shared, id: &str) -> bool {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .contains_key(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keep(key: &str, n: u64, once: bool) -> SnapshotCall {
+        SnapshotCall::Keep {
+            key: key.to_owned(),
+            snapshot: serde_json::json!({ "n": n }),
+            once,
+        }
+    }
+
+    fn take(key: &str) -> SnapshotCall {
+        SnapshotCall::Take {
+            key: key.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_tool_call_id_is_held_once_and_taken_once() {
+        let mut vault = Vault::default();
+        assert_eq!(vault.answer(take("a")), SnapshotAnswer::Unknown);
+        assert_eq!(vault.answer(keep("a", 1, true)), SnapshotAnswer::Kept);
+        assert!(matches!(
+            vault.answer(keep("a", 2, false)),
+            SnapshotAnswer::Refused { .. }
+        ));
+        assert_eq!(
+            vault.answer(take("a")),
+            SnapshotAnswer::Taken {
+                snapshot: serde_json::json!({ "n": 1 })
+            }
+        );
+        assert_eq!(vault.answer(take("a")), SnapshotAnswer::AlreadyTaken);
+        assert!(matches!(
+            vault.answer(keep("a", 3, true)),
+            SnapshotAnswer::Refused { .. }
+        ));
+    }
+
+    #[test]
+    fn a_key_made_from_content_is_reused_by_a_repeated_command() {
+        let mut vault = Vault::default();
+        assert_eq!(vault.answer(keep("c", 1, false)), SnapshotAnswer::Kept);
+        assert!(matches!(
+            vault.answer(take("c")),
+            SnapshotAnswer::Taken { .. }
+        ));
+        assert_eq!(vault.answer(keep("c", 2, false)), SnapshotAnswer::Kept);
+        assert_eq!(
+            vault.answer(take("c")),
+            SnapshotAnswer::Taken {
+                snapshot: serde_json::json!({ "n": 2 })
+            }
+        );
+    }
+
+    #[test]
+    fn a_full_vault_refuses_new_keys() {
+        let mut vault = Vault::default();
+        for n in 0..VAULT_MAX as u64 {
+            assert_eq!(
+                vault.answer(keep(&n.to_string(), n, true)),
+                SnapshotAnswer::Kept
+            );
+        }
+        assert!(matches!(
+            vault.answer(keep("one more", 0, true)),
+            SnapshotAnswer::Refused { .. }
+        ));
+        assert!(matches!(
+            vault.answer(take("0")),
+            SnapshotAnswer::Taken { .. }
+        ));
+    }
 }

