@@ -99,7 +99,7 @@ const FOLDERS: [&str; 2] = ["hooks", "info"];
 /// Whether the entry `name` of the folder `folder` is compared after a command: every hook,
 /// and `info/attributes` (the rest of `info/` is kept only to make the folder again).
 fn watched(folder: &str, name: &str) -> bool {
-    folder == "hooks" || name == "attributes"
+    folder == "hooks" || name == "attributes" || name == "exclude"
 }
 
 /// Takes the state of the git folder `dir`. Fails rather than keep a wrong picture (an entry
@@ -415,6 +415,8 @@ const COMMANDING: &[&str] = &[
     "core.askpass",
     "core.gitproxy",
     "core.worktree",
+    "core.excludesfile",
+    "core.attributesfile",
     "sequence.editor",
     "diff.external",
     "gpg.program",

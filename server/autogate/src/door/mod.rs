@@ -883,7 +883,10 @@ impl Door {
             record.reasons.push(note.clone());
         }
         self.append(failed, None).await?;
-        let observed = shell::Observed { files: before };
+        let observed = shell::Observed {
+            files: before,
+            head_moved: None,
+        };
         let mut outcome = shell::gate_observed(self, observed, source).await?;
         outcome.message = format!("autogate: {note}. {}", outcome.message);
         Ok(outcome)

@@ -61,6 +61,90 @@ pub struct Snapshot {
     /// that did not keep it (then nothing in the git folder is put back).
     #[serde(default)]
     pub git_dir: Option<GitState>,
+    /// Git's baseline: what a clean file is compared with after the command, whatever the
+    /// command did to the index or HEAD. `None` when the index could not be read as a tree
+    /// (a merge in progress); then the index after the command is the baseline.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
+}
+
+/// What git's status compares with, before a shell command. A command can make status quiet
+/// about a change it made (commit it, stage it, mark the file assume-unchanged or
+/// skip-worktree); the files whose baseline moved are compared with this one instead.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Baseline {
+    /// The index, written as a tree (its id).
+    pub tree: String,
+    /// HEAD's commit (`None`: no commit yet, or detached from nothing).
+    pub head: Option<String>,
+    /// Index entries that status does not look at (assume-unchanged or skip-worktree), by
+    /// repository path: a file the command flags is compared; one flagged before is not
+    /// (a sparse checkout flags most files, absent on disk).
+    pub flagged: BTreeSet<String>,
+}
+
+impl Baseline {
+    /// Git's baseline now.
+    fn of(repo: &git2::Repository) -> Result<Self> {
+        let mut index = repo.index().context("git index")?;
+        let tree = index.write_tree().context("the index as a tree")?;
+        Ok(Self {
+            tree: tree.to_string(),
+            head: head_commit(repo),
+            flagged: flagged(&index),
+        })
+    }
+
+    /// Repository paths whose baseline moved since: staged or committed differently, or newly
+    /// flagged.
+    fn moved(&self, repo: &git2::Repository) -> Result<BTreeSet<String>> {
+        let old = repo.find_tree(git2::Oid::from_str(&self.tree)?)?;
+        let index = repo.index().context("git index")?;
+        let mut options = git2::DiffOptions::new();
+        options.include_typechange(true).ignore_submodules(true);
+        let diff = repo
+            .diff_tree_to_index(Some(&old), Some(&index), Some(&mut options))
+            .context("the index against its state before the command")?;
+        let mut out = BTreeSet::new();
+        for delta in diff.deltas() {
+            for file in [delta.old_file(), delta.new_file()] {
+                if let Some(path) = file.path().and_then(Path::to_str) {
+                    out.insert(path.to_owned());
+                }
+            }
+        }
+        out.extend(flagged(&index).difference(&self.flagged).cloned());
+        Ok(out)
+    }
+
+    /// What the baseline held at a repository path (`None`: nothing).
+    fn content(&self, repo: &git2::Repository, path: &str) -> Option<Vec<u8>> {
+        let tree = repo.find_tree(git2::Oid::from_str(&self.tree).ok()?).ok()?;
+        let entry = tree.get_path(Path::new(path)).ok()?;
+        let blob = repo.find_blob(entry.id()).ok()?;
+        Some(blob.content().to_vec())
+    }
+}
+
+fn head_commit(repo: &git2::Repository) -> Option<String> {
+    repo.head()
+        .ok()?
+        .peel_to_commit()
+        .ok()
+        .map(|c| c.id().to_string())
+}
+
+/// Index entries status does not look at: assume-unchanged or skip-worktree.
+fn flagged(index: &git2::Index) -> BTreeSet<String> {
+    index
+        .iter()
+        .filter(|entry| {
+            git2::IndexEntryFlag::from_bits_truncate(entry.flags).is_valid()
+                || git2::IndexEntryExtendedFlag::from_bits_truncate(entry.flags_extended)
+                    .is_skip_worktree()
+        })
+        .filter_map(|entry| String::from_utf8(entry.path).ok())
+        .collect()
 }
 
 /// Puts back what a command changed in the git folder (see [`super::gitdir`]), with a
@@ -165,7 +249,17 @@ pub async fn after(door: &mut Door, snapshot: &Snapshot, source: &Source) -> Res
     let voided = void_approvals_since(door, snapshot).await?;
     let git = restore_git_files(door, snapshot, source).await?;
     let observed = changes_since(door, snapshot)?;
+    let head_moved = observed.head_moved.clone();
     let mut outcome = gate_observed(door, observed, source).await?;
+    if let (Some((from, to)), Verdict::Deny) = (head_moved, &outcome.verdict) {
+        let short = |id: Option<String>| id.map_or("nothing".to_owned(), |id| id[..12].to_owned());
+        outcome.message = format!(
+            "{} This command also moved HEAD from {} to {}: what it committed stays in the history, with the files on disk put back as above; the person should review it (`git log`).",
+            outcome.message,
+            short(from),
+            short(to)
+        );
+    }
     if !git.failed.is_empty() {
         outcome.verdict = Verdict::Deny;
         outcome.message = format!(
@@ -198,6 +292,8 @@ pub async fn after(door: &mut Door, snapshot: &Snapshot, source: &Source) -> Res
 #[derive(Clone, Debug, Default)]
 pub struct Observed {
     pub files: BTreeMap<String, Option<Vec<u8>>>,
+    /// HEAD before and after, when the command moved it (a commit, a reset, a checkout).
+    pub head_moved: Option<(Option<String>, Option<String>)>,
 }
 
 /// The repository of `root` and where `root` sits in its work tree (`""` at the top).
@@ -306,6 +402,9 @@ pub fn snapshot(door: &Door) -> Result<Snapshot> {
         policy: std::fs::read_to_string(root.join(crate::config::POLICY_FILE)).ok(),
         approved: approved_ids(door)?,
         git_dir: Some(gitdir::snapshot(repo.commondir())?),
+        baseline: Baseline::of(&repo)
+            .inspect_err(|e| tracing::debug!("no baseline of the index: {e:#}"))
+            .ok(),
     })
 }
 
@@ -364,7 +463,38 @@ pub fn changes_since(door: &Door, snapshot: &Snapshot) -> Result<Observed> {
     };
     let index = repo.index().context("git index")?;
     let mut observed = Observed::default();
-    let candidates: BTreeSet<&String> = snapshot.files.keys().chain(now.iter()).collect();
+    let in_repo = |path: &str| {
+        if prefix.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{prefix}/{path}")
+        }
+    };
+    // Files whose baseline the command moved, which status may no longer show.
+    let mut moved = BTreeSet::new();
+    if let Some(baseline) = &snapshot.baseline {
+        for path in baseline.moved(&repo)? {
+            let relative = if prefix.is_empty() {
+                Some(path.as_str())
+            } else {
+                path.strip_prefix(prefix.as_str())
+                    .and_then(|p| p.strip_prefix('/'))
+            };
+            if let Some(relative) = relative {
+                moved.insert(relative.to_owned());
+            }
+        }
+        let head = head_commit(&repo);
+        if head != baseline.head {
+            observed.head_moved = Some((baseline.head.clone(), head));
+        }
+    }
+    let candidates: BTreeSet<&String> = snapshot
+        .files
+        .keys()
+        .chain(now.iter())
+        .chain(moved.iter())
+        .collect();
     for path in candidates {
         let current_hash = state_hash(root, path);
         let before = match snapshot.files.get(path) {
@@ -374,18 +504,14 @@ pub fn changes_since(door: &Door, snapshot: &Snapshot) -> Result<Observed> {
                 }
                 saved.get(path).cloned().flatten()
             }
-            None => {
-                // Clean before: the index held it (or nothing did).
-                let in_repo = if prefix.is_empty() {
-                    path.clone()
-                } else {
-                    format!("{prefix}/{path}")
-                };
-                index
-                    .get_path(Path::new(&in_repo), 0)
+            // Clean before: the baseline held it (or nothing did).
+            None => match &snapshot.baseline {
+                Some(baseline) => baseline.content(&repo, &in_repo(path)),
+                None => index
+                    .get_path(Path::new(&in_repo(path)), 0)
                     .and_then(|entry| repo.find_blob(entry.id).ok())
-                    .map(|blob| blob.content().to_vec())
-            }
+                    .map(|blob| blob.content().to_vec()),
+            },
         };
         if before.as_deref().map(sha256_hex) == current_hash {
             continue;

@@ -1733,3 +1733,81 @@ fn a_git_setting_without_a_value_does_not_stop_the_command_beside_it_being_put_b
     assert!(stdout.contains(".git/config"), "{stdout}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), config);
 }
+
+/// The attacker's way past a bracket built on `git status`: the command changes a file and then
+/// moves git's baseline so that status shows nothing (it commits the change, or marks the file
+/// assume-unchanged or skip-worktree), or hides a new file with `.git/info/exclude` or a
+/// `core.excludesFile`. Each change is still gated against what the index held before the
+/// command, and rolled back; a commit the command made is named in the deny.
+#[test]
+fn a_command_that_hides_its_change_from_git_status_is_still_gated() {
+    let evil = CARGO.replace("[dependencies]\n", GIT_DEP);
+    let hides: [(&str, &dyn Fn(&Path)); 4] = [
+        ("commit", &|root| {
+            git(root, &["commit", "-qam", "routine"]);
+        }),
+        ("assume-unchanged", &|root| {
+            git(root, &["update-index", "--assume-unchanged", "Cargo.toml"]);
+        }),
+        ("skip-worktree", &|root| {
+            git(root, &["update-index", "--skip-worktree", "Cargo.toml"]);
+        }),
+        ("stage", &|root| {
+            git(root, &["add", "Cargo.toml"]);
+        }),
+    ];
+    for (how, hide) in hides {
+        let (_dir, root) = project();
+        let agent = "claude-code";
+        assert_eq!(hook(&root, agent, &shell(agent, false, &root, how)).0, 0);
+        std::fs::write(root.join("Cargo.toml"), &evil).unwrap();
+        hide(&root);
+        let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, how));
+        assert_eq!(code, 2, "{how}: {stdout}\n{stderr}");
+        assert!(stderr.contains("Cargo.toml"), "{how}: {stderr}");
+        assert_eq!(read(&root, "Cargo.toml").as_deref(), Some(CARGO), "{how}");
+        if how == "commit" {
+            assert!(stderr.contains("moved HEAD"), "{how}: {stderr}");
+        }
+    }
+
+    // An agent committing its own low change is git doing its work: allowed, commit kept.
+    let (_dir, root) = project();
+    let agent = "gemini";
+    assert_eq!(hook(&root, agent, &shell(agent, false, &root, "c")).0, 0);
+    std::fs::write(root.join("src/main.rs"), LIB.replace("    1\n", "    2\n")).unwrap();
+    git(&root, &["commit", "-qam", "two"]);
+    let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, "c"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(read(&root, "src/main.rs").unwrap().contains("    2\n"));
+    assert!(
+        events(&root).iter().any(|(e, _)| e == "applied"),
+        "the committed change is recorded"
+    );
+
+    // New files hidden from status: a workflow behind `.git/info/exclude`, and one behind a
+    // `core.excludesFile` of the command's.
+    for how in ["info-exclude", "excludes-file"] {
+        let (_dir, root) = project();
+        let agent = "codex";
+        assert_eq!(hook(&root, agent, &shell(agent, false, &root, how)).0, 0);
+        std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+        std::fs::write(root.join(".github/workflows/ci.yml"), "on: push\n").unwrap();
+        if how == "info-exclude" {
+            std::fs::write(root.join(".git/info/exclude"), ".github/\n").unwrap();
+        } else {
+            let ignore = root.join("../hide-these");
+            std::fs::write(&ignore, ".github/\n").unwrap();
+            git(
+                &root,
+                &["config", "core.excludesFile", ignore.to_str().unwrap()],
+            );
+        }
+        let (code, stdout, stderr) = hook(&root, agent, &shell(agent, true, &root, how));
+        assert_eq!(code, 2, "{how}: {stdout}\n{stderr}");
+        assert!(
+            !root.join(".github/workflows/ci.yml").exists(),
+            "{how}: {stderr}"
+        );
+    }
+}
