@@ -578,6 +578,19 @@ impl CheckpointStore {
         Ok(self.list()?.into_iter().next())
     }
 
+    /// Whether a [`prune`](Self::prune) has work worth its cost: in git, once the store wrote
+    /// enough packs since the last fold (one per checkpoint write, so every few writes); in a
+    /// plain folder, once it holds more than `keep` checkpoints. A long-lived process prunes
+    /// after each batch anyway; a door process, which lives for one call, asks this first.
+    pub fn prune_due(&self, keep: usize) -> bool {
+        match &self.backend {
+            Backend::Git(repo) => lock(repo).is_ok_and(|repo| pack::fold_due(&repo)),
+            Backend::Fs(dir) => fs::read_dir(dir.join("manifests"))
+                .map(|entries| entries.count() > keep)
+                .unwrap_or(false),
+        }
+    }
+
     /// Removes checkpoints older than `max_age` and all but the newest `max_count`. Returns the
     /// removed ids. In git it also folds the store's small packs into one (whatever their size);
     /// the objects of removed checkpoints stay until `git gc` expires them.

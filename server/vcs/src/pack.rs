@@ -303,12 +303,49 @@ fn markers(repo: &git2::Repository) -> PathBuf {
     repo.commondir().join("autogate").join("packs")
 }
 
+/// The file whose modification time is that of the last [`fold`] (in the markers' folder; not
+/// a pack name, so never taken for a marker).
+const FOLDED_STAMP: &str = "last-fold";
+
+/// How many packs the store wrote since the last [`fold`] (whether or not it folded them):
+/// their markers are newer than its stamp. Cheap: a listing of a folder of a few entries.
+pub(crate) fn written_since_fold(repo: &git2::Repository) -> usize {
+    let marks = markers(repo);
+    let stamp = fs::metadata(marks.join(FOLDED_STAMP))
+        .and_then(|m| m.modified())
+        .ok();
+    let Ok(entries) = fs::read_dir(&marks) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_str().is_some_and(is_pack_name))
+        .filter(|e| {
+            let modified = e.metadata().and_then(|m| m.modified()).ok();
+            match (stamp, modified) {
+                (Some(stamp), Some(modified)) => modified > stamp,
+                _ => true,
+            }
+        })
+        .count()
+}
+
+/// Whether enough packs were written since the last fold for another to be worth trying.
+pub(crate) fn fold_due(repo: &git2::Repository) -> bool {
+    written_since_fold(repo) >= FOLD_AT
+}
+
 /// Folds the store's packs that fall below a factor-2 progression into one, if at least
 /// [`FOLD_AT`] of them add up to no more than `max_bytes`. Returns how many packs were folded.
 /// Packs gone meanwhile (git's gc repacked them) are forgotten, and so is what crashed writes
 /// left in the incoming folder.
 pub(crate) fn fold(repo: &git2::Repository, max_bytes: u64) -> Result<usize> {
     let marks = markers(repo);
+    // Stamped first: a pack written while this fold runs counts towards the next one.
+    if marks.is_dir() {
+        let stamp = marks.join(FOLDED_STAMP);
+        fs::File::create(&stamp).at(&stamp)?;
+    }
     let objects = repo.commondir().join("objects");
     sweep_incoming(&objects.join(INCOMING));
     let packs_dir = objects.join("pack");

@@ -864,3 +864,61 @@ fn content_staged_ahead_is_left_out_of_the_checkpoint_pack_and_restores_byte_ide
     let fsck = common::git(root, &["fsck", "--strict", "--no-dangling"]);
     assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
 }
+
+/// A process that lives for one call (an agent's hook) asks whether pruning is due before it
+/// pays for one: in git, every few checkpoint writes (each adds a pack) since the last fold;
+/// in a plain folder, once there are more checkpoints than the count kept.
+#[test]
+fn prune_is_due_every_few_writes_in_git_and_beyond_the_count_in_a_plain_folder() {
+    let dir = common::repo();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    let checkpoint = |i: usize| {
+        write(
+            root,
+            "src/lib.rs",
+            format!("pub fn a() {{ {i} }}\n").as_bytes(),
+        );
+        store
+            .create(
+                &store.capture(&["src/lib.rs"]).unwrap(),
+                &CheckpointMeta::now(format!("n{i}")),
+            )
+            .unwrap();
+    };
+    assert!(!store.prune_due(200));
+    let mut due_after = None;
+    for i in 0..20 {
+        checkpoint(i);
+        if store.prune_due(200) {
+            due_after = Some(i + 1);
+            break;
+        }
+    }
+    let due_after = due_after.expect("never due in 20 writes");
+    assert!(
+        (4..=16).contains(&due_after),
+        "due after {due_after} writes"
+    );
+    store.prune(None, Some(200)).unwrap();
+    assert!(!store.prune_due(200), "a prune (with its fold) resets it");
+    checkpoint(100);
+    assert!(!store.prune_due(200), "one write is not enough");
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let store = CheckpointStore::open(root).unwrap();
+    for i in 0..3 {
+        write(root, "a.txt", format!("{i}\n").as_bytes());
+        store
+            .create(
+                &store.capture(&["a.txt"]).unwrap(),
+                &CheckpointMeta::now("x"),
+            )
+            .unwrap();
+    }
+    assert!(!store.prune_due(3));
+    assert!(store.prune_due(2));
+    store.prune(None, Some(2)).unwrap();
+    assert!(!store.prune_due(2));
+}

@@ -201,5 +201,7 @@ async fn gate(agent: Agent, root: Option<&Path>, call: Call) -> anyhow::Result<R
             }
         }
     };
+    // After the tool (off the path that holds the agent before it): keep the store small.
+    door.tidy().await;
     Ok(agents::reply(agent, call.event, &outcome))
 }

@@ -767,6 +767,29 @@ impl Door {
             .map_err(|e| anyhow::anyhow!("the audit trail cannot be written: {e}"))
     }
 
+    /// Drops checkpoints beyond the policy's `[checkpoints]` count and age, and folds the
+    /// store's packs, when that is due (every few checkpoints): a door writes a checkpoint per
+    /// call, as the editor does per batch, and must not pile them up. Skipped while another
+    /// process writes; never fails the call it follows.
+    pub async fn tidy(&self) {
+        let settings = self.gate.policy.checkpoints().clone();
+        if !self.net.store.prune_due(settings.keep) {
+            return;
+        }
+        let Ok(_lock) = self
+            .net
+            .lock_writes(std::time::Duration::from_millis(200))
+            .await
+        else {
+            return;
+        };
+        let max_age = std::time::Duration::from_secs(settings.max_age_days.saturating_mul(86_400));
+        match self.net.store.prune(Some(max_age), Some(settings.keep)) {
+            Ok(pruned) => tracing::debug!(count = pruned.len(), "tidied the checkpoints"),
+            Err(e) => tracing::warn!("could not prune checkpoints: {e:#}"),
+        }
+    }
+
     /// After the agent's tool ran: for each path it was allowed to write, the file must hold
     /// exactly what was allowed. It is then verified (the policy's `[verify]`); a failure rolls
     /// the checkpoint back. A file that holds something else is analyzed as what it is: kept if

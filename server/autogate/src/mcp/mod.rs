@@ -220,6 +220,7 @@ impl AutogateMcp {
         match write_planned(&door, &planned).await {
             Ok(paths) => {
                 let after = door.after_write(&paths, source).await;
+                door.tidy().await;
                 match after {
                     Ok(check) if !check.allowed() => (check.message, false),
                     Ok(_) => (applied(&outcome), true),
@@ -376,6 +377,7 @@ pub async fn write_through_gate(
     let planned = planned.lock().map(|p| p.clone()).unwrap_or_default();
     let paths = write_planned(&door, &planned).await?;
     let check = door.after_write(&paths, source).await?;
+    door.tidy().await;
     if !check.allowed() {
         return Ok((false, check.message));
     }

@@ -1811,3 +1811,55 @@ fn a_command_that_hides_its_change_from_git_status_is_still_gated() {
         );
     }
 }
+
+/// An agent's hooks write a checkpoint per edit; they keep the store within the policy's
+/// `[checkpoints] keep` and fold its packs every few writes, as the editor session does after
+/// each batch, instead of leaving a pack and a ref behind per call.
+#[test]
+fn an_agents_edits_do_not_pile_up_checkpoints_or_packs() {
+    let (_dir, root) = project();
+    std::fs::write(root.join(".autogate.toml"), "[checkpoints]\nkeep = 5\n").unwrap();
+    git(&root, &["add", ".autogate.toml"]);
+    git(&root, &["commit", "-qm", "policy"]);
+    let pack_dir = root.join(".git/objects/pack");
+    let packs = || {
+        std::fs::read_dir(&pack_dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "pack")
+            })
+            .count()
+    };
+    let before = packs();
+    let agent = "claude-code";
+    for i in 1..=24 {
+        let (old, new) = (format!("    {i}\n"), format!("    {}\n", i + 1));
+        let payload = edit(agent, false, &root, "src/main.rs", &old, &new);
+        let (code, stdout, stderr) = hook(&root, agent, &payload);
+        assert_eq!(code, 0, "{i}: {stdout}\n{stderr}");
+        let text = read(&root, "src/main.rs").unwrap().replace(&old, &new);
+        std::fs::write(root.join("src/main.rs"), text).unwrap();
+        let payload = edit(agent, true, &root, "src/main.rs", &old, &new);
+        assert_eq!(hook(&root, agent, &payload).0, 0, "{i}");
+    }
+    let refs = Command::new("git")
+        .args(["for-each-ref", "refs/autogate/checkpoints/"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let checkpoints = String::from_utf8_lossy(&refs.stdout).lines().count();
+    assert!(
+        (5..=13).contains(&checkpoints),
+        "{checkpoints} checkpoints kept of 24"
+    );
+    let ours = packs() - before;
+    assert!(ours <= 12, "{ours} packs after 24 checkpoints");
+    // What is kept still restores.
+    let (code, _, stderr) = run(&root, &["rollback"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(read(&root, "src/main.rs").unwrap().contains("    24\n"));
+}
