@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use autogate_vcs::{
     Approver, AuditEvent, AuditLog, AuditRecord, CheckpointId, CheckpointMeta, CheckpointStore,
-    PostImage, PreImage, Would,
+    PostImage, PreImage, Prepared, Would,
 };
 
 use crate::gate::ChangeRecord;
@@ -230,6 +230,28 @@ impl SafetyNet {
                 &CheckpointMeta::now(label),
                 &post_images(files, &executable),
             )
+            .context("cannot create a checkpoint")
+    }
+
+    /// [`SafetyNet::checkpoint_expecting`] made ahead, while the change is judged: stored but
+    /// not yet named, see [`autogate_vcs::CheckpointStore::prepare_expecting`]. Blocking (it
+    /// fsyncs): run it on a blocking thread.
+    pub fn prepare_expecting(&self, files: &[FileState<'_>], label: &str) -> Result<Prepared> {
+        let executable = self.executable();
+        self.store
+            .prepare_expecting(
+                pre_images(files, &executable),
+                CheckpointMeta::now(label),
+                &post_images(files, &executable),
+            )
+            .context("cannot prepare a checkpoint")
+    }
+
+    /// Names a prepared checkpoint, which makes it exist; under the write lock, once the files
+    /// are known to still hold its pre-images.
+    pub fn publish(&self, prepared: Prepared) -> Result<CheckpointId> {
+        self.store
+            .publish(prepared)
             .context("cannot create a checkpoint")
     }
 

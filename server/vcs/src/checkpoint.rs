@@ -154,6 +154,16 @@ impl PostImage {
     }
 }
 
+/// A checkpoint made ahead ([`CheckpointStore::prepare_expecting`]) and not yet published.
+#[derive(Debug)]
+pub struct Prepared {
+    files: Vec<PreImage>,
+    meta: CheckpointMeta,
+    written: Vec<PostImage>,
+    /// In git: the id it will have and its commit, stored durably.
+    stored: Option<(CheckpointId, git2::Oid)>,
+}
+
 /// Why a checkpoint was made, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointMeta {
@@ -434,27 +444,81 @@ impl CheckpointStore {
         self.create_with(files, meta, Some(written))
     }
 
-    fn create_with(
+    /// The first half of [`CheckpointStore::create_expecting`], which may run while the
+    /// change is still being judged: in git, the checkpoint's objects are stored durably (one
+    /// pack) but no ref names them, so until [`CheckpointStore::publish`] the checkpoint does
+    /// not exist (an unpublished one is garbage for git's `gc`). In a plain folder nothing is
+    /// written yet.
+    pub fn prepare_expecting(
+        &self,
+        files: Vec<PreImage>,
+        meta: CheckpointMeta,
+        written: &[PostImage],
+    ) -> Result<Prepared> {
+        let covered = files.iter().map(|f| f.path.as_str()).collect();
+        let written = add_written(&covered, Vec::new(), written)?;
+        let mut prepared = Prepared {
+            files,
+            meta,
+            written,
+            stored: None,
+        };
+        if let Backend::Git(repo) = &self.backend {
+            let manifest =
+                self.manifest(&prepared.files, &prepared.meta, Some(&prepared.written), 0)?;
+            let repo = lock(repo)?;
+            if repo.find_reference(&ref_name(&manifest.id)).is_err() {
+                let commit = git_write_objects(&repo, &manifest, &prepared.files, |oid| {
+                    self.take_staged(oid)
+                })?;
+                prepared.stored = Some((manifest.id, commit));
+            }
+        }
+        Ok(prepared)
+    }
+
+    /// The second half: names the prepared checkpoint with its ref (durably), which makes it
+    /// exist. Call it when the files still hold the pre-images (under the workspace's write
+    /// lock). If the id was taken meanwhile, or nothing was stored ahead, the checkpoint is
+    /// created now, whole.
+    pub fn publish(&self, prepared: Prepared) -> Result<CheckpointId> {
+        if let (Backend::Git(repo), Some((id, commit))) = (&self.backend, &prepared.stored) {
+            let repo = lock(repo)?;
+            if pack::write_ref(&repo, &ref_name(id), *commit, None)? {
+                tracing::debug!(checkpoint = %id, files = prepared.files.len(), "checkpoint published");
+                return Ok(id.clone());
+            }
+        }
+        self.create_with(&prepared.files, &prepared.meta, Some(prepared.written))
+    }
+
+    /// The manifest of a checkpoint of `files`, with the id of its `attempt`.
+    fn manifest(
         &self,
         files: &[PreImage],
         meta: &CheckpointMeta,
-        written: Option<Vec<PostImage>>,
-    ) -> Result<CheckpointId> {
-        let mut seen = std::collections::HashSet::new();
-        for f in files {
-            fsutil::resolve(&self.root, &f.path)?;
-            if !seen.insert(f.path.as_str()) {
-                return Err(VcsError::InvalidPath {
-                    path: f.path.clone(),
-                    reason: "listed twice in one checkpoint",
-                });
-            }
-        }
+        written: Option<&Vec<PostImage>>,
+        attempt: u32,
+    ) -> Result<Manifest> {
+        check_paths(&self.root, files)?;
         let created = OffsetDateTime::from(meta.created);
         let created_text = created
             .format(&Rfc3339)
             .map_err(|e| VcsError::Corrupt(format!("cannot format time: {e}")))?;
-        let manifest_files: Vec<ManifestFile> = files
+        Ok(Manifest {
+            version: MANIFEST_VERSION,
+            id: new_id(created, attempt)?,
+            created: created_text,
+            label: meta.label.clone(),
+            files: self.manifest_files(files),
+            written: written.cloned(),
+            workspace: self.workspace.clone(),
+            audit_head: self.audit_head(),
+        })
+    }
+
+    fn manifest_files(&self, files: &[PreImage]) -> Vec<ManifestFile> {
+        files
             .iter()
             .map(|f| ManifestFile {
                 path: f.path.clone(),
@@ -471,26 +535,32 @@ impl CheckpointStore {
                     Vec::new()
                 },
             })
-            .collect();
-        // A damaged anchor never stops a checkpoint (`verify` reports it); the head is left out.
-        let audit_head = match self.audit_anchor().head() {
+            .collect()
+    }
+
+    /// The audit trail's head, recorded in each checkpoint. A damaged anchor never stops a
+    /// checkpoint (`verify` reports it); the head is left out.
+    fn audit_head(&self) -> Option<crate::AuditHead> {
+        match self.audit_anchor().head() {
             Ok(entry) => entry.map(|e| e.head),
             Err(e) => {
                 tracing::warn!("the audit anchor cannot be read: {e}");
                 None
             }
-        };
+        }
+    }
+
+    fn create_with(
+        &self,
+        files: &[PreImage],
+        meta: &CheckpointMeta,
+        written: Option<Vec<PostImage>>,
+    ) -> Result<CheckpointId> {
+        let first = self.manifest(files, meta, written.as_ref(), 0)?;
         for attempt in 0u32..64 {
-            let id = new_id(created, attempt)?;
             let manifest = Manifest {
-                version: MANIFEST_VERSION,
-                id: id.clone(),
-                created: created_text.clone(),
-                label: meta.label.clone(),
-                files: manifest_files.clone(),
-                written: written.clone(),
-                workspace: self.workspace.clone(),
-                audit_head: audit_head.clone(),
+                id: new_id(OffsetDateTime::from(meta.created), attempt)?,
+                ..first.clone()
             };
             let stored = match &self.backend {
                 Backend::Git(repo) => {
@@ -500,8 +570,8 @@ impl CheckpointStore {
                 Backend::Fs(dir) => fs_create(dir, &manifest, files)?,
             };
             if stored {
-                tracing::debug!(checkpoint = %id, files = files.len(), "checkpoint created");
-                return Ok(id);
+                tracing::debug!(checkpoint = %manifest.id, files = files.len(), "checkpoint created");
+                return Ok(manifest.id);
             }
         }
         Err(VcsError::Corrupt(
@@ -771,21 +841,48 @@ fn from_json(id: &CheckpointId, bytes: &[u8]) -> Result<Manifest> {
 
 /// Writes blobs, tree and commit as one durable pack, then creates the ref, durably. Returns
 /// false if the id is already taken.
+/// Every path of a checkpoint is inside the workspace, and listed once.
+fn check_paths(root: &Path, files: &[PreImage]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for f in files {
+        fsutil::resolve(root, &f.path)?;
+        if !seen.insert(f.path.as_str()) {
+            return Err(VcsError::InvalidPath {
+                path: f.path.clone(),
+                reason: "listed twice in one checkpoint",
+            });
+        }
+    }
+    Ok(())
+}
+
 fn git_create(
     repo: &git2::Repository,
     manifest: &Manifest,
     files: &[PreImage],
-    mut staged: impl FnMut(git2::Oid) -> bool,
+    staged: impl FnMut(git2::Oid) -> bool,
 ) -> Result<bool> {
     let name = ref_name(&manifest.id);
     if repo.find_reference(&name).is_ok() {
         return Ok(false);
     }
+    let commit = git_write_objects(repo, manifest, files, staged)?;
+    pack::write_ref(repo, &name, commit, None)
+}
+
+/// Stores a checkpoint's objects (its pre-images but those `staged` already, its manifest,
+/// tree and commit) as one durable pack; returns the commit. No ref names it yet.
+fn git_write_objects(
+    repo: &git2::Repository,
+    manifest: &Manifest,
+    files: &[PreImage],
+    mut staged: impl FnMut(git2::Oid) -> bool,
+) -> Result<git2::Oid> {
     let message = format!(
         "autogate checkpoint {}\n\n{}\n",
         manifest.id, manifest.label
     );
-    let commit = pack::write_pack(repo, |mem, pack| {
+    pack::write_pack(repo, |mem, pack| {
         let empty = mem.find_tree(mem.treebuilder(None)?.write()?)?;
         let mut update = git2::build::TreeUpdateBuilder::new();
         for f in files {
@@ -814,8 +911,7 @@ fn git_create(
         // The commit with its whole tree (but the staged blobs, durable already).
         pack.insert_commit(mem, commit)?;
         Ok(commit)
-    })?;
-    pack::write_ref(repo, &name, commit, None)
+    })
 }
 
 /// Writes a commit object of `tree` into `mem`, by "autogate" at the checkpoint's time. The

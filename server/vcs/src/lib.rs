@@ -65,7 +65,7 @@ pub use audit::{
 };
 pub use checkpoint::{
     CHECKPOINT_REF_PREFIX, CheckpointId, CheckpointInfo, CheckpointMeta, CheckpointStore,
-    PostImage, PreImage,
+    PostImage, PreImage, Prepared,
 };
 pub use error::{Result, VcsError};
 pub use restore::{

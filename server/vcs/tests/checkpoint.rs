@@ -922,3 +922,48 @@ fn prune_is_due_every_few_writes_in_git_and_beyond_the_count_in_a_plain_folder()
     store.prune(None, Some(2)).unwrap();
     assert!(!store.prune_due(2));
 }
+
+/// A checkpoint made ahead (while the change is judged) does not exist until it is published:
+/// unpublished, no list, rollback or git command sees it; published, it is a checkpoint like
+/// any other, with what is about to be written recorded.
+#[test]
+fn a_checkpoint_made_ahead_exists_only_once_published() {
+    for git in [true, false] {
+        let dir = if git {
+            common::repo()
+        } else {
+            tempfile::tempdir().unwrap()
+        };
+        let root = dir.path();
+        write(root, "src/lib.rs", b"pub fn one() {}\n");
+        let store = CheckpointStore::open(root).unwrap();
+        let pre = || store.capture(&["src/lib.rs"]).unwrap();
+        let after = b"pub fn two() {}\n";
+        let written = [PostImage::written("src/lib.rs", after, false)];
+
+        let dropped = store
+            .prepare_expecting(pre(), CheckpointMeta::now("denied"), &written)
+            .unwrap();
+        drop(dropped);
+        assert!(store.list().unwrap().is_empty(), "git {git}");
+
+        let prepared = store
+            .prepare_expecting(pre(), CheckpointMeta::now("allowed"), &written)
+            .unwrap();
+        assert!(store.list().unwrap().is_empty(), "git {git}");
+        let id = store.publish(prepared).unwrap();
+        let list = store.list().unwrap();
+        assert_eq!(list.len(), 1, "git {git}");
+        assert_eq!(list[0].id, id);
+        assert_eq!(list[0].label, "allowed");
+        write(root, "src/lib.rs", after);
+        let plan = store.plan_restore(&id).unwrap();
+        let report = store.restore(&plan, ConflictPolicy::Overwrite).unwrap();
+        assert!(report.is_complete(), "git {git}: {report:?}");
+        assert_eq!(read(root, "src/lib.rs").unwrap(), b"pub fn one() {}\n");
+        if git {
+            let fsck = common::git(root, &["fsck", "--strict", "--no-dangling"]);
+            assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
+        }
+    }
+}

@@ -191,6 +191,9 @@ pub struct Door {
     /// The policy file's bytes the policy in force was read from (`None`: absent).
     policy_bytes: Option<Vec<u8>>,
     indexed: bool,
+    /// The checkpoint of the proposal being judged, stored ahead on a blocking thread while
+    /// it is judged (named only if the change goes ahead; see [`Door::checkpoint`]).
+    prepared: Option<tokio::task::JoinHandle<Result<autogate_vcs::Prepared>>>,
 }
 
 impl Door {
@@ -213,6 +216,7 @@ impl Door {
             policy_note,
             policy_bytes,
             indexed: false,
+            prepared: None,
         })
     }
 
@@ -340,14 +344,35 @@ impl Door {
             return Ok(Outcome::allow("autogate: the edit changes nothing"));
         }
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: intake");
-        // Large pre-images go into the checkpoint store on the other core meanwhile.
-        if let Some(texts) = crate::safety::worth_staging(&intake.proposal) {
-            let net = self.net.clone();
-            tokio::task::spawn_blocking(move || crate::safety::stage_ahead(&net.store, &texts));
-        }
+        // The checkpoint is stored on the other core while the proposal is judged; it is named
+        // (and so exists) only if the change goes ahead. Unnamed, it is garbage for git's gc.
+        let owned: Vec<(String, Option<String>, Option<String>)> = file_states(&intake.proposal)
+            .iter()
+            .map(|s| {
+                (
+                    s.path.to_owned(),
+                    s.before.map(str::to_owned),
+                    s.after.map(str::to_owned),
+                )
+            })
+            .collect();
+        let (net, label) = (self.net.clone(), checkpoint_label(source));
+        self.prepared = Some(tokio::task::spawn_blocking(move || {
+            let states: Vec<FileState<'_>> = owned
+                .iter()
+                .map(|(path, before, after)| FileState {
+                    path,
+                    before: before.as_deref(),
+                    after: after.as_deref(),
+                })
+                .collect();
+            net.prepare_expecting(&states, &label)
+        }));
         let records = self.admit(&intake, source).await;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: admitted");
         let outcome = self.settle(records, &intake, source, desk).await;
+        // Not published (the change did not go ahead): never used for another proposal.
+        self.prepared = None;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: settled");
         outcome
     }
@@ -709,32 +734,13 @@ impl Door {
 
     /// Stores the pre-images of every file the proposal touches (and what the agent is
     /// expected to write), under the workspace's write lock.
-    async fn checkpoint(&self, proposal: &Proposal, source: &Source) -> Result<String> {
+    async fn checkpoint(&mut self, proposal: &Proposal, source: &Source) -> Result<String> {
         let _lock = self
             .net
             .lock_writes(LOCK_LIMIT)
             .await
             .map_err(anyhow::Error::msg)?;
-        let mut states = Vec::new();
-        for file in &proposal.files {
-            let renamed = file.old_path.as_deref().filter(|o| *o != file.path);
-            states.push(FileState {
-                path: &file.path,
-                before: if renamed.is_some() {
-                    None
-                } else {
-                    file.before.as_deref()
-                },
-                after: file.after.as_deref(),
-            });
-            if let Some(old) = renamed {
-                states.push(FileState {
-                    path: old,
-                    before: file.before.as_deref(),
-                    after: None,
-                });
-            }
-        }
+        let states = file_states(proposal);
         // The files must still hold what was analyzed.
         for state in &states {
             let now = self
@@ -748,12 +754,28 @@ impl Door {
                 );
             }
         }
-        let label = format!(
-            "{} ({})",
-            source.label(),
-            source.tool.as_deref().unwrap_or("tool")
-        );
-        let id = self.net.checkpoint_expecting(&states, &label)?;
+        // Made ahead while the proposal was judged, from these same states; made now if that
+        // failed (the reason is logged) or was not started.
+        let prepared = match self.prepared.take() {
+            Some(handle) => match handle.await {
+                Ok(Ok(prepared)) => Some(prepared),
+                Ok(Err(e)) => {
+                    tracing::warn!("the checkpoint made ahead failed, making it now: {e:#}");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!("the checkpoint made ahead did not finish, making it now: {e}");
+                    None
+                }
+            },
+            None => None,
+        };
+        let id = match prepared {
+            Some(prepared) => self.net.publish(prepared)?,
+            None => self
+                .net
+                .checkpoint_expecting(&states, &checkpoint_label(source))?,
+        };
         Ok(id.to_string())
     }
 
@@ -972,6 +994,41 @@ impl Door {
 pub struct Virtual {
     pub original: Option<String>,
     pub current: Option<String>,
+}
+
+/// The files a proposal's checkpoint covers, with what they hold before and after (a renamed
+/// file is its new path created and its old path removed).
+fn file_states(proposal: &Proposal) -> Vec<FileState<'_>> {
+    let mut states = Vec::new();
+    for file in &proposal.files {
+        let renamed = file.old_path.as_deref().filter(|o| *o != file.path);
+        states.push(FileState {
+            path: &file.path,
+            before: if renamed.is_some() {
+                None
+            } else {
+                file.before.as_deref()
+            },
+            after: file.after.as_deref(),
+        });
+        if let Some(old) = renamed {
+            states.push(FileState {
+                path: old,
+                before: file.before.as_deref(),
+                after: None,
+            });
+        }
+    }
+    states
+}
+
+/// What a door's checkpoint is called: the agent's session and tool.
+fn checkpoint_label(source: &Source) -> String {
+    format!(
+        "{} ({})",
+        source.label(),
+        source.tool.as_deref().unwrap_or("tool")
+    )
 }
 
 /// The file changes of a proposal, from each touched file's first and last text: a file
