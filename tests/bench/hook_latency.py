@@ -19,6 +19,7 @@ machine does not inflate the way it inflates wall time). Standard library only.
 """
 
 import argparse
+import re
 import json
 import os
 import resource
@@ -74,8 +75,11 @@ class Session:
     """An editor session on `root`: `autogate lsp`, initialized, its messages drained (requests
     answered with null), until the workspace's session socket answers."""
 
-    def __init__(self, binary, root):
+    def __init__(self, binary, root, log=None):
         env = dict(os.environ, AUTOGATE_LOG="error")
+        if log:
+            # The door's own timings (intake, admitted, checkpoint, settled), at debug.
+            env.update(AUTOGATE_LOG="autogate=debug", AUTOGATE_LOG_FILE=log)
         self.proc = subprocess.Popen([binary, "lsp"], cwd=root, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         self.lock = threading.Lock()
@@ -138,6 +142,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--session-log", metavar="FILE",
+                        help="with --session: the session logs its door's timings to FILE, "
+                             "and their medians are printed")
     parser.add_argument("--session", action="store_true",
                         help="run an editor session on the workspace (the hook hands its call to it)")
     args = parser.parse_args()
@@ -169,7 +176,7 @@ def main():
 
         read = json.dumps({"session_id": "bench", "cwd": env_root, "hook_event_name": "PreToolUse",
                            "tool_name": "Read", "tool_input": {"file_path": path}}).encode()
-        session = Session(binary, env_root) if args.session else None
+        session = Session(binary, env_root, args.session_log) if args.session else None
         # Warm-up: the first run builds the workspace index's store.
         ms, done = timed([binary, "hook", "claude-code"], edit(800), root)
         if done.returncode != 0:
@@ -206,8 +213,24 @@ def main():
         summary("hook: Read (not gated)", reads)
         summary("spawn `true`", spawn)
         print(f"hook minus spawn (medians)         {statistics.median(hook) - statistics.median(spawn):7.2f} ms")
+        if session and args.session_log:
+            door_timings(args.session_log)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def door_timings(log):
+    """Medians of the session door's own timings (ms since the call started, per step; the
+    checkpoint step is its own duration)."""
+    steps = {}
+    pattern = re.compile(r"door: (\w+) ms=([0-9.]+)")
+    with open(log, errors="replace") as f:
+        for line in f:
+            found = pattern.search(re.sub(r"\x1b\[[0-9;]*m", "", line))
+            if found:
+                steps.setdefault(found.group(1), []).append(float(found.group(2)))
+    for step, values in steps.items():
+        print(f"session door: {step:<20} median {statistics.median(values):7.2f} ms   (n={len(values)})")
 
 
 if __name__ == "__main__":

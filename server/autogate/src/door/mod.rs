@@ -756,6 +756,7 @@ impl Door {
         }
         // Made ahead while the proposal was judged, from these same states; made now if that
         // failed (the reason is logged) or was not started.
+        let waited = std::time::Instant::now();
         let prepared = match self.prepared.take() {
             Some(handle) => match handle.await {
                 Ok(Ok(prepared)) => Some(prepared),
@@ -770,6 +771,10 @@ impl Door {
             },
             None => None,
         };
+        tracing::debug!(
+            ms = waited.elapsed().as_secs_f64() * 1e3,
+            "door: ahead"
+        );
         let id = match prepared {
             Some(prepared) => self.net.publish(prepared)?,
             None => self
