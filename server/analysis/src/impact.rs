@@ -7,11 +7,7 @@
 use serde::Serialize;
 
 use crate::level::Level;
-use crate::manifest::DependencyChange;
-use crate::paths::ProtectedPaths;
-
-pub use crate::index::SymbolIndex;
-pub use crate::risk::analyze;
+use crate::manifest::report::DependencyChange;
 
 /// What kind of change a unit is. A unit can be several kinds at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -136,11 +132,4 @@ pub struct ImpactReport {
     pub lines_removed: usize,
     pub level: Level,
     pub reasons: Vec<String>,
-}
-
-/// What the analyzer needs beside the change itself.
-#[derive(Clone, Copy, Debug)]
-pub struct AnalysisContext<'a> {
-    pub protected: &'a ProtectedPaths,
-    pub index: Option<&'a SymbolIndex>,
 }

@@ -295,9 +295,9 @@ mod tests {
     #[test]
     fn an_incomplete_index_never_lowers_a_level() {
         use crate::change::{ChangeUnit, FileChange};
-        use crate::impact::AnalysisContext;
         use crate::level::Level;
         use crate::paths::ProtectedPaths;
+        use crate::risk::AnalysisContext;
 
         let unit = ChangeUnit {
             files: vec![FileChange {

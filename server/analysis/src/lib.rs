@@ -57,15 +57,15 @@ mod weakening;
 
 pub use change::{ChangeUnit, FileChange, Proposal, split, split_cached};
 pub use impact::{
-    AnalysisContext, BlastRadius, ChangeKind, Domain, ImpactReport, SecretFinding, SymbolImpact,
-    SymbolIndex, Visibility, analyze,
+    BlastRadius, ChangeKind, Domain, ImpactReport, SecretFinding, SymbolImpact, Visibility,
 };
 pub use incremental::ParseCache;
+pub use index::SymbolIndex;
 pub use languages::Language;
 pub use level::Level;
 pub use merge::merge3;
 pub use paths::ProtectedPaths;
-pub use risk::{analyze_cached, analyze_whole};
+pub use risk::{AnalysisContext, analyze, analyze_cached, analyze_whole};
 pub use secrets::redact;
 pub use text::{Encoding, TextDocument};
 

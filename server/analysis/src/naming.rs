@@ -1,6 +1,7 @@
 //! What the built-in operations need to know of each language beyond its grammar: names from
 //! settings and `languageId`s, the names people use, which kinds are names, the reserved words,
-//! and whether a word can be an identifier.
+//! whether a word can be an identifier, the words an identifier is made of, and whether it
+//! names a secret.
 
 use crate::languages::Language;
 
@@ -306,6 +307,70 @@ impl Language {
         }
         None
     }
+}
+
+/// Splits an identifier into lower-case words (`sessionKey`, `session_key` → session, key).
+pub(crate) fn name_words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if !ch.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if ch.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
+        cur.push(ch.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Whether a name says it holds a secret (a key, token, nonce, salt, …).
+pub(crate) fn is_secret_name(name: &str) -> bool {
+    const SECRET: &[&str] = &[
+        "key",
+        "keys",
+        "token",
+        "tokens",
+        "nonce",
+        "nonces",
+        "salt",
+        "salts",
+        "secret",
+        "secrets",
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "otp",
+        "iv",
+        "csrf",
+        "xsrf",
+        "apikey",
+        "passphrase",
+        "pin",
+        "totp",
+        "hotp",
+        "credential",
+        "credentials",
+        "sessionid",
+        "cookie",
+        "seed",
+        "challenge",
+        "verifier",
+    ];
+    name_words(name)
+        .iter()
+        .any(|w| SECRET.contains(&w.as_str()))
 }
 
 #[cfg(test)]

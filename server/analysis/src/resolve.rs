@@ -25,7 +25,7 @@ use crate::capabilities::{self, Capability};
 use crate::impact::Domain;
 use crate::languages::Language;
 use crate::level::Level;
-use crate::weakening::is_secret_name;
+use crate::naming::is_secret_name;
 
 /// What a name is bound to.
 #[derive(Clone, Debug, PartialEq, Eq)]

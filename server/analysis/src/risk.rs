@@ -19,7 +19,7 @@ use crate::change::{ChangeUnit, FileChange};
 use crate::domains;
 use crate::guards;
 use crate::impact::{
-    AnalysisContext, BlastRadius, ChangeKind, ImpactReport, SecretFinding, SymbolImpact, Visibility,
+    BlastRadius, ChangeKind, ImpactReport, SecretFinding, SymbolImpact, Visibility,
 };
 use crate::incremental::{Known, ParseCache, Parsers};
 use crate::languages::Language;
@@ -32,6 +32,13 @@ use crate::symbols::{self, Symbol, SymbolChange};
 use crate::tokens::{self, Options, Tok};
 use crate::verification;
 use crate::weakening;
+
+/// What the analyzer needs beside the change itself.
+#[derive(Clone, Copy, Debug)]
+pub struct AnalysisContext<'a> {
+    pub protected: &'a crate::paths::ProtectedPaths,
+    pub index: Option<&'a crate::index::SymbolIndex>,
+}
 
 /// Body-only changes in non-public code up to this many changed lines stay `low`.
 pub const SMALL_CHANGE_LINES: usize = 20;

@@ -15,71 +15,8 @@ use tree_sitter::Tree;
 
 use crate::capabilities::Capability;
 use crate::languages::Language;
+use crate::naming::is_secret_name;
 use crate::resolve::{Resolver, is_function_like};
-
-/// Splits an identifier into lower-case words (`sessionKey`, `session_key` → session, key).
-pub(crate) fn name_words(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for ch in name.chars() {
-        if !ch.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if ch.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
-        cur.push(ch.to_ascii_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-/// Whether a name says it holds a secret (a key, token, nonce, salt, …).
-pub(crate) fn is_secret_name(name: &str) -> bool {
-    const SECRET: &[&str] = &[
-        "key",
-        "keys",
-        "token",
-        "tokens",
-        "nonce",
-        "nonces",
-        "salt",
-        "salts",
-        "secret",
-        "secrets",
-        "password",
-        "passwords",
-        "passwd",
-        "pwd",
-        "otp",
-        "iv",
-        "csrf",
-        "xsrf",
-        "apikey",
-        "passphrase",
-        "pin",
-        "totp",
-        "hotp",
-        "credential",
-        "credentials",
-        "sessionid",
-        "cookie",
-        "seed",
-        "challenge",
-        "verifier",
-    ];
-    name_words(name)
-        .iter()
-        .any(|w| SECRET.contains(&w.as_str()))
-}
 
 /// What makes rows sensitive, for suppressions: the capabilities called on them (already
 /// there or new), as `(row, what)`.

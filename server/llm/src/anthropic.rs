@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use crate::chat::{ChatRequest, Role};
-use crate::provider::Decoded;
 use crate::sse::SseEvent;
+use crate::wire::Decoded;
 use crate::{Completion, LlmError};
 
 /// The `anthropic-version` header value we speak.
@@ -45,7 +45,7 @@ pub(crate) fn decode_event(ev: &SseEvent) -> Result<Decoded, LlmError> {
     let v: Value = serde_json::from_str(data).map_err(|e| LlmError::MalformedResponse {
         detail: format!(
             "stream event is not JSON ({e}): {}",
-            crate::provider::snippet(data)
+            crate::wire::snippet(data)
         ),
     })?;
     let kind = v
@@ -89,7 +89,7 @@ pub(crate) fn decode_event(ev: &SseEvent) -> Result<Decoded, LlmError> {
             return Err(LlmError::Provider {
                 message: v
                     .get("error")
-                    .map_or_else(|| data.to_owned(), crate::provider::error_text),
+                    .map_or_else(|| data.to_owned(), crate::wire::error_text),
             });
         }
         // ping, content_block_stop and future event types carry nothing we need.

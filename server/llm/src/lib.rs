@@ -60,6 +60,7 @@ mod provider;
 mod redact;
 mod reply;
 mod sse;
+mod wire;
 
 pub use anthropic::ANTHROPIC_VERSION;
 pub use chat::{ChatRequest, Completion, Message, Role};

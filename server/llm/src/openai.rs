@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use crate::chat::{ChatRequest, Role};
-use crate::provider::Decoded;
 use crate::sse::SseEvent;
+use crate::wire::Decoded;
 use crate::{Completion, LlmError};
 
 /// The JSON body. Contents are already redacted by the caller.
@@ -44,12 +44,12 @@ pub(crate) fn decode_event(ev: &SseEvent) -> Result<Decoded, LlmError> {
     let v: Value = serde_json::from_str(data).map_err(|e| LlmError::MalformedResponse {
         detail: format!(
             "stream chunk is not JSON ({e}): {}",
-            crate::provider::snippet(data)
+            crate::wire::snippet(data)
         ),
     })?;
     if let Some(err) = v.get("error") {
         return Err(LlmError::Provider {
-            message: crate::provider::error_text(err),
+            message: crate::wire::error_text(err),
         });
     }
     let choice = v.get("choices").and_then(|c| c.get(0));
@@ -67,7 +67,7 @@ pub(crate) fn decode_event(ev: &SseEvent) -> Result<Decoded, LlmError> {
         return Err(LlmError::MalformedResponse {
             detail: format!(
                 "stream chunk is not a JSON object: {}",
-                crate::provider::snippet(data)
+                crate::wire::snippet(data)
             ),
         });
     }

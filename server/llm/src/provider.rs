@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::config::{ApiKey, EnvLookup, ProviderConfig, ProviderKind, process_env};
 use crate::redact::{REDACTED, Redactor, redact_secrets};
 use crate::sse::{SseEvent, SseParser};
+use crate::wire::{error_text, snippet};
 use crate::{ChatRequest, Completion, LlmError, anthropic, openai};
 
 /// The longest `Retry-After` we honour; longer waits are cut to this.
@@ -19,15 +20,6 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// The first backoff step when the server gives no `Retry-After`.
 const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(250);
-
-/// What one stream event contributed.
-#[derive(Debug, Default)]
-pub(crate) struct Decoded {
-    pub text: Option<String>,
-    pub finish_reason: Option<String>,
-    pub model: Option<String>,
-    pub done: bool,
-}
 
 /// A configured LLM provider. Cheap to clone; share one per configuration.
 #[derive(Clone)]
@@ -439,23 +431,6 @@ fn error_message(raw: &str, status: StatusCode) -> String {
     }
 }
 
-/// The message inside an `error` value (object with `message`, or a plain string).
-pub(crate) fn error_text(e: &Value) -> String {
-    match e {
-        Value::String(s) => s.clone(),
-        Value::Object(o) => {
-            let msg = o.get("message").and_then(Value::as_str);
-            let kind = o.get("type").and_then(Value::as_str);
-            match (kind, msg) {
-                (Some(k), Some(m)) => format!("{k}: {m}"),
-                (None, Some(m)) => m.to_owned(),
-                _ => snippet(&e.to_string()),
-            }
-        }
-        other => snippet(&other.to_string()),
-    }
-}
-
 fn is_context_length_error(raw: &str, message: &str) -> bool {
     let hay = format!("{raw} {message}").to_lowercase();
     [
@@ -470,17 +445,6 @@ fn is_context_length_error(raw: &str, message: &str) -> bool {
     ]
     .iter()
     .any(|needle| hay.contains(needle))
-}
-
-/// At most 300 characters of `s`, for error messages.
-pub(crate) fn snippet(s: &str) -> String {
-    const MAX: usize = 300;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let cut: String = s.chars().take(MAX).collect();
-        format!("{cut}…")
-    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

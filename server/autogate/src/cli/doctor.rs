@@ -10,7 +10,8 @@ use std::process::{ExitCode, Stdio};
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::init::{HookFile, has_hook, read_object};
+use super::init::{HookFile, has_hook};
+use super::json::read_object;
 use super::out;
 use crate::config::{self, Loaded};
 use crate::door::agents::Agent;

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 
-use super::init::read_object;
+use super::json::read_object;
 use crate::door::agents::Agent;
 
 /// The MCP server's name in every agent's configuration.

@@ -11,6 +11,7 @@ mod history;
 mod hook;
 mod init;
 mod init_mcp;
+mod json;
 mod logging;
 mod mcp;
 mod policy;

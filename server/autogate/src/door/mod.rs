@@ -771,10 +771,7 @@ impl Door {
             },
             None => None,
         };
-        tracing::debug!(
-            ms = waited.elapsed().as_secs_f64() * 1e3,
-            "door: ahead"
-        );
+        tracing::debug!(ms = waited.elapsed().as_secs_f64() * 1e3, "door: ahead");
         let id = match prepared {
             Some(prepared) => self.net.publish(prepared)?,
             None => self

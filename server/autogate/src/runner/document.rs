@@ -6,7 +6,8 @@
 
 use tree_sitter::Node;
 
-use super::lang::{dominant_eol, syntax_error};
+use super::eol::dominant_eol;
+use super::lang::syntax_error;
 use super::{Proposal, RunError, single_file};
 use autogate_analysis::Language;
 

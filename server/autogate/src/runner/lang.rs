@@ -1,5 +1,5 @@
-//! The runner's helpers around the languages of `autogate_analysis::Language`: syntax errors
-//! as the person should read them, and line endings.
+//! The runner's syntax errors, as the person should read them (with whether `tidy` would fix
+//! them).
 
 use autogate_analysis::Language;
 use tree_sitter::{Node, Tree};
@@ -47,23 +47,4 @@ fn first_error_line(tree: &Tree) -> Option<usize> {
         }
     }
     Some(root.start_position().row + 1)
-}
-
-/// The line ending a file mostly uses: `"\r\n"` when most of its lines end that way.
-pub(crate) fn dominant_eol(text: &str) -> &'static str {
-    let lf = text.matches('\n').count();
-    let crlf = text.matches("\r\n").count();
-    if crlf * 2 > lf { "\r\n" } else { "\n" }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn eol_follows_the_majority() {
-        assert_eq!(dominant_eol("a\r\nb\r\n"), "\r\n");
-        assert_eq!(dominant_eol("a\nb\r\nc\n"), "\n");
-        assert_eq!(dominant_eol("no newline"), "\n");
-    }
 }

@@ -56,6 +56,7 @@
 //! ```
 
 mod document;
+mod eol;
 mod error;
 mod format;
 mod lang;

@@ -2,7 +2,7 @@
 
 use tree_sitter::Tree;
 
-use super::lang::dominant_eol;
+use super::eol::dominant_eol;
 use super::{Proposal, RunError, single_file};
 use autogate_analysis::Language;
 

@@ -10,6 +10,7 @@ mod deps;
 mod flow;
 mod hook;
 mod hostile;
+mod layering;
 mod learn;
 mod lsp;
 mod mcp;
