@@ -28,6 +28,52 @@ pub struct FileState<'a> {
     pub after: Option<&'a str>,
 }
 
+/// The files a proposal's checkpoint covers, with what they hold before and after (a renamed
+/// file is its new path created and its old path removed).
+pub fn file_states(proposal: &autogate_analysis::Proposal) -> Vec<FileState<'_>> {
+    let mut states = Vec::new();
+    for file in &proposal.files {
+        let renamed = file.old_path.as_deref().filter(|o| *o != file.path);
+        states.push(FileState {
+            path: &file.path,
+            before: if renamed.is_some() {
+                None
+            } else {
+                file.before.as_deref()
+            },
+            after: file.after.as_deref(),
+        });
+        if let Some(old) = renamed {
+            states.push(FileState {
+                path: old,
+                before: file.before.as_deref(),
+                after: None,
+            });
+        }
+    }
+    states
+}
+
+/// A digest of what a checkpoint of `files` would hold (paths, before and after), to tell
+/// whether a checkpoint made ahead is the one a batch needs.
+pub fn states_key(files: &[FileState<'_>]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for file in files {
+        for part in [Some(file.path), file.before, file.after] {
+            match part {
+                Some(text) => {
+                    hash.update(b"1");
+                    hash.update((text.len() as u64).to_le_bytes());
+                    hash.update(text.as_bytes());
+                }
+                None => hash.update(b"0"),
+            }
+        }
+    }
+    hex::encode(hash.finalize())
+}
+
 /// What `files` hold before, as a checkpoint stores it.
 fn pre_images(files: &[FileState<'_>], executable: &impl Fn(&str) -> bool) -> Vec<PreImage> {
     files
@@ -49,31 +95,6 @@ fn post_images(files: &[FileState<'_>], executable: &impl Fn(&str) -> bool) -> V
             None => PostImage::deleted(f.path),
         })
         .collect()
-}
-
-/// Below this many bytes of "before" text, a checkpoint's pack costs about its fsyncs alone:
-/// staging ahead would add a pack and save nothing.
-const STAGE_FROM_BYTES: usize = 64 * 1024;
-
-/// Stores `texts` in the checkpoint store ahead of the checkpoint that will need them (run on
-/// another core while the proposal is analyzed). Best effort: content staged but not needed is
-/// garbage, never a fault.
-pub fn stage_ahead(store: &CheckpointStore, texts: &[String]) {
-    let contents: Vec<&[u8]> = texts.iter().map(String::as_bytes).collect();
-    if let Err(e) = store.stage(&contents) {
-        tracing::debug!("staging the pre-images failed (the checkpoint stores them): {e}");
-    }
-}
-
-/// The "before" texts of a proposal worth storing ahead of its checkpoint, on another core
-/// while it is analyzed ([`stage_ahead`]), if any.
-pub fn worth_staging(proposal: &autogate_analysis::Proposal) -> Option<Vec<String>> {
-    let texts: Vec<String> = proposal
-        .files
-        .iter()
-        .filter_map(|f| f.before.clone())
-        .collect();
-    (texts.iter().map(String::len).sum::<usize>() >= STAGE_FROM_BYTES).then_some(texts)
 }
 
 /// Checkpoints and the audit trail of one workspace.
@@ -244,6 +265,16 @@ impl SafetyNet {
                 CheckpointMeta::now(label),
                 &post_images(files, &executable),
             )
+            .context("cannot prepare a checkpoint")
+    }
+
+    /// [`SafetyNet::checkpoint`] made ahead, while the batch is judged: stored but not yet
+    /// named (what is written is recorded after the write). Blocking: run it on a blocking
+    /// thread.
+    pub fn prepare(&self, files: &[FileState<'_>], label: &str) -> Result<Prepared> {
+        let executable = self.executable();
+        self.store
+            .prepare(pre_images(files, &executable), CheckpointMeta::now(label))
             .context("cannot prepare a checkpoint")
     }
 

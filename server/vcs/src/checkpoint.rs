@@ -159,7 +159,7 @@ impl PostImage {
 pub struct Prepared {
     files: Vec<PreImage>,
     meta: CheckpointMeta,
-    written: Vec<PostImage>,
+    written: Option<Vec<PostImage>>,
     /// In git: the id it will have and its commit, stored durably.
     stored: Option<(CheckpointId, git2::Oid)>,
 }
@@ -457,6 +457,21 @@ impl CheckpointStore {
     ) -> Result<Prepared> {
         let covered = files.iter().map(|f| f.path.as_str()).collect();
         let written = add_written(&covered, Vec::new(), written)?;
+        self.prepare_with(files, meta, Some(written))
+    }
+
+    /// [`CheckpointStore::create`] in two halves, like [`CheckpointStore::prepare_expecting`]
+    /// (what is written is recorded afterwards, with [`CheckpointStore::record_written`]).
+    pub fn prepare(&self, files: Vec<PreImage>, meta: CheckpointMeta) -> Result<Prepared> {
+        self.prepare_with(files, meta, None)
+    }
+
+    fn prepare_with(
+        &self,
+        files: Vec<PreImage>,
+        meta: CheckpointMeta,
+        written: Option<Vec<PostImage>>,
+    ) -> Result<Prepared> {
         let mut prepared = Prepared {
             files,
             meta,
@@ -464,8 +479,12 @@ impl CheckpointStore {
             stored: None,
         };
         if let Backend::Git(repo) = &self.backend {
-            let manifest =
-                self.manifest(&prepared.files, &prepared.meta, Some(&prepared.written), 0)?;
+            let manifest = self.manifest(
+                &prepared.files,
+                &prepared.meta,
+                prepared.written.as_ref(),
+                0,
+            )?;
             let repo = lock(repo)?;
             if repo.find_reference(&ref_name(&manifest.id)).is_err() {
                 let commit = git_write_objects(&repo, &manifest, &prepared.files, |oid| {
@@ -489,7 +508,7 @@ impl CheckpointStore {
                 return Ok(id.clone());
             }
         }
-        self.create_with(&prepared.files, &prepared.meta, Some(prepared.written))
+        self.create_with(&prepared.files, &prepared.meta, prepared.written)
     }
 
     /// The manifest of a checkpoint of `files`, with the id of its `attempt`.

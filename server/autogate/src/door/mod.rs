@@ -346,16 +346,17 @@ impl Door {
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: intake");
         // The checkpoint is stored on the other core while the proposal is judged; it is named
         // (and so exists) only if the change goes ahead. Unnamed, it is garbage for git's gc.
-        let owned: Vec<(String, Option<String>, Option<String>)> = file_states(&intake.proposal)
-            .iter()
-            .map(|s| {
-                (
-                    s.path.to_owned(),
-                    s.before.map(str::to_owned),
-                    s.after.map(str::to_owned),
-                )
-            })
-            .collect();
+        let owned: Vec<(String, Option<String>, Option<String>)> =
+            crate::safety::file_states(&intake.proposal)
+                .iter()
+                .map(|s| {
+                    (
+                        s.path.to_owned(),
+                        s.before.map(str::to_owned),
+                        s.after.map(str::to_owned),
+                    )
+                })
+                .collect();
         let (net, label) = (self.net.clone(), checkpoint_label(source));
         self.prepared = Some(tokio::task::spawn_blocking(move || {
             let states: Vec<FileState<'_>> = owned
@@ -740,7 +741,7 @@ impl Door {
             .lock_writes(LOCK_LIMIT)
             .await
             .map_err(anyhow::Error::msg)?;
-        let states = file_states(proposal);
+        let states = crate::safety::file_states(proposal);
         // The files must still hold what was analyzed.
         for state in &states {
             let now = self
@@ -996,32 +997,6 @@ impl Door {
 pub struct Virtual {
     pub original: Option<String>,
     pub current: Option<String>,
-}
-
-/// The files a proposal's checkpoint covers, with what they hold before and after (a renamed
-/// file is its new path created and its old path removed).
-fn file_states(proposal: &Proposal) -> Vec<FileState<'_>> {
-    let mut states = Vec::new();
-    for file in &proposal.files {
-        let renamed = file.old_path.as_deref().filter(|o| *o != file.path);
-        states.push(FileState {
-            path: &file.path,
-            before: if renamed.is_some() {
-                None
-            } else {
-                file.before.as_deref()
-            },
-            after: file.after.as_deref(),
-        });
-        if let Some(old) = renamed {
-            states.push(FileState {
-                path: old,
-                before: file.before.as_deref(),
-                after: None,
-            });
-        }
-    }
-    states
 }
 
 /// What a door's checkpoint is called: the agent's session and tool.

@@ -401,7 +401,7 @@ async fn apply_batch_inner(
             after: w.after.as_deref(),
         })
         .collect();
-    let checkpoint = match net.checkpoint(&states, label) {
+    let checkpoint = match checkpoint(shared, net, &states, label).await {
         Ok(id) => id,
         Err(e) => {
             return Outcome::Failed {
@@ -969,6 +969,33 @@ async fn prune_checkpoints(shared: &Shared) {
         Ok(_) => {}
         Err(e) => tracing::warn!("could not prune checkpoints: {e:#}"),
     }
+}
+
+/// The batch's checkpoint: the one stored ahead while its proposal was judged, named now, if
+/// it holds exactly these files (else it is left to git's gc); otherwise made now.
+async fn checkpoint(
+    shared: &Shared,
+    net: &crate::safety::SafetyNet,
+    states: &[FileState<'_>],
+    label: &str,
+) -> anyhow::Result<autogate_vcs::CheckpointId> {
+    let key = crate::safety::states_key(states);
+    let ahead = {
+        let mut slot = shared.ahead.lock().unwrap_or_else(|e| e.into_inner());
+        slot.take_if(|ahead| ahead.key == key)
+    };
+    if let Some(ahead) = ahead {
+        match ahead.prepared.await {
+            Ok(Ok(prepared)) => return net.publish(prepared),
+            Ok(Err(e)) => {
+                tracing::warn!("the checkpoint stored ahead failed, making it now: {e:#}")
+            }
+            Err(e) => {
+                tracing::warn!("the checkpoint stored ahead did not finish, making it now: {e}")
+            }
+        }
+    }
+    net.checkpoint(states, label)
 }
 
 /// Makes the disk show what the batch applied: open documents are saved by a capable client,

@@ -15,6 +15,7 @@ use super::approval::Approvals;
 use super::from_proto::{self, Intake};
 use crate::gate::{Origin, unified_diff};
 use crate::protocol::{self as p, Status, Summary};
+use crate::safety::FileState;
 
 /// Why a command failed. Mapped to JSON-RPC in [`to_jsonrpc`], and nowhere else.
 #[derive(Debug, thiserror::Error)]
@@ -276,19 +277,56 @@ async fn prefetch_advisories(ctx: &Context, proposal: &autogate_analysis::Propos
     }
 }
 
-/// Stores the proposal's "before" texts in the checkpoint store on another core while the
-/// proposal is analyzed, so that the checkpoint of the changes applied at once only adds its
-/// tree and manifest. Best effort: content staged but not needed is garbage, never a fault.
-fn stage_pre_images(ctx: &Context, proposal: &autogate_analysis::Proposal) {
-    let Some(texts) = crate::safety::worth_staging(proposal) else {
+/// Stores the proposal's checkpoint on another core while the proposal is judged (its pack,
+/// durable, with no ref: it does not exist yet). The writer names it if the batch it applies
+/// is exactly this proposal (every change auto, nothing changed meanwhile); otherwise it is
+/// garbage for git's gc, never a fault. Only in git: elsewhere there is nothing to overlap.
+fn prepare_ahead(ctx: &Context, proposal: &autogate_analysis::Proposal, origin: &Origin) {
+    let Ok(net) = ctx.shared.safety() else {
         return;
     };
+    if !net.store.is_git() {
+        return;
+    }
+    let owned: Vec<(String, Option<String>, Option<String>)> = crate::safety::file_states(proposal)
+        .iter()
+        .map(|s| {
+            (
+                s.path.to_owned(),
+                s.before.map(str::to_owned),
+                s.after.map(str::to_owned),
+            )
+        })
+        .collect();
+    let states = borrowed(&owned);
+    let key = crate::safety::states_key(&states);
+    let label = format!(
+        "proposal{}",
+        origin
+            .intent
+            .as_deref()
+            .map(|i| format!(": {i}"))
+            .unwrap_or_default()
+    );
     let shared = ctx.shared.clone();
-    tokio::task::spawn_blocking(move || {
-        if let Ok(net) = shared.safety() {
-            crate::safety::stage_ahead(&net.store, &texts);
-        }
+    let prepared = tokio::task::spawn_blocking(move || {
+        let net = shared.safety().map_err(anyhow::Error::msg)?;
+        net.prepare(&borrowed(&owned), &label)
     });
+    *ctx.shared.ahead.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some(super::Ahead { key, prepared });
+}
+
+/// Owned file states, borrowed as the safety net takes them.
+fn borrowed(owned: &[(String, Option<String>, Option<String>)]) -> Vec<FileState<'_>> {
+    owned
+        .iter()
+        .map(|(path, before, after)| FileState {
+            path,
+            before: before.as_deref(),
+            after: after.as_deref(),
+        })
+        .collect()
 }
 
 /// Gates an intake: admit, apply the auto changes as one batch, hold the rest.
@@ -306,7 +344,7 @@ pub async fn gate_intake(
         stale,
     } = intake;
     prefetch_advisories(ctx, &proposal).await;
-    stage_pre_images(ctx, &proposal);
+    prepare_ahead(ctx, &proposal, &origin);
     let standing = super::approval::standing_now(ctx);
     let (all, auto, pending) = {
         let mut gate = ctx.shared.gate().ok_or(CommandError::NotInitialized)?;

@@ -75,6 +75,15 @@ pub struct Shared {
     pub door: tokio::sync::Mutex<Option<crate::door::Door>>,
     /// The snapshots hooks took before agents' shell commands, out of those commands' reach.
     pub snapshots: std::sync::Mutex<session::Vault>,
+    /// The checkpoint of the last proposal, stored ahead while it was judged (keyed by
+    /// `safety::states_key`); the writer names it if its batch is exactly that proposal.
+    pub ahead: std::sync::Mutex<Option<Ahead>>,
+}
+
+/// A checkpoint being stored ahead, and what it holds.
+pub struct Ahead {
+    pub key: String,
+    pub prepared: tokio::task::JoinHandle<anyhow::Result<autogate_vcs::Prepared>>,
 }
 
 pub use documents::Documents;
@@ -98,6 +107,7 @@ impl Shared {
             door_waiters: Default::default(),
             door: tokio::sync::Mutex::new(None),
             snapshots: Default::default(),
+            ahead: std::sync::Mutex::new(None),
         }
     }
 

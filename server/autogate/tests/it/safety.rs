@@ -275,11 +275,11 @@ async fn without_prompts_rollback_keeps_the_persons_version_and_says_so() {
     client.shutdown().await;
 }
 
-/// A large file's "before" text is stored on the other core while the proposal is analyzed
-/// (staged), and the checkpoint then refers to it: rollback restores it byte for byte, and git
-/// finds the repository whole.
+/// The checkpoint of a proposal is stored on the other core while the proposal is analyzed
+/// (its pack, with no ref), and named when the batch applies exactly that proposal: rollback
+/// restores a large file byte for byte, and git finds the repository whole.
 #[tokio::test]
-async fn a_large_file_staged_during_analysis_rolls_back_byte_identical() {
+async fn a_checkpoint_stored_during_analysis_rolls_back_byte_identical() {
     let big: String = (0..4000)
         .map(|i| format!("pub fn f{i}() -> u32 {{\n    {i}\n}}\n"))
         .collect();
@@ -291,8 +291,28 @@ async fn a_large_file_staged_during_analysis_rolls_back_byte_identical() {
             .map(|d| d.count())
             .unwrap_or(0)
     };
-    let packs_before = packs(&root);
     let mut client = TestClient::start(&root, full_caps(), Value::Null).await;
+    // A change that asks: its checkpoint stored ahead is never named.
+    let risky = json!({ "changes": { client.uri("src/big.rs"): [
+        { "range": { "start": { "line": 1, "character": 4 }, "end": { "line": 1, "character": 5 } },
+          "newText": "std::process::Command::new(\"sh\").status().map(|_| 1).unwrap_or(0)" } ] } });
+    let held = client
+        .command("autogate.proposeEdit", json!({ "edit": risky }))
+        .await
+        .unwrap();
+    assert_eq!(held["changes"][0]["status"], json!("pending"), "{held:#}");
+    let prompt = client.expect("window/showMessageRequest").await;
+    client.reply(&prompt, Value::Null).await;
+    let (_, listed, _) = crate::support::run(&root, &["checkpoints"]);
+    assert!(
+        !listed.contains("proposal"),
+        "nothing applied, no checkpoint: {listed}"
+    );
+    client
+        .command("autogate.reject", json!({ "id": held["changes"][0]["id"] }))
+        .await
+        .unwrap();
+    let packs_before = packs(&root);
     let change = json!({ "changes": { client.uri("src/big.rs"): [
         { "range": { "start": { "line": 1, "character": 4 }, "end": { "line": 1, "character": 5 } }, "newText": "7" } ] } });
     let summary = client
@@ -309,8 +329,15 @@ async fn a_large_file_staged_during_analysis_rolls_back_byte_identical() {
             .unwrap()
             .starts_with("pub fn f0() -> u32 {\n    7\n")
     );
-    // The staged pre-image, the checkpoint and its written state: three packs, with indexes.
-    assert_eq!(packs(&root) - packs_before, 6);
+    // The checkpoint stored ahead and its written state: two packs, with indexes (one made
+    // after the decision instead would make a third).
+    assert_eq!(packs(&root) - packs_before, 4);
+    let (code, listed, _) = crate::support::run(&root, &["checkpoints"]);
+    assert_eq!(code, 0);
+    assert!(
+        listed.contains("proposal"),
+        "the one stored ahead: {listed}"
+    );
     client
         .command("autogate.rollback", json!({}))
         .await
