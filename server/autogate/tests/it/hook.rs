@@ -1742,7 +1742,8 @@ fn a_git_setting_without_a_value_does_not_stop_the_command_beside_it_being_put_b
 #[test]
 fn a_command_that_hides_its_change_from_git_status_is_still_gated() {
     let evil = CARGO.replace("[dependencies]\n", GIT_DEP);
-    let hides: [(&str, &dyn Fn(&Path)); 4] = [
+    type Hide = dyn Fn(&Path);
+    let hides: [(&str, &Hide); 4] = [
         ("commit", &|root| {
             git(root, &["commit", "-qam", "routine"]);
         }),
