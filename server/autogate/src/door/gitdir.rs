@@ -1,25 +1,37 @@
 //! The git folder around a shell command: what in it runs code or steers git (`config`, the
-//! `hooks` folder and every entry in it, `info/attributes`), kept before the command and put
-//! back after it, every read and write confined ([`autogate_vcs::confined::Root`]).
+//! `hooks` folder and everything in it, `info/attributes` and `info/exclude`), kept before the
+//! command and put back after it, every read and write confined
+//! ([`autogate_vcs::confined::Root`]).
 //!
 //! A workspace [`Root`] refuses `.git` outright; here a second [`Root`] is opened on the
 //! (common) git folder itself, so that paths are relative to it and no symlink below it is
-//! followed. The snapshot keeps what each thing *is*, not only what it holds: the `hooks` and
-//! `info` folders are real folders or symlinks (with the target written in the link and the
-//! folder it led to), and each entry a file (content and mode), a symlink (its target) or
-//! something else. After the command:
+//! followed. The snapshot keeps what each thing *is*, not only what it holds:
+//!
+//! - `config`: a file (content and mode), a symlink or something else;
+//! - the `hooks` and `info` folders: real folders or symlinks (with the target written in the
+//!   link and the folder it led to), and each entry a file
+//!   (content and mode), a symlink (its target), a folder or something else. A folder inside
+//!   `hooks/` (a hook manager's `pre-commit.d/`, which the hook sources) is kept with
+//!   everything in it, down to [`MAX_DEPTH`] folders and [`MAX_ENTRIES`] entries in all;
+//!   deeper or beyond, and every folder inside `info/`, it is kept as [`Entry::Other`]: not
+//!   looked into, so a change inside it is not seen.
+//!
+//! After the command:
 //!
 //! - a folder that changed kind, or a link that now leads elsewhere, is taken away (a link is
 //!   unlinked, never followed; a folder put in its place is removed whole without following a
-//!   link in it) and made again as it was: the same link when it still leads where it did,
-//!   else a real folder holding the snapshot's entries;
+//!   link in it) and made again as it was: the same link when it still leads to the same
+//!   folder, else a real folder holding the snapshot's entries;
 //! - a folder that is what it was is compared entry by entry, through the git folder's
 //!   [`Root`] for a real folder, or through a [`Root`] opened on the folder a kept link leads
 //!   to (a user's symlinked hooks folder keeps working, and is restored where it is);
 //! - an entry that changed is removed (a link itself, never what it leads to) and made again:
-//!   a file with its content and mode (executable bits included), a symlink with its target;
-//!   an entry that was a folder or anything else is never made again, only taken away if it
-//!   became something else;
+//!   a file with its content and mode (executable bits included), a symlink with its target,
+//!   a folder with its files, modes and links. A folder that is still a folder is put back
+//!   inside, entry by entry, the same way (so what cannot be made again, a FIFO or a folder
+//!   too deep to keep, is left where it is unless it changed kind); one that gained an entry
+//!   no confined path can name (a name that is not UTF-8) is removed and made again whole. An
+//!   [`Entry::Other`] is never made again, only taken away if it became something else;
 //! - `config` is put back (from the snapshot's bytes) only when a setting that runs a command
 //!   or redirects git changed (`COMMANDING`), or when it is no longer the same kind of thing
 //!   (a file replaced by a symlink is unlinked and the file written again). A `config` that
@@ -35,6 +47,16 @@ use anyhow::{Context, Result};
 use autogate_vcs::confined::{Kind, Root};
 use serde::{Deserialize, Serialize};
 
+/// How many folders deep `hooks/` is looked into: `hooks/a/b/c/d` is kept with its entries, a
+/// folder in it is kept as [`Entry::Other`] (not looked into, so a change inside is not seen).
+pub const MAX_DEPTH: usize = 4;
+
+/// How many entries the folders inside `hooks/` may hold in all (the entries of `hooks/`
+/// itself not counted), so that a folder of thousands of files neither fills the snapshot nor
+/// slows every command: a folder that would go beyond is kept as [`Entry::Other`] (not looked
+/// into, so a change inside is not seen).
+pub const MAX_ENTRIES: usize = 2_000;
+
 /// One entry of the git folder, as the snapshot keeps it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -43,7 +65,16 @@ pub enum Entry {
     File { content: Vec<u8>, mode: u32 },
     /// A symbolic link: the target written in it (bytes of the path).
     Link { target: Vec<u8> },
-    /// A folder or anything else: not looked into, never made again.
+    /// A folder inside `hooks/`: its entries by name, and how many entries it holds that no
+    /// confined path can name (not UTF-8, a backslash, `.git`), which are not kept.
+    Folder {
+        entries: BTreeMap<String, Entry>,
+        #[serde(default)]
+        unnamed: usize,
+    },
+    /// Anything else: not looked into, never made again. A folder outside `hooks/`, one
+    /// deeper than [`MAX_DEPTH`] or beyond [`MAX_ENTRIES`], and every folder in a snapshot of
+    /// an older autogate, is kept so.
     Other,
 }
 
@@ -79,8 +110,14 @@ pub struct GitState {
     pub config: Option<Entry>,
     /// `hooks/`, every entry of it watched.
     pub hooks: FolderState,
-    /// `info/`: every entry kept (to make the folder again), `attributes` watched.
+    /// `info/`: every entry kept (to make the folder again), `attributes` and `exclude`
+    /// watched.
     pub info: FolderState,
+    /// Whether folders inside `hooks/` were kept with their entries (`false` in a snapshot of
+    /// an older autogate, which kept each as [`Entry::Other`]: they are read the same way
+    /// after the command, so none is taken for changed).
+    #[serde(default)]
+    pub hooks_folders: bool,
 }
 
 /// What [`put_back`] did.
@@ -93,11 +130,9 @@ pub struct Restored {
     pub failed: Vec<String>,
 }
 
-/// The folders of the git folder the snapshot keeps.
-const FOLDERS: [&str; 2] = ["hooks", "info"];
-
-/// Whether the entry `name` of the folder `folder` is compared after a command: every hook,
-/// and `info/attributes` (the rest of `info/` is kept only to make the folder again).
+/// Whether the entry `name` of the folder `folder` is compared after a command: everything
+/// in `hooks/`, and `info/attributes` and `info/exclude` (the rest of `info/` is kept only to
+/// make the folder again).
 fn watched(folder: &str, name: &str) -> bool {
     folder == "hooks" || name == "attributes" || name == "exclude"
 }
@@ -108,8 +143,11 @@ pub fn snapshot(dir: &Path) -> Result<GitState> {
     let git = Root::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
     Ok(GitState {
         config: entry(&git, "config").context("cannot read .git/config")?,
-        hooks: folder_state(&git, dir, "hooks").context("cannot read .git/hooks")?,
-        info: folder_state(&git, dir, "info").context("cannot read .git/info")?,
+        hooks: folder_state(&git, dir, "hooks", &mut Reader::hooks(true))
+            .context("cannot read .git/hooks")?,
+        info: folder_state(&git, dir, "info", &mut Reader::shallow())
+            .context("cannot read .git/info")?,
+        hooks_folders: true,
     })
 }
 
@@ -124,26 +162,32 @@ pub fn put_back(dir: &Path, before: &GitState) -> Restored {
             return out;
         }
     };
-    config(&git, before.config.as_ref(), &mut out);
-    for name in FOLDERS {
-        let folder = if name == "hooks" {
-            &before.hooks
-        } else {
-            &before.info
-        };
-        if let Err(e) = restore_folder(&git, dir, name, folder, &mut out) {
+    config(
+        &git,
+        "config",
+        ".git/config",
+        before.config.as_ref(),
+        &mut out,
+    );
+    let folders = [
+        ("hooks", &before.hooks, Reader::hooks(before.hooks_folders)),
+        ("info", &before.info, Reader::shallow()),
+    ];
+    for (name, folder, mut reader) in folders {
+        if let Err(e) = restore_folder(&git, dir, name, folder, &mut reader, &mut out) {
             out.failed.push(format!(".git/{name}: {e:#}"));
         }
     }
     out
 }
 
-/// `config`: put back when a commanding setting changed or it is no longer what it was.
-fn config(git: &Root, before: Option<&Entry>, out: &mut Restored) {
-    let now = match entry(git, "config") {
+/// A git config file (`rel` in `root`, shown as `shown`): put back when a commanding setting
+/// changed or it is no longer what it was.
+fn config(root: &Root, rel: &str, shown: &str, before: Option<&Entry>, out: &mut Restored) {
+    let now = match entry(root, rel) {
         Ok(now) => now,
         Err(e) => {
-            out.failed.push(format!(".git/config: {e:#}"));
+            out.failed.push(format!("{shown}: {e:#}"));
             return;
         }
     };
@@ -161,16 +205,13 @@ fn config(git: &Root, before: Option<&Entry>, out: &mut Restored) {
         }
         tracing::warn!(
             ?keys,
+            file = shown,
             "a shell command changed git settings that run commands"
         );
     }
-    out.changed.push(".git/config".to_owned());
-    let place = Place {
-        root: git,
-        folder: "",
-    };
-    if let Err(e) = place.replace("config", before, now.as_ref()) {
-        out.failed.push(format!(".git/config: {e:#}"));
+    out.changed.push(shown.to_owned());
+    if let Err(e) = Place::new(root, "").replace(rel, before, now.as_ref()) {
+        out.failed.push(format!("{shown}: {e:#}"));
     }
 }
 
@@ -180,17 +221,14 @@ fn restore_folder(
     dir: &Path,
     name: &str,
     before: &FolderState,
+    reader: &mut Reader,
     out: &mut Restored,
 ) -> Result<()> {
     let now = folder_kind(git, dir, name)?;
     if now == before.kind {
         return match &before.kind {
             Some(Folder::Real) => {
-                let place = Place {
-                    root: git,
-                    folder: name,
-                };
-                compare(&place, name, &before.entries, out);
+                compare(&Place::new(git, name), name, &before.entries, reader, out);
                 Ok(())
             }
             Some(Folder::Link {
@@ -198,11 +236,7 @@ fn restore_folder(
                 ..
             }) => {
                 let linked = open_linked(resolved)?;
-                let place = Place {
-                    root: &linked,
-                    folder: "",
-                };
-                compare(&place, name, &before.entries, out);
+                compare(&Place::new(&linked, ""), name, &before.entries, reader, out);
                 Ok(())
             }
             _ => Ok(()),
@@ -218,11 +252,7 @@ fn restore_folder(
             git.symlink(name, &path_of(target))?;
             if let Some(resolved) = resolved {
                 let linked = open_linked(resolved)?;
-                let place = Place {
-                    root: &linked,
-                    folder: "",
-                };
-                compare(&place, name, &before.entries, out);
+                compare(&Place::new(&linked, ""), name, &before.entries, reader, out);
             }
             Ok(())
         }
@@ -230,10 +260,7 @@ fn restore_folder(
         // or swapped): a real folder with the snapshot's entries.
         Some(_) => {
             git.create_dir(name)?;
-            let place = Place {
-                root: git,
-                folder: name,
-            };
+            let place = Place::new(git, name);
             for (entry_name, entry) in &before.entries {
                 if let Err(e) = place.replace(entry_name, Some(entry), None) {
                     out.failed.push(format!(".git/{name}/{entry_name}: {e:#}"));
@@ -246,8 +273,14 @@ fn restore_folder(
 
 /// Compares the watched entries of a folder with the snapshot's and puts back each that
 /// changed.
-fn compare(place: &Place<'_>, shown: &str, before: &BTreeMap<String, Entry>, out: &mut Restored) {
-    let now = match place.root.list(place.folder) {
+fn compare(
+    place: &Place<'_>,
+    shown: &str,
+    before: &BTreeMap<String, Entry>,
+    reader: &mut Reader,
+    out: &mut Restored,
+) {
+    let now = match place.root.list(&place.folder) {
         Ok(names) => names.unwrap_or_default(),
         Err(e) => {
             out.failed.push(format!(".git/{shown}: {e}"));
@@ -262,32 +295,88 @@ fn compare(place: &Place<'_>, shown: &str, before: &BTreeMap<String, Entry>, out
         .collect();
     for name in names {
         let shown = format!(".git/{shown}/{name}");
-        let result = entry(place.root, &place.rel(name)).and_then(|current| {
-            let was = before.get(name);
-            if current.as_ref() == was {
-                return Ok(());
+        match reader.entry(place.root, &place.rel(name), 1) {
+            Ok(current) => {
+                put_back_entry(place, name, before.get(name), current.as_ref(), &shown, out)
             }
-            out.changed.push(shown.clone());
-            place.replace(name, was, current.as_ref())
-        });
-        if let Err(e) = result {
-            out.failed.push(format!("{shown}: {e:#}"));
+            Err(e) => out.failed.push(format!("{shown}: {e:#}")),
         }
+    }
+}
+
+/// Puts back the entry `name` of `place`, which was `before` and is `now`. A folder that is
+/// still a folder, with no more and no fewer entries that cannot be named, is put back entry
+/// by entry; anything else that changed is taken away and made again whole.
+fn put_back_entry(
+    place: &Place<'_>,
+    name: &str,
+    before: Option<&Entry>,
+    now: Option<&Entry>,
+    shown: &str,
+    out: &mut Restored,
+) {
+    if now == before {
+        return;
+    }
+    if let (
+        Some(Entry::Folder {
+            entries: was,
+            unnamed: was_unnamed,
+        }),
+        Some(Entry::Folder {
+            entries: is,
+            unnamed: is_unnamed,
+        }),
+    ) = (before, now)
+        && was_unnamed == is_unnamed
+    {
+        let inner = place.child(name);
+        let names: BTreeSet<&String> = was.keys().chain(is.keys()).collect();
+        for entry_name in names {
+            put_back_entry(
+                &inner,
+                entry_name,
+                was.get(entry_name),
+                is.get(entry_name),
+                &format!("{shown}/{entry_name}"),
+                out,
+            );
+        }
+        return;
+    }
+    out.changed.push(shown.to_owned());
+    if let Err(e) = place.replace(name, before, now) {
+        out.failed.push(format!("{shown}: {e:#}"));
     }
 }
 
 /// A folder inside a [`Root`] (`""`: the root itself).
 struct Place<'a> {
     root: &'a Root,
-    folder: &'a str,
+    folder: String,
 }
 
-impl Place<'_> {
+impl<'a> Place<'a> {
+    fn new(root: &'a Root, folder: &str) -> Self {
+        Self {
+            root,
+            folder: folder.to_owned(),
+        }
+    }
+
     fn rel(&self, name: &str) -> String {
         if self.folder.is_empty() {
             name.to_owned()
         } else {
             format!("{}/{name}", self.folder)
+        }
+    }
+
+    /// The folder `name` inside this one.
+    fn child(&self, name: &str) -> Self {
+        Self {
+            root: self.root,
+            folder: self.rel(name),
         }
     }
 
@@ -298,9 +387,31 @@ impl Place<'_> {
             self.root.remove_all(&rel)?;
         }
         match before {
-            Some(Entry::File { content, mode }) => self.root.write(&rel, content, Some(*mode))?,
-            Some(Entry::Link { target }) => self.root.symlink(&rel, &path_of(target))?,
-            Some(Entry::Other) | None => {}
+            Some(entry) => self.make(&rel, entry),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes `entry` at `rel`, where nothing is: a file with its content and mode, a link with
+    /// its target, a folder with everything in it. An [`Entry::Other`] cannot be made and is
+    /// left out. Every part of a folder is tried; the first failure is returned.
+    fn make(&self, rel: &str, entry: &Entry) -> Result<()> {
+        match entry {
+            Entry::File { content, mode } => self.root.write(rel, content, Some(*mode))?,
+            Entry::Link { target } => self.root.symlink(rel, &path_of(target))?,
+            Entry::Folder { entries, .. } => {
+                self.root.create_dir(rel)?;
+                let mut first = None;
+                for (name, entry) in entries {
+                    if let Err(e) = self.make(&format!("{rel}/{name}"), entry) {
+                        first.get_or_insert(e);
+                    }
+                }
+                if let Some(e) = first {
+                    return Err(e);
+                }
+            }
+            Entry::Other => {}
         }
         Ok(())
     }
@@ -312,19 +423,79 @@ fn plain_name(name: &str) -> bool {
     !name.contains('\\') && !name.eq_ignore_ascii_case(".git")
 }
 
-/// What `rel` is now, with its content or target (`None`: absent).
+/// What `rel` is now, with its content or target (`None`: absent); a folder is not looked
+/// into.
 fn entry(root: &Root, rel: &str) -> Result<Option<Entry>> {
-    Ok(match root.kind(rel)? {
-        None => None,
-        Some(Kind::File) => root.read(rel)?.map(|read| Entry::File {
-            content: read.content,
-            mode: read.mode,
-        }),
-        Some(Kind::Symlink) => root.read_link(rel)?.map(|target| Entry::Link {
-            target: bytes_of(&target),
-        }),
-        Some(Kind::Folder | Kind::Other) => Some(Entry::Other),
-    })
+    Reader::shallow().entry(root, rel, 1)
+}
+
+/// Reads entries as the snapshot keeps them. Folders are looked into only inside `hooks/`,
+/// down to [`MAX_DEPTH`] and within [`MAX_ENTRIES`] in all; the entries are counted in the
+/// same order before and after a command (names sorted, depth first), so that what did not
+/// change reads the same.
+struct Reader {
+    folders: bool,
+    left: usize,
+}
+
+impl Reader {
+    /// Folders kept as [`Entry::Other`].
+    fn shallow() -> Self {
+        Self {
+            folders: false,
+            left: 0,
+        }
+    }
+
+    /// For `hooks/`: folders looked into when `folders` (a snapshot of an older autogate
+    /// did not).
+    fn hooks(folders: bool) -> Self {
+        Self {
+            folders,
+            left: MAX_ENTRIES,
+        }
+    }
+
+    /// What `rel` is now, `depth` folders below the watched folder (`1`: an entry of it).
+    fn entry(&mut self, root: &Root, rel: &str, depth: usize) -> Result<Option<Entry>> {
+        Ok(match root.kind(rel)? {
+            None => None,
+            Some(Kind::File) => root.read(rel)?.map(|read| Entry::File {
+                content: read.content,
+                mode: read.mode,
+            }),
+            Some(Kind::Symlink) => root.read_link(rel)?.map(|target| Entry::Link {
+                target: bytes_of(&target),
+            }),
+            Some(Kind::Folder) if self.folders && depth <= MAX_DEPTH => {
+                self.folder(root, rel, depth)?
+            }
+            Some(Kind::Folder | Kind::Other) => Some(Entry::Other),
+        })
+    }
+
+    /// The folder `rel` with everything in it, or [`Entry::Other`] when it holds more than
+    /// is left of [`MAX_ENTRIES`].
+    fn folder(&mut self, root: &Root, rel: &str, depth: usize) -> Result<Option<Entry>> {
+        let Some(listing) = root.listing(rel)? else {
+            return Ok(None);
+        };
+        let (names, odd): (Vec<String>, Vec<String>) =
+            listing.names.into_iter().partition(|name| plain_name(name));
+        let unnamed = listing.unnamed + odd.len();
+        let count = names.len() + unnamed;
+        if count > self.left {
+            return Ok(Some(Entry::Other));
+        }
+        self.left -= count;
+        let mut entries = BTreeMap::new();
+        for name in names {
+            if let Some(found) = self.entry(root, &format!("{rel}/{name}"), depth + 1)? {
+                entries.insert(name, found);
+            }
+        }
+        Ok(Some(Entry::Folder { entries, unnamed }))
+    }
 }
 
 /// What the folder `name` of the git folder is now.
@@ -344,26 +515,31 @@ fn folder_kind(git: &Root, dir: &Path, name: &str) -> Result<Option<Folder>> {
 }
 
 /// A folder of the git folder and its entries.
-fn folder_state(git: &Root, dir: &Path, name: &str) -> Result<FolderState> {
+fn folder_state(git: &Root, dir: &Path, name: &str, reader: &mut Reader) -> Result<FolderState> {
     let kind = folder_kind(git, dir, name)?;
-    let mut entries = BTreeMap::new();
-    let (root, folder) = match &kind {
-        Some(Folder::Real) => (None, name),
+    let linked;
+    let place = match &kind {
+        Some(Folder::Real) => Place::new(git, name),
         Some(Folder::Link {
             resolved: Some(resolved),
             ..
-        }) => (Some(open_linked(resolved)?), ""),
-        _ => return Ok(FolderState { kind, entries }),
+        }) => {
+            linked = open_linked(resolved)?;
+            Place::new(&linked, "")
+        }
+        _ => {
+            return Ok(FolderState {
+                kind,
+                entries: BTreeMap::new(),
+            });
+        }
     };
-    let place = Place {
-        root: root.as_ref().unwrap_or(git),
-        folder,
-    };
-    for entry_name in place.root.list(folder)?.unwrap_or_default() {
+    let mut entries = BTreeMap::new();
+    for entry_name in place.root.list(&place.folder)?.unwrap_or_default() {
         if !plain_name(&entry_name) {
             continue;
         }
-        if let Some(found) = entry(place.root, &place.rel(&entry_name))? {
+        if let Some(found) = reader.entry(place.root, &place.rel(&entry_name), 1)? {
             entries.insert(entry_name, found);
         }
     }
@@ -502,6 +678,91 @@ mod tests {
         let mut new = CONFIG.to_vec();
         new.extend_from_slice(b"[core]\n\tfsmonitor = /tmp/\xff\n");
         assert_eq!(commanding_keys(CONFIG, &new).unwrap(), ["core.fsmonitor"]);
+    }
+
+    /// A git folder in a temp dir, with `hooks/` holding what `make` puts there.
+    fn git_folder(make: impl FnOnce(&Path)) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config"), CONFIG).unwrap();
+        std::fs::create_dir(dir.path().join("hooks")).unwrap();
+        make(&dir.path().join("hooks"));
+        dir
+    }
+
+    #[test]
+    fn folders_in_hooks_are_kept_down_to_the_depth_and_within_the_count() {
+        let dir = git_folder(|hooks| {
+            std::fs::create_dir_all(hooks.join("a/b/c/d/e")).unwrap();
+            std::fs::write(hooks.join("a/b/c/d/e/deep"), "x").unwrap();
+            std::fs::write(hooks.join("a/b/c/d/kept"), "x").unwrap();
+            std::fs::create_dir(hooks.join("many")).unwrap();
+            for i in 0..MAX_ENTRIES {
+                std::fs::write(hooks.join(format!("many/{i}")), "").unwrap();
+            }
+        });
+        let state = snapshot(dir.path()).unwrap();
+        let mut entry = &state.hooks.entries["a"];
+        for name in ["b", "c", "d"] {
+            let Entry::Folder { entries, .. } = entry else {
+                panic!("{name}: {entry:?}");
+            };
+            entry = &entries[name];
+        }
+        let Entry::Folder { entries, .. } = entry else {
+            panic!("d: {entry:?}");
+        };
+        assert!(matches!(entries["kept"], Entry::File { .. }));
+        assert_eq!(
+            entries["e"],
+            Entry::Other,
+            "a fifth folder is not looked into"
+        );
+        assert_eq!(
+            state.hooks.entries["many"],
+            Entry::Other,
+            "beyond the count, a folder is not looked into"
+        );
+        // Nothing changed: nothing put back.
+        let restored = put_back(dir.path(), &state);
+        assert!(restored.changed.is_empty(), "{:?}", restored.changed);
+        assert!(restored.failed.is_empty(), "{:?}", restored.failed);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_that_gained_a_name_no_path_can_say_is_made_again_whole() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = git_folder(|hooks| {
+            std::fs::create_dir(hooks.join("pre-commit.d")).unwrap();
+            std::fs::write(hooks.join("pre-commit.d/lint"), "mine").unwrap();
+        });
+        let state = snapshot(dir.path()).unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"evil\xff");
+        let scripts = dir.path().join("hooks/pre-commit.d");
+        std::fs::write(scripts.join(odd), "theirs").unwrap();
+        let restored = put_back(dir.path(), &state);
+        assert_eq!(restored.changed, [".git/hooks/pre-commit.d"]);
+        assert!(restored.failed.is_empty(), "{:?}", restored.failed);
+        let names: Vec<_> = std::fs::read_dir(&scripts)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["lint"]);
+    }
+
+    #[test]
+    fn a_snapshot_of_an_older_autogate_still_reads_and_leaves_folders_in_hooks_alone() {
+        let dir = git_folder(|hooks| {
+            std::fs::create_dir(hooks.join("pre-commit.d")).unwrap();
+            std::fs::write(hooks.join("pre-commit.d/lint"), "mine").unwrap();
+        });
+        let old = r#"{"config":null,"hooks":{"kind":{"kind":"real"},"entries":{"pre-commit.d":{"kind":"other"}}},"info":{"kind":null,"entries":{}}}"#;
+        let mut state: GitState = serde_json::from_str(old).unwrap();
+        assert!(!state.hooks_folders);
+        state.config = entry(&Root::open(dir.path()).unwrap(), "config").unwrap();
+        let restored = put_back(dir.path(), &state);
+        assert!(restored.changed.is_empty(), "{:?}", restored.changed);
+        assert!(dir.path().join("hooks/pre-commit.d/lint").exists());
     }
 
     #[test]
