@@ -7,9 +7,15 @@
 //! (common) git folder itself, so that paths are relative to it and no symlink below it is
 //! followed. The snapshot keeps what each thing *is*, not only what it holds:
 //!
+//! - which folder the git folder is: its canonical path and the device and inode of the
+//!   folder opened there, for the common git folder and for a linked worktree's own
+//!   (`<common>/worktrees/<name>`). A command can move `.git` away and put another repository
+//!   in its place (a copy, a fresh `git init` whose index matches what it changed, a gitfile
+//!   or a link to a folder of its own): after it, a git folder that is not the one kept is
+//!   not touched at all, and [`Restored::replaced`] says why (the caller stops the agent);
 //! - `config`: a file (content and mode), a symlink or something else;
 //! - the `hooks` and `info` folders: real folders or symlinks (with the target written in the
-//!   link and the folder it led to), and each entry a file
+//!   link, the folder it led to, and that folder's device and inode), and each entry a file
 //!   (content and mode), a symlink (its target), a folder or something else. A folder inside
 //!   `hooks/` (a hook manager's `pre-commit.d/`, which the hook sources) is kept with
 //!   everything in it, down to [`MAX_DEPTH`] folders and [`MAX_ENTRIES`] entries in all;
@@ -21,7 +27,10 @@
 //! - a folder that changed kind, or a link that now leads elsewhere, is taken away (a link is
 //!   unlinked, never followed; a folder put in its place is removed whole without following a
 //!   link in it) and made again as it was: the same link when it still leads to the same
-//!   folder, else a real folder holding the snapshot's entries;
+//!   folder, else a real folder holding the snapshot's entries. The folder a kept link leads
+//!   to is checked on the handle opened on it (its device and inode), so a folder swapped in at
+//!   the same path, before or while it is opened, is never compared or written: it counts as
+//!   a link that leads elsewhere;
 //! - a folder that is what it was is compared entry by entry, through the git folder's
 //!   [`Root`] for a real folder, or through a [`Root`] opened on the folder a kept link leads
 //!   to (a user's symlinked hooks folder keeps working, and is restored where it is);
@@ -84,11 +93,14 @@ pub enum Entry {
 pub enum Folder {
     /// A real folder.
     Real,
-    /// A symbolic link: the target written in it, and the folder it led to (canonical; `None`
-    /// when it led nowhere).
+    /// A symbolic link: the target written in it, the folder it led to (canonical; `None`
+    /// when it led nowhere), and that folder's device and inode (`None`: not known, in a
+    /// snapshot of an older autogate or outside unix).
     Link {
         target: Vec<u8>,
         resolved: Option<Vec<u8>>,
+        #[serde(default)]
+        id: Option<(u64, u64)>,
     },
     /// Not a folder (a file, a FIFO): nothing in it is looked at.
     Other,
@@ -103,6 +115,15 @@ pub struct FolderState {
     pub entries: BTreeMap<String, Entry>,
 }
 
+/// Which folder a git folder is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitFolder {
+    /// Its canonical path (bytes).
+    pub path: Vec<u8>,
+    /// The device and inode of the folder opened there (`None` outside unix).
+    pub id: Option<(u64, u64)>,
+}
+
 /// What the git folder held before a shell command, of what runs code or steers git.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitState {
@@ -113,6 +134,14 @@ pub struct GitState {
     /// `info/`: every entry kept (to make the folder again), `attributes` and `exclude`
     /// watched.
     pub info: FolderState,
+    /// The common git folder. `None` in a snapshot of an older autogate: then which folder it
+    /// is is not compared.
+    #[serde(default)]
+    pub common: Option<GitFolder>,
+    /// A linked worktree's own git folder (`<common>/worktrees/<name>`); `None` in the main
+    /// worktree, whose own git folder is the common one.
+    #[serde(default)]
+    pub worktree: Option<GitFolder>,
     /// Whether folders inside `hooks/` were kept with their entries (`false` in a snapshot of
     /// an older autogate, which kept each as [`Entry::Other`]: they are read the same way
     /// after the command, so none is taken for changed).
@@ -128,6 +157,11 @@ pub struct Restored {
     pub changed: Vec<String>,
     /// What could not be put back, with why.
     pub failed: Vec<String>,
+    /// How something was put back, when that is worth telling (a linked hooks folder made
+    /// again as a real one).
+    pub notes: Vec<String>,
+    /// The git folder is not the one the snapshot kept (why): nothing was put back in it.
+    pub replaced: Option<String>,
 }
 
 /// Whether the entry `name` of the folder `folder` is compared after a command: everything
@@ -137,31 +171,52 @@ fn watched(folder: &str, name: &str) -> bool {
     folder == "hooks" || name == "attributes" || name == "exclude"
 }
 
-/// Takes the state of the git folder `dir`. Fails rather than keep a wrong picture (an entry
-/// that cannot be read would otherwise be "put back" as something else).
-pub fn snapshot(dir: &Path) -> Result<GitState> {
-    let git = Root::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+/// Takes the state of the common git folder `common` and of the worktree's own git folder
+/// `own` (the same folder in the main worktree). Fails rather than keep a wrong picture (an
+/// entry that cannot be read would otherwise be "put back" as something else).
+pub fn snapshot(common: &Path, own: &Path) -> Result<GitState> {
+    let git = Root::open(common).with_context(|| format!("cannot open {}", common.display()))?;
+    let worktree = if linked_worktree(common, own)? {
+        let root = Root::open(own).with_context(|| format!("cannot open {}", own.display()))?;
+        Some(git_folder(own, &root).context("cannot read the worktree's own git folder")?)
+    } else {
+        None
+    };
     Ok(GitState {
         config: entry(&git, "config").context("cannot read .git/config")?,
-        hooks: folder_state(&git, dir, "hooks", &mut Reader::hooks(true))
+        hooks: folder_state(&git, common, "hooks", &mut Reader::hooks(true))
             .context("cannot read .git/hooks")?,
-        info: folder_state(&git, dir, "info", &mut Reader::shallow())
+        info: folder_state(&git, common, "info", &mut Reader::shallow())
             .context("cannot read .git/info")?,
+        common: Some(git_folder(common, &git).context("cannot read the git folder")?),
+        worktree,
         hooks_folders: true,
     })
 }
 
-/// Puts back in the git folder `dir` what changed since `before` (see the module docs).
-pub fn put_back(dir: &Path, before: &GitState) -> Restored {
+/// Puts back in the common git folder `common`, and in the worktree's own `own`, what changed
+/// since `before` (see the module docs). When either is not the folder `before` kept, nothing
+/// is put back and [`Restored::replaced`] says why.
+pub fn put_back(common: &Path, own: &Path, before: &GitState) -> Restored {
     let mut out = Restored::default();
-    let git = match Root::open(dir) {
+    let git = match Root::open(common) {
         Ok(git) => git,
         Err(e) => {
-            out.failed
-                .push(format!(".git: cannot open {}: {e}", dir.display()));
+            let why = format!("cannot open {}: {e}", common.display());
+            if before.common.is_some() {
+                out.replaced = Some(why);
+            } else {
+                out.failed.push(format!(".git: {why}"));
+            }
             return out;
         }
     };
+    // Which folders these are is checked on the handles every read and write below goes
+    // through, so that a folder swapped in after the check is never the one written.
+    if let Err(why) = same_folders(&git, common, own, before) {
+        out.replaced = Some(why);
+        return out;
+    }
     config(
         &git,
         "config",
@@ -174,11 +229,87 @@ pub fn put_back(dir: &Path, before: &GitState) -> Restored {
         ("info", &before.info, Reader::shallow()),
     ];
     for (name, folder, mut reader) in folders {
-        if let Err(e) = restore_folder(&git, dir, name, folder, &mut reader, &mut out) {
+        if let Err(e) = restore_folder(&git, common, name, folder, &mut reader, &mut out) {
             out.failed.push(format!(".git/{name}: {e:#}"));
         }
     }
     out
+}
+
+/// Checks that the git folders are those `before` kept, on the open handle of the common one
+/// and on one opened on the worktree's own; `Err` says what changed.
+fn same_folders(
+    git: &Root,
+    common: &Path,
+    own: &Path,
+    before: &GitState,
+) -> std::result::Result<(), String> {
+    let Some(kept) = &before.common else {
+        return Ok(());
+    };
+    if let Some(why) = differs(kept, common, git) {
+        return Err(why);
+    }
+    let own_root = Root::open(own).map_err(|e| format!("cannot open {}: {e}", own.display()))?;
+    // In the main worktree, the worktree's own git folder is the common one.
+    if let Some(why) = differs(before.worktree.as_ref().unwrap_or(kept), own, &own_root) {
+        return Err(why);
+    }
+    Ok(())
+}
+
+/// Why the git folder at `dir`, opened as `root`, is not the one `kept` (`None`: it is).
+fn differs(kept: &GitFolder, dir: &Path, root: &Root) -> Option<String> {
+    let was = path_of(&kept.path);
+    let path = match std::fs::canonicalize(dir) {
+        Ok(path) => path,
+        Err(e) => return Some(format!("{} cannot be resolved: {e}", dir.display())),
+    };
+    if bytes_of(&path) != kept.path {
+        return Some(format!(
+            "the git folder was {}, it is now {}",
+            was.display(),
+            path.display()
+        ));
+    }
+    // Outside unix which folder it is is not known: the path alone is compared.
+    let id = kept.id?;
+    match identity(root) {
+        Ok(Some(now)) if now == id => None,
+        Ok(_) => Some(format!(
+            "{} is not the folder that was there: that one was moved away and another put in its place",
+            was.display()
+        )),
+        Err(e) => Some(format!("{e:#}")),
+    }
+}
+
+/// Whether `own` is a linked worktree's own git folder, not the common folder `common`.
+fn linked_worktree(common: &Path, own: &Path) -> Result<bool> {
+    let canonical = |path: &Path| {
+        std::fs::canonicalize(path).with_context(|| format!("cannot resolve {}", path.display()))
+    };
+    Ok(canonical(common)? != canonical(own)?)
+}
+
+/// Which folder the git folder `dir` (opened as `root`) is.
+fn git_folder(dir: &Path, root: &Root) -> Result<GitFolder> {
+    let path =
+        std::fs::canonicalize(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
+    Ok(GitFolder {
+        path: bytes_of(&path),
+        id: identity(root)?,
+    })
+}
+
+/// The device and inode of the folder `root` is open on (`None` outside unix, where they are
+/// not known).
+fn identity(root: &Root) -> Result<Option<(u64, u64)>> {
+    match root.identity() {
+        Ok(id) => Ok(Some(id)),
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot inspect {}", root.path().display())),
+    }
 }
 
 /// A git config file (`rel` in `root`, shown as `shown`): put back when a commanding setting
@@ -215,6 +346,14 @@ fn config(root: &Root, rel: &str, shown: &str, before: Option<&Entry>, out: &mut
     }
 }
 
+/// The folder a kept link leads to, opened.
+enum Linked {
+    /// The folder the snapshot saw there.
+    Same(Root),
+    /// Another folder, or none (why).
+    Elsewhere(String),
+}
+
 /// One folder of the git folder: its kind first, then its watched entries.
 fn restore_folder(
     git: &Root,
@@ -224,50 +363,90 @@ fn restore_folder(
     reader: &mut Reader,
     out: &mut Restored,
 ) -> Result<()> {
+    let shown = format!(".git/{name}");
     let now = folder_kind(git, dir, name)?;
-    if now == before.kind {
-        return match &before.kind {
+    if same_kind(now.as_ref(), before.kind.as_ref()) {
+        match &before.kind {
             Some(Folder::Real) => {
                 compare(&Place::new(git, name), name, &before.entries, reader, out);
-                Ok(())
+                return Ok(());
             }
             Some(Folder::Link {
                 resolved: Some(resolved),
+                id,
                 ..
-            }) => {
-                let linked = open_linked(resolved)?;
-                compare(&Place::new(&linked, ""), name, &before.entries, reader, out);
-                Ok(())
-            }
-            _ => Ok(()),
-        };
+            }) => match open_linked(resolved, *id) {
+                Linked::Same(linked) => {
+                    compare(&Place::new(&linked, ""), name, &before.entries, reader, out);
+                    return Ok(());
+                }
+                // The link is as it was, but the folder at its end is another (swapped in at
+                // the same path): it is a link that leads elsewhere, said below.
+                Linked::Elsewhere(_) => {}
+            },
+            _ => return Ok(()),
+        }
     }
     // The folder itself changed (another kind, a link leading elsewhere): what is there is
     // taken away (a link unlinked, never followed) and the folder made again as it was.
-    out.changed.push(format!(".git/{name}"));
+    out.changed.push(shown.clone());
     git.remove_all(name)?;
     match &before.kind {
-        None | Some(Folder::Other) => Ok(()),
-        Some(Folder::Link { target, resolved }) if resolve(dir, target) == *resolved => {
+        None | Some(Folder::Other) => return Ok(()),
+        Some(Folder::Link {
+            target,
+            resolved: None,
+            ..
+        }) if resolve(dir, target).is_none() => {
             git.symlink(name, &path_of(target))?;
-            if let Some(resolved) = resolved {
-                let linked = open_linked(resolved)?;
-                compare(&Place::new(&linked, ""), name, &before.entries, reader, out);
-            }
-            Ok(())
+            return Ok(());
         }
-        // A real folder, or a link that no longer leads where it did (its target was moved
-        // or swapped): a real folder with the snapshot's entries.
-        Some(_) => {
-            git.create_dir(name)?;
-            let place = Place::new(git, name);
-            for (entry_name, entry) in &before.entries {
-                if let Err(e) = place.replace(entry_name, Some(entry), None) {
-                    out.failed.push(format!(".git/{name}/{entry_name}: {e:#}"));
+        Some(Folder::Link {
+            target,
+            resolved: Some(resolved),
+            id,
+        }) if resolve(dir, target).as_deref() == Some(resolved.as_slice()) => {
+            match open_linked(resolved, *id) {
+                Linked::Same(linked) => {
+                    git.symlink(name, &path_of(target))?;
+                    compare(&Place::new(&linked, ""), name, &before.entries, reader, out);
+                    return Ok(());
                 }
+                Linked::Elsewhere(why) => out.notes.push(format!(
+                    "{shown} led to {}, but the folder there is not the one it was before the command ({why}): a real {shown} was made with what it held",
+                    path_of(resolved).display()
+                )),
             }
-            Ok(())
         }
+        Some(_) => {}
+    }
+    // A real folder, or a link that no longer leads where it did (its target was moved or
+    // swapped): a real folder with the snapshot's entries.
+    git.create_dir(name)?;
+    let place = Place::new(git, name);
+    for (entry_name, entry) in &before.entries {
+        if let Err(e) = place.replace(entry_name, Some(entry), None) {
+            out.failed.push(format!("{shown}/{entry_name}: {e:#}"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two kinds of a folder are the same, a link's device and inode left aside (they are
+/// checked on the folder opened, see [`open_linked`]).
+fn same_kind(a: Option<&Folder>, b: Option<&Folder>) -> bool {
+    match (a, b) {
+        (
+            Some(Folder::Link {
+                target, resolved, ..
+            }),
+            Some(Folder::Link {
+                target: other_target,
+                resolved: other_resolved,
+                ..
+            }),
+        ) => target == other_target && resolved == other_resolved,
+        _ => a == b,
     }
 }
 
@@ -498,7 +677,8 @@ impl Reader {
     }
 }
 
-/// What the folder `name` of the git folder is now.
+/// What the folder `name` of the git folder is now (a link's device and inode are not
+/// looked at here: see [`open_linked`]).
 fn folder_kind(git: &Root, dir: &Path, name: &str) -> Result<Option<Folder>> {
     Ok(match git.kind(name)? {
         None => None,
@@ -508,23 +688,30 @@ fn folder_kind(git: &Root, dir: &Path, name: &str) -> Result<Option<Folder>> {
             Folder::Link {
                 resolved: resolve(dir, &target),
                 target,
+                id: None,
             }
         }),
         Some(Kind::File | Kind::Other) => Some(Folder::Other),
     })
 }
 
-/// A folder of the git folder and its entries.
+/// A folder of the git folder and its entries; for a link, the device and inode of the
+/// folder it leads to, read on the handle its entries are read through.
 fn folder_state(git: &Root, dir: &Path, name: &str, reader: &mut Reader) -> Result<FolderState> {
-    let kind = folder_kind(git, dir, name)?;
+    let mut kind = folder_kind(git, dir, name)?;
     let linked;
-    let place = match &kind {
+    let place = match &mut kind {
         Some(Folder::Real) => Place::new(git, name),
         Some(Folder::Link {
             resolved: Some(resolved),
+            id,
             ..
         }) => {
-            linked = open_linked(resolved)?;
+            let path = path_of(resolved);
+            let root =
+                Root::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+            *id = identity(&root)?;
+            linked = root;
             Place::new(&linked, "")
         }
         _ => {
@@ -552,10 +739,27 @@ fn resolve(dir: &Path, target: &[u8]) -> Option<Vec<u8>> {
     path.is_dir().then(|| bytes_of(&path))
 }
 
-/// A [`Root`] on the folder a kept link leads to (canonical, as the snapshot saw it).
-fn open_linked(resolved: &[u8]) -> Result<Root> {
+/// A [`Root`] on the folder a kept link leads to (canonical, as the snapshot saw it), if it is
+/// the folder the snapshot saw there (`id`, when known). The check is made on the open
+/// handle, so the folder compared and written through it is the one checked: a folder
+/// swapped in at the same path, before or while it is opened, counts as elsewhere.
+fn open_linked(resolved: &[u8], id: Option<(u64, u64)>) -> Linked {
     let path = path_of(resolved);
-    Root::open(&path).with_context(|| format!("cannot open {}", path.display()))
+    let root = match Root::open(&path) {
+        Ok(root) => root,
+        Err(e) => return Linked::Elsewhere(format!("cannot open {}: {e}", path.display())),
+    };
+    let Some(id) = id else {
+        return Linked::Same(root);
+    };
+    match identity(&root) {
+        Ok(Some(now)) if now == id => Linked::Same(root),
+        Ok(_) => Linked::Elsewhere(format!(
+            "{} is another folder than the one that was there",
+            path.display()
+        )),
+        Err(e) => Linked::Elsewhere(format!("{e:#}")),
+    }
 }
 
 #[cfg(unix)]
@@ -700,7 +904,7 @@ mod tests {
                 std::fs::write(hooks.join(format!("many/{i}")), "").unwrap();
             }
         });
-        let state = snapshot(dir.path()).unwrap();
+        let state = snapshot(dir.path(), dir.path()).unwrap();
         let mut entry = &state.hooks.entries["a"];
         for name in ["b", "c", "d"] {
             let Entry::Folder { entries, .. } = entry else {
@@ -723,7 +927,7 @@ mod tests {
             "beyond the count, a folder is not looked into"
         );
         // Nothing changed: nothing put back.
-        let restored = put_back(dir.path(), &state);
+        let restored = put_back(dir.path(), dir.path(), &state);
         assert!(restored.changed.is_empty(), "{:?}", restored.changed);
         assert!(restored.failed.is_empty(), "{:?}", restored.failed);
     }
@@ -736,11 +940,11 @@ mod tests {
             std::fs::create_dir(hooks.join("pre-commit.d")).unwrap();
             std::fs::write(hooks.join("pre-commit.d/lint"), "mine").unwrap();
         });
-        let state = snapshot(dir.path()).unwrap();
+        let state = snapshot(dir.path(), dir.path()).unwrap();
         let odd = std::ffi::OsStr::from_bytes(b"evil\xff");
         let scripts = dir.path().join("hooks/pre-commit.d");
         std::fs::write(scripts.join(odd), "theirs").unwrap();
-        let restored = put_back(dir.path(), &state);
+        let restored = put_back(dir.path(), dir.path(), &state);
         assert_eq!(restored.changed, [".git/hooks/pre-commit.d"]);
         assert!(restored.failed.is_empty(), "{:?}", restored.failed);
         let names: Vec<_> = std::fs::read_dir(&scripts)
@@ -748,6 +952,80 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["lint"]);
+    }
+
+    /// The race on a hooks folder the person linked elsewhere: between the check of the link
+    /// and the opening of the folder it leads to, another folder is put at that path. The
+    /// folder opened is checked (device and inode) against the snapshot's, so it is treated as
+    /// a link that leads elsewhere: nothing is written in it, and `hooks` is made real again.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_swapped_in_at_the_end_of_a_kept_link_is_never_written() {
+        let shared = tempfile::tempdir().unwrap();
+        let base = shared.path().canonicalize().unwrap();
+        std::fs::create_dir(base.join("hooks")).unwrap();
+        std::fs::write(base.join("hooks/pre-commit"), "mine").unwrap();
+        let dir = git_folder(|_| {});
+        std::fs::remove_dir(dir.path().join("hooks")).unwrap();
+        std::os::unix::fs::symlink(base.join("hooks"), dir.path().join("hooks")).unwrap();
+        let state = snapshot(dir.path(), dir.path()).unwrap();
+        let Some(Folder::Link {
+            resolved: Some(resolved),
+            id: Some(id),
+            ..
+        }) = &state.hooks.kind
+        else {
+            panic!("{:?}", state.hooks.kind);
+        };
+        assert!(matches!(open_linked(resolved, Some(*id)), Linked::Same(_)));
+        std::fs::rename(base.join("hooks"), base.join("moved")).unwrap();
+        std::fs::create_dir(base.join("hooks")).unwrap();
+        std::fs::write(base.join("hooks/pre-commit"), "theirs").unwrap();
+        assert!(matches!(
+            open_linked(resolved, Some(*id)),
+            Linked::Elsewhere(_)
+        ));
+        let restored = put_back(dir.path(), dir.path(), &state);
+        assert_eq!(restored.changed, [".git/hooks"]);
+        assert_eq!(restored.notes.len(), 1, "{:?}", restored.notes);
+        let hooks = dir.path().join("hooks");
+        assert!(!hooks.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(hooks.join("pre-commit")).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            std::fs::read_to_string(base.join("hooks/pre-commit")).unwrap(),
+            "theirs"
+        );
+    }
+
+    #[test]
+    fn a_git_folder_in_another_place_or_another_folder_in_its_place_is_not_touched() {
+        let dir = git_folder(|_| {});
+        let state = snapshot(dir.path(), dir.path()).unwrap();
+        let other = git_folder(|hooks| std::fs::write(hooks.join("pre-commit"), "x").unwrap());
+        let restored = put_back(other.path(), other.path(), &state);
+        assert!(restored.replaced.is_some());
+        assert!(other.path().join("hooks/pre-commit").exists());
+        #[cfg(unix)]
+        {
+            let moved = tempfile::tempdir().unwrap();
+            std::fs::rename(dir.path(), moved.path().join("git")).unwrap();
+            std::fs::create_dir(dir.path()).unwrap();
+            std::fs::create_dir(dir.path().join("hooks")).unwrap();
+            std::fs::write(dir.path().join("hooks/pre-commit"), "x").unwrap();
+            let restored = put_back(dir.path(), dir.path(), &state);
+            assert!(
+                restored
+                    .replaced
+                    .as_deref()
+                    .unwrap()
+                    .contains("not the folder"),
+                "{restored:?}"
+            );
+            assert!(dir.path().join("hooks/pre-commit").exists());
+        }
     }
 
     #[test]
@@ -758,11 +1036,15 @@ mod tests {
         });
         let old = r#"{"config":null,"hooks":{"kind":{"kind":"real"},"entries":{"pre-commit.d":{"kind":"other"}}},"info":{"kind":null,"entries":{}}}"#;
         let mut state: GitState = serde_json::from_str(old).unwrap();
+        assert_eq!(state.common, None);
         assert!(!state.hooks_folders);
         state.config = entry(&Root::open(dir.path()).unwrap(), "config").unwrap();
-        let restored = put_back(dir.path(), &state);
+        let restored = put_back(dir.path(), dir.path(), &state);
         assert!(restored.changed.is_empty(), "{:?}", restored.changed);
         assert!(dir.path().join("hooks/pre-commit.d/lint").exists());
+        let link: Folder =
+            serde_json::from_str(r#"{"kind":"link","target":[120],"resolved":null}"#).unwrap();
+        assert!(matches!(link, Folder::Link { id: None, .. }));
     }
 
     #[test]
