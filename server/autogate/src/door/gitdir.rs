@@ -1,7 +1,7 @@
-//! The git folder around a shell command: what in it runs code or steers git (`config`, the
-//! `hooks` folder and everything in it, `info/attributes` and `info/exclude`), kept before the
-//! command and put back after it, every read and write confined
-//! ([`autogate_vcs::confined::Root`]).
+//! The git folder around a shell command: what in it runs code or steers git (`config`,
+//! `config.worktree`, the `hooks` folder and everything in it, `info/attributes` and
+//! `info/exclude`), kept before the command and put back after it, every read and write
+//! confined ([`autogate_vcs::confined::Root`]).
 //!
 //! A workspace [`Root`] refuses `.git` outright; here a second [`Root`] is opened on the
 //! (common) git folder itself, so that paths are relative to it and no symlink below it is
@@ -13,7 +13,9 @@
 //!   in its place (a copy, a fresh `git init` whose index matches what it changed, a gitfile
 //!   or a link to a folder of its own): after it, a git folder that is not the one kept is
 //!   not touched at all, and [`Restored::replaced`] says why (the caller stops the agent);
-//! - `config`: a file (content and mode), a symlink or something else;
+//! - `config`, and `config.worktree` of each git folder (git reads it once
+//!   `extensions.worktreeConfig` is set, itself not a commanding setting): a file (content and
+//!   mode), a symlink or something else;
 //! - the `hooks` and `info` folders: real folders or symlinks (with the target written in the
 //!   link, the folder it led to, and that folder's device and inode), and each entry a file
 //!   (content and mode), a symlink (its target), a folder or something else. A folder inside
@@ -41,10 +43,11 @@
 //!   too deep to keep, is left where it is unless it changed kind); one that gained an entry
 //!   no confined path can name (a name that is not UTF-8) is removed and made again whole. An
 //!   [`Entry::Other`] is never made again, only taken away if it became something else;
-//! - `config` is put back (from the snapshot's bytes) only when a setting that runs a command
-//!   or redirects git changed (`COMMANDING`), or when it is no longer the same kind of thing
-//!   (a file replaced by a symlink is unlinked and the file written again). A `config` that
-//!   was a symlink and still is the same one is not followed.
+//! - `config` and `config.worktree` are put back (from the snapshot's bytes) only when a
+//!   setting that runs a command or redirects git changed (`COMMANDING`), or when one is no
+//!   longer the same kind of thing (a file replaced by a symlink is unlinked and the file
+//!   written again); a `config.worktree` made where there was none is removed. One that was a
+//!   symlink and still is the same one is not followed.
 //!
 //! Nothing is ever written through a symlink: writes are confined, and a link found where a
 //! folder or a file should be is removed first.
@@ -115,13 +118,15 @@ pub struct FolderState {
     pub entries: BTreeMap<String, Entry>,
 }
 
-/// Which folder a git folder is.
+/// Which folder a git folder is, and its `config.worktree`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitFolder {
     /// Its canonical path (bytes).
     pub path: Vec<u8>,
     /// The device and inode of the folder opened there (`None` outside unix).
     pub id: Option<(u64, u64)>,
+    /// `config.worktree` (`None`: absent).
+    pub config_worktree: Option<Entry>,
 }
 
 /// What the git folder held before a shell command, of what runs code or steers git.
@@ -135,7 +140,7 @@ pub struct GitState {
     /// watched.
     pub info: FolderState,
     /// The common git folder. `None` in a snapshot of an older autogate: then which folder it
-    /// is is not compared.
+    /// is, and its `config.worktree`, are not compared.
     #[serde(default)]
     pub common: Option<GitFolder>,
     /// A linked worktree's own git folder (`<common>/worktrees/<name>`); `None` in the main
@@ -213,10 +218,13 @@ pub fn put_back(common: &Path, own: &Path, before: &GitState) -> Restored {
     };
     // Which folders these are is checked on the handles every read and write below goes
     // through, so that a folder swapped in after the check is never the one written.
-    if let Err(why) = same_folders(&git, common, own, before) {
-        out.replaced = Some(why);
-        return out;
-    }
+    let worktree = match same_folders(&git, common, own, before) {
+        Ok(worktree) => worktree,
+        Err(why) => {
+            out.replaced = Some(why);
+            return out;
+        }
+    };
     config(
         &git,
         "config",
@@ -224,6 +232,27 @@ pub fn put_back(common: &Path, own: &Path, before: &GitState) -> Restored {
         before.config.as_ref(),
         &mut out,
     );
+    if let Some(kept) = &before.common {
+        config(
+            &git,
+            "config.worktree",
+            ".git/config.worktree",
+            kept.config_worktree.as_ref(),
+            &mut out,
+        );
+    }
+    if let (Some(common_kept), Some(kept), Some(root)) =
+        (&before.common, &before.worktree, &worktree)
+    {
+        let shown = shown_in(common_kept, kept, "config.worktree");
+        config(
+            root,
+            "config.worktree",
+            &shown,
+            kept.config_worktree.as_ref(),
+            &mut out,
+        );
+    }
     let folders = [
         ("hooks", &before.hooks, Reader::hooks(before.hooks_folders)),
         ("info", &before.info, Reader::shallow()),
@@ -237,15 +266,16 @@ pub fn put_back(common: &Path, own: &Path, before: &GitState) -> Restored {
 }
 
 /// Checks that the git folders are those `before` kept, on the open handle of the common one
-/// and on one opened on the worktree's own; `Err` says what changed.
+/// and on one opened on the worktree's own. Returns the latter for a linked worktree (`None`
+/// in the main worktree, or for a snapshot that kept neither); `Err` says what changed.
 fn same_folders(
     git: &Root,
     common: &Path,
     own: &Path,
     before: &GitState,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Option<Root>, String> {
     let Some(kept) = &before.common else {
-        return Ok(());
+        return Ok(None);
     };
     if let Some(why) = differs(kept, common, git) {
         return Err(why);
@@ -255,7 +285,7 @@ fn same_folders(
     if let Some(why) = differs(before.worktree.as_ref().unwrap_or(kept), own, &own_root) {
         return Err(why);
     }
-    Ok(())
+    Ok(before.worktree.is_some().then_some(own_root))
 }
 
 /// Why the git folder at `dir`, opened as `root`, is not the one `kept` (`None`: it is).
@@ -292,14 +322,25 @@ fn linked_worktree(common: &Path, own: &Path) -> Result<bool> {
     Ok(canonical(common)? != canonical(own)?)
 }
 
-/// Which folder the git folder `dir` (opened as `root`) is.
+/// Which folder the git folder `dir` (opened as `root`) is, and its `config.worktree`.
 fn git_folder(dir: &Path, root: &Root) -> Result<GitFolder> {
     let path =
         std::fs::canonicalize(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
     Ok(GitFolder {
         path: bytes_of(&path),
         id: identity(root)?,
+        config_worktree: entry(root, "config.worktree").context("cannot read config.worktree")?,
     })
+}
+
+/// How the file `name` of a linked worktree's own git folder is shown: `.git/worktrees/…`
+/// when it lies in the common folder, as it does unless moved by hand.
+fn shown_in(common: &GitFolder, own: &GitFolder, name: &str) -> String {
+    let own = path_of(&own.path);
+    match own.strip_prefix(path_of(&common.path)) {
+        Ok(rel) => format!(".git/{}/{name}", rel.display()),
+        Err(_) => format!("{}/{name}", own.display()),
+    }
 }
 
 /// The device and inode of the folder `root` is open on (`None` outside unix, where they are

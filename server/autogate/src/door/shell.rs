@@ -7,17 +7,17 @@
 //! not looked at, except those the policy protects (`.env`). Without git there is no status to
 //! compare, and shell calls are not bracketed.
 //!
-//! Inside the git folder, what runs code or steers git (`config`, the `hooks` folder and
-//! everything in it, `info/attributes`) is snapshotted too, with what each thing *is* (a real
-//! folder or a symlink and its target; a file with its mode, or a symlink), and which folder
-//! the git folder itself is: after the command, whatever changed is put back whatever the
-//! policy says, through a confined [`Root`] opened on the git folder (never by name, never
-//! through a symlink the command planted), recorded as a critical `rolled_back`, and the call
-//! is denied. A `.git/hooks` or `.git/info` swapped for a link is unlinked and made again; a
-//! hooks folder the person linked elsewhere, left as it was, is restored through a [`Root`]
-//! opened where it leads. A git folder moved away, or another put in its place, is not
-//! touched: the call is denied with a critical `failed`, and what the command changed in the
-//! workspace is not checked against a repository that is not the person's. See
+//! Inside the git folder, what runs code or steers git (`config` and `config.worktree`, the
+//! `hooks` folder and everything in it, `info/attributes`) is snapshotted too, with what each
+//! thing *is* (a real folder or a symlink and its target; a file with its mode, or a symlink),
+//! and which folder the git folder itself is: after the command, whatever changed is put back
+//! whatever the policy says, through a confined [`Root`] opened on the git folder (never by
+//! name, never through a symlink the command planted), recorded as a critical `rolled_back`,
+//! and the call is denied. A `.git/hooks` or `.git/info` swapped for a link is unlinked and
+//! made again; a hooks folder the person linked elsewhere, left as it was, is restored through
+//! a [`Root`] opened where it leads. A git folder moved away, or another put in its place, is
+//! not touched: the call is denied with a critical `failed`, and what the command changed in
+//! the workspace is not checked against a repository that is not the person's. See
 //! [`super::gitdir`].
 //!
 //! [`Root`]: autogate_vcs::confined::Root
@@ -60,10 +60,10 @@ pub struct Snapshot {
     /// The held changes approved before the command ran; one approved while it ran is void.
     #[serde(default)]
     pub approved: BTreeSet<String>,
-    /// What in the git folder runs code or steers git (`config`, the `hooks` folder and
-    /// everything in it, `info/attributes`), kind included, and which folder the git folder
-    /// is: see [`super::gitdir`]. `None` in a snapshot that did not keep it (then nothing in
-    /// the git folder is put back).
+    /// What in the git folder runs code or steers git (`config`, `config.worktree`, the
+    /// `hooks` folder and everything in it, `info/attributes`), kind included, and which folder
+    /// the git folder is: see [`super::gitdir`]. `None` in a snapshot that did not keep it
+    /// (then nothing in the git folder is put back).
     #[serde(default)]
     pub git_dir: Option<GitState>,
     /// Git's baseline: what a clean file is compared with after the command, whatever the

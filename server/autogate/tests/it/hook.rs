@@ -1941,6 +1941,74 @@ fn git_setting(dir: &Path, key: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// Attack through `config.worktree`: the command turns on `extensions.worktreeConfig` (a
+/// setting that runs nothing, left alone) and puts a `core.fsmonitor` command of its own in
+/// the `config.worktree` git then reads, beside `config` rather than in it: in the main
+/// worktree (`.git/config.worktree`), and from a linked worktree in its own git folder
+/// (`.git/worktrees/<name>/config.worktree`). Each file, made where there was none, is
+/// removed, and git runs no command of the agent's. (The old snapshot watched `config`
+/// only.)
+#[cfg(unix)]
+#[test]
+fn a_command_planted_in_config_worktree_is_put_back_in_the_main_and_a_linked_worktree() {
+    let (_dir, root) = project();
+    let marks = tempfile::tempdir().unwrap();
+    let ran = marks.path().join("ran");
+    let monitor = marks.path().join("monitor.sh");
+    hook_script(&monitor, &ran);
+    let planted = format!("[core]\n\tfsmonitor = {}\n", monitor.display());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let linked = elsewhere.path().canonicalize().unwrap().join("wt");
+    git(
+        &root,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "wt",
+            linked.to_str().unwrap(),
+        ],
+    );
+    let cases = [
+        (
+            root.clone(),
+            root.join(".git/config.worktree"),
+            ".git/config.worktree",
+        ),
+        (
+            linked.clone(),
+            root.join(".git/worktrees/wt/config.worktree"),
+            ".git/worktrees/wt/config.worktree",
+        ),
+    ];
+    for (workspace, file, shown) in cases {
+        let agent = "codex";
+        assert_eq!(
+            hook(&workspace, agent, &shell(agent, false, &workspace, "x")).0,
+            0
+        );
+        git(&workspace, &["config", "extensions.worktreeConfig", "true"]);
+        std::fs::write(&file, &planted).unwrap();
+        assert_eq!(
+            git_setting(&workspace, "core.fsmonitor").as_deref(),
+            Some(monitor.to_str().unwrap()),
+            "git reads {shown}"
+        );
+        let (code, stdout, stderr) = hook(&workspace, agent, &shell(agent, true, &workspace, "x"));
+        assert_eq!(code, 2, "{shown}: {stdout}{stderr}");
+        assert!(stderr.contains(shown), "{shown}: {stderr}");
+        assert!(!file.exists(), "{shown} is removed");
+        assert_eq!(git_setting(&workspace, "core.fsmonitor"), None, "{shown}");
+        git(&workspace, &["status", "--short"]);
+        assert!(!ran.exists(), "{shown}: git ran the agent's command");
+        assert!(trail(&workspace).iter().any(|r| r["event"] == "rolled_back"
+            && r["level"] == "critical"
+            && r["files"].to_string().contains(shown)));
+        git(&root, &["config", "--unset", "extensions.worktreeConfig"]);
+    }
+}
+
 /// Attack: the command moves `.git` away and puts another git folder in its place, so that
 /// whatever autogate puts back lands in a folder the agent chose, and git's status answers
 /// for the agent's repository: a copy at the same path (another folder where the person's
