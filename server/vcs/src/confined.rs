@@ -96,6 +96,16 @@ pub enum Kind {
     Other,
 }
 
+/// The entries of a folder, as [`Root::listing`] reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The names that are UTF-8, sorted.
+    pub names: Vec<String>,
+    /// How many entries have a name that is not UTF-8 (left out of `names`: a confined path
+    /// cannot name them, but whoever compares folders needs to know they are there).
+    pub unnamed: usize,
+}
+
 /// How deep [`Root::remove_all`] goes before it gives up.
 #[cfg(unix)]
 const MAX_DEPTH: usize = 64;
@@ -540,6 +550,12 @@ impl Root {
     /// that are not UTF-8 are left out. `Ok(None)` when it does not exist; refused when it, or
     /// a folder on its path, is a symlink or not a folder.
     pub fn list(&self, rel: &str) -> Result<Option<Vec<String>>, ConfinedError> {
+        Ok(self.listing(rel)?.map(|listing| listing.names))
+    }
+
+    /// The entries of the folder `rel`, as [`Root::list`] gives them, with the count of those
+    /// left out because their name is not UTF-8.
+    pub fn listing(&self, rel: &str) -> Result<Option<Listing>, ConfinedError> {
         use std::os::fd::AsFd;
         let folder = if rel.is_empty() {
             None
@@ -553,16 +569,25 @@ impl Root {
         };
         let fd = folder.as_ref().map_or(self.fd.as_fd(), AsFd::as_fd);
         let failed = |e| io(rel, "list")(sys::err(e));
-        let mut names = Vec::new();
+        let mut listing = Listing::default();
         for entry in rustix::fs::Dir::read_from(fd).map_err(failed)? {
             let entry = entry.map_err(failed)?;
             match entry.file_name().to_str() {
-                Ok("." | "..") | Err(_) => {}
-                Ok(name) => names.push(name.to_owned()),
+                Ok("." | "..") => {}
+                Ok(name) => listing.names.push(name.to_owned()),
+                Err(_) => listing.unnamed += 1,
             }
         }
-        names.sort();
-        Ok(Some(names))
+        listing.names.sort();
+        Ok(Some(listing))
+    }
+
+    /// The device and inode of the folder this handle was opened on (`fstat` on the handle,
+    /// so it is the folder every call through it reaches, whatever its path leads to now).
+    pub fn identity(&self) -> std::io::Result<(u64, u64)> {
+        let stat = rustix::fs::fstat(&self.fd).map_err(sys::err)?;
+        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+        Ok((stat.st_dev as u64, u64::from(stat.st_ino)))
     }
 
     /// Makes `rel` a symlink to `target` (missing folders are created). Refused when something
@@ -783,6 +808,16 @@ impl Root {
     /// The names of the entries of the folder `rel` (`""`: the root), sorted; names that are
     /// not UTF-8 are left out.
     pub fn list(&self, rel: &str) -> Result<Option<Vec<String>>, ConfinedError> {
+        Ok(self.listing(rel)?.map(|listing| listing.names))
+    }
+
+    /// The device and inode of a folder are not known outside unix.
+    pub fn identity(&self) -> std::io::Result<(u64, u64)> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+
+    /// The entries of the folder `rel`, with the count of those whose name is not UTF-8.
+    pub fn listing(&self, rel: &str) -> Result<Option<Listing>, ConfinedError> {
         let path = if rel.is_empty() {
             self.path.clone()
         } else {
@@ -797,15 +832,16 @@ impl Root {
                 _ => return Ok(None),
             }
         };
-        let mut names = Vec::new();
+        let mut listing = Listing::default();
         for entry in std::fs::read_dir(&path).map_err(io(rel, "list"))? {
             let entry = entry.map_err(io(rel, "list"))?;
-            if let Ok(name) = entry.file_name().into_string() {
-                names.push(name);
+            match entry.file_name().into_string() {
+                Ok(name) => listing.names.push(name),
+                Err(_) => listing.unnamed += 1,
             }
         }
-        names.sort();
-        Ok(Some(names))
+        listing.names.sort();
+        Ok(Some(listing))
     }
 
     /// Symlinks are not made outside unix.
@@ -982,6 +1018,39 @@ mod tests {
         assert!(root.symlink("a/b/l", Path::new("y")).is_err());
         assert_eq!(root.list("a/b").unwrap().unwrap(), vec!["l".to_owned()]);
         assert_eq!(root.list("none").unwrap(), None);
+    }
+
+    #[test]
+    fn a_listing_counts_the_names_it_cannot_give_and_the_handle_knows_its_folder() {
+        use std::os::unix::ffi::OsStrExt;
+        let (dir, root) = root();
+        std::fs::write(dir.path().join("src/a"), "a").unwrap();
+        std::fs::write(
+            dir.path()
+                .join("src")
+                .join(std::ffi::OsStr::from_bytes(b"b\xff")),
+            "b",
+        )
+        .unwrap();
+        let listing = root.listing("src").unwrap().unwrap();
+        assert_eq!(listing.names, ["a"]);
+        assert_eq!(listing.unnamed, 1);
+        assert_eq!(root.list("src").unwrap().unwrap(), ["a"]);
+        // The handle stays on the folder it opened, whatever is at its path since.
+        let before = root.identity().unwrap();
+        let meta = std::fs::metadata(dir.path()).unwrap();
+        assert_eq!(
+            before,
+            (
+                std::os::unix::fs::MetadataExt::dev(&meta),
+                std::os::unix::fs::MetadataExt::ino(&meta)
+            )
+        );
+        let moved = tempfile::tempdir().unwrap();
+        std::fs::rename(dir.path(), moved.path().join("old")).unwrap();
+        std::fs::create_dir(dir.path()).unwrap();
+        assert_eq!(root.identity().unwrap(), before);
+        assert_ne!(Root::open(dir.path()).unwrap().identity().unwrap(), before);
     }
 
     #[test]

@@ -126,14 +126,30 @@ impl Call {
 }
 
 /// The workspace of a call: `root` if given, else the git work tree around `cwd`, else `cwd`.
+///
+/// A work tree that does not hold `cwd` is not taken: libgit2 puts it above the git folder
+/// when `.git` is a gitfile or a link to a folder elsewhere, and `core.worktree` can put it
+/// anywhere, so a shell command that rewrites `.git` would otherwise move the workspace the
+/// hook after it checks (and where it looks for its snapshot) to a folder of its choosing.
+/// The folder holding the nearest `.git` above `cwd` is taken instead, as git itself finds
+/// its work tree.
 pub fn workspace_root(root: Option<&Path>, cwd: &Path) -> PathBuf {
     if let Some(root) = root {
         return root.to_path_buf();
     }
-    git2::Repository::discover(cwd)
-        .ok()
-        .and_then(|r| r.workdir().map(Path::to_path_buf))
-        .unwrap_or_else(|| cwd.to_path_buf())
+    let Ok(repo) = git2::Repository::discover(cwd) else {
+        return cwd.to_path_buf();
+    };
+    let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if let Some(workdir) = repo.workdir()
+        && canonical(cwd).starts_with(canonical(workdir))
+    {
+        return workdir.to_path_buf();
+    }
+    cwd.ancestors()
+        .find(|dir| dir.join(".git").symlink_metadata().is_ok())
+        .unwrap_or(cwd)
+        .to_path_buf()
 }
 
 /// The file edits of an edit tool's call, paths taken from `cwd`.

@@ -7,14 +7,18 @@
 //! not looked at, except those the policy protects (`.env`). Without git there is no status to
 //! compare, and shell calls are not bracketed.
 //!
-//! Inside the git folder, what runs code or steers git (`config`, the `hooks` folder and its
-//! entries, `info/attributes`) is snapshotted too, with what each thing *is* (a real folder or
-//! a symlink and its target; a file with its mode, or a symlink): after the command, whatever
-//! changed is put back whatever the policy says, through a confined [`Root`] opened on the
-//! git folder (never by name, never through a symlink the command planted), recorded as a
-//! critical `rolled_back`, and the call is denied. A `.git/hooks` or `.git/info` swapped for a
-//! link is unlinked and made again; a hooks folder the person linked elsewhere, left as it
-//! was, is restored through a [`Root`] opened where it leads. See [`super::gitdir`].
+//! Inside the git folder, what runs code or steers git (`config` and `config.worktree`, the
+//! `hooks` folder and everything in it, `info/attributes`) is snapshotted too, with what each
+//! thing *is* (a real folder or a symlink and its target; a file with its mode, or a symlink),
+//! and which folder the git folder itself is: after the command, whatever changed is put back
+//! whatever the policy says, through a confined [`Root`] opened on the git folder (never by
+//! name, never through a symlink the command planted), recorded as a critical `rolled_back`,
+//! and the call is denied. A `.git/hooks` or `.git/info` swapped for a link is unlinked and
+//! made again; a hooks folder the person linked elsewhere, left as it was, is restored through
+//! a [`Root`] opened where it leads. A git folder moved away, or another put in its place, is
+//! not touched: the call is denied with a critical `failed`, and what the command changed in
+//! the workspace is not checked against a repository that is not the person's. See
+//! [`super::gitdir`].
 //!
 //! [`Root`]: autogate_vcs::confined::Root
 
@@ -56,9 +60,10 @@ pub struct Snapshot {
     /// The held changes approved before the command ran; one approved while it ran is void.
     #[serde(default)]
     pub approved: BTreeSet<String>,
-    /// What in the git folder runs code or steers git (`config`, the `hooks` folder and its
-    /// entries, `info/attributes`), kind included: see [`super::gitdir`]. `None` in a snapshot
-    /// that did not keep it (then nothing in the git folder is put back).
+    /// What in the git folder runs code or steers git (`config`, `config.worktree`, the
+    /// `hooks` folder and everything in it, `info/attributes`), kind included, and which folder
+    /// the git folder is: see [`super::gitdir`]. `None` in a snapshot that did not keep it
+    /// (then nothing in the git folder is put back).
     #[serde(default)]
     pub git_dir: Option<GitState>,
     /// Git's baseline: what a clean file is compared with after the command, whatever the
@@ -149,19 +154,35 @@ fn flagged(index: &git2::Index) -> BTreeSet<String> {
 
 /// Puts back what a command changed in the git folder (see [`super::gitdir`]), with a
 /// critical `rolled_back` record; returns what it changed, and what could not be put back.
+/// When the git folder is not the one the snapshot kept (or no repository holds the
+/// workspace any more), nothing is put back and [`gitdir::Restored::replaced`] says why; the
+/// caller stops the agent.
 async fn restore_git_files(
     door: &mut Door,
     snapshot: &Snapshot,
     source: &Source,
 ) -> Result<gitdir::Restored> {
+    // Found without asking for a work tree: a `core.worktree` the command set is put back
+    // below, before the work tree is looked at.
+    let repo = match git2::Repository::discover(door.root()) {
+        Ok(repo) => repo,
+        Err(e) => {
+            return Ok(gitdir::Restored {
+                replaced: Some(format!(
+                    "no git repository holds the workspace any more ({})",
+                    e.message()
+                )),
+                ..gitdir::Restored::default()
+            });
+        }
+    };
     let Some(before) = &snapshot.git_dir else {
         return Ok(gitdir::Restored::default());
     };
-    let Some((repo, _)) = repository(door.root()) else {
-        return Ok(gitdir::Restored::default());
-    };
-    let dir = repo.commondir().to_path_buf();
-    let restored = gitdir::put_back(&dir, before);
+    let restored = gitdir::put_back(repo.commondir(), repo.path(), before);
+    if restored.replaced.is_some() {
+        return Ok(restored);
+    }
     if !restored.changed.is_empty() || !restored.failed.is_empty() {
         let mut record = autogate_vcs::AuditRecord::new(AuditEvent::RolledBack);
         record.source = Some(source.label());
@@ -173,6 +194,7 @@ async fn restore_git_files(
             "a shell command changed {} inside .git/ (code git runs, or how git behaves): put back",
             restored.changed.join(", ")
         )];
+        record.reasons.extend(restored.notes.iter().cloned());
         if !restored.failed.is_empty() {
             record.reasons.push(format!(
                 "could not be put back: {}",
@@ -182,6 +204,28 @@ async fn restore_git_files(
         door.append(vec![record], None).await?;
     }
     Ok(restored)
+}
+
+/// Why a shell command is stopped when the git folder it started with is gone, for
+/// [`git_folder_replaced`].
+pub const GIT_FOLDER_REPLACED: &str =
+    "the git folder of this workspace was replaced while this shell command ran";
+
+/// After a shell command that moved the git folder away, or put another in its place (a
+/// copy, a fresh repository whose index matches what it changed, a gitfile or a link to a
+/// folder of its own): nothing is put back in the folder there now (it may be the command's,
+/// and anything written there would be), and what the command changed in the workspace is
+/// not checked (the status of another repository says nothing of it; the snapshot's copies
+/// were kept in the one that went away). The agent is stopped and the trail says so,
+/// critical.
+async fn git_folder_replaced(door: &mut Door, source: &Source, how: &str) -> Result<Outcome> {
+    let reason = format!(
+        "{GIT_FOLDER_REPLACED}: {how}. Nothing was put back inside it, and what the command changed in the workspace was not checked"
+    );
+    record_bracket_failure(door, source, "critical", &reason).await?;
+    Ok(Outcome::deny(format!(
+        "autogate: {reason}. Do not move, replace or re-point .git; tell the person to find where the repository went, put it back, and review the workspace (`git status`) and `autogate log`."
+    )))
 }
 
 /// Why a shell command's snapshot is gone, for [`unbracketed`].
@@ -241,6 +285,8 @@ async fn record_bracket_failure(
 
 /// After a shell command: judged under the policy it ran under; approvals given meanwhile
 /// void; the git folder's code and settings put back; what changed in the workspace gated.
+/// A git folder that is not the one the command started with stops the agent instead
+/// ([`git_folder_replaced`]).
 pub async fn after(door: &mut Door, snapshot: &Snapshot, source: &Source) -> Result<Outcome> {
     if !snapshot.git {
         return Ok(Outcome::allow(""));
@@ -248,6 +294,29 @@ pub async fn after(door: &mut Door, snapshot: &Snapshot, source: &Source) -> Res
     door.pin_policy(snapshot.policy.as_deref());
     let voided = void_approvals_since(door, snapshot).await?;
     let git = restore_git_files(door, snapshot, source).await?;
+    let mut outcome = match &git.replaced {
+        Some(how) => git_folder_replaced(door, source, how).await?,
+        None => gate_since(door, snapshot, source, &git).await?,
+    };
+    if !voided.is_empty() {
+        outcome.verdict = Verdict::Deny;
+        outcome.message = format!(
+            "autogate: change(s) {} were approved while this command ran; an agent cannot approve, so the approval is void and the change is held again. {}",
+            voided.join(", "),
+            outcome.message
+        );
+    }
+    Ok(outcome)
+}
+
+/// After a shell command in the git folder it started with: what changed in the workspace
+/// gated, and what was put back inside `.git/` (`git`) told.
+async fn gate_since(
+    door: &mut Door,
+    snapshot: &Snapshot,
+    source: &Source,
+    git: &gitdir::Restored,
+) -> Result<Outcome> {
     let observed = changes_since(door, snapshot)?;
     let head_moved = observed.head_moved.clone();
     let mut outcome = gate_observed(door, observed, source).await?;
@@ -273,14 +342,6 @@ pub async fn after(door: &mut Door, snapshot: &Snapshot, source: &Source) -> Res
         outcome.message = format!(
             "autogate put back {} inside .git/: a command may not change the code git runs or how it behaves. {}",
             git.changed.join(", "),
-            outcome.message
-        );
-    }
-    if !voided.is_empty() {
-        outcome.verdict = Verdict::Deny;
-        outcome.message = format!(
-            "autogate: change(s) {} were approved while this command ran; an agent cannot approve, so the approval is void and the change is held again. {}",
-            voided.join(", "),
             outcome.message
         );
     }
@@ -401,7 +462,7 @@ pub fn snapshot(door: &Door) -> Result<Snapshot> {
         checkpoint,
         policy: std::fs::read_to_string(root.join(crate::config::POLICY_FILE)).ok(),
         approved: approved_ids(door)?,
-        git_dir: Some(gitdir::snapshot(repo.commondir())?),
+        git_dir: Some(gitdir::snapshot(repo.commondir(), repo.path())?),
         baseline: Baseline::of(&repo)
             .inspect_err(|e| tracing::debug!("no baseline of the index: {e:#}"))
             .ok(),
