@@ -303,7 +303,13 @@ fn the_cycle_check_sees_cycles_however_they_are_written() {
     )
     .unwrap();
     std::fs::write(src.join("b.rs"), "pub fn two() { let s = \"crate::c\"; }\n").unwrap();
-    std::fs::write(src.join("c.rs"), "pub fn go() {}\n").unwrap();
+    // c reaches a and b: the path in a's comment and the one in b's string, were they counted,
+    // would close a cycle.
+    std::fs::write(
+        src.join("c.rs"),
+        "use crate::b::two;\nuse crate::a::One;\npub fn go() {}\n",
+    )
+    .unwrap();
     assert!(crate_cycles(src).is_empty(), "no cycle yet");
     // b reaches a back (a reaches b through the brace group); c and a::inner reach each
     // other through `super` and a path in code.
