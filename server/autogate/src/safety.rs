@@ -54,6 +54,38 @@ pub fn file_states(proposal: &autogate_analysis::Proposal) -> Vec<FileState<'_>>
     states
 }
 
+/// [`file_states`] owned, to be handed to another thread (a checkpoint stored ahead).
+pub struct OwnedStates(Vec<(String, Option<String>, Option<String>)>);
+
+impl OwnedStates {
+    pub fn of(proposal: &autogate_analysis::Proposal) -> Self {
+        Self(
+            file_states(proposal)
+                .iter()
+                .map(|s| {
+                    (
+                        s.path.to_owned(),
+                        s.before.map(str::to_owned),
+                        s.after.map(str::to_owned),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// The states, borrowed as the safety net takes them.
+    pub fn states(&self) -> Vec<FileState<'_>> {
+        self.0
+            .iter()
+            .map(|(path, before, after)| FileState {
+                path,
+                before: before.as_deref(),
+                after: after.as_deref(),
+            })
+            .collect()
+    }
+}
+
 /// A digest of what a checkpoint of `files` would hold (paths, before and after), to tell
 /// whether a checkpoint made ahead is the one a batch needs.
 pub fn states_key(files: &[FileState<'_>]) -> String {
@@ -252,6 +284,32 @@ impl SafetyNet {
                 &post_images(files, &executable),
             )
             .context("cannot create a checkpoint")
+    }
+
+    /// Drops checkpoints beyond the policy's `[checkpoints]` count and age (the newest is
+    /// kept) and folds the store's packs. Under the workspace's write lock, as the store is
+    /// shared with the other autogate processes; skipped while another one writes. With
+    /// `when_due`, only when [`CheckpointStore::prune_due`] says so: a door's process lives for
+    /// one call and pays for a prune only every few checkpoints.
+    pub async fn prune_checkpoints(
+        &self,
+        settings: &autogate_policy::CheckpointSettings,
+        when_due: bool,
+    ) {
+        if when_due && !self.store.prune_due(settings.keep) {
+            return;
+        }
+        let Ok(_lock) = self.lock_writes(Duration::from_millis(200)).await else {
+            return;
+        };
+        let max_age = Duration::from_secs(settings.max_age_days.saturating_mul(86_400));
+        match self.store.prune(Some(max_age), Some(settings.keep)) {
+            Ok(pruned) if !pruned.is_empty() => {
+                tracing::info!(count = pruned.len(), "pruned old checkpoints")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("could not prune checkpoints: {e:#}"),
+        }
     }
 
     /// [`SafetyNet::checkpoint_expecting`] made ahead, while the change is judged: stored but

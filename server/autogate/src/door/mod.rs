@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, Loaded};
 use crate::gate::{Base, ChangeRecord, Gate, Origin};
 use crate::protocol::Status;
-use crate::safety::{FileState, SafetyNet};
+use crate::safety::SafetyNet;
 use crate::workspace::{Resolved, Workspace};
 
 pub use state::{ApprovalState, DoorState};
@@ -346,28 +346,10 @@ impl Door {
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: intake");
         // The checkpoint is stored on the other core while the proposal is judged; it is named
         // (and so exists) only if the change goes ahead. Unnamed, it is garbage for git's gc.
-        let owned: Vec<(String, Option<String>, Option<String>)> =
-            crate::safety::file_states(&intake.proposal)
-                .iter()
-                .map(|s| {
-                    (
-                        s.path.to_owned(),
-                        s.before.map(str::to_owned),
-                        s.after.map(str::to_owned),
-                    )
-                })
-                .collect();
+        let owned = crate::safety::OwnedStates::of(&intake.proposal);
         let (net, label) = (self.net.clone(), checkpoint_label(source));
         self.prepared = Some(tokio::task::spawn_blocking(move || {
-            let states: Vec<FileState<'_>> = owned
-                .iter()
-                .map(|(path, before, after)| FileState {
-                    path,
-                    before: before.as_deref(),
-                    after: after.as_deref(),
-                })
-                .collect();
-            net.prepare_expecting(&states, &label)
+            net.prepare_expecting(&owned.states(), &label)
         }));
         let records = self.admit(&intake, source).await;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "door: admitted");
@@ -797,22 +779,9 @@ impl Door {
     /// call, as the editor does per batch, and must not pile them up. Skipped while another
     /// process writes; never fails the call it follows.
     pub async fn tidy(&self) {
-        let settings = self.gate.policy.checkpoints().clone();
-        if !self.net.store.prune_due(settings.keep) {
-            return;
-        }
-        let Ok(_lock) = self
-            .net
-            .lock_writes(std::time::Duration::from_millis(200))
-            .await
-        else {
-            return;
-        };
-        let max_age = std::time::Duration::from_secs(settings.max_age_days.saturating_mul(86_400));
-        match self.net.store.prune(Some(max_age), Some(settings.keep)) {
-            Ok(pruned) => tracing::debug!(count = pruned.len(), "tidied the checkpoints"),
-            Err(e) => tracing::warn!("could not prune checkpoints: {e:#}"),
-        }
+        self.net
+            .prune_checkpoints(self.gate.policy.checkpoints(), true)
+            .await;
     }
 
     /// After the agent's tool ran: for each path it was allowed to write, the file must hold

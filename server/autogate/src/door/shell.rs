@@ -394,16 +394,21 @@ fn dirty(
         {
             continue;
         }
-        let relative = if prefix.is_empty() {
-            Some(path)
-        } else {
-            path.strip_prefix(prefix).and_then(|p| p.strip_prefix('/'))
-        };
-        if let Some(relative) = relative {
+        if let Some(relative) = in_workspace(prefix, path) {
             out.insert(relative.to_owned());
         }
     }
     Ok(out)
+}
+
+/// A repository path as a workspace path (the workspace is `prefix` in the work tree), if it
+/// lies in the workspace.
+fn in_workspace<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
+    if prefix.is_empty() {
+        Some(path)
+    } else {
+        path.strip_prefix(prefix).and_then(|p| p.strip_prefix('/'))
+    }
 }
 
 /// The target of a symbolic link at `relative`, if it is one.
@@ -535,13 +540,7 @@ pub fn changes_since(door: &Door, snapshot: &Snapshot) -> Result<Observed> {
     let mut moved = BTreeSet::new();
     if let Some(baseline) = &snapshot.baseline {
         for path in baseline.moved(&repo)? {
-            let relative = if prefix.is_empty() {
-                Some(path.as_str())
-            } else {
-                path.strip_prefix(prefix.as_str())
-                    .and_then(|p| p.strip_prefix('/'))
-            };
-            if let Some(relative) = relative {
+            if let Some(relative) = in_workspace(&prefix, &path) {
                 moved.insert(relative.to_owned());
             }
         }

@@ -950,24 +950,14 @@ async fn undo_unrecorded(
     note
 }
 
-/// Drops checkpoints beyond the policy's `[checkpoints]` count and age (the newest is kept).
-/// Under the workspace's write lock, as the store is shared with the other autogate processes;
-/// skipped (until the next batch) while another one writes.
+/// Drops checkpoints beyond the policy's `[checkpoints]` count and age after each batch
+/// ([`crate::safety::SafetyNet::prune_checkpoints`]).
 async fn prune_checkpoints(shared: &Shared) {
     let Some(settings) = shared.gate().map(|g| g.policy.checkpoints().clone()) else {
         return;
     };
-    let Ok(net) = shared.safety() else { return };
-    let Ok(_lock) = net.lock_writes(std::time::Duration::from_millis(200)).await else {
-        return;
-    };
-    let max_age = std::time::Duration::from_secs(settings.max_age_days.saturating_mul(86_400));
-    match net.store.prune(Some(max_age), Some(settings.keep)) {
-        Ok(pruned) if !pruned.is_empty() => {
-            tracing::info!(count = pruned.len(), "pruned old checkpoints")
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!("could not prune checkpoints: {e:#}"),
+    if let Ok(net) = shared.safety() {
+        net.prune_checkpoints(&settings, false).await;
     }
 }
 

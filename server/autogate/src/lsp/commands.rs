@@ -15,7 +15,6 @@ use super::approval::Approvals;
 use super::from_proto::{self, Intake};
 use crate::gate::{Origin, unified_diff};
 use crate::protocol::{self as p, Status, Summary};
-use crate::safety::FileState;
 
 /// Why a command failed. Mapped to JSON-RPC in [`to_jsonrpc`], and nowhere else.
 #[derive(Debug, thiserror::Error)]
@@ -288,18 +287,8 @@ fn prepare_ahead(ctx: &Context, proposal: &autogate_analysis::Proposal, origin: 
     if !net.store.is_git() {
         return;
     }
-    let owned: Vec<(String, Option<String>, Option<String>)> = crate::safety::file_states(proposal)
-        .iter()
-        .map(|s| {
-            (
-                s.path.to_owned(),
-                s.before.map(str::to_owned),
-                s.after.map(str::to_owned),
-            )
-        })
-        .collect();
-    let states = borrowed(&owned);
-    let key = crate::safety::states_key(&states);
+    let owned = crate::safety::OwnedStates::of(proposal);
+    let key = crate::safety::states_key(&owned.states());
     let label = format!(
         "proposal{}",
         origin
@@ -311,22 +300,10 @@ fn prepare_ahead(ctx: &Context, proposal: &autogate_analysis::Proposal, origin: 
     let shared = ctx.shared.clone();
     let prepared = tokio::task::spawn_blocking(move || {
         let net = shared.safety().map_err(anyhow::Error::msg)?;
-        net.prepare(&borrowed(&owned), &label)
+        net.prepare(&owned.states(), &label)
     });
     *ctx.shared.ahead.lock().unwrap_or_else(|e| e.into_inner()) =
         Some(super::Ahead { key, prepared });
-}
-
-/// Owned file states, borrowed as the safety net takes them.
-fn borrowed(owned: &[(String, Option<String>, Option<String>)]) -> Vec<FileState<'_>> {
-    owned
-        .iter()
-        .map(|(path, before, after)| FileState {
-            path,
-            before: before.as_deref(),
-            after: after.as_deref(),
-        })
-        .collect()
 }
 
 /// Gates an intake: admit, apply the auto changes as one batch, hold the rest.

@@ -29,6 +29,19 @@ fn spawn_hook_with(root: &Path, dep: &str, envs: &[(&str, &str)]) -> tokio::proc
     spawn_claude_hook(root, &payload, envs)
 }
 
+/// Sends one line on the session socket and reads its one answer.
+async fn exchange(socket: &Path, line: &Value) -> Value {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+    stream
+        .write_all(format!("{line}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    BufReader::new(stream).read_line(&mut answer).await.unwrap();
+    serde_json::from_str(&answer).unwrap()
+}
+
 async fn socket_ready(root: &Path) -> PathBuf {
     let socket = root.join(".git/autogate/session.sock");
     for _ in 0..200 {
@@ -206,14 +219,7 @@ async fn nothing_on_the_socket_can_approve_and_garbage_is_answered() {
         json!({ "hook": { "agent": "claude-code", "input": edit(elsewhere.path(), "PreToolUse"), "cwd": elsewhere.path(), "wait_ms": 100 } }),
         json!({ "hook": { "agent": "claude-code", "input": edit(&root, "PostToolUse"), "cwd": root, "wait_ms": 100 } }),
     ] {
-        let mut stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
-        stream
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .unwrap();
-        let mut answer = String::new();
-        BufReader::new(stream).read_line(&mut answer).await.unwrap();
-        let answer: Value = serde_json::from_str(&answer).unwrap();
+        let answer = exchange(&socket, &line).await;
         assert_eq!(answer["answer"], json!("declined"), "{line}: {answer}");
     }
     assert_eq!(
@@ -602,7 +608,6 @@ async fn a_snapshot_rewritten_on_disk_is_not_believed_while_an_editor_session_ho
 /// snapshot under the key instead is refused, whatever the forger says of the key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_taken_from_the_session_by_another_process_stops_the_agent() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let dir = repo(&[("Cargo.toml", CARGO)]);
     let root = root(&dir);
     let client = TestClient::start(&root, helix_caps(), Value::Null).await;
@@ -612,16 +617,7 @@ async fn a_snapshot_taken_from_the_session_by_another_process_stops_the_agent() 
 
     let send = |line: Value| {
         let socket = socket.clone();
-        async move {
-            let mut stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
-            stream
-                .write_all(format!("{line}\n").as_bytes())
-                .await
-                .unwrap();
-            let mut answer = String::new();
-            BufReader::new(stream).read_line(&mut answer).await.unwrap();
-            serde_json::from_str::<Value>(&answer).unwrap()
-        }
+        async move { exchange(&socket, &line).await }
     };
     let key = "claude-code\u{0}toolu_7";
     let forged = json!({ "snapshot": { "op": "keep", "key": key, "snapshot": { "git": false }, "once": false } });
