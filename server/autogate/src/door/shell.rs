@@ -103,7 +103,9 @@ impl Baseline {
     /// Repository paths whose baseline moved since: staged or committed differently, or newly
     /// flagged.
     fn moved(&self, repo: &git2::Repository) -> Result<BTreeSet<String>> {
-        let old = repo.find_tree(git2::Oid::from_str(&self.tree)?)?;
+        let old = self
+            .tree(repo)
+            .context("the index before the command cannot be read")?;
         let index = repo.index().context("git index")?;
         let mut options = git2::DiffOptions::new();
         options.include_typechange(true).ignore_submodules(true);
@@ -122,13 +124,17 @@ impl Baseline {
         Ok(out)
     }
 
-    /// What the baseline held at a repository path (`None`: nothing).
-    fn content(&self, repo: &git2::Repository, path: &str) -> Option<Vec<u8>> {
-        let tree = repo.find_tree(git2::Oid::from_str(&self.tree).ok()?).ok()?;
-        let entry = tree.get_path(Path::new(path)).ok()?;
-        let blob = repo.find_blob(entry.id()).ok()?;
-        Some(blob.content().to_vec())
+    /// The index before the command, as a tree (`None`: its objects cannot be read).
+    fn tree<'r>(&self, repo: &'r git2::Repository) -> Option<git2::Tree<'r>> {
+        repo.find_tree(git2::Oid::from_str(&self.tree).ok()?).ok()
     }
+}
+
+/// What `tree` holds at a repository path (`None`: nothing).
+fn content_at(repo: &git2::Repository, tree: &git2::Tree<'_>, path: &str) -> Option<Vec<u8>> {
+    let entry = tree.get_path(Path::new(path)).ok()?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    Some(blob.content().to_vec())
 }
 
 fn head_commit(repo: &git2::Repository) -> Option<String> {
@@ -549,6 +555,8 @@ pub fn changes_since(door: &Door, snapshot: &Snapshot) -> Result<Observed> {
             observed.head_moved = Some((baseline.head.clone(), head));
         }
     }
+    // Read once: the content of every clean file is looked up in it.
+    let baseline_tree = snapshot.baseline.as_ref().map(|b| b.tree(&repo));
     let candidates: BTreeSet<&String> = snapshot
         .files
         .keys()
@@ -565,8 +573,10 @@ pub fn changes_since(door: &Door, snapshot: &Snapshot) -> Result<Observed> {
                 saved.get(path).cloned().flatten()
             }
             // Clean before: the baseline held it (or nothing did).
-            None => match &snapshot.baseline {
-                Some(baseline) => baseline.content(&repo, &in_repo(path)),
+            None => match &baseline_tree {
+                Some(tree) => tree
+                    .as_ref()
+                    .and_then(|tree| content_at(&repo, tree, &in_repo(path))),
                 None => index
                     .get_path(Path::new(&in_repo(path)), 0)
                     .and_then(|entry| repo.find_blob(entry.id).ok())
