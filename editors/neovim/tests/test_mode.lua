@@ -9,6 +9,14 @@ T.case(':Autogate mode plan, then a proposal: nothing applied, status planned', 
   T.cmd('Autogate mode plan')
   T.message('autogate: mode plan')
   T.statusline('autogate:plan')
+  -- The server's startup line can reach the plugin after the answer: it must not undo the mode.
+  local client = require('autogate.state').client(bufnr)
+  require('autogate.handlers')['window/logMessage'](nil, {
+    type = vim.lsp.protocol.MessageType.Info,
+    message = 'autogate: auto mode, development (no git repository)',
+  }, { client_id = client.id, method = 'window/logMessage' })
+  vim.wait(50)
+  T.eq('autogate:plan', require('autogate').statusline(), 'statusline after a late startup line')
   local summary = T.propose(T.edit('src/lib.rs', 0, 0, 0, 0, '// entry point\n'))
   T.eq('planned', summary.changes[1].status, 'status')
   T.eq('fn main() {}\n', T.text(bufnr), 'buffer')

@@ -44,6 +44,8 @@ function explainedLevel(e: Explanation): Level | undefined {
 class Autogate {
   private client: LanguageClient | undefined;
   private mode: string | undefined;
+  /** A command's answer named the mode: the server's startup line, which can come later, no longer counts. */
+  private modeTold = false;
   /** Why there is no server, for the status bar: "open a folder", "not running". */
   private problem: string | undefined = 'starting';
   private pending: Summary = { checkpoint: null, changes: [] };
@@ -109,6 +111,7 @@ class Autogate {
     const overrides = currentOverrides();
     const mode = overrides.mode;
     this.mode = mode;
+    this.modeTold = false;
     this.output.appendLine(`autogate: starting ${serverPath} lsp with ${JSON.stringify(overrides)}`);
     // A new server numbers its changes afresh: forget the old ones.
     this.seen.clear();
@@ -127,7 +130,7 @@ class Autogate {
       const kind = params.type === MessageType.Error ? 'Error' : params.type === MessageType.Warning ? 'Warn' : 'Info';
       this.output.appendLine(`[${kind}] ${params.message}`);
       const m = /^autogate: (\w+) mode,/.exec(params.message);
-      if (m) {
+      if (m && !this.modeTold) {
         this.mode = m[1];
         this.render();
       }
@@ -418,6 +421,7 @@ class Autogate {
     const result = await this.run<{ mode: string }>(Commands.setMode, { mode });
     if (result) {
       this.mode = result.mode;
+      this.modeTold = true;
       this.render();
     }
   }

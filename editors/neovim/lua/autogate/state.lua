@@ -5,6 +5,7 @@ local M = {}
 
 ---@class autogate.ClientState
 ---@field mode string
+---@field mode_told? boolean a command's answer named the mode: the startup line no longer counts
 ---@field environment? string
 ---@field hashes? table<string, string> content hash of each change whose diff was shown
 
@@ -39,7 +40,8 @@ end
 ---@param client_id integer
 ---@param mode string
 function M.set_mode(client_id, mode)
-  M.get(client_id).mode = mode
+  local s = M.get(client_id)
+  s.mode, s.mode_told = mode, true
   M.changed()
 end
 
@@ -61,14 +63,19 @@ function M.seen(client_id, id)
   return hashes and hashes[id]
 end
 
---- Reads `autogate: <mode> mode, <environment> (<why>)`, the server's first log message.
+--- Reads `autogate: <mode> mode, <environment> (<why>)`, the server's first log message. The
+--- server serves requests while it sends that line, so an answer to `:Autogate mode` can come
+--- first: the mode it named is newer, and the line does not undo it.
 ---@param client_id integer
 ---@param message string
 function M.on_log(client_id, message)
   local mode, env = message:match('^autogate: (%a+) mode, (%a+)')
   if mode then
     local s = M.get(client_id)
-    s.mode, s.environment = mode, env
+    s.environment = env
+    if not s.mode_told then
+      s.mode = mode
+    end
     M.changed()
   end
 end
