@@ -165,10 +165,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A hook is a process per tool call on the agent's critical path: one thread starts
+    // faster than a pool sized by the machine (blocking work still gets its own threads).
+    let mut builder = if matches!(cli.command, Some(Command::Hook(_))) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             err(format!("autogate: cannot start the async runtime: {e}"));

@@ -245,6 +245,12 @@ impl Door {
         self.indexed.then(|| self.gate.index.revision())
     }
 
+    /// Work ahead for a moment when nobody waits (after an answer, while the agent's tool
+    /// runs): prepares the parse cache for the files' likely next texts.
+    pub fn work_ahead(&mut self) {
+        self.gate.parses.prepare();
+    }
+
     /// Uses `index` (the editor session's, kept up to date) instead of building one.
     pub fn use_index(&mut self, index: autogate_analysis::SymbolIndex) {
         self.gate.index = index;
@@ -653,6 +659,7 @@ impl Door {
         for record in &mut records {
             record.checkpoint = Some(checkpoint.clone());
         }
+        let t1 = std::time::Instant::now();
         // The decision, with its checkpoint and who allowed it, before the answer. The trail's
         // writer stores it while the expectations below are stored here.
         let decided = self
@@ -687,6 +694,7 @@ impl Door {
                 })?;
             }
         }
+        tracing::debug!(ms = t1.elapsed().as_secs_f64() * 1e3, "door: expected");
         for &i in &asks {
             self.state.forget(&records[i].id)?;
         }
@@ -696,6 +704,7 @@ impl Door {
                 .await
                 .map_err(|e| anyhow::anyhow!("the audit trail cannot be written: {e}"))?;
         }
+        tracing::debug!(ms = t1.elapsed().as_secs_f64() * 1e3, "door: trail");
         if !handed.is_empty() {
             let list: Vec<ChangeRecord> = handed.iter().map(|&i| records[i].clone()).collect();
             return Ok(Outcome {

@@ -73,6 +73,9 @@ pub struct Shared {
     pub door_waiters: session::Waiters,
     /// The door that runs hooks' calls handed to this session, opened at the first one.
     pub door: tokio::sync::Mutex<Option<crate::door::Door>>,
+    /// Whether the call holding [`Shared::door`] waits for the person (then another call
+    /// does not wait for it).
+    pub door_asking: std::sync::atomic::AtomicBool,
     /// The snapshots hooks took before agents' shell commands, out of those commands' reach.
     pub snapshots: std::sync::Mutex<session::Vault>,
     /// The checkpoint of the last proposal, stored ahead while it was judged (keyed by
@@ -106,6 +109,7 @@ impl Shared {
             index_ready: tokio::sync::watch::Sender::new(false),
             door_waiters: Default::default(),
             door: tokio::sync::Mutex::new(None),
+            door_asking: Default::default(),
             snapshots: Default::default(),
             ahead: std::sync::Mutex::new(None),
         }

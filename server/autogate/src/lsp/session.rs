@@ -9,8 +9,10 @@
 //! A connection may instead carry a hook's whole call ([`HookEnvelope`]), an edit before the
 //! tool runs: it is run here by the session's own [`Door`], which outlives the call (its policy,
 //! the server's workspace index and the syntax trees of the files agents work on stay warm),
-//! and whose asks go straight to [`ask`]. The reply is what the hook prints. Calls this
-//! session does not take (another workspace, other events, a door busy with another call) are
+//! and whose asks go straight to [`ask`]. The reply is what the hook prints, and once it is
+//! sent the door works ahead for the files' likely next texts. Calls overlap when an agent
+//! edits in parallel: one waits while another is judged. Calls this session does not take
+//! (another workspace, other events, a door waiting for the person on another call) are
 //! declined, and the hook runs its own door.
 //!
 //! A connection may also leave or take the snapshot a hook takes before an agent's shell
@@ -45,6 +47,12 @@ const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// How many files' syntax trees the session's door keeps between an agent's calls.
 const DOOR_PARSES: usize = 8;
+
+/// How long a hook's call waits at most for the session's door while other calls are judged.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
+
+/// How often a waiting call looks whether the call holding the door now waits for the person.
+const BUSY_POLL: Duration = Duration::from_millis(20);
 
 /// How many shell commands' snapshots (and taken keys) the session holds at most.
 const VAULT_MAX: usize = 4096;
@@ -207,12 +215,28 @@ async fn serve(ctx: Context, stream: tokio::net::UnixStream) {
                 };
                 serde_json::to_string(&answer)
             } else if line.starts_with("{\"hook\"") {
-                match serde_json::from_str::<HookEnvelope>(line.trim_end()) {
-                    Ok(envelope) => serde_json::to_string(&hook(&ctx, envelope.hook, hangup).await),
-                    Err(e) => serde_json::to_string(&HookAnswer::Declined {
+                let answer = match serde_json::from_str::<HookEnvelope>(line.trim_end()) {
+                    Ok(envelope) => hook(&ctx, envelope.hook, hangup).await,
+                    Err(e) => HookAnswer::Declined {
                         message: format!("not a hook's call: {e}"),
-                    }),
+                    },
+                };
+                let replied = matches!(answer, HookAnswer::Replied { .. });
+                if let Ok(mut text) = serde_json::to_string(&answer) {
+                    text.push('\n');
+                    let _ = write.write_all(text.as_bytes()).await;
                 }
+                drop(write);
+                if replied {
+                    // While the agent's tool runs: the next edit of these files most likely
+                    // starts from what was just allowed.
+                    if let Ok(mut slot) = ctx.shared.door.try_lock()
+                        && let Some(door) = slot.as_mut()
+                    {
+                        door.work_ahead();
+                    }
+                }
+                return;
             } else {
                 let answer = match serde_json::from_str::<AskRequest>(line.trim_end()) {
                     Ok(request) => ask(&ctx, request, hangup).await,
@@ -276,8 +300,10 @@ async fn hook(
         (Action::Edits(specs), Event::Pre) => specs,
         _ => return declined("only edits before the tool runs are served here"),
     };
-    // One call at a time; another arriving meanwhile (one waits for the person) runs in its hook.
-    let Ok(mut slot) = ctx.shared.door.try_lock() else {
+    // One call at a time. Another arriving meanwhile waits for a call that is being judged
+    // (or for the work ahead after one), but not for one waiting for the person: that one
+    // runs in its own hook.
+    let Some(mut slot) = door_slot(ctx).await else {
         return declined("the session is serving another call");
     };
     if slot.is_none() {
@@ -325,6 +351,44 @@ async fn hook(
     }
 }
 
+/// The session's door, once the call holding it is done; `None` at once if that call waits
+/// for the person (or after [`BUSY_WAIT`]).
+#[cfg(unix)]
+async fn door_slot(
+    ctx: &Context,
+) -> Option<tokio::sync::MutexGuard<'_, Option<crate::door::Door>>> {
+    let asking = || {
+        ctx.shared
+            .door_asking
+            .load(std::sync::atomic::Ordering::Acquire)
+    };
+    let started = std::time::Instant::now();
+    loop {
+        if asking() || started.elapsed() >= BUSY_WAIT {
+            return None;
+        }
+        if let Ok(slot) = tokio::time::timeout(BUSY_POLL, ctx.shared.door.lock()).await {
+            return Some(slot);
+        }
+    }
+}
+
+/// Marks the session's door as waiting for the person while it lives.
+struct Asking<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl<'a> Asking<'a> {
+    fn new(flag: &'a std::sync::atomic::AtomicBool) -> Self {
+        flag.store(true, std::sync::atomic::Ordering::Release);
+        Self(flag)
+    }
+}
+
+impl Drop for Asking<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
 type Hangup = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// The session's door asks this session's person directly.
@@ -342,6 +406,7 @@ impl Desk for InSession {
         files: &[FileChange],
         source: &Source,
     ) -> DeskAnswer {
+        let _asking = Asking::new(&self.ctx.shared.door_asking);
         let request = crate::desk::ask_request(files, source, self.wait);
         let hangup = self.hangup.lock().unwrap_or_else(|e| e.into_inner()).take();
         let hangup: Hangup = hangup.unwrap_or_else(|| Box::pin(std::future::pending()));

@@ -314,6 +314,88 @@ async fn the_editor_session_gates_a_hooks_edits_with_the_policy_of_the_moment() 
     client.shutdown().await;
 }
 
+/// Calls that overlap: parallel edits are all judged by the session (one waits while another
+/// is judged), but an edit arriving while another waits for the person does not wait for them:
+/// it runs its own door and is answered at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_calls_wait_for_a_judgement_but_never_for_a_person() {
+    let files: Vec<(String, String)> = (0..4)
+        .map(|i| {
+            (
+                format!("src/m{i}.rs"),
+                format!("fn m{i}() -> i32 {{\n    1\n}}\n"),
+            )
+        })
+        .collect();
+    let mut all: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    all.push(("Cargo.toml", CARGO));
+    let dir = repo(&all);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    socket_ready(&root).await;
+    let logs = tempfile::tempdir().unwrap();
+    let edit = |path: &str| {
+        json!({ "session_id": "s1", "cwd": root, "hook_event_name": "PreToolUse", "tool_name": "Edit",
+                "tool_input": { "file_path": root.join(path), "old_string": "    1\n", "new_string": "    2\n" } })
+    };
+    let hooks: Vec<_> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| {
+            let log = logs.path().join(format!("parallel{i}.log"));
+            let hook = spawn_claude_hook(
+                &root,
+                &edit(path),
+                &[("AUTOGATE_LOG_FILE", log.to_str().unwrap())],
+            );
+            (hook, log)
+        })
+        .collect();
+    for (hook, log) in hooks {
+        let (code, stdout, stderr) = finish(hook).await;
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert!(
+            log_of(&log).contains("the editor session gated this call"),
+            "each parallel call is judged by the session: {}",
+            log_of(&log)
+        );
+    }
+
+    // A high edit waits for the person in the editor, holding the session's door.
+    let held = spawn_hook(&root, "serde", "20");
+    let change = pending_change(&mut client).await;
+    let log = logs.path().join("beside.log");
+    let started = std::time::Instant::now();
+    let beside = spawn_claude_hook(
+        &root,
+        &json!({ "session_id": "s1", "cwd": root, "hook_event_name": "PreToolUse", "tool_name": "Edit",
+                 "tool_input": { "file_path": root.join("src/m0.rs"), "old_string": "fn m0", "new_string": "fn m0_renamed" } }),
+        &[("AUTOGATE_LOG_FILE", log.to_str().unwrap())],
+    );
+    let (code, stdout, stderr) = finish(beside).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered without waiting for the person: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !log_of(&log).contains("the editor session gated this call"),
+        "run by its own hook while the session waits for the person: {}",
+        log_of(&log)
+    );
+    client
+        .command("autogate.reject", json!({ "id": change["id"] }))
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = finish(held).await;
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    client.shutdown().await;
+}
+
 /// The MCP door with an editor session: the held change shows in the editor at once (the agent
 /// is not blocked), the person approves it there, and `wait` writes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
