@@ -40,9 +40,15 @@ def rust_file(lines):
     return "".join(out)
 
 
+SERVER_LOG = None
+
+
 class Conn:
     def __init__(self, binary, root):
         env = dict(os.environ, AUTOGATE_LOG="error")
+        if SERVER_LOG:
+            # The server's own step timings (intake, admitted, checkpointed, applyEdit), at debug.
+            env.update(AUTOGATE_LOG="autogate=debug", AUTOGATE_LOG_FILE=SERVER_LOG)
         env.pop("AUTOGATE_ENV", None)
         self.proc = subprocess.Popen(
             [binary, "lsp"],
@@ -132,6 +138,7 @@ def measure(binary, root, runs, full_sync):
             break
     version = 1
     latency, noop = [], []
+    cpu_before = server_cpu(conn.proc.pid)
     for i in range(runs):
         start = time.perf_counter()
         rid = conn.request(
@@ -194,8 +201,20 @@ def measure(binary, root, runs, full_sync):
                 status = m.get("result", {}).get("changes", [{}])[0].get("status")
                 if status != "applied":
                     raise SystemExit(f"run {i}: the change was not applied: {m}")
+    # Work left after the last answer (verification, pruning, folding) counts too.
+    time.sleep(1)
+    cpu = server_cpu(conn.proc.pid) - cpu_before
+    print(f"server CPU time (user + system) per proposal: {cpu * 1000 / runs:.2f} ms "
+          "(a loaded machine does not inflate it as it does wall time)")
     conn.close()
     return latency, noop
+
+
+def server_cpu(pid):
+    """The server process's CPU time so far (user + system), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(what, samples):
@@ -215,7 +234,11 @@ def main():
     ap.add_argument("--runs", type=int, default=60)
     ap.add_argument("--git", action="store_true", help="in a git repository, on a feature branch")
     ap.add_argument("--full-sync", action="store_true", help="didChange with the full text")
+    ap.add_argument("--server-log", metavar="FILE",
+                    help="the server logs its step timings to FILE, and their medians are printed")
     args = ap.parse_args()
+    global SERVER_LOG
+    SERVER_LOG = args.server_log and os.path.abspath(args.server_log)
     binary = os.path.abspath(args.binary)
     root = os.path.realpath(tempfile.mkdtemp(prefix="autogate-latency-"))
     try:
@@ -232,6 +255,22 @@ def main():
     sync = "full-text didChange" if args.full_sync else "incremental didChange"
     report(f"proposeEdit -> applyEdit ({where}, {sync})", latency)
     report("  baseline, no-op command round trip", noop)
+    if SERVER_LOG:
+        server_steps(SERVER_LOG)
+
+
+def server_steps(log):
+    """Medians of the server's own step timings (ms since the command started, per step)."""
+    import re
+    steps = {}
+    pattern = re.compile(r"(intake|gate: [a-z ]+|apply: [a-zA-Z ]+) ms=([0-9.]+)")
+    with open(log, errors="replace") as f:
+        for line in f:
+            found = pattern.search(re.sub(r"\x1b\[[0-9;]*m", "", line))
+            if found:
+                steps.setdefault(found.group(1), []).append(float(found.group(2)))
+    for step, values in steps.items():
+        print(f"  server: {step:<32} median {statistics.median(values):7.2f} ms   (n={len(values)})")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,20 @@ impl ParseCache {
         self.entries.get(path).is_some_and(|e| e.text == text)
     }
 
+    /// The tree of exactly `text` for `path`, if the cache holds it: as its current text, or
+    /// as the "after" side of its last analysis (what an applied proposal wrote). Never parses.
+    pub fn tree_of(&self, path: &str, text: &str) -> Option<Tree> {
+        let entry = self.entries.get(path)?;
+        if entry.text == text {
+            return Some(entry.tree.clone());
+        }
+        entry
+            .pending
+            .as_ref()
+            .filter(|p| p.text == text)
+            .map(|p| p.tree.clone())
+    }
+
     /// Whether the cache holds a tree for `path`.
     pub fn contains_path(&self, path: &str) -> bool {
         self.entries.contains_key(path)

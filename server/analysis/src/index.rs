@@ -27,11 +27,17 @@ pub struct FileEntry {
 impl FileEntry {
     /// The entry of one file's text (`None` for binary content, which is not indexed).
     pub fn of(path: &str, text: &str) -> Option<FileEntry> {
+        Self::with_tree(path, text, None)
+    }
+
+    /// [`FileEntry::of`], with the syntax tree of `text` when the caller has it (a parse cache
+    /// after an applied edit): the same entry, without parsing the file again.
+    pub fn with_tree(path: &str, text: &str, tree: Option<tree_sitter::Tree>) -> Option<FileEntry> {
         if text.contains('\0') {
             return None;
         }
         let lang = Language::from_path(path);
-        let tree = lang.and_then(|l| l.parse(text));
+        let tree = tree.or_else(|| lang.and_then(|l| l.parse(text)));
         let mut entry = FileEntry {
             definitions: BTreeMap::new(),
             identifiers: identifiers(lang.zip(tree.as_ref()), text),

@@ -284,3 +284,42 @@ fn a_stale_or_missing_cache_entry_changes_nothing() {
     cache.update("src/risk.rs", &after);
     assert!(cache.contains("src/risk.rs", &after));
 }
+
+/// The tree a parse cache holds for what an applied proposal wrote gives the same index entry
+/// as a fresh parse, and the cache never hands out a tree of another text.
+#[test]
+fn the_index_entry_from_a_cached_tree_is_the_fresh_one() {
+    use autogate_analysis::index::FileEntry;
+    let before = include_str!("../src/risk.rs");
+    let after = before.replacen("fn analyze_with(", "fn analyze_with_renamed(", 1);
+    let protected = ProtectedPaths::empty();
+    let ctx = AnalysisContext {
+        protected: &protected,
+        index: None,
+    };
+    let mut cache = ParseCache::new();
+    assert!(
+        cache.tree_of("src/risk.rs", before).is_none(),
+        "empty cache"
+    );
+    cache.update("src/risk.rs", before);
+    let _ = analyze_cached(&unit("src/risk.rs", before, &after), &ctx, &mut cache);
+    for text in [before, after.as_str()] {
+        let tree = cache.tree_of("src/risk.rs", text);
+        assert!(
+            tree.is_some(),
+            "the current text and the last analysis's after side"
+        );
+        assert_eq!(
+            FileEntry::with_tree("src/risk.rs", text, tree),
+            FileEntry::of("src/risk.rs", text)
+        );
+    }
+    assert_ne!(
+        FileEntry::of("src/risk.rs", before),
+        FileEntry::of("src/risk.rs", &after),
+        "the rename shows in the entry"
+    );
+    assert!(cache.tree_of("src/risk.rs", "fn other() {}\n").is_none());
+    assert!(cache.tree_of("src/other.rs", before).is_none());
+}

@@ -287,29 +287,29 @@ impl SafetyNet {
     }
 
     /// Drops checkpoints beyond the policy's `[checkpoints]` count and age (the newest is
-    /// kept) and folds the store's packs. Under the workspace's write lock, as the store is
-    /// shared with the other autogate processes; skipped while another one writes. With
-    /// `when_due`, only when [`CheckpointStore::prune_due`] says so: a door's process lives for
-    /// one call and pays for a prune only every few checkpoints.
+    /// kept), under the workspace's write lock, as the store is shared with the other autogate
+    /// processes (skipped while another one writes). Returns the fold of the store's packs,
+    /// which rewrites packs for a while, for the caller to run on a blocking thread, out of
+    /// the lock ([`CheckpointStore::fold_job`]). With `when_due`, only when
+    /// [`CheckpointStore::prune_due`] says so: every few checkpoints.
     pub async fn prune_checkpoints(
         &self,
         settings: &autogate_policy::CheckpointSettings,
         when_due: bool,
-    ) {
+    ) -> Option<impl FnOnce() + Send + 'static + use<>> {
         if when_due && !self.store.prune_due(settings.keep) {
-            return;
+            return None;
         }
-        let Ok(_lock) = self.lock_writes(Duration::from_millis(200)).await else {
-            return;
-        };
+        let _lock = self.lock_writes(Duration::from_millis(200)).await.ok()?;
         let max_age = Duration::from_secs(settings.max_age_days.saturating_mul(86_400));
-        match self.store.prune(Some(max_age), Some(settings.keep)) {
+        match self.store.prune_refs(Some(max_age), Some(settings.keep)) {
             Ok(pruned) if !pruned.is_empty() => {
                 tracing::info!(count = pruned.len(), "pruned old checkpoints")
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("could not prune checkpoints: {e:#}"),
         }
+        self.store.fold_job()
     }
 
     /// [`SafetyNet::checkpoint_expecting`] made ahead, while the change is judged: stored but

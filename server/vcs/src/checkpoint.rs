@@ -688,6 +688,45 @@ impl CheckpointStore {
         max_age: Option<Duration>,
         max_count: Option<usize>,
     ) -> Result<Vec<CheckpointId>> {
+        let removed = self.prune_refs(max_age, max_count)?;
+        self.fold_packs();
+        Ok(removed)
+    }
+
+    /// In git, folds the store's small packs into one ([`pack::fold`]). Folding only saves
+    /// lookups later: a failure is logged, never returned. Nothing to do in a folder.
+    pub fn fold_packs(&self) {
+        if let Some(fold) = self.fold_job() {
+            fold();
+        }
+    }
+
+    /// [`CheckpointStore::fold_packs`] as a job for any thread. It opens a repository handle of
+    /// its own, so checkpoints written and read meanwhile through this store do not wait for
+    /// it: the packs are replaced as another process's fold would replace them. `None` in a
+    /// folder.
+    pub fn fold_job(&self) -> Option<impl FnOnce() + Send + 'static + use<>> {
+        let Backend::Git(repo) = &self.backend else {
+            return None;
+        };
+        let git_dir = lock(repo).ok()?.path().to_path_buf();
+        Some(move || {
+            let folded = git2::Repository::open(&git_dir)
+                .map_err(VcsError::from)
+                .and_then(|own| pack::fold(&own, pack::FOLD_MAX_BYTES));
+            if let Err(e) = folded {
+                tracing::warn!(error = %e, "could not fold the checkpoint packs");
+            }
+        })
+    }
+
+    /// [`CheckpointStore::prune`] without the fold: only the checkpoints' names go (and, in a
+    /// folder, what no checkpoint left uses).
+    pub fn prune_refs(
+        &self,
+        max_age: Option<Duration>,
+        max_count: Option<usize>,
+    ) -> Result<Vec<CheckpointId>> {
         let now = SystemTime::now();
         let mut removed = Vec::new();
         for (i, info) in self.list()?.into_iter().enumerate() {
@@ -701,15 +740,10 @@ impl CheckpointStore {
                 removed.push(info.id);
             }
         }
-        match &self.backend {
-            Backend::Fs(dir) if !removed.is_empty() => fs_gc(dir)?,
-            Backend::Fs(_) => {}
-            Backend::Git(repo) => {
-                // Folding only saves lookups later: it never fails a prune.
-                if let Err(e) = pack::fold(&*lock(repo)?, pack::FOLD_MAX_BYTES) {
-                    tracing::warn!(error = %e, "could not fold the checkpoint packs");
-                }
-            }
+        if let Backend::Fs(dir) = &self.backend
+            && !removed.is_empty()
+        {
+            fs_gc(dir)?;
         }
         Ok(removed)
     }

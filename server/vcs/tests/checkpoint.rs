@@ -717,6 +717,63 @@ fn many_checkpoints_fold_their_packs_and_restore_byte_identical() {
     assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
 }
 
+/// The fold runs as a job on another thread (its own repository handle) while the same store
+/// keeps writing and restoring checkpoints: nothing waits for it, and nothing is lost.
+#[test]
+fn a_fold_beside_the_store_loses_nothing_the_store_writes_meanwhile() {
+    let dir = common::repo();
+    let root = dir.path();
+    let git_packs = packs(root).len();
+    let store = CheckpointStore::open(root).unwrap();
+    let content = |i: usize| format!("pub fn b() {{ {i} }}\n").repeat(1 + i % 5);
+    let checkpoint = |i: usize| {
+        write(root, "src/lib.rs", content(i).as_bytes());
+        store
+            .create(
+                &store.capture(&["src/lib.rs"]).unwrap(),
+                &CheckpointMeta::now(format!("n{i}")),
+            )
+            .unwrap()
+    };
+    let mut ids: Vec<_> = (0..24).map(checkpoint).collect();
+    assert_eq!(packs(root).len() - git_packs, 24);
+    let fold = store.fold_job().expect("a git store folds");
+    let folding = std::thread::spawn(fold);
+    // Meanwhile, through the store's own handle: more checkpoints, and reads of old ones.
+    for i in 24..32 {
+        ids.push(checkpoint(i));
+        let plan = store.plan_restore(&ids[i - 24]).unwrap();
+        assert_eq!(
+            plan.files[0].before.as_deref(),
+            Some(content(i - 24).as_bytes())
+        );
+    }
+    folding.join().unwrap();
+    assert!(
+        packs(root).len() - git_packs < 24,
+        "folded: {} packs",
+        packs(root).len() - git_packs
+    );
+    let fresh = CheckpointStore::open(root).unwrap();
+    assert_eq!(fresh.list().unwrap().len(), 32);
+    for (i, id) in ids.iter().enumerate() {
+        let plan = store.plan_restore(id).unwrap();
+        assert_eq!(plan.files[0].before.as_deref(), Some(content(i).as_bytes()));
+        let plan = fresh.plan_restore(id).unwrap();
+        assert_eq!(plan.files[0].before.as_deref(), Some(content(i).as_bytes()));
+    }
+    let fsck = common::git(root, &["fsck", "--strict", "--no-dangling"]);
+    assert!(fsck.is_empty(), "{}", String::from_utf8_lossy(&fsck));
+    // A plain folder has nothing to fold.
+    let plain = tempfile::tempdir().unwrap();
+    assert!(
+        CheckpointStore::open(plain.path())
+            .unwrap()
+            .fold_job()
+            .is_none()
+    );
+}
+
 #[test]
 fn prune_in_a_plain_folder_drops_unreferenced_objects() {
     let dir = tempfile::tempdir().unwrap();

@@ -788,9 +788,13 @@ impl Door {
     /// call, as the editor does per batch, and must not pile them up. Skipped while another
     /// process writes; never fails the call it follows.
     pub async fn tidy(&self) {
-        self.net
+        let fold = self
+            .net
             .prune_checkpoints(self.gate.policy.checkpoints(), true)
             .await;
+        if let Some(fold) = fold {
+            let _ = tokio::task::spawn_blocking(fold).await;
+        }
     }
 
     /// After the agent's tool ran: for each path it was allowed to write, the file must hold

@@ -956,8 +956,11 @@ async fn prune_checkpoints(shared: &Shared) {
     let Some(settings) = shared.gate().map(|g| g.policy.checkpoints().clone()) else {
         return;
     };
-    if let Ok(net) = shared.safety() {
-        net.prune_checkpoints(&settings, false).await;
+    if let Ok(net) = shared.safety()
+        && let Some(fold) = net.prune_checkpoints(&settings, false).await
+    {
+        // Beside the writer: the next batch does not wait for the packs to be rewritten.
+        tokio::task::spawn_blocking(fold);
     }
 }
 

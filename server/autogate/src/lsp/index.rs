@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use autogate_analysis::index::FileEntry;
 use autogate_analysis::languages::Language;
 
 use super::Shared;
@@ -72,13 +73,33 @@ pub async fn wait_ready(shared: &Shared, limit: Duration) {
 
 /// Re-indexes files autogate wrote (`Some` text) or removed (`None`).
 pub fn update(shared: &Shared, files: &[(String, Option<String>)]) {
+    // The trees of what was written are most often in the parse cache (the proposal's "after"
+    // side): the entries are computed from them, outside the gate's lock.
+    let trees: Vec<Option<tree_sitter::Tree>> = match shared.gate() {
+        Some(gate) => files
+            .iter()
+            .map(|(path, text)| {
+                text.as_deref()
+                    .and_then(|text| gate.parses.tree_of(path, text))
+            })
+            .collect(),
+        None => return,
+    };
+    let entries: Vec<Option<FileEntry>> = files
+        .iter()
+        .zip(trees)
+        .map(|((path, text), tree)| match text {
+            Some(text) if Language::from_path(path).is_some() => {
+                FileEntry::with_tree(path, text, tree)
+            }
+            _ => None,
+        })
+        .collect();
     if let Some(mut gate) = shared.gate() {
-        for (path, text) in files {
-            match text {
-                Some(text) if Language::from_path(path).is_some() => {
-                    gate.index.add_file(path, text)
-                }
-                _ => gate.index.remove_file(path),
+        for ((path, _), entry) in files.iter().zip(entries) {
+            match entry {
+                Some(entry) => gate.index.insert(path, entry),
+                None => gate.index.remove_file(path),
             }
         }
     }
