@@ -12,7 +12,10 @@ With `--session`, an editor session (`autogate lsp`, driven over its pipes as an
 runs on the workspace, so the hook hands the call to it; the same edit is timed with
 `AUTOGATE_HOOK_LOCAL=1` too (the hook runs the door itself), interleaved.
 
-    python3 tests/bench/hook_latency.py target/release/autogate [--runs 40] [--session]
+    python3 tests/bench/hook_latency.py target/release/autogate [--runs 40] [--session] [--apply]
+
+With `--apply`, each allowed edit is written, as the agent's tool would, so that the next edit
+starts from the text the last one left (an agent working through a file).
 
 Prints the median and p90 of each, in milliseconds, and the hook's CPU time (which a loaded
 machine does not inflate the way it inflates wall time). Standard library only.
@@ -147,6 +150,9 @@ def main():
                              "and their medians are printed")
     parser.add_argument("--session", action="store_true",
                         help="run an editor session on the workspace (the hook hands its call to it)")
+    parser.add_argument("--apply", action="store_true",
+                        help="write each allowed edit, as the agent's tool does, so that the next "
+                             "edit starts from it (the runs of the hook alone edit a second file)")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     true = shutil.which("true") or "/bin/true"
@@ -157,22 +163,43 @@ def main():
         path = os.path.join(root, "src", "big.rs")
         with open(path, "w") as f:
             f.write(text)
+        # The file the runs of the hook alone edit with --apply (the session's stays its own).
+        other = os.path.join(root, "src", "other.rs")
+        with open(other, "w") as f:
+            f.write(text)
         git(root, "init", "-q", "-b", "main")
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", "init")
         git(root, "checkout", "-q", "-b", "feature/x")
         env_root = os.path.realpath(root)
 
-        def edit(n):
+        def edit(n, name="big.rs"):
             return json.dumps({
                 "session_id": "bench", "cwd": env_root, "hook_event_name": "PreToolUse",
                 "tool_name": "Edit",
                 "tool_input": {
-                    "file_path": os.path.join(env_root, "src", "big.rs"),
+                    "file_path": os.path.join(env_root, "src", name),
                     "old_string": f"    let c = a.wrapping_mul({n}) ^ b;\n",
-                    "new_string": f"    let c = a.wrapping_mul({n + 1}) ^ b;\n",
+                    "new_string": new_line(n),
                 },
             }).encode()
+
+        def new_line(n):
+            # With --apply the line must stay unique in the file: n + 1 is the next function's.
+            if args.apply:
+                return f"    let c = a.wrapping_mul({n}) ^ b ^ 1;\n"
+            return f"    let c = a.wrapping_mul({n + 1}) ^ b;\n"
+
+        def write(n, name="big.rs"):
+            """What the agent's tool does once the hook allowed edit(n)."""
+            if not args.apply:
+                return
+            file = os.path.join(env_root, "src", name)
+            with open(file) as f:
+                current = f.read()
+            old = f"    let c = a.wrapping_mul({n}) ^ b;\n"
+            with open(file, "w") as f:
+                f.write(current.replace(old, new_line(n), 1))
 
         read = json.dumps({"session_id": "bench", "cwd": env_root, "hook_event_name": "PreToolUse",
                            "tool_name": "Read", "tool_input": {"file_path": path}}).encode()
@@ -184,11 +211,15 @@ def main():
         print(f"first run (cold index)             {ms:7.2f} ms")
         hook, spawn, reads, hook_cpu, local = [], [], [], [], []
         middle = 10_000 // 6 // 2
+        if args.apply and args.runs > 200:
+            sys.exit("--apply edits each line once: at most 200 runs")
         for i in range(args.runs):
-            n = middle + (i % 200) - 100
+            # With --apply, each run edits a line no run edited before.
+            n = middle + i - 100 if args.apply else middle + (i % 200) - 100
             ms, done = timed([binary, "hook", "claude-code"], edit(n), root)
             if done.returncode != 0:
                 sys.exit(f"run {i}: not allowed: {done.stdout!r} {done.stderr!r}")
+            write(n)
             hook.append(ms)
             hook_cpu.append(CPU[-1])
             ms, _ = timed([true], b"", root)
@@ -197,9 +228,11 @@ def main():
             reads.append(ms)
             if session:
                 n = middle + 300 + (i % 200) - 100
-                ms, done = timed([binary, "hook", "claude-code"], edit(n), root, local=True)
+                name = "other.rs" if args.apply else "big.rs"
+                ms, done = timed([binary, "hook", "claude-code"], edit(n, name), root, local=True)
                 if done.returncode != 0:
                     sys.exit(f"run {i}: not allowed in the hook: {done.stdout!r} {done.stderr!r}")
+                write(n, name)
                 local.append(ms)
         if session:
             session.close()
