@@ -64,7 +64,15 @@ pub struct AskRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "answer")]
 pub enum AskAnswer {
+    /// The person approved it in the editor.
     Approved,
+    /// The session's own gate allows it without asking anyone: `rule` decided (a standing
+    /// approval's `standing.<id>`, with `standing` naming it).
+    Allowed {
+        rule: String,
+        #[serde(default)]
+        standing: Option<String>,
+    },
     Rejected {
         reasons: Vec<String>,
     },
@@ -328,6 +336,7 @@ impl SessionDesk {
 pub fn desk_answer(answer: AskAnswer) -> DeskAnswer {
     match answer {
         AskAnswer::Approved => DeskAnswer::Approved,
+        AskAnswer::Allowed { rule, standing } => DeskAnswer::Allowed { rule, standing },
         AskAnswer::Rejected { .. } | AskAnswer::Denied { .. } => DeskAnswer::Rejected,
         AskAnswer::TimedOut => DeskAnswer::TimedOut,
         AskAnswer::Invalid { message } => {

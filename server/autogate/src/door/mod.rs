@@ -144,7 +144,14 @@ impl Outcome {
 pub enum DeskAnswer {
     /// No desk is running: fall back to terminal approvals.
     Unavailable,
+    /// The person approved.
     Approved,
+    /// The desk's own gate allows it without the person: `rule` decided, a standing approval
+    /// when `standing` names one.
+    Allowed {
+        rule: String,
+        standing: Option<String>,
+    },
     Rejected,
     /// The person did not answer in time.
     TimedOut,
@@ -582,7 +589,7 @@ impl Door {
                 .cloned()
                 .collect();
             let answer = desk.ask(&shown, &held_files, source).await;
-            if answer != DeskAnswer::Approved {
+            if !matches!(answer, DeskAnswer::Approved | DeskAnswer::Allowed { .. }) {
                 self.record(&records, AuditEvent::Decided).await?;
             }
             match answer {
@@ -590,6 +597,21 @@ impl Door {
                     for &i in &held {
                         records[i].approver = Some("person");
                         records[i].status = Status::Approved;
+                    }
+                }
+                DeskAnswer::Allowed { rule, standing } => {
+                    // Decided as the editor decides it: no person, the rule that allowed it.
+                    let note = match &standing {
+                        Some(id) => {
+                            format!("allowed by standing approval {id} of the editor session")
+                        }
+                        None => format!("allowed by the editor session's gate ({rule})"),
+                    };
+                    for &i in &held {
+                        records[i].verdict.decision = Decision::Auto;
+                        records[i].verdict.rule = rule.clone();
+                        records[i].standing = standing.clone();
+                        records[i].notes.push(note.clone());
                     }
                 }
                 DeskAnswer::Rejected => {

@@ -265,7 +265,7 @@ impl AutogateMcp {
         tokio::spawn(async move {
             use crate::door::{Desk, DeskAnswer};
             let approved = match desk.ask(&[], &files, &source).await {
-                DeskAnswer::Approved => true,
+                DeskAnswer::Approved | DeskAnswer::Allowed { .. } => true,
                 DeskAnswer::Rejected => false,
                 DeskAnswer::Unavailable | DeskAnswer::TimedOut => return,
             };

@@ -551,6 +551,22 @@ async fn a_standing_approval_revoked_from_the_terminal_no_longer_covers_a_hooks_
     let (code, stdout, stderr) = finish(hook).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(!stdout.contains("deny"), "{stdout}");
+    // The door's own records say what allowed it: the standing approval, not a person.
+    let trail = std::fs::read_to_string(root.join(".git/autogate/audit.jsonl")).unwrap();
+    let door_records: Vec<Value> = trail
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| {
+            r["files"] == json!(["src/parser/b.rs"])
+                && r["change"].as_str().is_some_and(|c| c.len() == 12)
+        })
+        .collect();
+    assert!(!door_records.is_empty(), "{trail}");
+    for record in &door_records {
+        assert_ne!(record["approver"], json!("person"), "{record:#}");
+        assert_eq!(record["standing"], json!("S1"), "{record:#}");
+        assert_eq!(record["decision"], json!("auto"), "{record:#}");
+    }
 
     // Revoked from the terminal, with no editor proposal since: the next hook's change asks.
     let (code, _, err) = run(&root, &["approvals", "revoke", "S1"]);
