@@ -1,12 +1,12 @@
 //! The example of `docs/policy.md`, exactly as written there, parses and behaves as documented.
 
-mod common;
+use crate::common;
 
 use autogate_analysis::{ChangeKind, Level};
 use autogate_policy::{Decision, Environment, Mode, Policy, VerifyCommand};
 use common::*;
 
-const DOCS: &str = include_str!("../../../docs/policy.md");
+const DOCS: &str = include_str!("../../../../docs/policy.md");
 
 /// The TOML between `<!-- example:begin -->` and `<!-- example:end -->`, without the fence.
 fn example_text() -> &'static str {

@@ -1,6 +1,6 @@
 //! `autogate policy explain`: the effective policy as text, and what applies to one path.
 
-mod common;
+use crate::common;
 
 use autogate_policy::{
     CommitBranch, CommitSettings, EditorOverrides, LlmProvider, LlmSettings, Mode, Policy,

@@ -1,6 +1,6 @@
 //! Editor overrides only tighten: what loosens is refused, by name.
 
-mod common;
+use crate::common;
 
 use autogate_analysis::{ChangeKind, Level};
 use autogate_policy::{Decision, EditorOverrides, Mode, Policy, Thresholds};

@@ -1,6 +1,6 @@
 //! Decisions: thresholds, each rule criterion, the precedence, invariants and modes.
 
-mod common;
+use crate::common;
 
 use autogate_analysis::{ChangeKind, Domain, Level};
 use autogate_policy::{Decision, Environment, Head, Mode, Policy};

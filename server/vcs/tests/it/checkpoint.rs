@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -442,7 +442,11 @@ fn kill_9_mid_batch_leaves_a_restorable_checkpoint() {
     let dir = common::repo();
     let root = dir.path();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["child_batch_then_hang", "--exact", "--test-threads=1"])
+        .args([
+            "checkpoint::child_batch_then_hang",
+            "--exact",
+            "--test-threads=1",
+        ])
         .env(CHILD_ROOT, root)
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -1,7 +1,7 @@
 //! Invariants checked over every combination: whatever the file says, critical is denied, and
 //! agent, editor and CI configuration never applies on its own.
 
-mod common;
+use crate::common;
 
 use autogate_analysis::{ChangeKind, Level};
 use autogate_policy::{Decision, EditorOverrides, Mode, Policy};

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -259,7 +259,7 @@ fn spawn_children(path: &Path, n: usize, env: &[(&str, &str)]) {
     let children: Vec<_> = (0..n)
         .map(|_| {
             std::process::Command::new(&exe)
-                .args(["child_appender", "--exact", "--test-threads=1"])
+                .args(["audit::child_appender", "--exact", "--test-threads=1"])
                 .env(CHILD_LOG, path)
                 .envs(env.iter().copied())
                 .stdout(std::process::Stdio::null())
