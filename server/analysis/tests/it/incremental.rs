@@ -29,10 +29,10 @@ fn python_module() -> String {
 
 fn samples() -> Vec<(&'static str, String)> {
     vec![
-        ("src/risk.rs", include_str!("../src/risk.rs").to_owned()),
+        ("src/risk.rs", include_str!("../../src/risk.rs").to_owned()),
         (
             "src/symbols.rs",
-            include_str!("../src/symbols.rs").to_owned(),
+            include_str!("../../src/symbols.rs").to_owned(),
         ),
         ("app/models.py", python_module()),
         // One top-level item larger than a small region: the nested path (inside a module,
@@ -41,7 +41,7 @@ fn samples() -> Vec<(&'static str, String)> {
             "src/wrapped.rs",
             format!(
                 "//! Wrapped.\n\nmod wrapped {{\n{}}}\n",
-                include_str!("../src/symbols.rs")
+                include_str!("../../src/symbols.rs")
             ),
         ),
         ("app/wrapped.py", {
@@ -59,19 +59,19 @@ fn samples() -> Vec<(&'static str, String)> {
         }),
         (
             "src/config.ts",
-            include_str!("fixtures/ts_public_method_body/before.ts").to_owned(),
+            include_str!("../fixtures/ts_public_method_body/before.ts").to_owned(),
         ),
         (
             "config/config.go",
-            include_str!("fixtures/go_exported_body/before.go").to_owned(),
+            include_str!("../fixtures/go_exported_body/before.go").to_owned(),
         ),
         (
             "src/ConfigParser.java",
-            include_str!("fixtures/java_public_method_body/before.java").to_owned(),
+            include_str!("../fixtures/java_public_method_body/before.java").to_owned(),
         ),
         (
             "src/config.c",
-            include_str!("fixtures/c_public_body/before.c").to_owned(),
+            include_str!("../fixtures/c_public_body/before.c").to_owned(),
         ),
     ]
 }
@@ -259,7 +259,7 @@ proptest! {
 
 #[test]
 fn a_stale_or_missing_cache_entry_changes_nothing() {
-    let before = include_str!("../src/risk.rs");
+    let before = include_str!("../../src/risk.rs");
     let after = before.replacen(
         "SMALL_CHANGE_LINES: usize = 20",
         "SMALL_CHANGE_LINES: usize = 2",
@@ -290,7 +290,7 @@ fn a_stale_or_missing_cache_entry_changes_nothing() {
 #[test]
 fn the_index_entry_from_a_cached_tree_is_the_fresh_one() {
     use autogate_analysis::index::FileEntry;
-    let before = include_str!("../src/risk.rs");
+    let before = include_str!("../../src/risk.rs");
     let after = before.replacen("fn analyze_with(", "fn analyze_with_renamed(", 1);
     let protected = ProtectedPaths::empty();
     let ctx = AnalysisContext {

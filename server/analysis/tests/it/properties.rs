@@ -11,43 +11,43 @@ use proptest::prelude::*;
 const SAMPLES: &[(&str, &str)] = &[
     (
         "src/config.rs",
-        include_str!("fixtures/rust_pub_body/before.rs"),
+        include_str!("../fixtures/rust_pub_body/before.rs"),
     ),
     (
         "src/parser.rs",
-        include_str!("fixtures/rust_test_removed/before.rs"),
+        include_str!("../fixtures/rust_test_removed/before.rs"),
     ),
     (
         "app/config.py",
-        include_str!("fixtures/py_public_body/before.py"),
+        include_str!("../fixtures/py_public_body/before.py"),
     ),
     (
         "tests/test_config.py",
-        include_str!("fixtures/py_test_removed/before.py"),
+        include_str!("../fixtures/py_test_removed/before.py"),
     ),
     (
         "src/config.js",
-        include_str!("fixtures/js_exported_body/before.js"),
+        include_str!("../fixtures/js_exported_body/before.js"),
     ),
     (
         "src/config.ts",
-        include_str!("fixtures/ts_public_method_body/before.ts"),
+        include_str!("../fixtures/ts_public_method_body/before.ts"),
     ),
     (
         "src/greeting.tsx",
-        include_str!("fixtures/tsx_component_body/before.tsx"),
+        include_str!("../fixtures/tsx_component_body/before.tsx"),
     ),
     (
         "config/config.go",
-        include_str!("fixtures/go_exported_body/before.go"),
+        include_str!("../fixtures/go_exported_body/before.go"),
     ),
     (
         "src/ConfigParser.java",
-        include_str!("fixtures/java_public_method_body/before.java"),
+        include_str!("../fixtures/java_public_method_body/before.java"),
     ),
     (
         "src/config.c",
-        include_str!("fixtures/c_public_body/before.c"),
+        include_str!("../fixtures/c_public_body/before.c"),
     ),
     ("README.md", "# Title\n\nSome text.\n"),
 ];
