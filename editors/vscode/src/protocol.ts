@@ -1,6 +1,6 @@
 /**
- * The custom protocol, mirrored from `server/autogate/src/protocol.rs` (docs/protocol.md).
- * Change them together.
+ * The custom protocol, mirrored from `server/autogate/src/protocol.rs`, which writes it as
+ * `docs/protocol.schema.json`; `test/protocol.test.ts` checks this module against that file.
  */
 
 export const Commands = {
@@ -22,17 +22,12 @@ export const Commands = {
 /** `autogate/pendingChanged`: sent to clients advertising `experimental.autogate.review`. */
 export const PENDING_NOTIFICATION = 'autogate/pendingChanged';
 
-export type Level = 'low' | 'medium' | 'high' | 'critical';
-export type Decision = 'auto' | 'ask' | 'deny';
-export type Status =
-  | 'applied'
-  | 'pending'
-  | 'approved'
-  | 'rejected'
-  | 'denied'
-  | 'failed'
-  | 'rolled_back'
-  | 'planned';
+export const LEVELS = ['low', 'medium', 'high', 'critical'] as const;
+export type Level = (typeof LEVELS)[number];
+export const DECISIONS = ['auto', 'ask', 'deny'] as const;
+export type Decision = (typeof DECISIONS)[number];
+export const STATUSES = ['applied', 'pending', 'approved', 'rejected', 'denied', 'failed', 'rolled_back', 'planned'] as const;
+export type Status = (typeof STATUSES)[number];
 export type Mode = 'auto' | 'ask' | 'plan';
 export const MODES: readonly Mode[] = ['auto', 'ask', 'plan'];
 

@@ -24,7 +24,8 @@ local function exec(name, args, on_result)
     )
     return false
   end
-  local command = 'autogate.' .. name
+  -- A command of the protocol, or one a newer server advertises (`autogate.log`).
+  local command = require('autogate.protocol').commands[name] or ('autogate.' .. name)
   local arguments = { next(args) == nil and vim.empty_dict() or args }
   client:exec_cmd({ title = command, command = command, arguments = arguments }, { bufnr = bufnr }, function(err, result)
     if err then

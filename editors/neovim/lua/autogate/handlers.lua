@@ -124,7 +124,7 @@ end
 
 --- Before the policy's verification commands run, the server asks us to save the buffers it
 --- changed, so the commands see what the buffer shows. Unmodified buffers are left alone.
-M['autogate/saveDocuments'] = function(_, params)
+M[require('autogate.protocol').save_documents] = function(_, params)
   for _, uri in ipairs((params or {}).uris or {}) do
     local bufnr = vim.uri_to_bufnr(uri)
     if vim.api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].modified then

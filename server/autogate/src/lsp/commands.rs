@@ -204,7 +204,7 @@ pub async fn execute(
             to_value(&super::standing::revoke(ctx, &a.id).await?)
         }
         p::RUN => {
-            let a: super::run::RunArgs = args(command, &arguments)?;
+            let a: p::RunArgs = args(command, &arguments)?;
             super::run::start(ctx, a).await
         }
         other => Err(CommandError::UnknownCommand(other.to_owned())),

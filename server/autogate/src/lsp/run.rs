@@ -20,19 +20,12 @@ use tower_lsp_server::ls_types::{MessageType, NumberOrString, ProgressToken, Ran
 use super::commands::{CommandError, Context, gate_intake};
 use super::from_proto::Intake;
 use crate::gate::{Base, Origin};
+use crate::protocol::RunArgs;
 use crate::runner::{self, Cursor, RenameTarget, RunError, SourceFile, Task};
 use crate::workspace::Resolved;
 
 /// Most files read for a workspace-wide rename.
 const MAX_RENAME_FILES: usize = 20_000;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunArgs {
-    pub task: String,
-    pub uri: Option<Uri>,
-    pub range: Option<Range>,
-}
 
 /// Running tasks, by progress token, for cancellation.
 #[derive(Default)]
