@@ -959,8 +959,26 @@ async fn prune_checkpoints(shared: &Shared) {
     if let Ok(net) = shared.safety()
         && let Some(fold) = net.prune_checkpoints(&settings, false).await
     {
-        // Beside the writer: the next batch does not wait for the packs to be rewritten.
-        tokio::task::spawn_blocking(fold);
+        // Beside the writer, so the next batch does not wait for the packs to be rewritten,
+        // and at the lowest priority, so it takes no core the next proposal needs.
+        let spawned = std::thread::Builder::new()
+            .name("autogate-fold".to_owned())
+            .spawn(move || {
+                lower_this_threads_priority();
+                fold();
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("could not start the checkpoint fold: {e}");
+        }
+    }
+}
+
+/// Background work yields to everything else: nice 19 for the calling thread (Linux sets it
+/// per thread). Best effort.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::debug!("could not lower the fold's priority: {e}");
     }
 }
 
