@@ -22,7 +22,6 @@ machine does not inflate the way it inflates wall time). Standard library only.
 """
 
 import argparse
-import re
 import json
 import os
 import resource
@@ -33,6 +32,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import steps
 
 
 def rust_file(lines):
@@ -255,15 +256,7 @@ def main():
 def door_timings(log):
     """Medians of the session door's own timings (ms since the call started, per step; the
     checkpoint step is its own duration)."""
-    steps = {}
-    pattern = re.compile(r"door: (\w+) ms=([0-9.]+)")
-    with open(log, errors="replace") as f:
-        for line in f:
-            found = pattern.search(re.sub(r"\x1b\[[0-9;]*m", "", line))
-            if found:
-                steps.setdefault(found.group(1), []).append(float(found.group(2)))
-    for step, values in steps.items():
-        print(f"session door: {step:<20} median {statistics.median(values):7.2f} ms   (n={len(values)})")
+    steps.print_medians(log, r"door: (\w+) ms=([0-9.]+)", "session door: ", 20)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+import steps
+
 
 def rust_file(lines):
     """Whole functions of 6 lines each, so that the file parses without errors."""
@@ -261,16 +263,7 @@ def main():
 
 def server_steps(log):
     """Medians of the server's own step timings (ms since the command started, per step)."""
-    import re
-    steps = {}
-    pattern = re.compile(r"(intake|gate: [a-z ]+|apply: [a-zA-Z ]+) ms=([0-9.]+)")
-    with open(log, errors="replace") as f:
-        for line in f:
-            found = pattern.search(re.sub(r"\x1b\[[0-9;]*m", "", line))
-            if found:
-                steps.setdefault(found.group(1), []).append(float(found.group(2)))
-    for step, values in steps.items():
-        print(f"  server: {step:<32} median {statistics.median(values):7.2f} ms   (n={len(values)})")
+    steps.print_medians(log, r"(intake|gate: [a-z ]+|apply: [a-zA-Z ]+) ms=([0-9.]+)", "  server: ", 32)
 
 
 if __name__ == "__main__":

@@ -689,22 +689,17 @@ impl CheckpointStore {
         max_count: Option<usize>,
     ) -> Result<Vec<CheckpointId>> {
         let removed = self.prune_refs(max_age, max_count)?;
-        self.fold_packs();
-        Ok(removed)
-    }
-
-    /// In git, folds the store's small packs into one ([`pack::fold`]). Folding only saves
-    /// lookups later: a failure is logged, never returned. Nothing to do in a folder.
-    pub fn fold_packs(&self) {
         if let Some(fold) = self.fold_job() {
             fold();
         }
+        Ok(removed)
     }
 
-    /// [`CheckpointStore::fold_packs`] as a job for any thread. It opens a repository handle of
-    /// its own, so checkpoints written and read meanwhile through this store do not wait for
-    /// it: the packs are replaced as another process's fold would replace them. `None` in a
-    /// folder.
+    /// In git, the fold of the store's small packs into one ([`pack::fold`]), as a job for any
+    /// thread. It opens a repository handle of its own, so checkpoints written and read
+    /// meanwhile through this store do not wait for it: the packs are replaced as another
+    /// process's fold would replace them. Folding only saves lookups later: a failure is
+    /// logged, never returned. `None` in a folder (nothing to fold).
     pub fn fold_job(&self) -> Option<impl FnOnce() + Send + 'static + use<>> {
         let Backend::Git(repo) = &self.backend else {
             return None;

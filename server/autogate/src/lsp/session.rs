@@ -196,6 +196,8 @@ async fn serve(ctx: Context, stream: tokio::net::UnixStream) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_REQUEST));
     let mut line = String::new();
+    // A hook's call the session's door answered: the door works ahead once the reply is sent.
+    let mut replied_to_hook = false;
     let text = match reader.read_line(&mut line).await {
         Ok(0) => return,
         Ok(_) => {
@@ -221,22 +223,8 @@ async fn serve(ctx: Context, stream: tokio::net::UnixStream) {
                         message: format!("not a hook's call: {e}"),
                     },
                 };
-                let replied = matches!(answer, HookAnswer::Replied { .. });
-                if let Ok(mut text) = serde_json::to_string(&answer) {
-                    text.push('\n');
-                    let _ = write.write_all(text.as_bytes()).await;
-                }
-                drop(write);
-                if replied {
-                    // While the agent's tool runs: the next edit of these files most likely
-                    // starts from what was just allowed.
-                    if let Ok(mut slot) = ctx.shared.door.try_lock()
-                        && let Some(door) = slot.as_mut()
-                    {
-                        door.work_ahead();
-                    }
-                }
-                return;
+                replied_to_hook = matches!(answer, HookAnswer::Replied { .. });
+                serde_json::to_string(&answer)
             } else {
                 let answer = match serde_json::from_str::<AskRequest>(line.trim_end()) {
                     Ok(request) => ask(&ctx, request, hangup).await,
@@ -254,6 +242,16 @@ async fn serve(ctx: Context, stream: tokio::net::UnixStream) {
     if let Ok(mut text) = text {
         text.push('\n');
         let _ = write.write_all(text.as_bytes()).await;
+    }
+    drop(write);
+    if replied_to_hook {
+        // While the agent's tool runs: the next edit of these files most likely starts from
+        // what was just allowed.
+        if let Ok(mut slot) = ctx.shared.door.try_lock()
+            && let Some(door) = slot.as_mut()
+        {
+            door.work_ahead();
+        }
     }
 }
 
@@ -479,7 +477,7 @@ async fn ask(
     // Read before each admission, as for the editor's proposals: one revoked since is not
     // honoured.
     let standing = super::approval::standing_now(ctx);
-    let (ids, denied, asked, answers) = {
+    let (ids, denied, asked, answers, allowed_by) = {
         let Some(mut gate) = ctx.shared.gate() else {
             return AskAnswer::Invalid {
                 message: "the server is not initialized".to_owned(),
@@ -497,6 +495,14 @@ async fn ask(
                 _ => {}
             }
         }
+        // What allows it without the person, should nothing ask: a standing approval if one
+        // covers a part, else the rule of the first part.
+        let allowed_by = ids
+            .iter()
+            .filter_map(|id| gate.get(id))
+            .find(|c| c.standing.is_some())
+            .or_else(|| ids.first().and_then(|id| gate.get(id)))
+            .map(|c| (c.verdict.rule.clone(), c.standing.clone()));
         // What the policy would apply on its own needs no one here: the door applies it.
         let others: Vec<String> = ids
             .iter()
@@ -529,7 +535,7 @@ async fn ask(
                 answers.push(rx);
             }
         }
-        (ids, denied, asked, answers)
+        (ids, denied, asked, answers, allowed_by)
     };
     ctx.shared.audit(&ids, autogate_vcs::AuditEvent::Decided);
     if !denied.is_empty() {
@@ -537,14 +543,7 @@ async fn ask(
     }
     if asked.is_empty() {
         // Allowed here without the person: say by what, so that the door records it so.
-        let gate = ctx.shared.gate();
-        let decided = ids
-            .iter()
-            .filter_map(|id| gate.as_ref().and_then(|g| g.get(id)))
-            .find(|c| c.standing.is_some())
-            .or_else(|| ids.first().and_then(|id| gate.as_ref()?.get(id)))
-            .map(|c| (c.verdict.rule.clone(), c.standing.clone()));
-        let (rule, standing) = decided.unwrap_or_else(|| ("policy".to_owned(), None));
+        let (rule, standing) = allowed_by.unwrap_or_else(|| ("policy".to_owned(), None));
         return AskAnswer::Allowed { rule, standing };
     }
     ctx.approvals.request(asked.clone()).await;
