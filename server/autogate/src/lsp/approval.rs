@@ -40,7 +40,10 @@ pub struct Approvals {
     shared: Arc<Shared>,
     tx: mpsc::UnboundedSender<Vec<String>>,
     rx: Arc<Mutex<Option<mpsc::UnboundedReceiver<Vec<String>>>>>,
-    published: Arc<Mutex<HashSet<String>>>,
+    /// The documents that have autogate diagnostics now. Its lock is held through a whole
+    /// refresh, publications included, so refreshes go out in the order they read the pending
+    /// set: a refresh that read it earlier never lands last with a change since decided.
+    published: Arc<tokio::sync::Mutex<HashSet<String>>>,
 }
 
 impl Approvals {
@@ -51,7 +54,7 @@ impl Approvals {
             shared,
             tx,
             rx: Arc::new(Mutex::new(Some(rx))),
-            published: Arc::new(Mutex::new(HashSet::new())),
+            published: Arc::new(tokio::sync::Mutex::new(HashSet::new())),
         }
     }
 
@@ -100,6 +103,7 @@ impl Approvals {
 
     /// Publishes a diagnostic per pending change on each file it touches; clears the others.
     pub async fn refresh_diagnostics(&self) {
+        let mut published = self.published.lock().await;
         let encoding = self.shared.encoding();
         let mut by_path: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
         if let Some(gate) = self.shared.gate() {
@@ -133,13 +137,9 @@ impl Approvals {
                 now.push((uri, diagnostics));
             }
         }
-        let stale: Vec<String> = {
-            let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
-            let current: HashSet<String> = now.iter().map(|(u, _)| u.as_str().to_owned()).collect();
-            let stale = published.difference(&current).cloned().collect();
-            *published = current;
-            stale
-        };
+        let current: HashSet<String> = now.iter().map(|(u, _)| u.as_str().to_owned()).collect();
+        let stale: Vec<String> = published.difference(&current).cloned().collect();
+        *published = current;
         for uri in stale {
             if let Ok(uri) = uri.parse::<Uri>() {
                 self.client.publish_diagnostics(uri, Vec::new(), None).await;

@@ -1242,3 +1242,72 @@ async fn auto_changes_to_two_symbols_of_one_file_go_out_as_one_apply_edit() {
     client.settle(100).await;
     client.shutdown().await;
 }
+
+/// Diagnostics go out in the order they were computed: a change approved while another is
+/// proposed never stays on the editor's diagnostics after it was applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_never_keep_a_change_decided_while_another_was_proposed() {
+    const ROUNDS: usize = 12;
+    let files: Vec<(String, String)> = (0..=ROUNDS)
+        .map(|i| (format!("c{i}/Cargo.toml"), "[package]\n".to_owned()))
+        .collect();
+    let all: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let dir = workspace(&all);
+    let root = root(&dir);
+    let mut client = TestClient::start(&root, helix_caps(), Value::Null).await;
+    let propose = |i: usize| {
+        json!({ "command": "autogate.proposeEdit", "arguments": [{ "edit": edit(
+            &crate::support::uri_of(&root.join(format!("c{i}/Cargo.toml"))), None, [1, 0, 1, 0], "name = \"z\"\n") }] })
+    };
+    let first = client
+        .request("workspace/executeCommand", propose(0))
+        .await
+        .unwrap();
+    assert_eq!(change(&first, 0)["status"], json!("pending"), "{first:#}");
+    for i in 0..ROUNDS {
+        // Approve the pending change and propose the next one at once.
+        let pending = client.command("autogate.pending", json!({})).await.unwrap();
+        let c = change(&pending, 0).clone();
+        let approve = client
+            .send_request(
+                "workspace/executeCommand",
+                json!({ "command": "autogate.approve", "arguments": [{ "id": c["id"], "hash": c["hash"] }] }),
+            )
+            .await;
+        let next = client
+            .send_request("workspace/executeCommand", propose(i + 1))
+            .await;
+        let approved = client.response(approve).await.unwrap();
+        assert_eq!(
+            change(&approved, 0)["status"],
+            json!("approved"),
+            "{approved:#}"
+        );
+        let proposed = client.response(next).await.unwrap();
+        assert_eq!(
+            change(&proposed, 0)["status"],
+            json!("pending"),
+            "{proposed:#}"
+        );
+    }
+    client.settle(300).await;
+    let pending = client.command("autogate.pending", json!({})).await.unwrap();
+    let pending: Vec<String> = pending["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("change-{}", c["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(pending.len(), 1);
+    let shown: Vec<String> = client
+        .diagnostics
+        .values()
+        .flatten()
+        .map(|d| d["code"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(shown, pending, "{:#?}", client.diagnostics);
+    client.shutdown().await;
+}
